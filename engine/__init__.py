@@ -1,0 +1,1 @@
+"""zhitongche engine: deploy, run and persist BPMN processes. Imports no web framework."""

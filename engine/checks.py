@@ -1,0 +1,133 @@
+"""Deploy-time checks on parsed specs: every expression compiles in the sandbox, every
+referenced form exists and is a valid JSON Schema, timers are written as Python."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from . import forms as forms_mod
+from .parsing import ISO_TOKEN, ParsedBundle, Problem, element_line
+from .properties import EXPRESSION_PROPERTIES, task_properties
+from .sandbox import SandboxError, SandboxedScriptEngine, check_expression, check_script
+
+
+def _event_definitions(task_spec) -> Iterator:
+    ed = getattr(task_spec, "event_definition", None)
+    if ed is None:
+        return
+    yield ed
+    yield from getattr(ed, "event_definitions", []) or []
+
+
+def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
+    """(what, source, is_script) for every piece of code a task spec will run."""
+    if isinstance(task_spec, MultiChoice):
+        for condition, target in task_spec.cond_task_specs:
+            if condition is not None:
+                yield f"condition to {target}", condition, False
+    if isinstance(task_spec, ScriptTask) and task_spec.script:
+        yield "script", task_spec.script, True
+    for attr in ("prescript", "postscript"):
+        source = getattr(task_spec, attr, None)
+        if source:
+            yield attr, source, True
+    if isinstance(task_spec, MultiInstanceTask):
+        if isinstance(task_spec.cardinality, str) and task_spec.cardinality:
+            yield "multi-instance cardinality", task_spec.cardinality, False
+        if isinstance(task_spec.condition, str) and task_spec.condition:
+            yield "multi-instance completion condition", task_spec.condition, False
+    elif isinstance(task_spec, LoopTask) and isinstance(task_spec.condition, str) and task_spec.condition:
+        yield "loop condition", task_spec.condition, False
+    for ed in _event_definitions(task_spec):
+        expression = getattr(ed, "expression", None)
+        if isinstance(expression, str) and expression:
+            kind = ed.__class__.__name__
+            yield kind, expression, False
+        for prop in getattr(ed, "correlation_properties", None) or []:
+            if getattr(prop, "retrieval_expression", None):
+                yield f"correlation {prop.name}", prop.retrieval_expression, False
+    for key, value in task_properties(task_spec).items():
+        if key in EXPRESSION_PROPERTIES and value:
+            yield f"property {key}", value, False
+
+
+def _check_source(what: str, source: str, is_script: bool) -> str | None:
+    try:
+        (check_script if is_script else check_expression)(source)
+    except SandboxError as exc:
+        return f"{what} refused by the sandbox: {exc}"
+    except SyntaxError as exc:
+        return f"{what} is not valid Python: {exc.msg}"
+    if not is_script and "Timer" in what and ISO_TOKEN.match(source.strip()):
+        return (f"{what} '{source}' is evaluated as a Python expression; "
+                f"write the ISO value as a quoted string: \"'{source.strip()}'\"")
+    return None
+
+
+def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
+    table = engine.decision_table
+    script_engine = SandboxedScriptEngine()
+    for inp in table.inputs:
+        if inp.expression:
+            try:
+                check_expression(inp.expression)
+            except (SandboxError, SyntaxError) as exc:
+                yield inp.id, f"input expression '{inp.expression}' refused: {exc}"
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if not lhs or lhs.strip() in ("-", ""):
+                    continue
+                try:
+                    if "?" not in lhs:
+                        DMNEngine.needs_eq(script_engine, lhs)
+                    else:
+                        check_expression(lhs.replace("?", "dmninputexpr"))
+                except (SandboxError, SyntaxError) as exc:
+                    yield entry.id, f"rule {rule.row_number} input '{lhs}' refused: {exc}"
+        for entry in rule.outputEntries:
+            if entry.text:
+                try:
+                    check_expression(entry.text)
+                except (SandboxError, SyntaxError) as exc:
+                    yield entry.id, f"rule {rule.row_number} output '{entry.text}' refused: {exc}"
+
+
+def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
+    problems: list[Problem] = []
+    seen_dmn: set[int] = set()
+    for process_spec in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
+        default_file = getattr(process_spec, "file", None) or bundle.process_files.get(process_spec.name, "")
+        for task_spec in process_spec.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+
+            def add(message: str, element_id: str | None = bpmn_id) -> None:
+                file, line = element_line(bundle.trees, element_id, default_file)
+                problems.append(Problem(file or default_file, message, line, element_id))
+
+            for what, source, is_script in expressions_of(task_spec):
+                error = _check_source(what, source, is_script)
+                if error:
+                    add(error)
+            props = task_properties(task_spec)
+            for key in (forms_mod.FORM_KEY, forms_mod.UI_KEY):
+                name = props.get(key)
+                if not name:
+                    continue
+                if name not in bundle.forms:
+                    add(f"form file '{name}' ({key}) does not exist in forms/")
+                elif key == forms_mod.FORM_KEY:
+                    reason = forms_mod.check_schema(bundle.forms[name])
+                    if reason:
+                        problems.append(Problem(name, f"not a valid JSON Schema: {reason}"))
+            dmn_engine = getattr(task_spec, "dmnEngine", None)
+            if dmn_engine is not None and id(dmn_engine) not in seen_dmn:
+                seen_dmn.add(id(dmn_engine))
+                for element_id, message in _check_dmn(dmn_engine):
+                    file, line = element_line(bundle.trees, element_id)
+                    problems.append(Problem(file or default_file, message, line, element_id))
+    return problems

@@ -1,0 +1,42 @@
+"""Domain exceptions. The web layer maps each to one HTTP status and one error shape."""
+from __future__ import annotations
+
+from .forms import FormValidationError
+from .parsing import BundleError, Problem
+
+
+class EngineError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(EngineError):
+    code = "not_found"
+
+
+class Conflict(EngineError):
+    """The thing changed under us: a task completed twice at once, an instance moved on."""
+
+    code = "conflict"
+
+
+class NotAllowed(EngineError):
+    code = "forbidden"
+
+
+class InvalidRequest(EngineError):
+    code = "invalid"
+
+
+class MessageNotAccepted(EngineError):
+    """A message for an instance that is not waiting for it."""
+
+    code = "message_not_accepted"
+
+
+__all__ = ["EngineError", "NotFound", "Conflict", "NotAllowed", "InvalidRequest", "MessageNotAccepted",
+           "FormValidationError", "BundleError", "Problem"]

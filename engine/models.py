@@ -1,0 +1,168 @@
+"""Database tables (SQLAlchemy 2 typed models). Schema changes go through Alembic."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from . import clock
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        value = value.astimezone(_dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=_dt.timezone.utc)
+        return value.astimezone(_dt.timezone.utc)
+
+
+def _now() -> _dt.datetime:
+    return clock.now()
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType, _dt.datetime: UtcDateTime}
+
+
+class Deployment(Base):
+    """One `deploy`: who, when, and what changed."""
+
+    __tablename__ = "deployment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployed_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    deployed_by: Mapped[str] = mapped_column(String(100), default="system")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ProcessVersion(Base):
+    """An immutable, self-contained version of one executable process.
+
+    ``files`` holds every file the version needs (its BPMN, the BPMN of the processes it
+    calls, DMN tables and forms), so a running instance keeps its forms and rules when a
+    newer version is deployed.
+    """
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    flavor: Mapped[str] = mapped_column(String(20), default="spiff")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    main_file: Mapped[str] = mapped_column(String(300))
+    files: Mapped[dict[str, Any]] = mapped_column()
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+    deployment: Mapped[Deployment] = relationship()
+
+
+class Instance(Base):
+    """A running or finished process instance; the workflow state is SpiffWorkflow's JSON
+    without the spec (the spec is the referenced ProcessVersion)."""
+
+    __tablename__ = "instance"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    business_key: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    state: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    next_timer_at: Mapped[Optional[_dt.datetime]] = mapped_column(index=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[Optional[dict[str, Any]]] = mapped_column()
+    started_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+
+    process_version: Mapped[ProcessVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """A user or manual task as people see it: queryable without loading any workflow."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_guid"),
+        Index("ix_human_task_state_due", "state", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    process_id: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[Optional[str]] = mapped_column(String(200))
+    candidate_groups: Mapped[list[Any]] = mapped_column(default=list)
+    form: Mapped[Optional[str]] = mapped_column(String(200))
+    ui_form: Mapped[Optional[str]] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="ready", index=True)
+    assignee: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    due_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    draft: Mapped[Optional[dict[str, Any]]] = mapped_column()
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    completed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    completed_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+    instance: Mapped[Instance] = relationship()
+    groups: Mapped[list["HumanTaskGroup"]] = relationship(cascade="all, delete-orphan")
+
+
+class HumanTaskGroup(Base):
+    """One row per candidate group of a ready task, for indexed inbox queries."""
+
+    __tablename__ = "human_task_group"
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(200), primary_key=True)
+    __table_args__ = (Index("ix_human_task_group_group", "group", "task_id"),)
+
+
+class AuditEntry(Base):
+    """Append-only history: who did what, when, on which task, with which data."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[_dt.datetime] = mapped_column(default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_bpmn_id: Mapped[Optional[str]] = mapped_column(String(200))
+    task_name: Mapped[Optional[str]] = mapped_column(String(300))
+    data: Mapped[Optional[dict[str, Any]]] = mapped_column()

@@ -1,0 +1,214 @@
+"""Turning process files into SpiffWorkflow specs: safe XML, the right parser, clear errors.
+
+Files are handled as a *bundle*: a mapping of file name to bytes (``case.bpmn``,
+``rules.dmn``, ``intake.schema.json`` …). A deployed version stores its bundle, so the
+same function parses it at deploy time and when a worker first needs the spec.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a process file: where it is and what to do about it."""
+
+    file: str
+    message: str
+    line: int | None = None
+    element_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+        if self.element_id:
+            where += f" [{self.element_id}]"
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "element_id": self.element_id, "message": self.message}
+
+
+class BundleError(Exception):
+    """The files cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def is_bpmn(name: str) -> bool:
+    return name.endswith((".bpmn", ".bpmn20.xml"))
+
+
+def is_dmn(name: str) -> bool:
+    return name.endswith(".dmn")
+
+
+def is_form(name: str) -> bool:
+    return name.endswith(".json")
+
+
+def parse_xml(name: str, content: bytes) -> etree._ElementTree:
+    """Parse untrusted XML: no DTDs, no entities, no network, bounded size."""
+    if len(content) > MAX_FILE_BYTES:
+        raise BundleError([Problem(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    head = content[:4096].decode("utf-8", "replace")
+    if "<!DOCTYPE" in head or "<!ENTITY" in content.decode("utf-8", "replace"):
+        raise BundleError([Problem(name, "DOCTYPE and entity declarations are not allowed in process files")])
+    try:
+        return etree.ElementTree(etree.fromstring(content, _SAFE_PARSER))
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise BundleError([Problem(name, f"not well-formed XML: {exc.msg}", line)]) from None
+
+
+def detect_flavor(tree: etree._ElementTree) -> str:
+    """``camunda`` for files written for Camunda (and not for SpiffWorkflow), else ``spiff``."""
+    text = etree.tostring(tree)
+    if CAMUNDA_NS.encode() in text and SPIFF_NS.encode() not in text:
+        return "camunda"
+    return "spiff"
+
+
+def make_parser(flavor: str, validate: bool = True):
+    if flavor == "camunda":
+        from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+
+        return CamundaParser(validator=BpmnValidator() if validate else None)
+    return SpiffBpmnParser(validator=SPIFF_VALIDATOR if validate else None)
+
+
+def element_line(trees: dict[str, etree._ElementTree], element_id: str | None, file: str | None = None):
+    """Find the file and line of the element with this id."""
+    if not element_id:
+        return file, None
+    names = [file] if file in trees else list(trees)
+    for name in names:
+        found = trees[name].xpath("//*[@id=$id]", id=element_id)
+        if found:
+            return name, found[0].sourceline
+    return file, None
+
+
+def problem_from_exception(exc: Exception, trees: dict[str, etree._ElementTree], default_file: str) -> Problem:
+    if isinstance(exc, BundleError):
+        return exc.problems[0]
+    file = getattr(exc, "file_name", None) or default_file
+    element_id = getattr(exc, "id", None) or getattr(exc, "task_id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    file, found_line = element_line(trees, element_id, file)
+    message = str(exc).strip() or exc.__class__.__name__
+    if not isinstance(exc, (ValidationException,)) and exc.__class__.__module__.split(".")[0] != "SpiffWorkflow":
+        message = f"{exc.__class__.__name__}: {message}"
+    return Problem(file or default_file, message, line or found_line, element_id)
+
+
+@dataclass
+class ParsedBundle:
+    """The parsers for a bundle, and what they found."""
+
+    trees: dict[str, etree._ElementTree]
+    flavors: dict[str, str]
+    parsers: dict[str, Any]
+    forms: dict[str, Any]
+    process_files: dict[str, str] = field(default_factory=dict)  # process/collab id -> file
+    decision_files: dict[str, str] = field(default_factory=dict)  # decision id -> file
+    collaborations: dict[str, str] = field(default_factory=dict)  # collaboration id -> flavor
+
+    def parser_for(self, process_id: str):
+        return self.parsers[self.flavors[self.process_files[process_id]]]
+
+    def executable_ids(self) -> list[str]:
+        ids = []
+        for flavor, parser in self.parsers.items():
+            ids.extend(pid for pid in parser.get_process_ids() if self.flavors[self.process_files[pid]] == flavor)
+        return sorted(ids) + sorted(self.collaborations)
+
+
+def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
+    """Parse every BPMN and DMN file of the bundle; raise BundleError listing every problem."""
+    problems: list[Problem] = []
+    trees: dict[str, etree._ElementTree] = {}
+    forms: dict[str, Any] = {}
+    for name, content in sorted(files.items()):
+        if is_bpmn(name) or is_dmn(name):
+            try:
+                trees[name] = parse_xml(name, content)
+            except BundleError as exc:
+                problems.extend(exc.problems)
+        elif is_form(name):
+            try:
+                forms[name] = json.loads(content.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                line = getattr(exc, "lineno", None)
+                problems.append(Problem(name, f"not valid JSON: {exc}", line))
+    if problems:
+        raise BundleError(problems)
+
+    flavors = {name: detect_flavor(tree) for name, tree in trees.items() if is_bpmn(name)}
+    dmn_names = [n for n in trees if is_dmn(n)]
+    wanted = set(flavors.values()) or {"spiff"}
+    parsers = {flavor: make_parser(flavor, validate) for flavor in wanted}
+    bundle = ParsedBundle(trees, flavors, parsers, forms)
+
+    for flavor, parser in parsers.items():
+        for name in dmn_names:
+            try:
+                parser.add_dmn_xml(trees[name].getroot(), filename=name)
+                decision = parser.dmn_parsers_by_name  # noqa: F841 (keeps parsers registered)
+            except Exception as exc:  # parser errors are not always ValidationException
+                if flavor == sorted(parsers)[0]:
+                    problems.append(problem_from_exception(exc, trees, name))
+        for name, file_flavor in flavors.items():
+            if file_flavor != flavor:
+                continue
+            before = set(parser.process_parsers)
+            collabs_before = set(parser.collaborations)
+            try:
+                parser.add_bpmn_xml(trees[name], filename=name)
+            except Exception as exc:
+                problems.append(problem_from_exception(exc, trees, name))
+                continue
+            for pid in set(parser.process_parsers) - before:
+                bundle.process_files[pid] = name
+            for cid in set(parser.collaborations) - collabs_before:
+                bundle.process_files[cid] = name
+                bundle.collaborations[cid] = flavor
+    for name in dmn_names:
+        for decision in trees[name].getroot().iter("{*}decision"):
+            bundle.decision_files[decision.get("id")] = name
+    if problems:
+        raise BundleError(problems)
+    return bundle
+
+
+def build_specs(bundle: ParsedBundle, process_id: str):
+    """(spec, subprocess_specs) for a process or collaboration of the bundle."""
+    parser = bundle.parser_for(process_id)
+    if process_id in bundle.collaborations:
+        return parser.get_collaboration(process_id)
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+
+
+ISO_TOKEN = re.compile(r"^(R\d*/)?P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$|^\d{4}-\d{2}-\d{2}")

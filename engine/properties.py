@@ -1,0 +1,25 @@
+"""The extension properties a process designer sets on a user task.
+
+Set in the modeler as ``spiffworkflow:properties`` on the task:
+
+- ``formJsonSchemaFilename`` / ``formUiSchemaFilename``: the form (files in ``forms/``);
+- ``candidateGroups``: a sandboxed Python expression giving one group or a list of
+  groups (``'wg:city'``, ``'unit:' + lead_unit``); without it, the task's lane;
+- ``dueDate``: a sandboxed expression giving the task's deadline (ISO date-time);
+- ``summary``: a sandboxed expression whose dict value is copied into the instance's
+  summary when the task is reached (for case lists without loading workflows).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+CANDIDATE_GROUPS = "candidateGroups"
+DUE_DATE = "dueDate"
+SUMMARY = "summary"
+EXPRESSION_PROPERTIES = frozenset({CANDIDATE_GROUPS, DUE_DATE, SUMMARY})
+
+
+def task_properties(task_spec) -> dict[str, Any]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    props = extensions.get("properties") if isinstance(extensions, dict) else None
+    return dict(props or {})

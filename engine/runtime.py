@@ -1,0 +1,423 @@
+"""The engine façade: start instances, complete tasks, deliver messages, fire timers.
+
+Every function takes a SQLAlchemy ``Session`` and flushes at most; the caller (web
+request, worker loop, CLI command) commits once or rolls back. A workflow is always
+loaded with the sandboxed script engine; its state is saved without the spec, its tree
+compacted, its human tasks and next timer written to queryable columns in the same
+transaction.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Iterable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import clock as clock_mod
+from . import forms as forms_mod
+from . import workdays
+from .compaction import compact
+from .deploy import DeployResult, bundle_json
+from .deploy import deploy as deploy_files
+from .errors import Conflict, InvalidRequest, MessageNotAccepted, NotFound
+from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVersion
+from .parsing import build_specs, load_bundle
+from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
+from .sandbox import DEFAULT_TIME_LIMIT, SandboxedScriptEngine
+from .serializer import SERIALIZER_VERSION, StateSerializer
+
+clock_mod.install_into_spiffworkflow()
+
+TIMER_EVENT_TYPES = ("DurationTimerEventDefinition", "TimeDateEventDefinition", "CycleTimerEventDefinition")
+
+
+@dataclass
+class LoadedVersion:
+    version_id: int
+    flavor: str
+    spec: Any
+    subprocess_specs: dict
+    forms: dict
+
+
+class SpecCache:
+    """Parsed specs per deployed version (immutable, so safe to cache in any process)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[int, LoadedVersion] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, version: ProcessVersion) -> LoadedVersion:
+        with self._lock:
+            hit = self._items.get(version.id)
+            if hit is not None:
+                self._items.move_to_end(version.id)
+                return hit
+        bundle = load_bundle(bundle_json(version), validate=False)
+        spec, subprocess_specs = build_specs(bundle, version.process_id)
+        loaded = LoadedVersion(version.id, version.flavor, spec, subprocess_specs, bundle.forms)
+        with self._lock:
+            self._items[version.id] = loaded
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return loaded
+
+
+def _in_clock(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with clock_mod.using(self.clock):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> _dt.datetime | None:
+    due = []
+    for event in workflow.waiting_events():
+        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str):
+            try:
+                due.append(TimerEventDefinition.get_datetime(event.value))
+            except (ValueError, TypeError):
+                continue
+    return min(due) if due else None
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items() if not callable(v)}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _parse_due(value: Any) -> _dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(value, _dt.date):
+        value = value.isoformat()
+    try:
+        parsed = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=workdays.CHINA)
+
+
+class Engine:
+    def __init__(self, *, clock: clock_mod.Clock | None = None, calendar: workdays.WorkCalendar | None = None,
+                 time_limit_s: float = DEFAULT_TIME_LIMIT) -> None:
+        self.clock = clock or clock_mod.SystemClock()
+        self.calendar = calendar or workdays.WorkCalendar()
+        self.specs = SpecCache()
+        self.script_engine = SandboxedScriptEngine(
+            helpers=workdays.helpers(self.calendar, lambda: self.clock.now()), time_limit_s=time_limit_s)
+        self._serializers = {"spiff": StateSerializer("spiff"), "camunda": StateSerializer("camunda")}
+
+    # -- deploy --------------------------------------------------------------------------
+    def deploy(self, session: Session, files: dict[str, bytes], deployed_by: str = "system",
+               source: str = "") -> DeployResult:
+        with clock_mod.using(self.clock):
+            return deploy_files(session, files, deployed_by, source)
+
+    def version(self, session: Session, process_id: str, version: int | None = None) -> ProcessVersion:
+        query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+        if version is not None:
+            query = query.where(ProcessVersion.version == version)
+        found = session.scalars(query.order_by(ProcessVersion.version.desc()).limit(1)).first()
+        if found is None:
+            raise NotFound(f"process '{process_id}'" + (f" version {version}" if version else "") + " is not deployed")
+        return found
+
+    # -- load / save ---------------------------------------------------------------------
+    def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
+        loaded = self.specs.get(instance.process_version)
+        workflow = self._serializers[loaded.flavor].loads(
+            instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs)
+        workflow.script_engine = self.script_engine  # never the library's unrestricted default
+        return workflow, loaded
+
+    def _advance(self, instance: Instance, workflow: BpmnWorkflow, step) -> None:
+        """Run ``step`` then the engine; a process error becomes an incident on the instance."""
+        try:
+            step()
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            task = getattr(exc, "task", None)
+            instance.status = "error"
+            instance.error = {
+                "element_id": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
+                "element_name": getattr(getattr(task, "task_spec", None), "bpmn_name", None),
+                "message": str(exc),
+                "at": self.clock.now().isoformat(),
+            }
+
+    def _save(self, session: Session, instance: Instance, workflow: BpmnWorkflow, loaded: LoadedVersion,
+              actor: str) -> None:
+        compact(workflow)
+        instance.state = self._serializers[loaded.flavor].dumps(workflow)
+        instance.serializer_version = SERIALIZER_VERSION
+        now = self.clock.now()
+        instance.updated_at = now
+        if instance.status != "error":
+            if workflow.is_completed():
+                instance.status = "completed"
+                instance.ended_at = now
+            else:
+                instance.status = "running"
+        instance.next_timer_at = next_timer_due(workflow) if instance.status == "running" else None
+        self._sync_human_tasks(session, instance, workflow, loaded)
+        try:
+            session.flush()
+        except StaleDataError:
+            raise Conflict("this case was changed by someone else at the same time; reload and try again") from None
+
+    def _sync_human_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                          loaded: LoadedVersion) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        if instance.status != "running":
+            ready = {}
+        existing = {}
+        if instance.id is not None:
+            existing = {row.task_guid: row for row in session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
+        for guid, row in existing.items():
+            if guid not in ready:
+                row.state = "cancelled"
+                row.groups.clear()
+        summary = dict(instance.summary or {})
+        for guid, task in ready.items():
+            if guid in existing:
+                continue
+            props = task_properties(task.task_spec)
+            groups = self._candidate_groups(task, props)
+            due = _parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
+            if props.get(SUMMARY):
+                value = self._property(task, props[SUMMARY])
+                if isinstance(value, dict):
+                    summary.update(_json_safe(value))
+            row = HumanTask(
+                instance=instance, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
+                lane=task.task_spec.lane, candidate_groups=groups, form=props.get(forms_mod.FORM_KEY),
+                ui_form=props.get(forms_mod.UI_KEY), state="ready", due_at=due,
+                created_at=self.clock.now(),
+            )
+            row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]
+            session.add(row)
+        instance.summary = summary
+
+    def _property(self, task, expression: str | None) -> Any:
+        if not expression:
+            return None
+        return self.script_engine.evaluate(task, expression)
+
+    def _candidate_groups(self, task, props: dict) -> list[str]:
+        value = self._property(task, props.get(CANDIDATE_GROUPS)) if props.get(CANDIDATE_GROUPS) else None
+        if value is None:
+            value = task.task_spec.lane
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value]
+
+    def audit(self, session: Session, actor: str, action: str, instance: Instance | None = None,
+              task: HumanTask | None = None, data: Any = None) -> AuditEntry:
+        entry = AuditEntry(
+            at=self.clock.now(), actor=actor, action=action, instance_id=instance.id if instance else None,
+            task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
+            data=_json_safe(data) if data is not None else None,
+        )
+        session.add(entry)
+        return entry
+
+    # -- operations ----------------------------------------------------------------------
+    @_in_clock
+    def start(self, session: Session, process_id: str, data: dict | None = None, *, version: int | None = None,
+              actor: str = "system", business_key: str | None = None) -> Instance:
+        pv = self.version(session, process_id, version)
+        loaded = self.specs.get(pv)
+        workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        now = self.clock.now()
+        instance = Instance(process_version=pv, process_id=pv.process_id, business_key=business_key,
+                            status="running", state="{}", serializer_version=SERIALIZER_VERSION,
+                            started_by=actor, created_at=now, updated_at=now, summary={})
+        session.add(instance)
+        session.flush()
+
+        def step():
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(data or {})
+
+        self._advance(instance, workflow, step)
+        self._save(session, instance, workflow, loaded, actor)
+        self.audit(session, actor, "start", instance, data=data)
+        if instance.status == "error":
+            self.audit(session, "system", "incident", instance, data=instance.error)
+        return instance
+
+    def get_instance(self, session: Session, instance_id: int) -> Instance:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound(f"instance {instance_id} does not exist")
+        return instance
+
+    def get_task(self, session: Session, task_id: int) -> HumanTask:
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist")
+        return task
+
+    def ready_tasks(self, session: Session, instance_id: int | None = None,
+                    groups: Iterable[str] | None = None) -> list[HumanTask]:
+        query = select(HumanTask).where(HumanTask.state == "ready")
+        if instance_id is not None:
+            query = query.where(HumanTask.instance_id == instance_id)
+        if groups is not None:
+            query = query.where(HumanTask.id.in_(
+                select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(list(groups)))))
+        return list(session.scalars(query.order_by(HumanTask.id)))
+
+    def form_of(self, task: HumanTask) -> tuple[dict | None, dict | None]:
+        """(JSON Schema, UI schema) of a task, from the version its instance runs on."""
+        loaded = self.specs.get(task.instance.process_version)
+        return loaded.forms.get(task.form) if task.form else None, loaded.forms.get(task.ui_form) if task.ui_form else None
+
+    def task_data(self, task: HumanTask) -> dict:
+        """The data the task sees (for showing the case beside the form)."""
+        workflow, _ = self.load(task.instance)
+        spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
+        return dict(spiff_task.data) if spiff_task is not None else {}
+
+    @_in_clock
+    def complete_task(self, session: Session, task_id: int, data: dict | None, actor: str) -> Instance:
+        row = self.get_task(session, task_id)
+        if row.state != "ready":
+            raise Conflict(f"task {task_id} is already {row.state}", state=row.state)
+        instance = row.instance
+        if instance.status != "running":
+            raise Conflict(f"the instance is {instance.status}", state=instance.status)
+        schema, _ = self.form_of(row)
+        clean = forms_mod.validate(schema, data or {}) if schema is not None else dict(data or {})
+        workflow, loaded = self.load(instance)
+        task = workflow.get_task_from_id(UUID(row.task_guid))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"task {task_id} is no longer ready")
+
+        def step():
+            task.data.update(clean)
+            task.run()
+
+        self._advance(instance, workflow, step)
+        row.state = "completed"
+        row.completed_at = self.clock.now()
+        row.completed_by = actor
+        row.draft = None
+        row.groups.clear()
+        self.audit(session, actor, "complete", instance, row, clean)
+        self._save(session, instance, workflow, loaded, actor)
+        if instance.status == "error":
+            self.audit(session, "system", "incident", instance, data=instance.error)
+        return instance
+
+    def save_draft(self, session: Session, task_id: int, data: dict, actor: str) -> HumanTask:
+        row = self.get_task(session, task_id)
+        if row.state != "ready":
+            raise Conflict(f"task {task_id} is already {row.state}", state=row.state)
+        row.draft = _json_safe(data)
+        session.flush()
+        return row
+
+    def _message_event(self, flavor: str, name: str, payload: Any, correlations: dict | None):
+        if flavor == "camunda":
+            from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+        else:
+            from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+        return BpmnEvent(MessageEventDefinition(name), payload, correlations or {})
+
+    @_in_clock
+    def send_message(self, session: Session, instance_id: int, name: str, payload: Any = None,
+                     correlations: dict | None = None, actor: str = "system") -> Instance:
+        instance = self.get_instance(session, instance_id)
+        if instance.status != "running":
+            raise MessageNotAccepted(f"instance {instance_id} is {instance.status}; it accepts no messages")
+        workflow, loaded = self.load(instance)
+        waiting = {e.name for e in workflow.waiting_events() if "Message" in e.event_type}
+        if name not in waiting:
+            raise MessageNotAccepted(f"instance {instance_id} is not waiting for message '{name}'",
+                                     waiting=sorted(waiting))
+        event = self._message_event(loaded.flavor, name, payload, correlations)
+
+        def step():
+            try:
+                workflow.send_event(event)
+            except NameError as exc:  # the library's answer to a payload without the correlation key
+                raise MessageNotAccepted(f"message '{name}' lacks a correlation value: {exc}") from None
+            except SpiffWorkflowException as exc:
+                raise MessageNotAccepted(str(exc)) from None
+
+        self._advance(instance, workflow, step)
+        self.audit(session, actor, "message", instance, data={"message": name, "payload": payload})
+        self._save(session, instance, workflow, loaded, actor)
+        return instance
+
+    @_in_clock
+    def fire_timers(self, session: Session, instance: Instance, actor: str = "timer") -> Instance:
+        """Fire whatever timers of the instance are due now and advance it."""
+        workflow, loaded = self.load(instance)
+        before = {str(t.id) for t in workflow.get_tasks(state=TaskState.WAITING)}
+        self._advance(instance, workflow, workflow.refresh_timers)
+        fired = [t for t in workflow.get_tasks(state=TaskState.FINISHED_MASK) if str(t.id) in before]
+        self._save(session, instance, workflow, loaded, actor)
+        if fired:
+            self.audit(session, actor, "timer", instance,
+                       data={"fired": [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in fired]})
+        if instance.status == "error":
+            self.audit(session, "system", "incident", instance, data=instance.error)
+        return instance
+
+    @_in_clock
+    def retry(self, session: Session, instance_id: int, actor: str) -> Instance:
+        """Retry an instance in error: the failed tasks run again (after data or version fixes)."""
+        instance = self.get_instance(session, instance_id)
+        if instance.status != "error":
+            raise InvalidRequest(f"instance {instance_id} is {instance.status}, not in error")
+        workflow, loaded = self.load(instance)
+        instance.status = "running"
+        instance.error = None
+
+        def step():
+            for task in workflow.get_tasks(state=TaskState.ERROR):
+                task._set_state(TaskState.READY)
+
+        self._advance(instance, workflow, step)
+        self.audit(session, actor, "retry", instance)
+        self._save(session, instance, workflow, loaded, actor)
+        return instance
+
+    def history(self, session: Session, instance_id: int) -> list[AuditEntry]:
+        return list(session.scalars(
+            select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(AuditEntry.id)))
+
+    def workflow_data(self, instance: Instance) -> dict:
+        workflow, _ = self.load(instance)
+        return dict(workflow.data) | dict(workflow.last_task.data if workflow.last_task else {})

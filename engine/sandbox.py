@@ -1,0 +1,273 @@
+"""The restricted environment every expression and script of a process file runs in.
+
+Process files are untrusted: they are edited by people who are not developers, and a
+deploy accepts them from the web. SpiffWorkflow's default environment is plain
+``eval``/``exec``; here every condition, timer, script, multi-instance and correlation
+expression and DMN cell is compiled by RestrictedPython, runs with an allow-list of
+builtins and helpers, and is stopped by a watchdog after a time limit.
+"""
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import decimal
+import math
+import threading
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from RestrictedPython.PrintCollector import PrintCollector
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+DEFAULT_TIME_LIMIT = 2.0  # seconds for one expression or script
+
+
+class SandboxError(Exception):
+    """An expression or script was refused or stopped by the sandbox."""
+
+
+class SandboxTimeout(SandboxError):
+    """Raised inside the running script by the watchdog."""
+
+
+_INPLACE = {
+    "+=": lambda a, b: a + b,
+    "-=": lambda a, b: a - b,
+    "*=": lambda a, b: a * b,
+    "/=": lambda a, b: a / b,
+    "//=": lambda a, b: a // b,
+    "%=": lambda a, b: a % b,
+    "**=": lambda a, b: a ** b,
+    "|=": lambda a, b: a | b,
+    "&=": lambda a, b: a & b,
+}
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    try:
+        return _INPLACE[op](x, y)
+    except KeyError:
+        raise SandboxError(f"operator {op} is not allowed") from None
+
+
+_MAX_POW = 10_000
+
+
+def _safe_pow(base, exp, mod=None):
+    if isinstance(exp, int) and abs(exp) > _MAX_POW:
+        raise SandboxError("exponent too large")
+    return pow(base, exp, mod) if mod is not None else pow(base, exp)
+
+
+def _builtins() -> dict[str, Any]:
+    b = dict(safe_builtins)
+    b.update(
+        list=list, tuple=tuple, dict=dict, set=set, frozenset=frozenset,
+        sum=sum, min=min, max=max, sorted=sorted, enumerate=enumerate, zip=zip,
+        any=any, all=all, map=map, filter=filter, reversed=reversed, range=range,
+        pow=_safe_pow, len=len, abs=abs, round=round, isinstance=isinstance,
+    )
+    for name in ("setattr", "delattr", "compile", "__import__"):
+        b.pop(name, None)
+    return b
+
+
+SAFE_BUILTINS = _builtins()
+
+# Plain modules and helpers a process may use; values, not modules with attribute walks.
+BASE_HELPERS: dict[str, Any] = {
+    "datetime": _dt.datetime,
+    "date": _dt.date,
+    "timedelta": _dt.timedelta,
+    "Decimal": decimal.Decimal,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
+
+
+def _guards() -> dict[str, Any]:
+    return {
+        "__builtins__": SAFE_BUILTINS,
+        "_getattr_": safer_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_write_": full_write_guard,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_inplacevar_": _inplacevar,
+        "_print_": PrintCollector,
+        "_apply_": lambda f, *a, **kw: f(*a, **kw),
+    }
+
+
+GUARDS = _guards()
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str):
+    result = compile_restricted_eval(expression, "<string>")
+    if result.errors:
+        raise SandboxError("; ".join(result.errors))
+    return result.code
+
+
+@lru_cache(maxsize=1024)
+def compile_script(script: str):
+    result = compile_restricted_exec(script, "<string>")
+    if result.errors:
+        raise SandboxError("; ".join(result.errors))
+    return result.code
+
+
+class _Watchdog:
+    """Raises SandboxTimeout in a thread that runs past its deadline.
+
+    One daemon thread serves the whole process; ``PyThreadState_SetAsyncExc`` is
+    re-sent every 50 ms until the guarded block ends (a bare ``except`` cannot
+    swallow it for long).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, int]] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="sandbox-watchdog", daemon=True)
+            self._thread.start()
+
+    def arm(self, seconds: float) -> int:
+        import time
+
+        ident = threading.get_ident()
+        with self._lock:
+            token = self._deadlines.get(ident, (0, 0))[1] + 1
+            self._deadlines[ident] = (time.monotonic() + seconds, token)
+            self._ensure_thread()
+        self._wake.set()
+        return token
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._deadlines.pop(threading.get_ident(), None)
+
+    def _run(self) -> None:
+        import time
+
+        while True:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            now = time.monotonic()
+            with self._lock:
+                late = [ident for ident, (deadline, _) in self._deadlines.items() if deadline <= now]
+            for ident in late:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(ident), ctypes.py_object(SandboxTimeout)
+                )
+
+
+_watchdog = _Watchdog()
+
+
+class time_limit:
+    """Context manager: the block is stopped with SandboxTimeout after ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._outer: tuple | None = None
+
+    def __enter__(self):
+        ident = threading.get_ident()
+        with _watchdog._lock:
+            self._outer = _watchdog._deadlines.get(ident)
+        if self._outer is None:  # nested blocks keep the outermost deadline
+            _watchdog.arm(self.seconds)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._outer is None:
+            _watchdog.disarm()
+        if exc_type is SandboxTimeout:
+            raise SandboxTimeout(f"stopped after the time limit of {self.seconds:g} s") from None
+        return False
+
+
+class SandboxedEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow script environment that compiles with RestrictedPython."""
+
+    def __init__(self, helpers: Mapping[str, Any] | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT):
+        super().__init__({**BASE_HELPERS, **(helpers or {})})
+        self.time_limit_s = time_limit_s
+
+    def _namespace(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> dict:
+        ns = dict(self.globals)
+        ns.update(external_context or {})
+        ns.update(context)
+        ns.update(GUARDS)  # after the data, so data cannot replace a guard
+        return ns
+
+    def evaluate(self, expression, context, external_context=None):
+        code = compile_expression(expression.strip())
+        with time_limit(self.time_limit_s):
+            return eval(code, self._namespace(context, external_context))
+
+    def execute(self, script, context, external_context=None):
+        self.check_for_overwrite(context, external_context or {})
+        code = compile_script(script)
+        ns = self._namespace(context, external_context)
+        before = set(ns)
+        with time_limit(self.time_limit_s):
+            exec(code, ns)
+        for key in list(ns):
+            value = ns[key]
+            if key in GUARDS or key in self.globals or (external_context and key in external_context):
+                continue
+            if key.startswith("_") or callable(value) and not isinstance(value, type):
+                continue
+            context[key] = value
+        for key in before - set(ns):  # `del x` in a script removes it from the data
+            context.pop(key, None)
+        return True
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    def __init__(self, helpers: Mapping[str, Any] | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT):
+        super().__init__(environment=SandboxedEnvironment(helpers, time_limit_s))
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression.strip())
+
+    def call_service(self, task, **kwargs):  # the library's version raises NameError
+        from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+        raise WorkflowTaskException("service tasks with operators are not supported", task=task)
+
+
+def check_expression(expression: str) -> None:
+    """Compile-only check used at deploy time. Raises SandboxError."""
+    compile_expression(expression.strip())
+
+
+def check_script(script: str) -> None:
+    compile_script(script)
+
+
+def run_expression(expression: str, data: Mapping[str, Any] | None = None,
+                   helpers: Mapping[str, Any] | None = None,
+                   time_limit_s: float = DEFAULT_TIME_LIMIT) -> Any:
+    """Evaluate one expression outside a workflow (property expressions, tests)."""
+    return SandboxedEnvironment(helpers, time_limit_s).evaluate(expression, dict(data or {}))
+
+
+HelperFactory = Callable[[], Mapping[str, Any]]
