@@ -27,8 +27,9 @@ def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
     """(what, source, is_script) for every piece of code a task spec will run."""
     if isinstance(task_spec, MultiChoice):
         for condition, target in task_spec.cond_task_specs:
-            if condition is not None:
-                yield f"condition to {target}", condition, False
+            source = condition.args[0] if hasattr(condition, "args") else condition
+            if isinstance(source, str) and source:
+                yield f"condition to {target}", source, False
     if isinstance(task_spec, ScriptTask) and task_spec.script:
         yield "script", task_spec.script, True
     for attr in ("prescript", "postscript"):

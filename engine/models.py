@@ -166,3 +166,35 @@ class AuditEntry(Base):
     task_bpmn_id: Mapped[Optional[str]] = mapped_column(String(200))
     task_name: Mapped[Optional[str]] = mapped_column(String(300))
     data: Mapped[Optional[dict[str, Any]]] = mapped_column()
+
+
+class User(Base):
+    """A person: an official (groups give their roles, units and county), an enterprise, an admin."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="official")  # official | enterprise | admin
+    groups: Mapped[list[Any]] = mapped_column(default=list)  # e.g. ["wg:city"], ["unit:zrzyj", "head:zrzyj"]
+    county: Mapped[Optional[str]] = mapped_column(String(50))
+    uscc: Mapped[Optional[str]] = mapped_column(String(18), index=True)
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class ApiToken(Base):
+    """A per-user API token; only its hash is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    last_used_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    revoked_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+
+    user: Mapped[User] = relationship()

@@ -6,8 +6,9 @@ Set in the modeler as ``spiffworkflow:properties`` on the task:
 - ``candidateGroups``: a sandboxed Python expression giving one group or a list of
   groups (``'wg:city'``, ``'unit:' + lead_unit``); without it, the task's lane;
 - ``dueDate``: a sandboxed expression giving the task's deadline (ISO date-time);
-- ``summary``: a sandboxed expression whose dict value is copied into the instance's
-  summary when the task is reached (for case lists without loading workflows).
+- ``summary``: on any task or event, a sandboxed expression whose dict value is merged
+  into the instance's summary when the task completes (the queryable face of a case:
+  status, category, deadline … for lists and statistics without loading workflows).
 """
 from __future__ import annotations
 

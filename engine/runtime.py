@@ -156,10 +156,25 @@ class Engine:
         return workflow, loaded
 
     def _advance(self, instance: Instance, workflow: BpmnWorkflow, step) -> None:
-        """Run ``step`` then the engine; a process error becomes an incident on the instance."""
+        """Run ``step`` then the engine; a process error becomes an incident on the instance.
+
+        Every task that completes on the way may carry a ``summary`` property: its value
+        (a dict) is merged into the instance's summary, the queryable face of the case.
+        """
+        summary = dict(instance.summary or {})
+
+        def did_complete(task) -> None:
+            expression = task_properties(task.task_spec).get(SUMMARY)
+            if expression and task.has_state(TaskState.COMPLETED):
+                value = self.script_engine.evaluate(task, expression)
+                if isinstance(value, dict):
+                    summary.update(_json_safe(value))
+
         try:
-            step()
-            workflow.do_engine_steps()
+            manual = step()
+            for task in manual or ():
+                did_complete(task)
+            workflow.do_engine_steps(did_complete_task=did_complete)
         except SpiffWorkflowException as exc:
             task = getattr(exc, "task", None)
             instance.status = "error"
@@ -169,6 +184,7 @@ class Engine:
                 "message": str(exc),
                 "at": self.clock.now().isoformat(),
             }
+        instance.summary = summary
 
     def _save(self, session: Session, instance: Instance, workflow: BpmnWorkflow, loaded: LoadedVersion,
               actor: str) -> None:
@@ -203,17 +219,12 @@ class Engine:
             if guid not in ready:
                 row.state = "cancelled"
                 row.groups.clear()
-        summary = dict(instance.summary or {})
         for guid, task in ready.items():
             if guid in existing:
                 continue
             props = task_properties(task.task_spec)
             groups = self._candidate_groups(task, props)
             due = _parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
-            if props.get(SUMMARY):
-                value = self._property(task, props[SUMMARY])
-                if isinstance(value, dict):
-                    summary.update(_json_safe(value))
             row = HumanTask(
                 instance=instance, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
                 name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
@@ -223,7 +234,6 @@ class Engine:
             )
             row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]
             session.add(row)
-        instance.summary = summary
 
     def _property(self, task, expression: str | None) -> Any:
         if not expression:
@@ -326,6 +336,7 @@ class Engine:
         def step():
             task.data.update(clean)
             task.run()
+            return [task]
 
         self._advance(instance, workflow, step)
         row.state = "completed"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:30:40.297101
+Create Date: 2026-11-27 07:34:05.994708
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,39 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('user_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('password_hash', sa.String(length=300), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('groups', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('county', sa.String(length=50), nullable=True),
+    sa.Column('uscc', sa.String(length=18), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_account_uscc'), ['uscc'], unique=False)
+
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+
     op.create_table('process_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('process_id', sa.String(length=200), nullable=False),
@@ -155,5 +188,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_process_version_process_id'))
 
     op.drop_table('process_version')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
+
+    op.drop_table('api_token')
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_account_uscc'))
+
+    op.drop_table('user_account')
     op.drop_table('deployment')
     # ### end Alembic commands ###
