@@ -71,6 +71,7 @@ def _check_source(what: str, source: str, is_script: bool) -> str | None:
 
 def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
     table = engine.decision_table
+    dmn_engine = engine
     script_engine = SandboxedScriptEngine()
     for inp in table.inputs:
         if inp.expression:
@@ -85,7 +86,7 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
                     continue
                 try:
                     if "?" not in lhs:
-                        DMNEngine.needs_eq(script_engine, lhs)
+                        dmn_engine.needs_eq(script_engine, lhs)
                     else:
                         check_expression(lhs.replace("?", "dmninputexpr"))
                 except (SandboxError, SyntaxError) as exc:

@@ -83,10 +83,19 @@ def parse_xml(name: str, content: bytes) -> etree._ElementTree:
         raise BundleError([Problem(name, f"not well-formed XML: {exc.msg}", line)]) from None
 
 
+def _uses_namespace(tree: etree._ElementTree, ns: str) -> bool:
+    prefix = "{" + ns + "}"
+    for element in tree.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            return True
+        if any(name.startswith(prefix) for name in element.attrib):
+            return True
+    return False
+
+
 def detect_flavor(tree: etree._ElementTree) -> str:
-    """``camunda`` for files written for Camunda (and not for SpiffWorkflow), else ``spiff``."""
-    text = etree.tostring(tree)
-    if CAMUNDA_NS.encode() in text and SPIFF_NS.encode() not in text:
+    """``camunda`` for files that use Camunda extensions and no SpiffWorkflow ones, else ``spiff``."""
+    if _uses_namespace(tree, CAMUNDA_NS) and not _uses_namespace(tree, SPIFF_NS):
         return "camunda"
     return "spiff"
 
@@ -171,6 +180,17 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
     wanted = set(flavors.values()) or {"spiff"}
     parsers = {flavor: make_parser(flavor, validate) for flavor in wanted}
     bundle = ParsedBundle(trees, flavors, parsers, forms)
+    refused: set[str] = set()
+    if validate:  # deployed versions are loaded as they were accepted, never re-judged
+        from .subset import lint_references, lint_tree
+
+        for name, flavor in flavors.items():
+            found = lint_tree(name, trees[name], flavor)
+            problems.extend(found)
+            refused.update([name] if found else [])
+        found = lint_references(trees, list(flavors), dmn_names)
+        problems.extend(found)
+        refused.update(p.file for p in found)
 
     for flavor, parser in parsers.items():
         for name in dmn_names:
@@ -181,7 +201,7 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
                 if flavor == sorted(parsers)[0]:
                     problems.append(problem_from_exception(exc, trees, name))
         for name, file_flavor in flavors.items():
-            if file_flavor != flavor:
+            if file_flavor != flavor or name in refused:
                 continue
             before = set(parser.process_parsers)
             collabs_before = set(parser.collaborations)

@@ -40,8 +40,6 @@ from .serializer import SERIALIZER_VERSION, StateSerializer
 
 clock_mod.install_into_spiffworkflow()
 
-TIMER_EVENT_TYPES = ("DurationTimerEventDefinition", "TimeDateEventDefinition", "CycleTimerEventDefinition")
-
 
 @dataclass
 class LoadedVersion:
@@ -56,21 +54,22 @@ class SpecCache:
     """Parsed specs per deployed version (immutable, so safe to cache in any process)."""
 
     def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[int, LoadedVersion] = OrderedDict()
+        self._items: OrderedDict[tuple[int, str], LoadedVersion] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def get(self, version: ProcessVersion) -> LoadedVersion:
+        key = (version.id, version.content_hash)
         with self._lock:
-            hit = self._items.get(version.id)
+            hit = self._items.get(key)
             if hit is not None:
-                self._items.move_to_end(version.id)
+                self._items.move_to_end(key)
                 return hit
         bundle = load_bundle(bundle_json(version), validate=False)
         spec, subprocess_specs = build_specs(bundle, version.process_id)
         loaded = LoadedVersion(version.id, version.flavor, spec, subprocess_specs, bundle.forms)
         with self._lock:
-            self._items[version.id] = loaded
+            self._items[key] = loaded
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return loaded
@@ -86,11 +85,23 @@ def _in_clock(method):
 
 
 def next_timer_due(workflow: BpmnWorkflow) -> _dt.datetime | None:
+    """When the earliest waiting timer of the workflow is due (None: no timer waits).
+
+    Read from each waiting task's ``event_value``, which also covers timers inside
+    multiple events (event-based gateways, boundary events with several triggers).
+    """
     due = []
-    for event in workflow.waiting_events():
-        if event.event_type in TIMER_EVENT_TYPES and isinstance(event.value, str):
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        nested = getattr(definition, "event_definitions", None) or [definition]
+        if not any(isinstance(d, TimerEventDefinition) for d in nested):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # cycle timers: {'cycles', 'next', 'duration'}
+            value = value.get("next") if value.get("cycles", 0) != 0 else None
+        if isinstance(value, str):
             try:
-                due.append(TimerEventDefinition.get_datetime(event.value))
+                due.append(TimerEventDefinition.get_datetime(value))
             except (ValueError, TypeError):
                 continue
     return min(due) if due else None

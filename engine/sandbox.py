@@ -110,6 +110,7 @@ def _guards() -> dict[str, Any]:
 
 
 GUARDS = _guards()
+_DATA_VIEWS = ("vars", "globals", "locals")
 
 
 @lru_cache(maxsize=4096)
@@ -214,6 +215,10 @@ class SandboxedEnvironment(TaskDataEnvironment):
         ns = dict(self.globals)
         ns.update(external_context or {})
         ns.update(context)
+        # `'x' in vars()` is how process files test whether a variable is set: give them
+        # the data (never the interpreter's globals)
+        data_view = lambda: {k: v for k, v in ns.items() if k not in GUARDS and k not in _DATA_VIEWS}  # noqa: E731
+        ns["vars"] = ns["globals"] = ns["locals"] = data_view
         ns.update(GUARDS)  # after the data, so data cannot replace a guard
         return ns
 
@@ -231,7 +236,8 @@ class SandboxedEnvironment(TaskDataEnvironment):
             exec(code, ns)
         for key in list(ns):
             value = ns[key]
-            if key in GUARDS or key in self.globals or (external_context and key in external_context):
+            if key in GUARDS or key in _DATA_VIEWS or key in self.globals or (
+                    external_context and key in external_context):
                 continue
             if key.startswith("_") or callable(value) and not isinstance(value, type):
                 continue
@@ -246,6 +252,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
         super().__init__(environment=SandboxedEnvironment(helpers, time_limit_s))
 
     def validate(self, expression: str) -> None:
+        import ast
+
+        ast.parse(expression.strip(), mode="eval")  # SyntaxError, as the DMN engine expects
         compile_expression(expression.strip())
 
     def call_service(self, task, **kwargs):  # the library's version raises NameError
