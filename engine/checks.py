@@ -12,6 +12,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from . import forms as forms_mod
 from .parsing import ISO_TOKEN, ParsedBundle, Problem, element_line
 from .properties import EXPRESSION_PROPERTIES, task_properties
+from .subset import JUEL, JUEL_MESSAGE
 from .sandbox import SandboxError, SandboxedScriptEngine, check_expression, check_script
 
 
@@ -57,6 +58,8 @@ def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
 
 
 def _check_source(what: str, source: str, is_script: bool) -> str | None:
+    if JUEL.search(source):
+        return f"{what}: " + JUEL_MESSAGE.format(expr=source.strip()[:60])
     try:
         (check_script if is_script else check_expression)(source)
     except SandboxError as exc:
@@ -99,6 +102,27 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
                     yield entry.id, f"rule {rule.row_number} output '{entry.text}' refused: {exc}"
 
 
+def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str):
+    """(file, line, element id) of the code: the flow of a condition, the script element of a task."""
+    file, line = element_line(bundle.trees, bpmn_id, default_file)
+    tree = bundle.trees.get(file)
+    if tree is None or not bpmn_id:
+        return file, line, bpmn_id
+    if what.startswith("condition to "):
+        target = what[len("condition to "):]
+        flows = tree.xpath("//*[local-name()='sequenceFlow'][@sourceRef=$s][@targetRef=$t]", s=bpmn_id, t=target)
+        if flows:
+            expr = flows[0].xpath("*[local-name()='conditionExpression']")
+            return file, (expr[0] if expr else flows[0]).sourceline, flows[0].get("id")
+    else:
+        for element in tree.xpath("//*[@id=$id]//*", id=bpmn_id):
+            if isinstance(element.tag, str) and (element.text or "").strip() == source.strip():
+                return file, element.sourceline, bpmn_id
+            if element.get("value", "").strip() == source.strip():
+                return file, element.sourceline, bpmn_id
+    return file, line, bpmn_id
+
+
 def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
     problems: list[Problem] = []
     seen_dmn: set[int] = set()
@@ -114,7 +138,8 @@ def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
             for what, source, is_script in expressions_of(task_spec):
                 error = _check_source(what, source, is_script)
                 if error:
-                    add(error)
+                    file, line, element_id = _locate(bundle, default_file, bpmn_id, what, source)
+                    problems.append(Problem(file or default_file, error, line, element_id))
             props = task_properties(task_spec)
             for key in (forms_mod.FORM_KEY, forms_mod.UI_KEY):
                 name = props.get(key)

@@ -17,16 +17,18 @@ from typing import Any, Iterable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock as clock_mod
 from . import forms as forms_mod
+from . import notify as notify_mod
 from . import workdays
 from .compaction import compact
 from .deploy import DeployResult, bundle_json
@@ -79,7 +81,10 @@ def _in_clock(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with clock_mod.using(self.clock):
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except StaleDataError:  # an autoflush met the optimistic lock (lock_version)
+                raise Conflict("this case was changed by someone else at the same time; reload and try again") from None
 
     return wrapper
 
@@ -105,6 +110,82 @@ def next_timer_due(workflow: BpmnWorkflow) -> _dt.datetime | None:
             except (ValueError, TypeError):
                 continue
     return min(due) if due else None
+
+
+def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
+    """The messages the workflow waits for, also inside multiple events (an event-based
+    gateway reports itself to ``waiting_events()`` as one nameless 'MultipleEventDefinition')."""
+    names = set()
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        for item in getattr(definition, "event_definitions", None) or [definition]:
+            if "Message" in item.__class__.__name__ and getattr(item, "name", None):
+                names.add(item.name)
+    # a message-started event subprocess is created only when its message arrives
+    for spec_name in getattr(workflow.spec.start, "trigger_specs", None) or []:
+        sp_spec = workflow.subprocess_specs.get(spec_name)
+        for start in getattr(sp_spec, "bpmn_start_events", None) or []:
+            definition = start.event_definition
+            if "Message" in definition.__class__.__name__ and getattr(definition, "name", None):
+                names.add(definition.name)
+    return names
+
+
+@functools.lru_cache(maxsize=256)
+def _non_interrupting_starts(version_id: int, files: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    from lxml import etree
+
+    ids = set()
+    for name, text in files:
+        if name.endswith((".bpmn", ".bpmn20.xml")):
+            root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+            ids.update(e.get("id") for e in root.iter("{*}startEvent") if e.get("isInterrupting") == "false")
+    return frozenset(ids)
+
+
+def _interrupt_for_event_subprocesses(workflow: BpmnWorkflow, before: set, version: ProcessVersion) -> None:
+    """BPMN: an event subprocess started by an interrupting start event cancels the rest of
+    the process it belongs to. SpiffWorkflow 3.2 starts message-triggered event subprocesses
+    on demand but never interrupts, so the engine does it here."""
+    non_interrupting = None
+    for task in workflow.get_tasks():
+        triggered = getattr(task.workflow.spec.start, "trigger_specs", None) or []
+        if task.id in before or task.task_spec.name not in triggered:
+            continue
+        sub = workflow.subprocesses.get(task.id)
+        starts = [t for t in (sub.get_tasks() if sub else []) if t.task_spec.name in
+                  {s.name for s in getattr(sub.spec, "bpmn_start_events", [])} and not t.has_state(TaskState.MAYBE)]
+        if non_interrupting is None:
+            non_interrupting = _non_interrupting_starts(version.id, tuple(sorted(version.files.items())))
+        if any(t.task_spec.bpmn_id in non_interrupting for t in starts):
+            continue
+        keep = {task.id, *(a.id for a in _ancestors(task))}
+        for other in task.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            if other.workflow is task.workflow and other.id not in keep and not other.has_state(TaskState.FINISHED_MASK):
+                other.cancel()
+
+
+def _ancestors(task):
+    node = task.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
+def _fired_timers(workflow: BpmnWorkflow, before: set[str]) -> list[str]:
+    """Names of the timer events that fired: timer tasks that completed, and for an
+    event-based gateway whose timer won, the timer event it took."""
+    names = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if str(task.id) not in before:
+            continue
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            names.append(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+        elif any(isinstance(d, TimerEventDefinition) for d in getattr(definition, "event_definitions", None) or []):
+            taken = [c for c in task.children if c.has_state(TaskState.COMPLETED)]
+            names.extend(c.task_spec.bpmn_name or c.task_spec.bpmn_id for c in taken[:1] or [task])
+    return names
 
 
 def _json_safe(value: Any) -> Any:
@@ -175,11 +256,19 @@ class Engine:
         summary = dict(instance.summary or {})
 
         def did_complete(task) -> None:
-            expression = task_properties(task.task_spec).get(SUMMARY)
+            props = task_properties(task.task_spec)
+            expression = props.get(SUMMARY)
             if expression and task.has_state(TaskState.COMPLETED):
                 value = self.script_engine.evaluate(task, expression)
                 if isinstance(value, dict):
                     summary.update(_json_safe(value))
+            if props.get(notify_mod.NOTIFY) and task.has_state(TaskState.COMPLETED):  # see engine/notify.py
+                value = self.script_engine.evaluate(task, props[notify_mod.NOTIFY])
+                try:
+                    notify_mod.requested(object_session(instance), instance, _json_safe(value), self.clock.now(),
+                                         source=task.task_spec.bpmn_name or task.task_spec.name)
+                except notify_mod.NotifyRequestError as exc:
+                    raise WorkflowTaskException(str(exc), task=task) from None
 
         try:
             manual = step()
@@ -204,15 +293,15 @@ class Engine:
         instance.serializer_version = SERIALIZER_VERSION
         now = self.clock.now()
         instance.updated_at = now
-        if instance.status != "error":
+        if instance.status not in ("error", "suspended", "terminated"):  # held by an incident or an admin
             if workflow.is_completed():
                 instance.status = "completed"
                 instance.ended_at = now
             else:
                 instance.status = "running"
         instance.next_timer_at = next_timer_due(workflow) if instance.status == "running" else None
-        self._sync_human_tasks(session, instance, workflow, loaded)
         try:
+            self._sync_human_tasks(session, instance, workflow, loaded)  # its queries autoflush the instance
             session.flush()
         except StaleDataError:
             raise Conflict("this case was changed by someone else at the same time; reload and try again") from None
@@ -230,8 +319,18 @@ class Engine:
             if guid not in ready:
                 row.state = "cancelled"
                 row.groups.clear()
+        missing = [g for g in ready if g not in existing]
+        earlier = {}
+        if missing and instance.id is not None:  # cancelled by an incident, ready again after retry
+            earlier = {row.task_guid: row for row in session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(missing)))}
         for guid, task in ready.items():
             if guid in existing:
+                continue
+            if guid in earlier:
+                row = earlier[guid]
+                row.state, row.completed_at, row.completed_by = "ready", None, None
+                row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(row.candidate_groups or [])]
                 continue
             props = task_properties(task.task_spec)
             groups = self._candidate_groups(task, props)
@@ -245,6 +344,7 @@ class Engine:
             )
             row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]
             session.add(row)
+            notify_mod.task_created(session, row, self.clock.now())  # outbox rows, same transaction
 
     def _property(self, task, expression: str | None) -> Any:
         if not expression:
@@ -383,15 +483,17 @@ class Engine:
         if instance.status != "running":
             raise MessageNotAccepted(f"instance {instance_id} is {instance.status}; it accepts no messages")
         workflow, loaded = self.load(instance)
-        waiting = {e.name for e in workflow.waiting_events() if "Message" in e.event_type}
+        waiting = waiting_message_names(workflow)
         if name not in waiting:
             raise MessageNotAccepted(f"instance {instance_id} is not waiting for message '{name}'",
                                      waiting=sorted(waiting))
         event = self._message_event(loaded.flavor, name, payload, correlations)
 
         def step():
+            before = {t.id for t in workflow.get_tasks()}
             try:
                 workflow.send_event(event)
+                _interrupt_for_event_subprocesses(workflow, before, instance.process_version)
             except NameError as exc:  # the library's answer to a payload without the correlation key
                 raise MessageNotAccepted(f"message '{name}' lacks a correlation value: {exc}") from None
             except SpiffWorkflowException as exc:
@@ -406,13 +508,12 @@ class Engine:
     def fire_timers(self, session: Session, instance: Instance, actor: str = "timer") -> Instance:
         """Fire whatever timers of the instance are due now and advance it."""
         workflow, loaded = self.load(instance)
-        before = {str(t.id) for t in workflow.get_tasks(state=TaskState.WAITING)}
+        before = {str(t.id) for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)}
         self._advance(instance, workflow, workflow.refresh_timers)
-        fired = [t for t in workflow.get_tasks(state=TaskState.FINISHED_MASK) if str(t.id) in before]
+        fired = _fired_timers(workflow, before)
         self._save(session, instance, workflow, loaded, actor)
         if fired:
-            self.audit(session, actor, "timer", instance,
-                       data={"fired": [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in fired]})
+            self.audit(session, actor, "timer", instance, data={"fired": fired})
         if instance.status == "error":
             self.audit(session, "system", "incident", instance, data=instance.error)
         return instance
@@ -428,12 +529,19 @@ class Engine:
         instance.error = None
 
         def step():
+            rerun = []
             for task in workflow.get_tasks(state=TaskState.ERROR):
                 task._set_state(TaskState.READY)
+                if task.task_spec.manual:  # a user task whose post-script failed: it was completed
+                    task.run()
+                    rerun.append(task)
+            return rerun
 
         self._advance(instance, workflow, step)
         self.audit(session, actor, "retry", instance)
         self._save(session, instance, workflow, loaded, actor)
+        if instance.status == "error":
+            self.audit(session, "system", "incident", instance, data=instance.error)
         return instance
 
     def history(self, session: Session, instance_id: int) -> list[AuditEntry]:
