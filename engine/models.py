@@ -140,6 +140,8 @@ class HumanTask(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     completed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
     completed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    # who handed the task to the current assignee (delegation); they may take it back
+    delegated_from: Mapped[Optional[str]] = mapped_column(String(100), index=True)
 
     instance: Mapped[Instance] = relationship()
     groups: Mapped[list["HumanTaskGroup"]] = relationship(cascade="all, delete-orphan")
@@ -181,6 +183,7 @@ class User(Base):
     county: Mapped[Optional[str]] = mapped_column(String(50))
     uscc: Mapped[Optional[str]] = mapped_column(String(18), index=True)
     phone: Mapped[Optional[str]] = mapped_column(String(20))
+    email: Mapped[Optional[str]] = mapped_column(String(200))  # for e-mail notifications
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
@@ -198,3 +201,89 @@ class ApiToken(Base):
     revoked_at: Mapped[Optional[_dt.datetime]] = mapped_column()
 
     user: Mapped[User] = relationship()
+
+
+class CaseComment(Base):
+    """A remark on a case by an official or the enterprise (shown in its timeline)."""
+
+    __tablename__ = "case_comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)  # officials only, hidden from the enterprise
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class Attachment(Base):
+    """An uploaded file of a case; the bytes live under Settings.upload_dir, never in the web root."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class WorkerHeartbeat(Base):
+    """One row per running worker process, refreshed every loop (for /healthz)."""
+
+    __tablename__ = "worker_heartbeat"
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    poll_seconds: Mapped[float] = mapped_column(default=2.0)
+    started_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    last_seen: Mapped[_dt.datetime] = mapped_column(default=_now, index=True)
+    fired: Mapped[int] = mapped_column(Integer, default=0)  # timers fired since start
+    sent: Mapped[int] = mapped_column(Integer, default=0)  # notifications sent since start
+
+
+class Notification(Base):
+    """The outbox: one message to one recipient over one channel, sent by a worker.
+
+    ``status``: pending → sending (claimed by a worker) → sent, or back to pending with
+    ``next_attempt_at`` pushed out (backoff) while the channel is down; ``failed`` when the
+    channel refused it for good (``last_error`` says why), ``skipped`` when the recipient
+    has no address on that channel, ``cancelled`` when its case was terminated.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # assignment | warning | escalation | notice
+    level: Mapped[Optional[str]] = mapped_column(String(20))  # yellow | red | None
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(100), index=True)  # a username
+    channel: Mapped[str] = mapped_column(String(20))  # log | email | webhook
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    claimed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    sent_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+
+    task: Mapped[Optional[HumanTask]] = relationship()
+
+
+class CaseCounter(Base):
+    """The last case number handed out per year (直通车 case numbers: ZTC-<year>-<seq>).
+
+    Incremented with a row lock (PostgreSQL) or under SQLite's write lock, so two
+    concurrent submissions never get the same number.
+    """
+
+    __tablename__ = "case_counter"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,210 @@
+"""The inbox: ready tasks a person may work on, with filters, deadline markers and the
+hand-over operations (claim, unclaim, assign to a colleague, delegate, take back).
+
+No web here; the caller owns the transaction (functions flush at most).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from . import clock as clock_mod
+from .access import Principal, can_see_task, in_task_groups, task_filter
+from .errors import Conflict, InvalidRequest, NotAllowed, NotFound
+from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, User
+from .workdays import WorkCalendar, to_china_date
+
+TABS = ("all", "mine", "group", "delegated")
+
+
+@dataclass
+class InboxFilter:
+    tab: str = "all"
+    category: str | None = None
+    county: str | None = None
+    mode: str | None = None
+    overdue: bool = False
+    due_within_days: int | None = None
+    sort: str = "due"  # due | created
+    limit: int = 200
+
+
+@dataclass
+class InboxRow:
+    task: HumanTask
+    instance: Instance
+    marker: str | None  # None | "yellow" | "red"
+
+    @property
+    def summary(self) -> dict:
+        return self.instance.summary or {}
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    counts: dict[str, int] = field(default_factory=dict)
+    filters: InboxFilter = field(default_factory=InboxFilter)
+
+
+def _tab_clause(principal: Principal, tab: str):
+    groups = sorted(principal.groups)
+    in_groups = HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(groups)))
+    if tab == "mine":
+        return HumanTask.assignee == principal.username
+    if tab == "group":
+        return HumanTask.assignee.is_(None) & in_groups
+    if tab == "delegated":
+        return HumanTask.delegated_from == principal.username
+    return or_(HumanTask.assignee == principal.username, HumanTask.assignee.is_(None) & in_groups,
+               HumanTask.delegated_from == principal.username)
+
+
+def deadline_marker(due: _dt.datetime | None, now: _dt.datetime, calendar: WorkCalendar,
+                    warning: str | None = None) -> str | None:
+    """Red when past the deadline, yellow from one working day before it (黄牌预警)."""
+    if warning in ("red", "yellow") and due is None:
+        return warning
+    if due is None:
+        return None
+    if due < now:
+        return "red"
+    if calendar.workdays_between(to_china_date(now), to_china_date(due)) <= 1:
+        return "yellow"
+    return warning if warning in ("red", "yellow") else None
+
+
+def inbox(session: Session, principal: Principal, filters: InboxFilter | None = None, *,
+          calendar: WorkCalendar | None = None, now: _dt.datetime | None = None) -> InboxPage:
+    filters = filters or InboxFilter()
+    calendar = calendar or WorkCalendar()
+    now = now or clock_mod.now()
+    base = select(HumanTask).join(HumanTask.instance).where(task_filter(principal))
+    summary = Instance.summary
+    if filters.category:
+        base = base.where(summary["category"].as_string() == filters.category)
+    if filters.county:
+        base = base.where(summary["county"].as_string() == filters.county)
+    if filters.mode:
+        base = base.where(summary["mode"].as_string() == filters.mode)
+    if filters.overdue:
+        base = base.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+    if filters.due_within_days is not None:
+        base = base.where(HumanTask.due_at.is_not(None),
+                          HumanTask.due_at <= now + _dt.timedelta(days=max(0, filters.due_within_days)))
+    counts = {}
+    for tab in TABS:
+        counts[tab] = session.scalar(select(func.count()).select_from(
+            base.where(_tab_clause(principal, tab)).subquery())) or 0
+    query = base.where(_tab_clause(principal, filters.tab if filters.tab in TABS else "all"))
+    if filters.sort == "created":
+        query = query.order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
+    else:
+        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    rows = []
+    for task in session.scalars(query.limit(filters.limit)):
+        marker = deadline_marker(task.due_at, now, calendar, (task.instance.summary or {}).get("warning"))
+        rows.append(InboxRow(task, task.instance, marker))
+    return InboxPage(rows, counts, filters)
+
+
+# -- hand-over operations ------------------------------------------------------------------
+def _audit(session: Session, actor: str, action: str, task: HumanTask, data: dict | None = None) -> None:
+    session.add(AuditEntry(at=clock_mod.now(), actor=actor, action=action, instance_id=task.instance_id,
+                           task_bpmn_id=task.bpmn_id, task_name=task.name, data=data))
+
+
+def _ready(session: Session, task_id: int) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    if task.state != "ready":
+        raise Conflict(f"task {task_id} is already {task.state}", state=task.state)
+    return task
+
+
+def _colleague(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active or user.kind == "enterprise":
+        raise InvalidRequest(f"'{username}' is not an active official", field="to")
+    return user
+
+
+def claim(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    task = _ready(session, task_id)
+    if not in_task_groups(principal, task):
+        raise NotAllowed("only members of the task's groups may claim it")
+    if task.assignee not in (None, principal.username):
+        raise Conflict(f"task {task_id} is already claimed by {task.assignee}", assignee=task.assignee)
+    task.assignee = principal.username
+    _audit(session, principal.username, "claim", task)
+    session.flush()
+    return task
+
+
+def unclaim(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    task = _ready(session, task_id)
+    if task.assignee != principal.username or task.delegated_from:
+        raise NotAllowed("only the person who claimed a task may give it back")
+    task.assignee = None
+    _audit(session, principal.username, "unclaim", task)
+    session.flush()
+    return task
+
+
+def assign(session: Session, principal: Principal, task_id: int, to: str) -> HumanTask:
+    """Give a task of my groups to a colleague who is in one of its groups."""
+    task = _ready(session, task_id)
+    if not in_task_groups(principal, task) or task.assignee not in (None, principal.username):
+        raise NotAllowed("only a member of the task's groups may assign it while it is free or theirs")
+    colleague = _colleague(session, to)
+    if not set(colleague.groups or []) & set(task.candidate_groups or []):
+        raise InvalidRequest(f"'{to}' is not in the task's groups", field="to")
+    task.assignee = colleague.username
+    task.delegated_from = None
+    _audit(session, principal.username, "assign", task, {"to": colleague.username})
+    session.flush()
+    return task
+
+
+def delegate(session: Session, principal: Principal, task_id: int, to: str) -> HumanTask:
+    """Hand my task to a colleague (sharing a group with me); I may take it back."""
+    task = _ready(session, task_id)
+    if task.assignee != principal.username:
+        raise NotAllowed("claim the task before delegating it")
+    if to == principal.username:
+        raise InvalidRequest("a task cannot be delegated to oneself", field="to")
+    colleague = _colleague(session, to)
+    if not set(colleague.groups or []) & set(principal.groups):
+        raise InvalidRequest(f"'{to}' shares no group with you", field="to")
+    task.delegated_from = task.delegated_from or principal.username
+    task.assignee = colleague.username
+    _audit(session, principal.username, "delegate", task, {"to": colleague.username})
+    session.flush()
+    return task
+
+
+def take_back(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    task = _ready(session, task_id)
+    if task.delegated_from != principal.username:
+        raise NotAllowed("only the person who delegated a task may take it back")
+    task.assignee = principal.username
+    task.delegated_from = None
+    _audit(session, principal.username, "take_back", task)
+    session.flush()
+    return task
+
+
+def colleagues(session: Session, principal: Principal, task: HumanTask) -> list[User]:
+    """Officials who share one of the task's groups (assign) or one of mine (delegate)."""
+    wanted = set(task.candidate_groups or []) | {g for g in principal.groups if ":" in g and not g.startswith("enterprise:")}
+    users = session.scalars(select(User).where(User.active.is_(True), User.kind != "enterprise",
+                                               User.username != principal.username).order_by(User.username))
+    return [u for u in users if set(u.groups or []) & wanted]
+
+
+__all__ = ["TABS", "InboxFilter", "InboxRow", "InboxPage", "inbox", "deadline_marker", "claim", "unclaim",
+           "assign", "delegate", "take_back", "colleagues", "can_see_task"]

@@ -1,0 +1,132 @@
+"""The web app: HTML pages for officials (``office``) and enterprises (``portal``).
+
+``create_app(config)`` is the one composition root: defaults, then overrides, then
+extensions and blueprints. Views stay thin: parse input, call the engine, render.
+One database session per request; it commits once at the end or rolls back.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from engine.config import ROOT, Settings
+
+from . import i18n
+from .secret import load_or_create_secret
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    config = dict(config or {})
+    settings: Settings = config.pop("SETTINGS", None) or Settings()
+    app.config.update(
+        SETTINGS=settings,
+        VAR_DIR=str(ROOT / "var"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="ztc_session",
+        PERMANENT_SESSION_LIFETIME=_dt.timedelta(hours=8),
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_UPLOAD_BYTES=20 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        LANGUAGES={"zh": "中文", "en": "English"},
+        SUBMIT_FORM=os.environ.get("ZHITONGCHE_SUBMIT_FORM", "case-submit.schema.json"),
+        CASE_PROCESS=os.environ.get("ZHITONGCHE_CASE_PROCESS"),  # unset: engine.cases.start_case
+    )
+    app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key or load_or_create_secret(Path(app.config["VAR_DIR"]))
+    app.config.setdefault("UPLOAD_DIR", str(settings.upload_dir))
+
+    _wire_database(app, settings)
+    csrf.init_app(app)
+    i18n.compile_catalogues()
+    babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
+                   locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    from . import errors, filters, views_auth
+
+    errors.register(app)
+    filters.register(app)
+    views_auth.register_user_loading(app)
+
+    from .office import bp as office_bp
+    from .portal import bp as portal_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(office_bp)
+    app.register_blueprint(portal_bp)
+    return app
+
+
+def _wire_database(app: Flask, settings: Settings) -> None:
+    """One session per request; commit at the end unless the request failed."""
+    if app.config.get("SESSIONMAKER") is None:
+        from engine.db import make_engine, make_sessionmaker
+
+        app.config["SESSIONMAKER"] = make_sessionmaker(make_engine(settings.database_url))
+    if app.config.get("ENGINE") is None:
+        from webapp.cli import build_engine
+
+        app.config["ENGINE"] = build_engine(settings)
+    if app.config.get("DIRECTORY") is None:
+        from engine.names import load_directory
+
+        app.config["DIRECTORY"] = load_directory(Path(settings.processes_dir) / "directory.json")
+
+    from engine import clock as clock_mod
+
+    @app.before_request
+    def _use_engine_clock():
+        # engine modules read clock.now(): make it the engine's clock for this request
+        g._clock_cm = clock_mod.using(app.config["ENGINE"].clock)
+        g._clock_cm.__enter__()
+
+    @app.after_request
+    def _commit(response):
+        db = g.pop("db", None)
+        if db is not None:
+            try:
+                if response.status_code < 400 or g.get("force_commit"):
+                    db.commit()
+                else:
+                    db.rollback()
+            finally:
+                db.close()
+        return response
+
+    @app.teardown_request
+    def _rollback(exc):
+        cm = g.pop("_clock_cm", None)
+        if cm is not None:
+            cm.__exit__(None, None, None)
+        db = g.pop("db", None)
+        if db is not None:  # the request failed before after_request
+            db.rollback()
+            db.close()
+
+
+def get_db():
+    if "db" not in g:
+        from flask import current_app
+
+        g.db = current_app.config["SESSIONMAKER"]()
+    return g.db
+
+
+def get_engine():
+    from flask import current_app
+
+    return current_app.config["ENGINE"]
+

@@ -1,0 +1,73 @@
+"""Error pages in the visitor's language; nobody ever sees a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
+
+
+def _titles():
+    return {
+        400: (_("请求无效"), _("提交的内容无法处理。请返回上一页重试。")),
+        403: (_("无权访问"), _("您没有查看此页面的权限。")),
+        404: (_("页面不存在"), _("您要找的页面或案件不存在，或者您无权查看。")),
+        405: (_("请求方式不允许"), _("此页面不支持这种请求方式。")),
+        409: (_("操作冲突"), _("此事项刚被其他人处理或已发生变化，请刷新后重试。")),
+        413: (_("文件过大"), _("上传的文件超过了大小限制。")),
+        422: (_("请求无效"), _("提交的内容无法处理。")),
+        500: (_("系统错误"), _("系统出现了问题，已记录。请稍后重试。")),
+    }
+
+
+def error_page(code: int, detail: str | None = None):
+    title, text = _titles().get(code, _titles()[500])
+    if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error={"code": code, "message": title, "detail": detail}), code
+    return render_template("error.html", code=code, title=title, text=text, detail=detail), code
+
+
+def register(app) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_page(400, _("页面已过期，请刷新页面后重新提交。"))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if exc.code and exc.code < 400:
+            return exc
+        return error_page(exc.code or 500)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc):
+        return error_page(404)
+
+    @app.errorhandler(NotAllowed)
+    def _forbidden(exc):
+        return error_page(403)
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc):
+        return error_page(409)
+
+    @app.errorhandler(InvalidRequest)
+    def _invalid(exc):
+        return error_page(400, exc.message)
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error on %s %s (user %s)", request.method, request.path,
+                      getattr(g.get("user"), "username", None))
+        return error_page(500)
+
+    @app.errorhandler(InternalServerError)
+    def _ise(exc):
+        return error_page(500)

@@ -1,0 +1,59 @@
+"""Template helpers: Beijing times, county and unit names, labels of audit actions."""
+from __future__ import annotations
+
+import datetime as _dt
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from engine.workdays import CHINA
+
+from .i18n import current_lang
+
+
+def beijing(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return value.astimezone(CHINA).strftime(fmt)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def filesize(n: int) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def action_label(action: str) -> str:
+    return {
+        "start": _("提交"), "complete": _("完成"), "claim": _("认领"), "unclaim": _("退回组待办"),
+        "assign": _("指派"), "delegate": _("委派"), "take_back": _("收回"), "message": _("消息"),
+        "timer": _("定时"), "incident": _("异常"), "retry": _("重试"), "comment": _("评论"),
+        "upload": _("上传附件"), "draft": _("保存草稿"),
+    }.get(action, action)
+
+
+def register(app) -> None:
+    directory = lambda: current_app.config["DIRECTORY"]  # noqa: E731
+    app.jinja_env.filters["beijing"] = beijing
+    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["county_name"] = lambda c: directory().county_name(c)
+    app.jinja_env.filters["unit_name"] = lambda u: directory().unit_name(u)
+    app.jinja_env.filters["unit_names"] = lambda us: "、".join(directory().unit_name(u) for u in (us or []))
+    app.jinja_env.globals["current_lang"] = current_lang
+    app.jinja_env.globals["directory"] = directory

@@ -1,0 +1,35 @@
+"""``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)?"""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from engine import clock
+
+
+def _worker_state(db) -> dict:
+    try:
+        from engine.worker import worker_status
+    except ImportError:  # pragma: no cover - the worker module is part of the engine
+        return {"state": "unknown"}
+    status = worker_status(db, clock)
+    return {"state": "ok" if status["workers"] else "down", **status}
+
+
+def health(sessionmaker) -> dict:
+    report: dict = {"status": "ok"}
+    try:
+        with sessionmaker() as db:
+            db.execute(text("select 1"))
+            report["database"] = {"state": "ok", "dialect": db.get_bind().dialect.name}
+            try:
+                report["worker"] = _worker_state(db)
+            except Exception as exc:  # noqa: BLE001 - e.g. the heartbeat table is not migrated yet
+                db.rollback()
+                report["worker"] = {"state": "unknown", "detail": str(exc).splitlines()[0][:200]}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["status"] = "error"
+        report["database"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
+        report["worker"] = {"state": "unknown"}
+    if report["worker"].get("state") != "ok" and report["status"] == "ok":
+        report["status"] = "degraded"
+    return report

@@ -1,0 +1,185 @@
+"""Pages for officials: inbox, task page, cases, case detail, downloads."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _
+
+from engine import access, casefiles, inbox as inbox_mod
+from engine.errors import InvalidRequest, NotFound
+from engine.models import Attachment
+
+from . import get_db, get_engine, taskpage
+from .views_auth import official_required
+
+bp = Blueprint("office", __name__)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+# -- inbox ---------------------------------------------------------------------------------
+@bp.get("/inbox")
+@official_required
+def inbox():
+    filters = inbox_mod.InboxFilter(
+        tab=request.args.get("tab", "all"), category=request.args.get("category") or None,
+        county=request.args.get("county") or None, mode=request.args.get("mode") or None,
+        overdue=request.args.get("overdue") == "1", due_within_days=_int_arg("due_within"),
+        sort=request.args.get("sort", "due"))
+    page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar,
+                           now=get_engine().clock.now())
+    return render_template("office/inbox.html", page=page, args=request.args)
+
+
+def _task_action(task_id: int, operation, *args):
+    taskpage.load_task(task_id)
+    operation(get_db(), g.principal, task_id, *args)
+    return redirect(request.form.get("next") or url_for("office.inbox"))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@official_required
+def claim(task_id: int):
+    response = _task_action(task_id, inbox_mod.claim)
+    flash(_("已认领"), "ok")
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@official_required
+def unclaim(task_id: int):
+    response = _task_action(task_id, inbox_mod.unclaim)
+    flash(_("已退回组待办"), "ok")
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+@official_required
+def assign(task_id: int):
+    response = _task_action(task_id, inbox_mod.assign, request.form.get("to", ""))
+    flash(_("已指派给 %(to)s", to=request.form.get("to", "")), "ok")
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/delegate")
+@official_required
+def delegate(task_id: int):
+    response = _task_action(task_id, inbox_mod.delegate, request.form.get("to", ""))
+    flash(_("已委派给 %(to)s", to=request.form.get("to", "")), "ok")
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/take-back")
+@official_required
+def take_back(task_id: int):
+    response = _task_action(task_id, inbox_mod.take_back)
+    flash(_("已收回"), "ok")
+    return response
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@official_required
+def task(task_id: int):
+    row = taskpage.load_task(task_id)
+    if request.method == "POST":
+        return taskpage.handle_post(row, audience="office", done_url=url_for("office.inbox"))
+    return taskpage.render_task(row, audience="office")
+
+
+# -- cases ---------------------------------------------------------------------------------
+@bp.get("/cases")
+@official_required
+def cases():
+    query = casefiles.CaseQuery(
+        q=request.args.get("q") or None, category=request.args.get("category") or None,
+        county=request.args.get("county") or None, status=request.args.get("status") or None,
+        overdue=request.args.get("overdue") == "1", sort=request.args.get("sort", "updated"),
+        page=_int_arg("page") or 1)
+    result = casefiles.search_cases(get_db(), g.principal, query, now=get_engine().clock.now())
+    return render_template("office/cases.html", result=result, args=request.args,
+                           is_overdue=lambda c: casefiles.is_overdue(c, get_engine().clock.now()))
+
+
+def load_case(case_id: int):
+    instance = get_db().get(casefiles.Instance, case_id)
+    if instance is None or not access.can_see_case(get_db(), g.principal, instance):
+        raise NotFound(f"case {case_id}")
+    return instance
+
+
+@bp.get("/cases/<int:case_id>")
+@official_required
+def case(case_id: int):
+    instance = load_case(case_id)
+    db = get_db()
+    tasks = get_engine().ready_tasks(db, instance.id)
+    return render_template(
+        "office/case.html", case=instance, summary=instance.summary or {},
+        timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
+        tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
+        overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
+
+
+@bp.get("/cases/<int:case_id>/diagram.json")
+@official_required
+def diagram(case_id: int):
+    instance = load_case(case_id)
+    state = casefiles.diagram_state(get_engine(), get_db(), instance)
+    return jsonify(xml=state.xml, completed=state.completed, current=state.current)
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@official_required
+def comment(case_id: int):
+    instance = load_case(case_id)
+    try:
+        casefiles.add_comment(get_db(), instance, g.user.username, request.form.get("body", ""),
+                              internal=request.form.get("internal") == "1")
+        flash(_("评论已添加"), "ok")
+    except InvalidRequest:
+        flash(_("评论不能为空"), "error")
+    return redirect(url_for("office.case", case_id=case_id) + "#timeline")
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@official_required
+def upload(case_id: int):
+    instance = load_case(case_id)
+    uploads = taskpage.Uploads(None, instance.id)
+    stored = [uploads(f) for f in request.files.getlist("file") if f and f.filename]
+    if uploads.errors:
+        for message in uploads.errors.values():
+            flash(message, "error")
+    elif stored:
+        flash(_("附件已上传"), "ok")
+    return redirect(url_for("office.case", case_id=case_id) + "#attachments")
+
+
+def send_attachment(attachment_id: int):
+    """A file of a case the person may see; 404 for anything else."""
+    db = get_db()
+    attachment = db.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    if attachment.instance_id is None:
+        if attachment.uploaded_by != g.user.username:
+            abort(404)
+    elif not access.can_see_case(db, g.principal, db.get(casefiles.Instance, attachment.instance_id)):
+        abort(404)
+    path = casefiles.attachment_path(current_app.config["UPLOAD_DIR"], attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/files/<int:attachment_id>")
+@official_required
+def download(attachment_id: int):
+    return send_attachment(attachment_id)

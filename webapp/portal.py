@@ -1,0 +1,239 @@
+"""The enterprise portal: submit a problem, follow its progress, add material, answer
+the return visit. An enterprise sees only its own cases."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import access, casefiles
+from engine.errors import InvalidRequest, MessageNotAccepted, NotFound
+from engine.forms import FormValidationError, validate
+from engine.models import HumanTask, Instance
+
+from . import formrender, get_db, get_engine, taskpage
+from .i18n import current_lang
+from .office import send_attachment
+from .public import choices
+from .views_auth import enterprise_required
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@bp.get("/")
+@enterprise_required
+def home():
+    db = get_db()
+    cases = list(db.scalars(access.visible_cases(g.principal).order_by(Instance.id.desc())))
+    tasks = list(db.scalars(select(HumanTask).where(access.task_filter(g.principal)).order_by(HumanTask.id)))
+    return render_template("portal/home.html", cases=cases, tasks=tasks)
+
+
+def submit_form() -> tuple[dict, dict]:
+    """The submission form: the process designers' file in forms/ when it exists."""
+    settings = current_app.config["SETTINGS"]
+    name = current_app.config["SUBMIT_FORM"]
+    path = Path(settings.forms_dir) / name
+    if path.is_file():
+        ui_path = path.with_name(name.replace(".schema.json", ".uischema.json"))
+        ui = json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {}
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        schema = json.loads((SCHEMAS / "submit.schema.json").read_text(encoding="utf-8"))
+        ui = json.loads((SCHEMAS / "submit.uischema.json").read_text(encoding="utf-8"))
+    # the enterprise's identity comes from its account, never from the form; it submits online
+    fixed = ("enterprise_name", "uscc", "source")
+    props = {k: v for k, v in schema.get("properties", {}).items() if k not in fixed}
+    schema = {**schema, "properties": props, "required": [r for r in schema.get("required", []) if r not in fixed]}
+    return schema, ui
+
+
+def submit_form_raw_keys() -> list[str]:
+    settings = current_app.config["SETTINGS"]
+    path = Path(settings.forms_dir) / current_app.config["SUBMIT_FORM"]
+    if path.is_file():
+        return list(json.loads(path.read_text(encoding="utf-8")).get("properties", {}))
+    return []
+
+
+def start_case(data: dict) -> Instance:
+    """Start a case with engine.cases.start_case, or (``CASE_PROCESS`` set, or no case
+    module yet) start that process directly with a case number of our own."""
+    db, engine = get_db(), get_engine()
+    process_id = current_app.config.get("CASE_PROCESS")
+    if not process_id:
+        try:
+            from engine.cases import start_case as engine_start_case
+        except ImportError:  # TODO(issue 3): drop this branch once engine/cases.py has landed
+            process_id = "case"
+        else:
+            return engine_start_case(db, engine, data, g.user.username)
+    from sqlalchemy import func
+
+    count = db.scalar(select(func.count()).select_from(Instance).where(Instance.business_key.is_not(None))) or 0
+    case_no = f"ZTC{engine.clock.now():%Y}{count + 1:05d}"
+    return engine.start(db, process_id, {**data, "case_no": case_no}, actor=g.user.username, business_key=case_no)
+
+
+@bp.route("/submit", methods=["GET", "POST"])
+@enterprise_required
+def submit():
+    schema, ui = submit_form()
+    values: dict = {"county": g.user.county} if g.user.county else {}
+    errors: dict = {}
+    if request.method == "POST":
+        uploads = taskpage.Uploads(None, None)
+        values = taskpage.parse_form(schema, ui, uploads)
+        errors = dict(uploads.errors)
+        try:
+            validate(schema, values)
+        except FormValidationError as exc:
+            errors = {**exc.by_field(current_lang()), **errors}
+        if not errors:
+            data = {**values, "enterprise_name": g.user.display_name, "uscc": g.user.uscc}
+            if "source" in submit_form_raw_keys():
+                data["source"] = "online"
+            instance = start_case(data)
+            ids = [int(a["id"]) if isinstance(a, dict) else int(a)
+                   for key, v in values.items() if formrender.is_upload_field(schema, ui, key)
+                   for a in (v if isinstance(v, list) else [v])]
+            casefiles.link_attachments(get_db(), ids, instance.id, g.user.username)
+            flash(_("问题已提交，案件编号 %(no)s", no=instance.business_key or instance.id), "ok")
+            return redirect(url_for("portal.case", case_id=instance.id))
+        g.force_commit = True  # keep accepted uploads for the next try
+    renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(),
+                                   attachment_url=lambda i: url_for("portal.download", attachment_id=i),
+                                   attachment_name=taskpage.attachment_namer(None))
+    return render_template("portal/submit.html", form_html=renderer.render(values, errors),
+                           has_errors=bool(errors)), (422 if errors else 200)
+
+
+def load_case(case_id: int) -> Instance:
+    instance = get_db().get(Instance, case_id)
+    if instance is None or not access.can_see_case(get_db(), g.principal, instance):
+        raise NotFound(f"case {case_id}")
+    return instance
+
+
+MATERIAL_SCHEMA = {
+    "type": "object", "required": ["material_note"],
+    "properties": {
+        "material_note": {"type": "string", "title": "补充说明", "minLength": 2, "maxLength": 5000},
+        "material_files": {"type": "array", "title": "补充材料",
+                           "items": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                                        "name": {"type": "string"}}}},
+    },
+}
+MATERIAL_UI = {"material_note": {"ui:widget": "textarea"}, "material_files": {"ui:widget": "file"}}
+
+
+def _waiting_for(instance: Instance, message: str) -> bool:
+    if instance.status != "running":
+        return False
+    try:
+        workflow, _loaded = get_engine().load(instance)
+    except Exception:  # noqa: BLE001
+        return False
+    return any(e.name == message for e in workflow.waiting_events() if "Message" in e.event_type)
+
+
+@bp.get("/cases/<int:case_id>")
+@enterprise_required
+def case(case_id: int):
+    instance = load_case(case_id)
+    db = get_db()
+    tasks = [t for t in get_engine().ready_tasks(db, instance.id) if access.can_see_task(g.principal, t)]
+    material_html = None
+    if _waiting_for(instance, "material_supplied"):
+        material_html = formrender.Renderer(_material_schema(), MATERIAL_UI, lang=current_lang()).render({}, {})
+    steps = [i for i in casefiles.timeline(db, instance.id, include_internal=False)
+             if i.action in ("start", "complete", "comment", "message")]
+    return render_template("portal/case.html", case=instance, summary=instance.summary or {}, tasks=tasks,
+                           steps=steps, attachments=casefiles.attachments(db, instance.id),
+                           material_html=material_html,
+                           can_withdraw=_waiting_for(instance, "enterprise_withdraws"))
+
+
+def _material_schema() -> dict:
+    schema = json.loads(json.dumps(MATERIAL_SCHEMA))
+    schema["properties"]["material_note"]["title"] = _("补充说明")
+    schema["properties"]["material_files"]["title"] = _("补充材料")
+    return schema
+
+
+def _deliver(instance: Instance, message: str, payload: dict) -> None:
+    try:
+        from engine.cases import deliver_case_message
+    except ImportError:  # TODO(issue 3): remove once engine/cases.py has landed
+        get_engine().send_message(get_db(), instance.id, message, payload, actor=g.user.username)
+        return
+    deliver_case_message(get_db(), get_engine(), instance.business_key, message, payload, g.user.username)
+
+
+@bp.post("/cases/<int:case_id>/material")
+@enterprise_required
+def material(case_id: int):
+    instance = load_case(case_id)
+    schema = _material_schema()
+    uploads = taskpage.Uploads(None, instance.id)
+    values = taskpage.parse_form(schema, MATERIAL_UI, uploads)
+    try:
+        validate(schema, values)
+    except FormValidationError as exc:
+        flash(next(iter(exc.by_field(current_lang()).values())), "error")
+        return redirect(url_for("portal.case", case_id=case_id))
+    if uploads.errors:
+        for message in uploads.errors.values():
+            flash(message, "error")
+        return redirect(url_for("portal.case", case_id=case_id))
+    try:
+        _deliver(instance, "material_supplied", values)
+    except MessageNotAccepted:
+        flash(_("此案件当前不需要补充材料"), "error")
+        return redirect(url_for("portal.case", case_id=case_id))
+    flash(_("补充材料已提交"), "ok")
+    return redirect(url_for("portal.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/withdraw")
+@enterprise_required
+def withdraw(case_id: int):
+    instance = load_case(case_id)
+    try:
+        _deliver(instance, "enterprise_withdraws", {"reason": request.form.get("reason", "")[:500]})
+    except MessageNotAccepted:
+        flash(_("此案件当前不能撤回"), "error")
+    else:
+        flash(_("案件已撤回"), "ok")
+    return redirect(url_for("portal.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@enterprise_required
+def comment(case_id: int):
+    instance = load_case(case_id)
+    try:
+        casefiles.add_comment(get_db(), instance, g.user.username, request.form.get("body", ""))
+        flash(_("留言已提交"), "ok")
+    except InvalidRequest:
+        flash(_("留言不能为空"), "error")
+    return redirect(url_for("portal.case", case_id=case_id))
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@enterprise_required
+def task(task_id: int):
+    row = taskpage.load_task(task_id)
+    if request.method == "POST":
+        return taskpage.handle_post(row, audience="portal", done_url=url_for("portal.case", case_id=row.instance_id))
+    return taskpage.render_task(row, audience="portal")
+
+
+@bp.get("/files/<int:attachment_id>")
+@enterprise_required
+def download(attachment_id: int):
+    return send_attachment(attachment_id)

@@ -1,0 +1,162 @@
+"""The task page, shared by officials and enterprises: the form rendered from its JSON
+Schema beside the case summary and its history; "complete" and "save draft"."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import access, casefiles
+from engine.errors import NotFound
+from engine.forms import FormValidationError
+from engine.models import HumanTask
+
+from . import formrender, get_db, get_engine
+from .i18n import current_lang
+from .public import choices
+
+
+def load_task(task_id: int) -> HumanTask:
+    """The task if the person may open it; 404 otherwise (existence is not revealed)."""
+    task = get_db().get(HumanTask, task_id)
+    if task is None or not access.can_see_task(g.principal, task):
+        raise NotFound(f"task {task_id}")
+    return task
+
+
+@dataclass
+class Uploads:
+    """Stores the files of a form post; remembers rejected ones as field errors."""
+
+    task: HumanTask | None
+    instance_id: int | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, storage) -> dict | None:
+        try:
+            attachment = casefiles.store_upload(
+                get_db(), current_app.config["UPLOAD_DIR"], filename=storage.filename, stream=storage.stream,
+                uploaded_by=g.user.username, instance_id=self.instance_id,
+                task_id=self.task.id if self.task else None,
+                max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+        except casefiles.UploadRejected as exc:
+            self.errors[storage.name] = upload_message(exc)
+            return None
+        get_engine().audit(get_db(), g.user.username, "upload", self.task.instance if self.task else None,
+                           self.task, {"file": attachment.filename, "id": attachment.id})
+        return {"id": attachment.id, "name": attachment.filename}
+
+
+def attachment_namer(instance_id: int | None):
+    """Names for attachment ids shown in a form: files of this case or of the person."""
+    from engine.models import Attachment
+
+    def name(attachment_id: int) -> str | None:
+        attachment = get_db().get(Attachment, attachment_id)
+        if attachment is None:
+            return None
+        if attachment.instance_id == instance_id or attachment.uploaded_by == g.user.username:
+            return attachment.filename
+        return None
+
+    return name
+
+
+def upload_message(exc: casefiles.UploadRejected) -> str:
+    code = exc.details.get("code")
+    name = exc.details.get("filename", "")
+    if code == "size":
+        return _("文件 %(name)s 超过大小限制（%(mb)s MB）", name=name,
+                 mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
+    if code == "type":
+        return _("文件 %(name)s 的类型不允许；允许：PDF、图片、Word、Excel、TXT、ZIP、OFD", name=name)
+    if code == "empty":
+        return _("文件 %(name)s 是空的", name=name)
+    return _("文件 %(name)s 的内容与扩展名不符", name=name)
+
+
+def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
+    def save(storage):
+        saved = uploads(storage)
+        return saved
+
+    data = formrender.parse(schema, ui, request.form, request.files, save)
+    # a rejected upload yields None inside a list
+    for key, value in list(data.items()):
+        if isinstance(value, list):
+            data[key] = [v for v in value if v is not None] or None
+            if data[key] is None:
+                del data[key]
+        elif value is None:
+            del data[key]
+    return data
+
+
+def initial_values(schema: dict | None, task_data: dict, draft: dict | None) -> dict:
+    """What the form shows first: task data for its fields, then the saved draft."""
+    props = (schema or {}).get("properties") or {}
+    values = {k: task_data[k] for k in props if k in task_data}
+    for k, spec in props.items():
+        if k not in values and isinstance(spec, dict) and "default" in spec:
+            values[k] = spec["default"]
+    values.update(draft or {})
+    return values
+
+
+def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | None = None,
+                audience: str = "office", status: int = 200):
+    engine = get_engine()
+    schema, ui = engine.form_of(task)
+    schema = schema or {"type": "object", "properties": {}}
+    if values is None:
+        try:
+            data = engine.task_data(task)
+        except Exception:  # noqa: BLE001 - the form still opens without prefilled data
+            data = {}
+        values = initial_values(schema, data, task.draft)
+    may_complete = access.can_complete_task(g.principal, task)
+    files_endpoint = "portal.download" if audience == "portal" else "office.download"
+    renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
+                                   attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
+                                   attachment_name=attachment_namer(task.instance_id))
+    history = casefiles.timeline(get_db(), task.instance_id, include_internal=audience == "office")
+    return render_template(
+        f"{audience}/task.html", task=task, case=task.instance, summary=task.instance.summary or {},
+        form_html=renderer.render(values, errors or {}), errors=errors or {}, history=history,
+        may_complete=may_complete, form_title=schema.get("title"),
+        colleagues=_colleagues(task) if audience == "office" else [],
+    ), status
+
+
+def _colleagues(task):
+    from engine.inbox import colleagues
+
+    return colleagues(get_db(), g.principal, task)
+
+
+def handle_post(task: HumanTask, *, audience: str, done_url: str):
+    if not access.can_complete_task(g.principal, task):
+        from flask import abort
+
+        abort(403)
+    engine = get_engine()
+    schema, ui = engine.form_of(task)
+    schema = schema or {"type": "object", "properties": {}}
+    uploads = Uploads(task, task.instance_id)
+    data = parse_form(schema, ui, uploads)
+    if request.form.get("action") == "draft":
+        engine.save_draft(get_db(), task.id, data, g.user.username)
+        engine.audit(get_db(), g.user.username, "draft", task.instance, task)
+        flash(_("草稿已保存"), "ok")
+        return redirect(request.path)
+    if uploads.errors:
+        g.force_commit = True  # keep the files that were accepted
+        return render_task(task, values=data, errors=uploads.errors, audience=audience, status=422)
+    try:
+        engine.complete_task(get_db(), task.id, data, g.user.username)
+    except FormValidationError as exc:
+        g.force_commit = True
+        return render_task(task, values=data, errors=exc.by_field(current_lang()), audience=audience, status=422)
+    flash(_("已提交：%(name)s", name=task.name), "ok")
+    return redirect(done_url)
