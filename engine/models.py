@@ -287,3 +287,16 @@ class CaseCounter(Base):
     __tablename__ = "case_counter"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginAttempt(Base):
+    """One log-in attempt on the web form, for throttling across all web processes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_user_ip_at", "username", "ip", "at"),
+                      Index("ix_login_attempt_ip_at", "ip", "at"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    username: Mapped[str] = mapped_column(String(100))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(default=False)

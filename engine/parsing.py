@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -126,11 +127,32 @@ def problem_from_exception(exc: Exception, trees: dict[str, etree._ElementTree],
     file = getattr(exc, "file_name", None) or default_file
     element_id = getattr(exc, "id", None) or getattr(exc, "task_id", None) or None
     line = getattr(exc, "line_number", None) or None
+    message = _ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", str(exc).strip() or exc.__class__.__name__)
+    message = re.sub(r"\.\.+$", ".", message)
+    if not isinstance(exc, SpiffWorkflowException):
+        # a library bug or an input it did not expect (KeyError, TypeError …): say where, and what it means
+        node = _node_in_traceback(exc)
+        if node is not None and not element_id:
+            element_id, line = node.get("id"), node.sourceline
+        message = (f"SpiffWorkflow cannot read this element ({exc.__class__.__name__}: {message}); "
+                   "it uses something outside the supported BPMN subset (see docs/SUPPORTED_BPMN.md)")
     file, found_line = element_line(trees, element_id, file)
-    message = str(exc).strip() or exc.__class__.__name__
-    if not isinstance(exc, (ValidationException,)) and exc.__class__.__module__.split(".")[0] != "SpiffWorkflow":
-        message = f"{exc.__class__.__name__}: {message}"
     return Problem(file or default_file, message, line or found_line, element_id)
+
+
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+
+
+def _node_in_traceback(exc: BaseException):
+    """The innermost XML element with an id that the failing parser code was working on."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        frame_locals = tb.tb_frame.f_locals
+        for candidate in (getattr(frame_locals.get("self"), "node", None), frame_locals.get("node")):
+            if isinstance(candidate, etree._Element) and candidate.get("id"):
+                found = candidate
+        tb = tb.tb_next
+    return found
 
 
 @dataclass
@@ -151,8 +173,12 @@ class ParsedBundle:
     def executable_ids(self) -> list[str]:
         ids = []
         for flavor, parser in self.parsers.items():
-            ids.extend(pid for pid in parser.get_process_ids() if self.flavors[self.process_files[pid]] == flavor)
-        return sorted(ids) + sorted(self.collaborations)
+            ids.extend(pid for pid in parser.get_process_ids()  # (after a build it lists embedded subprocesses too)
+                       if pid in self.process_files and self.flavors[self.process_files[pid]] == flavor)
+        runnable = set(ids)  # a collaboration of pools that are all documentation runs nothing
+        collaborations = [cid for cid, flavor in self.collaborations.items()
+                          if runnable & set(self.parsers[flavor].collaborations[cid])]
+        return sorted(ids) + sorted(collaborations)
 
 
 def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
@@ -213,6 +239,8 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
             for pid in set(parser.process_parsers) - before:
                 bundle.process_files[pid] = name
             for cid in set(parser.collaborations) - collabs_before:
+                if len([ref for ref in parser.collaborations[cid] if ref]) < 2:
+                    continue  # a pool drawn around one process (lanes need it): not a process of its own
                 bundle.process_files[cid] = name
                 bundle.collaborations[cid] = flavor
     for name in dmn_names:

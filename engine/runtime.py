@@ -22,8 +22,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, defer, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock as clock_mod
@@ -240,8 +242,21 @@ class Engine:
         return found
 
     # -- load / save ---------------------------------------------------------------------
+    @staticmethod
+    def _version_of(instance: Instance) -> ProcessVersion:
+        """The instance's version, loaded without its ``files`` (a large JSON document that is
+        only read when the spec cache misses, and then loaded on access)."""
+        session = object_session(instance)
+        if session is None or "process_version" in instance.__dict__ or instance.process_version_id is None:
+            return instance.process_version
+        version = session.identity_map.get(identity_key(ProcessVersion, instance.process_version_id))
+        if version is None:  # (get() with options would query even when the version is in the session)
+            version = session.get(ProcessVersion, instance.process_version_id, options=[defer(ProcessVersion.files)])
+        set_committed_value(instance, "process_version", version)  # loaded, not a change
+        return version
+
     def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
-        loaded = self.specs.get(instance.process_version)
+        loaded = self.specs.get(self._version_of(instance))
         workflow = self._serializers[loaded.flavor].loads(
             instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs)
         workflow.script_engine = self.script_engine  # never the library's unrestricted default
@@ -301,7 +316,8 @@ class Engine:
                 instance.status = "running"
         instance.next_timer_at = next_timer_due(workflow) if instance.status == "running" else None
         try:
-            self._sync_human_tasks(session, instance, workflow, loaded)  # its queries autoflush the instance
+            with session.no_autoflush:  # one flush below writes the instance and its tasks together
+                self._sync_human_tasks(session, instance, workflow, loaded)
             session.flush()
         except StaleDataError:
             raise Conflict("this case was changed by someone else at the same time; reload and try again") from None
@@ -311,19 +327,22 @@ class Engine:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         if instance.status != "running":
             ready = {}
-        existing = {}
+        existing, earlier = {}, {}
         if instance.id is not None:
-            existing = {row.task_guid: row for row in session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
+            # one query: the rows ready in the database, and rows of tasks ready again (cancelled
+            # by an incident, ready after a retry); the session is not flushed, so the state
+            # that counts is the one in memory (a task completed in this step is not ready)
+            for row in session.scalars(select(HumanTask).where(
+                    HumanTask.instance_id == instance.id,
+                    or_(HumanTask.state == "ready", HumanTask.task_guid.in_(list(ready))))):
+                if row.state == "ready":
+                    existing[row.task_guid] = row
+                elif row.task_guid in ready:
+                    earlier[row.task_guid] = row
         for guid, row in existing.items():
             if guid not in ready:
                 row.state = "cancelled"
                 row.groups.clear()
-        missing = [g for g in ready if g not in existing]
-        earlier = {}
-        if missing and instance.id is not None:  # cancelled by an incident, ready again after retry
-            earlier = {row.task_guid: row for row in session.scalars(
-                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(missing)))}
         for guid, task in ready.items():
             if guid in existing:
                 continue
@@ -420,7 +439,7 @@ class Engine:
 
     def form_of(self, task: HumanTask) -> tuple[dict | None, dict | None]:
         """(JSON Schema, UI schema) of a task, from the version its instance runs on."""
-        loaded = self.specs.get(task.instance.process_version)
+        loaded = self.specs.get(self._version_of(task.instance))
         return loaded.forms.get(task.form) if task.form else None, loaded.forms.get(task.ui_form) if task.ui_form else None
 
     def task_data(self, task: HumanTask) -> dict:
@@ -449,12 +468,13 @@ class Engine:
             task.run()
             return [task]
 
-        self._advance(instance, workflow, step)
-        row.state = "completed"
-        row.completed_at = self.clock.now()
-        row.completed_by = actor
-        row.draft = None
-        row.groups.clear()
+        with session.no_autoflush:  # the instance is written once, by _save
+            self._advance(instance, workflow, step)
+            row.state = "completed"
+            row.completed_at = self.clock.now()
+            row.completed_by = actor
+            row.draft = None
+            row.groups.clear()
         self.audit(session, actor, "complete", instance, row, clean)
         self._save(session, instance, workflow, loaded, actor)
         if instance.status == "error":
