@@ -12,6 +12,8 @@ finished task that is not near any live task is not needed any more.
   (a completed parallel branch after its join, a finished non-interrupting path).
 - A completed task with a single child, more than ``KEEP`` levels above every live task
   below it, is spliced out: its child takes its place under its parent.
+- A waiting event (a cycle timer start, a repeating non-interrupting boundary event)
+  keeps the paths it started earlier as children; the finished ones are dropped.
 
 Live tasks, their ``KEEP`` nearest ancestors (joins and data inheritance read
 ``task.parent``) and the root are never touched, and neither are tasks whose subprocess
@@ -96,9 +98,23 @@ def compact_tree(workflow, top_workflow=None) -> int:
     return removed
 
 
+def _drop_finished_under_waiting(workflow, top_workflow) -> int:
+    removed = 0
+    memo: dict = {}
+    for task in list(workflow.tasks.values()):
+        if task.state != TaskState.WAITING or not task._children:
+            continue
+        for child in list(task.children):
+            if not _live_below(child, memo):
+                task._children.remove(child.id)
+                removed += _drop_subtree(workflow, top_workflow, child)
+    return removed
+
+
 def compact(workflow) -> int:
     """Compact the top workflow and every running subprocess."""
-    removed = compact_tree(workflow)
+    removed = _drop_finished_under_waiting(workflow, workflow)
+    removed += compact_tree(workflow)
     for sub in list(workflow.subprocesses.values()):
         if not sub.completed and sub.task_tree is not None:
             removed += compact_tree(sub, workflow)

@@ -218,3 +218,30 @@ def test_weekly_report_from_files_only(Session, engine, clock, deployed):
             assert inst.summary["totals"]["enterprises_contacted"] == 24
             assert inst.summary["totals"]["projects_signed"] == 4
             assert inst.status == "running"  # waits for next Friday
+
+
+def test_the_weekly_report_runs_for_half_a_year_without_growing(Session, engine, clock, deployed):
+    """A cycle-timer start keeps the paths of earlier weeks under it; they are pruned."""
+    import datetime as _dt
+
+    with Session.begin() as s:
+        instance_id = engine.start(s, "ztc_weekly_report", {}, actor="system").id
+    sizes = []
+    for week in range(1, 27):
+        with Session.begin() as s:
+            due = engine.get_instance(s, instance_id).next_timer_at
+        clock.set(due + _dt.timedelta(minutes=1))
+        fire_due(Session, engine, clock)
+        with Session.begin() as s:
+            for task in engine.ready_tasks(s, instance_id):
+                engine.complete_task(s, task.id, {"enterprises_contacted": 1, "coordinations": 1,
+                                                  "problems_solved": 1, "projects_signed": 0,
+                                                  "investment_wan_yuan": 0.0}, "wg")
+        with Session.begin() as s:
+            (publish,) = engine.ready_tasks(s, instance_id)
+            engine.complete_task(s, publish.id, {"issue_no": week, "compile_summary": "周报"}, "wg:city")
+            instance = engine.get_instance(s, instance_id)
+            assert instance.summary["issue_no"] == week
+            sizes.append(len(instance.state))
+    assert instance.status == "running"
+    assert max(sizes[-5:]) <= sizes[1] * 1.05, sizes
