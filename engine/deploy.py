@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from . import forms as forms_mod
 from .checks import check_specs
 from .models import Deployment, ProcessVersion
-from .parsing import BundleError, ParsedBundle, Problem, build_specs, is_bpmn, is_dmn, is_form, load_bundle
+from .parsing import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, BundleError, ParsedBundle, Problem, build_specs, is_bpmn,
+                      is_dmn, is_form, load_bundle, parse_xml)
 from .properties import task_properties
 
 CALENDAR_FILE = "calendar.json"
@@ -106,9 +107,30 @@ def plan(files: dict[str, bytes]) -> Plan:
         problems.extend(check_specs(bundle, spec, subprocess_specs))
         result.processes[process_id] = _needed_files(bundle, spec, subprocess_specs, process_id)
         result.names[process_id] = getattr(spec, "description", None) or process_id
+    problems.extend(_files_without_executable_process(bundle, result))
     if problems:
         raise BundleError(sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message)))
     return result
+
+
+def _files_without_executable_process(bundle: ParsedBundle, result: Plan) -> list[Problem]:
+    """A BPMN file that runs nothing and is called by nothing is a mistake worth naming."""
+    used = {name for needed in result.processes.values() for name in needed}
+    runnable = {bundle.process_files[pid] for pid in bundle.executable_ids()}
+    problems = []
+    for name, tree in sorted(bundle.trees.items()):
+        if not is_bpmn(name) or name in used or name in runnable:
+            continue
+        processes = list(tree.getroot().iter(f"{{{BPMN_NS}}}process"))
+        if not processes:
+            problems.append(Problem(name, "no process in this file (only a diagram or collaboration)"))
+            continue
+        ids = ", ".join(p.get("id") for p in processes)
+        problems.append(Problem(
+            name, f"no executable process: {ids} {'is' if len(processes) == 1 else 'are'} marked "
+                  'isExecutable="false" (documentation only); set isExecutable="true" on the process to run',
+            processes[0].sourceline, processes[0].get("id")))
+    return problems
 
 
 def content_hash(process_id: str, files: dict[str, bytes]) -> str:
@@ -170,18 +192,61 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
     return DeployResult(deployment.id if deployment else None, created, unchanged)
 
 
-def validate_paths(paths: Iterable[str | Path]) -> list[Problem]:
-    """Check files as `zhitongche validate` does: the files plus their siblings they need."""
+def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
+    """The files, plus the sibling files they reference: the BPMN of called processes, DMN
+    tables (also in a ``dmn/`` subfolder) and forms (also in ``../forms``), transitively.
+    Siblings nobody references are left out, so they are not judged with the files asked about."""
     paths = [Path(p) for p in paths]
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = {p.name: p.read_bytes() for p in paths}
+    candidates: dict[str, Path] = {}
     for p in paths:
-        # siblings give called processes, DMN tables and forms their context
-        for sibling_dir in {p.parent, p.parent.parent / "forms"}:
-            if sibling_dir.is_dir():
-                for s in sibling_dir.iterdir():
+        for folder in (p.parent, p.parent / "dmn", p.parent / "forms", p.parent.parent / "forms"):
+            if folder.is_dir():
+                for s in sorted(folder.iterdir()):
                     if s.is_file() and (is_bpmn(s.name) or is_dmn(s.name) or is_form(s.name)):
-                        files.setdefault(s.name, s.read_bytes())
-        files[p.name] = p.read_bytes()
+                        candidates.setdefault(s.name, s)
+    defines: dict[str, str] = {}  # process or decision id -> candidate file name
+    for name, path in candidates.items():
+        if is_form(name) or name in files:
+            continue
+        try:
+            root = parse_xml(name, path.read_bytes()).getroot()
+        except BundleError:
+            continue
+        for el in root.iter("{*}process", "{*}decision"):
+            defines.setdefault(el.get("id"), name)
+    pending = list(files)
+    while pending:
+        name = pending.pop()
+        if not is_bpmn(name):
+            continue
+        try:
+            root = parse_xml(name, files[name]).getroot()
+        except BundleError:
+            continue
+        wanted = {el.get("calledElement") for el in root.iter("{*}callActivity")}
+        wanted |= {el.get(f"{{{CAMUNDA_NS}}}decisionRef") for el in root.iter("{*}businessRuleTask")}
+        wanted |= {(el.text or "").strip() for el in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
+        wanted -= {el.get("id") for el in root.iter("{*}process", "{*}decision")}
+        wanted -= {pid for n in files if n != name and is_bpmn(n) for pid in _process_ids(files[n])}
+        found = {defines[w] for w in wanted if w in defines}
+        found |= {n for n in candidates if is_form(n) and n.encode() in files[name]}
+        for extra in sorted(found - set(files)):
+            files[extra] = candidates[extra].read_bytes()
+            pending.append(extra)
+    return files
+
+
+def _process_ids(content: bytes) -> set[str]:
+    try:
+        return {el.get("id") for el in parse_xml("", content).getroot().iter("{*}process")}
+    except BundleError:
+        return set()
+
+
+def validate_paths(paths: Iterable[str | Path]) -> list[Problem]:
+    """Check files as `zhitongche validate` does: the files plus the siblings they reference."""
+    files = with_referenced_files(paths)
     try:
         plan(files)
     except BundleError as exc:

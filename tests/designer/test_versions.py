@@ -1,0 +1,142 @@
+"""Version diff and instance migration, as a process manager sees them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import versions
+from engine.errors import InvalidRequest
+from engine.models import HumanTask
+
+DATA = Path(__file__).parent / "data"
+V1 = {"demo.bpmn": (DATA / "demo_v1.bpmn").read_bytes()}
+V2 = {"demo.bpmn": (DATA / "demo_v2.bpmn").read_bytes()}
+
+
+@pytest.fixture
+def two_versions(deploy):
+    deploy(V1)
+    deploy(V2)
+
+
+def _start(engine, Session, complete=("register",)):
+    with Session.begin() as session:
+        instance = engine.start(session, "demo", {"title": "t", "lead_unit": "zjj"}, actor="alice")
+        for bpmn_id in complete:
+            task = next(t for t in engine.ready_tasks(session, instance.id) if t.bpmn_id == bpmn_id)
+            engine.complete_task(session, task.id, {}, "alice")
+        return instance.id
+
+
+def test_diff_lists_added_removed_and_changed_activities_by_element_id(engine, Session, two_versions):
+    with Session() as session:
+        diff = versions.diff_versions(session, engine, "demo", 1, 2)
+    assert [(c.element_id, c.kind, c.name) for c in diff.added] == [("review", "UserTask", "复核")]
+    assert [(c.element_id, c.name) for c in diff.removed] == [("leader_review", "领导督办")]
+    changed = {c.element_id: c.attributes for c in diff.changed}
+    assert "name" in changed["handle"] and "outgoing flows" in changed["handle"]
+    assert "register" not in changed and "set_deadline" not in changed
+    assert any("added   demo/review [UserTask] 复核" == line for line in diff.lines())
+    assert diff.as_dict()["added"][0]["element_id"] == "review"
+
+
+def test_diff_of_a_version_with_itself_is_empty_and_unknown_version_is_refused(engine, Session, two_versions):
+    with Session() as session:
+        assert versions.diff_versions(session, engine, "demo", 2, 2).is_empty
+        with pytest.raises(Exception, match="version 9"):
+            versions.diff_versions(session, engine, "demo", 1, 9)
+
+
+def test_preview_changes_nothing_and_instances_stay_on_their_version(engine, Session, deploy):
+    deploy(V1)
+    instance_id = _start(engine, Session)
+    deploy(V2)
+    with Session.begin() as session:
+        [preview] = versions.preview_migration(session, engine, "demo")
+        assert preview.can_migrate and preview.from_version == 1 and preview.to_version == 2
+        fates = {t.element_id: (t.state, t.fate) for t in preview.tasks}
+        assert fates["handle"] == ("READY", "changed") and fates["register"] == ("COMPLETED", "kept")
+    with Session.begin() as session:
+        instance = engine.get_instance(session, instance_id)
+        assert instance.process_version.version == 1
+        assert [a.action for a in engine.history(session, instance_id)] == ["start", "complete"]
+    # a new instance starts on the latest version; the old one keeps running on v1
+    new_id = _start(engine, Session, complete=())
+    with Session() as session:
+        assert engine.get_instance(session, new_id).process_version.version == 2
+        assert engine.get_instance(session, instance_id).process_version.version == 1
+
+
+def test_migrate_moves_the_instance_keeps_its_task_row_and_timer_and_audits(engine, Session, deploy):
+    deploy(V1)
+    instance_id = _start(engine, Session)
+    with Session.begin() as session:
+        before = engine.get_instance(session, instance_id)
+        due = before.next_timer_at
+        [row] = engine.ready_tasks(session, instance_id)
+        row_id, assert_name = row.id, row.name
+        assert assert_name == "办理"
+    deploy(V2)
+    with Session.begin() as session:
+        [result] = versions.migrate(session, engine, "demo", 2, [instance_id], actor="manager")
+        assert result.migrated
+    with Session.begin() as session:
+        instance = engine.get_instance(session, instance_id)
+        assert instance.process_version.version == 2
+        assert instance.next_timer_at == due  # the deadline timer did not restart
+        [row] = engine.ready_tasks(session, instance_id)
+        assert (row.id, row.name, row.candidate_groups) == (row_id, "承办", ["unit:zjj"])
+        audit = engine.history(session, instance_id)[-1]
+        assert (audit.action, audit.actor) == ("migrate", "manager")
+        assert audit.data["from_version"] == 1 and audit.data["to_version"] == 2
+        # it now follows version 2: the added review task comes next
+        engine.complete_task(session, row.id, {"needs_material": False, "outcome": "solved"}, "bob")
+        assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["review"]
+    with Session.begin() as session:  # and its saved state loads on the new version
+        workflow, _ = engine.load(engine.get_instance(session, instance_id))
+        assert "review" in workflow.spec.task_specs
+
+
+def test_migration_is_refused_when_a_ready_task_was_removed(engine, Session, deploy, clock):
+    deploy(V1)
+    instance_id = _start(engine, Session)
+    clock.advance(days=7)  # past the 3-working-day deadline: the timer escalates to leader_review
+    with Session.begin() as session:
+        engine.fire_timers(session, engine.get_instance(session, instance_id))
+        assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["leader_review"]
+    deploy(V2)
+    with Session.begin() as session:
+        [result] = versions.migrate(session, engine, "demo", 2, actor="manager")
+        assert not result.can_migrate and not result.migrated
+        assert "leader_review (READY) is not in version 2" in result.reason
+    with Session.begin() as session:
+        instance = engine.get_instance(session, instance_id)
+        assert instance.process_version.version == 1
+        assert "migrate" not in [a.action for a in engine.history(session, instance_id)]
+        assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["leader_review"]
+
+
+def test_migrate_all_moves_only_what_can_move(engine, Session, deploy, clock):
+    deploy(V1)
+    stuck = _start(engine, Session)
+    clock.advance(days=7)
+    movable = _start(engine, Session)  # started later: its deadline is still ahead
+    with Session.begin() as session:
+        engine.fire_timers(session, engine.get_instance(session, stuck))  # escalated to leader_review
+    deploy(V2)
+    with Session.begin() as session:
+        results = {r.instance_id: r for r in versions.migrate(session, engine, "demo", actor="m")}
+    assert results[movable].migrated and not results[stuck].migrated
+    with Session() as session:
+        assert session.query(HumanTask).filter_by(instance_id=stuck, state="ready").one().bpmn_id == "leader_review"
+
+
+def test_migrating_an_instance_of_another_process_or_version_is_refused(engine, Session, deploy):
+    deploy(V1)
+    instance_id = _start(engine, Session)
+    with Session.begin() as session:
+        with pytest.raises(InvalidRequest, match="already runs version 1"):
+            versions.migrate(session, engine, "demo", 1, [instance_id])
+        with pytest.raises(InvalidRequest, match="do not exist"):
+            versions.migrate(session, engine, "demo", 1, [999])
