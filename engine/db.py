@@ -46,6 +46,12 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    schema = os.environ.get("ZHITONGCHE_DB_SCHEMA")
+    if schema and url.startswith("postgresql"):
+        # e.g. a test schema handed to worker subprocesses; an explicit option wins
+        connect_args = dict(kwargs.pop("connect_args", None) or {})
+        connect_args.setdefault("options", f"-csearch_path={schema}")
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

@@ -300,3 +300,120 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(100))
     ip: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+# -- statistics (issue 8): typed projections of the case summary, bulletins, work records -------
+class CaseRecord(Base):
+    """One row per case: the typed projection of ``Instance.summary`` the dashboard, the
+    unit assessment and the case list filters query (engine/stats.py ``project``).
+
+    Written by the engine's save path in the same transaction as the instance; never by hand.
+    Timestamps are UTC; ``received_day`` / ``closed_day`` are the Beijing calendar dates.
+    """
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        Index("ix_case_record_received", "received_at"),
+        Index("ix_case_record_county_received", "county", "received_at"),
+        Index("ix_case_record_closed", "closed_at"),
+        Index("ix_case_record_county_closed", "county", "closed_at"),
+        Index("ix_case_record_open_deadline", "is_open", "deadline"),
+        Index("ix_case_record_lead_closed", "lead_unit", "closed_at"),
+        Index("ix_case_record_uscc", "uscc"),
+    )
+    instance_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(100), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    county: Mapped[Optional[str]] = mapped_column(String(50))
+    level: Mapped[Optional[str]] = mapped_column(String(20))
+    category: Mapped[Optional[str]] = mapped_column(String(50))
+    urgency: Mapped[Optional[str]] = mapped_column(String(20))
+    source: Mapped[Optional[str]] = mapped_column(String(30))
+    mode: Mapped[Optional[str]] = mapped_column(String(20))
+    lead_unit: Mapped[Optional[str]] = mapped_column(String(100))
+    coop_units: Mapped[list[Any]] = mapped_column(default=list)
+    uscc: Mapped[Optional[str]] = mapped_column(String(18))
+    enterprise_name: Mapped[Optional[str]] = mapped_column(String(200))
+    status: Mapped[Optional[str]] = mapped_column(String(50))  # the summary's Chinese label
+    is_open: Mapped[bool] = mapped_column(default=True)
+    outcome: Mapped[Optional[str]] = mapped_column(String(20))  # solved/rejected/withdrawn/explained/no_answer
+    received_at: Mapped[_dt.datetime] = mapped_column()
+    accepted_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    closed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    deadline: Mapped[Optional[_dt.datetime]] = mapped_column()
+    warning: Mapped[Optional[str]] = mapped_column(String(10))  # yellow | red | None (now)
+    ever_overdue: Mapped[bool] = mapped_column(default=False)  # turned red at least once
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[bool] = mapped_column(default=False)
+    leader_mode: Mapped[Optional[str]] = mapped_column(String(20))  # 签批督办/专题会议/现场办公
+    satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
+    on_time: Mapped[Optional[bool]] = mapped_column()  # closed after handling, never overdue
+    workdays_to_close: Mapped[Optional[int]] = mapped_column(Integer)
+    updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class CaseUnit(Base):
+    """One row per unit ever assigned to a case (lead or cooperating): 协调部门 counts these."""
+
+    __tablename__ = "case_unit"
+    __table_args__ = (Index("ix_case_unit_unit_assigned", "unit", "assigned_at"),
+                      Index("ix_case_unit_assigned", "assigned_at"))
+    instance_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))  # lead | coop (lead once led)
+    county: Mapped[Optional[str]] = mapped_column(String(50))
+    assigned_at: Mapped[_dt.datetime] = mapped_column()
+
+
+class BulletinSeries(Base):
+    """A numbered series of 专报 (书记市长直通车专报, 重点项目建设情况专报, …) and its last number.
+
+    Numbers are taken with a row lock (PostgreSQL) or under SQLite's write lock."""
+
+    __tablename__ = "bulletin_series"
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    last_no: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Bulletin(Base):
+    """One issue (第N期) of a series, composed by a working group and signed off by a leader
+    in the ``ztc_bulletin`` process."""
+
+    __tablename__ = "bulletin"
+    __table_args__ = (UniqueConstraint("series", "number"), Index("ix_bulletin_status_issued", "status", "issued_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(ForeignKey("bulletin_series.code"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    county: Mapped[str] = mapped_column(String(50), default="city")  # whose working group issues it
+    period_from: Mapped[Optional[_dt.date]] = mapped_column()
+    period_to: Mapped[Optional[_dt.date]] = mapped_column()
+    case_ids: Mapped[list[Any]] = mapped_column(default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the period's figures, frozen at compose time
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | signing | issued
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    composed_by: Mapped[str] = mapped_column(String(100))
+    signed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    leader_comment: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    issued_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+
+
+class WorkRecord(Base):
+    """A record of the working group's own work: 重点产业园档案 (``park_file``) and
+    调研 (``research_visit``)."""
+
+    __tablename__ = "work_record"
+    __table_args__ = (Index("ix_work_record_kind_at", "kind", "occurred_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    county: Mapped[str] = mapped_column(String(50), default="city")
+    occurred_on: Mapped[_dt.date] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)

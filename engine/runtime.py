@@ -32,6 +32,7 @@ from . import clock as clock_mod
 from . import forms as forms_mod
 from . import notify as notify_mod
 from . import workdays
+from . import stats as stats_mod
 from .compaction import compact
 from .deploy import DeployResult, bundle_json
 from .deploy import deploy as deploy_files
@@ -318,6 +319,7 @@ class Engine:
         try:
             with session.no_autoflush:  # one flush below writes the instance and its tasks together
                 self._sync_human_tasks(session, instance, workflow, loaded)
+                stats_mod.project(session, instance, self.calendar, now, actor)  # case_record etc. (engine/stats.py)
             session.flush()
         except StaleDataError:
             raise Conflict("this case was changed by someone else at the same time; reload and try again") from None

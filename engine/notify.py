@@ -1,0 +1,427 @@
+"""Notifications: an outbox written with the change that causes it, sent by the worker.
+
+Rows are created in the caller's transaction (so a notification exists exactly when the
+task or warning that caused it was committed), one row per recipient and channel:
+
+- ``task_created``: a new human task → every active user in its candidate groups;
+- ``task_assigned``: a task handed to one person (for the inbox's assign/delegate);
+- ``requested``: a process asks for one with the ``notify`` property of a task or event
+  (yellow/red warnings, escalation; see docs/CONVENTIONS.md).
+
+The worker delivers them (``deliver_due``): a row is *claimed* by a status transition
+(pending → sending, under ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under SQLite's write
+lock), sent outside any transaction, then marked sent — so two workers never send the same
+row. A channel that is down leaves the row pending with exponential backoff (nothing is
+lost); a permanent refusal marks it failed with the reason. A worker that dies between
+sending and marking leaves a claim that expires after ``CLAIM_LEASE`` and is sent again:
+delivery is at-least-once only across that crash window.
+
+Channels: ``log`` (default), ``email`` (SMTP), ``webhook`` (JSON text message as WeCom /
+DingTalk group robots accept). Configuration comes from ``ZHITONGCHE_*`` variables.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any, Iterable, Mapping, Protocol
+
+from sqlalchemy import exists, func, or_, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB, array
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import HumanTask, Instance, Notification, User
+from .properties import NOTIFY  # noqa: F401 - the property a process uses to ask for a notification
+
+log = logging.getLogger("zhitongche.notify")
+
+CHANNELS = ("log", "email", "webhook")
+CLAIM_LEASE = _dt.timedelta(minutes=5)
+BACKOFF_BASE_S = 30.0
+BACKOFF_MAX_S = 3600.0
+
+
+# -- channels ---------------------------------------------------------------------------
+@dataclass
+class Recipient:
+    username: str
+    display_name: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class Message:
+    id: int
+    kind: str
+    level: str | None
+    subject: str
+    body: str
+    recipient: Recipient
+    channel: str = "log"
+    attempts: int = 0
+
+
+class DeliveryError(Exception):
+    """A channel could not send. ``permanent``: retrying will not help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message) -> None:
+        """Send or raise DeliveryError (anything else counts as a transient failure)."""
+
+
+class LogChannel:
+    name = "log"
+
+    def send(self, message: Message) -> None:
+        log.info("notify %s [%s] %s: %s", message.recipient.username, message.kind, message.subject, message.body)
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, host: str, port: int = 25, sender: str = "zhitongche@localhost", user: str | None = None,
+                 password: str | None = None, security: str = "none", timeout: float = 30.0) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.user, self.password, self.security, self.timeout = user, password, security, timeout
+
+    def send(self, message: Message) -> None:
+        to = message.recipient.email
+        if not to:
+            raise DeliveryError("the recipient has no e-mail address", permanent=True)
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = formataddr((message.recipient.display_name or message.recipient.username, to))
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = f"<notification-{message.id}@zhitongche>"  # lets a mail server drop a re-send
+        mail.set_content(message.body)
+        try:
+            if self.security == "ssl":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with smtp:
+                if self.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
+                                and exc.smtp_code not in (421, 451, 452)) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP server {self.host}:{self.port} unreachable: {exc}") from None
+
+
+class WebhookChannel:
+    """POST ``{"msgtype": "text", "text": {"content": ...}}`` (WeCom / DingTalk group robots)."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, timeout: float = 10.0, keyword: str = "") -> None:
+        self.url, self.timeout, self.keyword = url, timeout, keyword
+
+    def payload(self, message: Message) -> dict:
+        who = message.recipient.display_name or message.recipient.username
+        content = f"{self.keyword}{message.subject}\n{message.body}\n@{who}"
+        return {"msgtype": "text", "text": {"content": content}}
+
+    def send(self, message: Message) -> None:
+        data = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
+        request = urllib.request.Request(self.url, data=data, method="POST",
+                                         headers={"Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
+                body = response.read(65536)
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise DeliveryError(f"webhook answered HTTP {exc.code}", permanent=permanent) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise DeliveryError(f"webhook unreachable: {exc}") from None
+        try:
+            answer = json.loads(body or b"{}")
+        except ValueError:
+            return  # a 2xx without JSON: accepted
+        if isinstance(answer, dict) and answer.get("errcode", 0) not in (0, None):
+            # the robots answer 200 with an error code (rate limit, bad key …): try again later
+            raise DeliveryError(f"webhook error {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def _env(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(f"ZHITONGCHE_{name}", default)
+
+
+def channel_names(env: Mapping[str, str] | None = None) -> list[str]:
+    """The channels new notifications go to: ``ZHITONGCHE_NOTIFY_CHANNELS`` (comma list), else
+    email if ``ZHITONGCHE_SMTP_HOST`` is set and webhook if ``ZHITONGCHE_WEBHOOK_URL`` is, else log."""
+    env = os.environ if env is None else env
+    explicit = _env(env, "NOTIFY_CHANNELS")
+    if explicit.strip():
+        names = [n.strip() for n in explicit.split(",") if n.strip()]
+        unknown = [n for n in names if n not in CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown notification channel(s) {unknown}; known: {list(CHANNELS)}")
+        return list(dict.fromkeys(names))
+    names = []
+    if _env(env, "SMTP_HOST"):
+        names.append("email")
+    if _env(env, "WEBHOOK_URL"):
+        names.append("webhook")
+    return names or ["log"]
+
+
+def channels_from_env(env: Mapping[str, str] | None = None) -> dict[str, Channel]:
+    """Every channel the environment configures (the log channel always)."""
+    env = os.environ if env is None else env
+    channels: dict[str, Channel] = {"log": LogChannel()}
+    if _env(env, "SMTP_HOST"):
+        channels["email"] = EmailChannel(
+            _env(env, "SMTP_HOST"), int(_env(env, "SMTP_PORT", "25")), _env(env, "SMTP_FROM", "zhitongche@localhost"),
+            _env(env, "SMTP_USER") or None, _env(env, "SMTP_PASSWORD") or None,
+            _env(env, "SMTP_SECURITY", "none").lower())
+    if _env(env, "WEBHOOK_URL"):
+        channels["webhook"] = WebhookChannel(_env(env, "WEBHOOK_URL"), keyword=_env(env, "WEBHOOK_KEYWORD"))
+    return channels
+
+
+# -- recipients and outbox rows ---------------------------------------------------------
+def users_in_groups(session: Session, groups: Iterable[str]) -> list[User]:
+    """Active users in any of ``groups`` (their ``groups`` JSON list; enterprises by USCC,
+    admins by kind, as engine.access does)."""
+    wanted = sorted({str(g) for g in groups if g})
+    if not wanted:
+        return []
+    dialect = session.get_bind().dialect.name
+    conditions = []
+    if dialect == "postgresql":
+        conditions.append(type_coerce(User.groups, JSONB).has_any(array(wanted)))
+    elif dialect == "sqlite":
+        each = func.json_each(User.groups).table_valued("value")
+        conditions.append(exists(select(1).select_from(each).where(each.c.value.in_(wanted))))
+    usccs = [g.split(":", 1)[1] for g in wanted if g.startswith("enterprise:")]
+    if usccs:
+        conditions.append((User.kind == "enterprise") & User.uscc.in_(usccs))
+    if "admin" in wanted:
+        conditions.append(User.kind == "admin")
+    query = select(User).where(User.active.is_(True))
+    if conditions:
+        query = query.where(or_(*conditions))
+    with session.no_autoflush:  # called while the engine changes an instance: flushing is its business
+        users = list(session.scalars(query.order_by(User.username)))
+    if dialect not in ("postgresql", "sqlite"):  # any other database: filter here
+        users = [u for u in users if set(u.groups or []) & set(wanted) or u.kind == "admin" and "admin" in wanted
+                 or u.uscc and f"enterprise:{u.uscc}" in wanted]
+    return users
+
+
+def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: str, body: str,
+            now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
+            level: str | None = None, channels: Iterable[str] | None = None) -> list[Notification]:
+    """Add one outbox row per recipient and channel (flush left to the caller)."""
+    rows = []
+    for username in dict.fromkeys(r for r in recipients if r):
+        for channel in channels if channels is not None else channel_names():
+            row = Notification(kind=kind[:30], level=level, recipient=username, channel=channel,
+                               subject=subject[:300], body=body, status="pending", attempts=0,
+                               next_attempt_at=now, created_at=now,
+                               instance_id=instance.id if instance is not None else None)
+            if task is not None:
+                row.task = task
+            session.add(row)
+            rows.append(row)
+    return rows
+
+
+def _case_label(instance: Instance | None) -> str:
+    if instance is None:
+        return ""
+    summary = instance.summary or {}
+    number = summary.get("case_no") or instance.business_key or f"#{instance.id}"
+    title = summary.get("title")
+    return f"{number} {title}" if title else str(number)
+
+
+def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[Notification]:
+    """A new human task: tell every member of its candidate groups (or its assignee)."""
+    if task.assignee:
+        recipients = [task.assignee]
+    else:
+        recipients = [u.username for u in users_in_groups(session, task.candidate_groups or [])]
+    if not recipients:
+        return []
+    case = _case_label(task.instance)
+    body = f"案件 {case}：您有一项新的待办「{task.name}」，请及时登录直通车系统办理。"
+    if task.due_at is not None:
+        body += f"办理期限：{task.due_at.astimezone(_dt.timezone(_dt.timedelta(hours=8))):%Y-%m-%d %H:%M}。"
+    return enqueue(session, kind="assignment", recipients=recipients, subject=f"【直通车】新待办：{task.name}",
+                   body=body, now=now, instance=task.instance, task=task)
+
+
+def task_assigned(session: Session, task: HumanTask, username: str, now: _dt.datetime,
+                  by: str | None = None) -> list[Notification]:
+    """A task handed to one person (assign, delegate)."""
+    case = _case_label(task.instance)
+    body = f"案件 {case}：待办「{task.name}」已交由您办理" + (f"（{by} 指派）" if by else "") + "。"
+    return enqueue(session, kind="assignment", recipients=[username], subject=f"【直通车】待办指派：{task.name}",
+                   body=body, now=now, instance=task.instance, task=task)
+
+
+class NotifyRequestError(ValueError):
+    """The value of a ``notify`` property is not a notification request."""
+
+
+def requested(session: Session, instance: Instance, value: Any, now: _dt.datetime,
+              source: str = "") -> list[Notification]:
+    """Notifications a process asked for with the ``notify`` property: a dict (or a list of
+    dicts) with ``groups`` and/or ``users``, ``subject``, ``text``, optional ``kind``
+    (warning, escalation, notice…) and ``level`` (yellow, red). None or {} asks for nothing."""
+    if not value:
+        return []
+    requests = value if isinstance(value, (list, tuple)) else [value]
+    rows: list[Notification] = []
+    for request in requests:
+        if not isinstance(request, dict):
+            raise NotifyRequestError(f"notify must give a dict or a list of dicts, not {type(request).__name__}")
+        groups = request.get("groups") or []
+        users = request.get("users") or []
+        groups = [groups] if isinstance(groups, str) else list(groups)
+        users = [users] if isinstance(users, str) else list(users)
+        recipients = [str(u) for u in users] + [u.username for u in users_in_groups(session, groups)]
+        if not recipients:
+            log.warning("notify of %s on instance %s has no recipients (groups %s)", source, instance.id, groups)
+            continue
+        case = _case_label(instance)
+        subject = str(request.get("subject") or source or "直通车通知")
+        text = str(request.get("text") or subject)
+        rows += enqueue(session, kind=str(request.get("kind") or "notice"), level=request.get("level"),
+                        recipients=recipients, subject=f"【直通车】{subject}", body=f"案件 {case}：{text}",
+                        now=now, instance=instance)
+    return rows
+
+
+def cancel_pending(session: Session, instance_id: int) -> int:
+    """Drop the unsent notifications of an instance (it was terminated)."""
+    result = session.execute(update(Notification).where(
+        Notification.instance_id == instance_id, Notification.status == "pending").values(status="cancelled"))
+    return result.rowcount or 0
+
+
+# -- delivery ---------------------------------------------------------------------------
+def backoff(attempts: int, base_s: float = BACKOFF_BASE_S, max_s: float = BACKOFF_MAX_S) -> _dt.timedelta:
+    return _dt.timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), max_s))
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def _claim(Session: sessionmaker, worker_id: str, now: _dt.datetime, batch: int) -> list[Message]:
+    with Session.begin() as session:
+        session.execute(update(Notification).where(
+            Notification.status == "sending", Notification.claimed_at < now - CLAIM_LEASE,
+        ).values(status="pending", claimed_by=None, claimed_at=None))
+        rows = list(session.scalars(
+            select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id).limit(batch)
+            .with_for_update(skip_locked=True)))
+        if not rows:
+            return []
+        users = {u.username: u for u in session.scalars(
+            select(User).where(User.username.in_({r.recipient for r in rows})))}
+        messages = []
+        for row in rows:
+            row.status, row.claimed_by, row.claimed_at = "sending", worker_id, now
+            row.attempts += 1
+            user = users.get(row.recipient)
+            recipient = Recipient(row.recipient, user.display_name if user else "", user.email if user else None,
+                                  user.phone if user else None)
+            messages.append(Message(row.id, row.kind, row.level, row.subject, row.body, recipient,
+                                    row.channel, row.attempts))
+    return messages
+
+
+def _finish(Session: sessionmaker, message: Message, worker_id: str, values: dict) -> bool:
+    with Session.begin() as session:
+        result = session.execute(update(Notification).where(
+            Notification.id == message.id, Notification.status == "sending", Notification.claimed_by == worker_id,
+        ).values(claimed_by=None, claimed_at=None, **values))
+        return bool(result.rowcount)
+
+
+def deliver_due(Session: sessionmaker, channels: Mapping[str, Channel], *, clock, worker_id: str,
+                batch: int = 50, backoff_base_s: float = BACKOFF_BASE_S,
+                should_stop=lambda: False) -> DeliveryStats:
+    """Claim due outbox rows and send them; one short transaction to claim, one per result."""
+    stats = DeliveryStats()
+    messages = _claim(Session, worker_id, clock.now(), batch)
+    done = 0
+    for message in messages:
+        done += 1
+        channel = channels.get(message.channel)
+        attempts = message.attempts
+        try:
+            if channel is None:
+                raise DeliveryError(f"channel '{message.channel}' is not configured in this worker")
+            channel.send(message)
+        except Exception as exc:  # noqa: BLE001 - a channel's failure must not stop the worker
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            reason = str(exc) if isinstance(exc, DeliveryError) else f"{exc.__class__.__name__}: {exc}"
+            if permanent:
+                status = "skipped" if "no e-mail address" in reason else "failed"
+                _finish(Session, message, worker_id, {"status": status, "last_error": reason})
+                if status == "failed":
+                    stats.failed += 1
+                    log.warning("notification %s failed for good: %s", message.id, reason)
+                else:
+                    stats.skipped += 1
+            else:
+                when = clock.now() + backoff(attempts, backoff_base_s)
+                _finish(Session, message, worker_id, {"status": "pending", "next_attempt_at": when,
+                                                      "last_error": reason})
+                stats.retried += 1
+                log.info("notification %s not sent (attempt %s), retry at %s: %s", message.id, attempts,
+                         when.isoformat(), reason)
+        else:
+            if _finish(Session, message, worker_id, {"status": "sent", "sent_at": clock.now(), "last_error": None}):
+                stats.sent += 1
+        if should_stop():
+            break
+    # rows claimed but not attempted because we were asked to stop go back at once
+    unsent = [m.id for m in messages[done:]]
+    if unsent:
+        with Session.begin() as session:
+            session.execute(update(Notification).where(
+                Notification.id.in_(unsent), Notification.status == "sending", Notification.claimed_by == worker_id,
+            ).values(status="pending", claimed_by=None, claimed_at=None, attempts=Notification.attempts - 1))
+    return stats
+
+
+def requeue_failed(session: Session, now: _dt.datetime, ids: Iterable[int] | None = None) -> int:
+    """Admins: send failed notifications again (after fixing an address or a channel)."""
+    query = update(Notification).where(Notification.status == "failed")
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
+    return session.execute(query.values(status="pending", next_attempt_at=now, last_error=None)).rowcount or 0

@@ -1,0 +1,248 @@
+"""The worker: fires due timers, sends notifications, reports a heartbeat.
+
+One pass (``Worker.step``):
+
+1. heartbeat — upsert this worker's ``worker_heartbeat`` row;
+2. timers — repeatedly take the instance with the earliest due ``next_timer_at``
+   (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the work and
+   never hold the same instance; SQLite's ``BEGIN IMMEDIATE`` serializes writers), fire its
+   timers, advance it, write the audit and commit — one transaction per instance. A worker
+   killed mid-step loses its transaction and its row lock with it; another worker (or the
+   next pass) fires the timer then, exactly once;
+3. notifications — claim due outbox rows and send them (engine/notify.py).
+
+An instance that fails (a script, expression or decision table raising) becomes an incident
+(``status = "error"``, see engine/incidents.py); an unexpected exception is recorded the same
+way, so one bad instance is never retried in a hot loop while the others go on. Database
+hiccups (a lock timeout, a lost connection) are logged and the pass ends; the next pass
+tries again. SIGTERM/SIGINT stop the loop after the current step.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import notify
+from .errors import Conflict
+from .models import Instance, WorkerHeartbeat
+from .runtime import Engine
+
+log = logging.getLogger("zhitongche.worker")
+
+HEARTBEAT_PRUNE_AFTER = _dt.timedelta(days=1)
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@dataclass
+class PassStats:
+    fired: int = 0
+    incidents: int = 0
+    conflicts: int = 0
+    notifications: notify.DeliveryStats = field(default_factory=notify.DeliveryStats)
+    db_errors: int = 0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was done: wait a poll interval before the next pass."""
+        n = self.notifications
+        return not (self.fired or self.incidents or self.conflicts or n.sent or n.failed or n.skipped)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, Session: sessionmaker, engine: Engine, *, worker_id: str | None = None,
+                 poll_seconds: float = 2.0, batch: int = 200, notify_batch: int = 50,
+                 channels: Mapping[str, notify.Channel] | None = None,
+                 backoff_base_s: float = notify.BACKOFF_BASE_S) -> None:
+        self.Session = Session
+        self.engine = engine
+        self.clock = engine.clock
+        self.worker_id = worker_id or default_worker_id()
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.notify_batch = notify_batch
+        self.channels = dict(channels) if channels is not None else notify.channels_from_env()
+        self.backoff_base_s = backoff_base_s
+        self.totals = PassStats()
+        self._stop = threading.Event()
+        self._started_at = self.clock.now()
+
+    # -- control -------------------------------------------------------------------------
+    def stop(self, *_args: Any) -> None:
+        """Ask the loop to end after the current step (safe from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, *, once: bool = False) -> PassStats:
+        """Loop until stopped; with ``once``, until nothing more is due now. Returns the totals."""
+        log.info("worker %s started (poll %.1fs, channels %s)", self.worker_id, self.poll_seconds,
+                 ", ".join(sorted(self.channels)))
+        try:
+            while not self.stopping:
+                stats = self.step()
+                if once and (stats.idle or stats.db_errors):
+                    break
+                if (stats.idle or stats.db_errors) and not once:
+                    self._stop.wait(self.poll_seconds)
+        finally:
+            self._sign_off()
+            log.info("worker %s stopped: %s timers fired, %s incidents, %s notifications sent",
+                     self.worker_id, self.totals.fired, self.totals.incidents, self.totals.notifications.sent)
+        return self.totals
+
+    # -- one pass ------------------------------------------------------------------------
+    def step(self) -> PassStats:
+        stats = PassStats()
+        try:
+            self.heartbeat()
+            self.fire_due_timers(stats)
+            if not self.stopping:
+                stats.notifications = notify.deliver_due(
+                    self.Session, self.channels, clock=self.clock, worker_id=self.worker_id,
+                    batch=self.notify_batch, backoff_base_s=self.backoff_base_s, should_stop=lambda: self.stopping)
+        except TRANSIENT_DB_ERRORS as exc:
+            stats.db_errors += 1
+            log.warning("database unavailable or busy, trying again in %.1fs: %s", self.poll_seconds,
+                        str(exc).splitlines()[0])
+        self._add(stats)
+        return stats
+
+    def fire_due_timers(self, stats: PassStats | None = None) -> PassStats:
+        """Fire every timer due now, one instance per transaction, at most ``batch`` instances."""
+        stats = stats or PassStats()
+        seen: list[int] = []  # handled this pass: a timer that stays due waits for the next pass
+        while not self.stopping and len(seen) < self.batch:
+            instance_id = self._fire_next(seen, stats)
+            if instance_id is None:
+                break
+            seen.append(instance_id)
+        return stats
+
+    def _fire_next(self, seen: list[int], stats: PassStats) -> int | None:
+        now = self.clock.now()
+        instance_id = None
+        session: Session = self.Session()
+        try:
+            with session.begin():
+                query = (select(Instance)
+                         .where(Instance.status == "running", Instance.next_timer_at <= now)
+                         .order_by(Instance.next_timer_at, Instance.id).limit(1)
+                         .with_for_update(skip_locked=True))
+                if seen:
+                    query = query.where(Instance.id.not_in(seen))
+                instance = session.scalars(query).first()
+                if instance is None:
+                    return None
+                instance_id = instance.id
+                self.engine.fire_timers(session, instance)
+                if instance.status == "error":
+                    stats.incidents += 1
+                    log.warning("instance %s: incident at %s: %s", instance_id,
+                                (instance.error or {}).get("element_id"), (instance.error or {}).get("message"))
+                else:
+                    stats.fired += 1
+            return instance_id
+        except (Conflict, StaleDataError):
+            stats.conflicts += 1  # changed by someone else meanwhile: it is picked up again if still due
+            log.info("instance %s changed meanwhile; skipped", instance_id)
+            return instance_id
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - never let one instance stop the worker
+            if instance_id is None:
+                raise
+            log.exception("instance %s: unexpected error while firing timers", instance_id)
+            self._record_incident(instance_id, exc)
+            stats.incidents += 1
+            return instance_id
+        finally:
+            session.close()
+
+    def _record_incident(self, instance_id: int, exc: Exception) -> None:
+        with self.Session.begin() as session:
+            instance = session.get(Instance, instance_id, with_for_update=True)
+            if instance is None or instance.status != "running":
+                return
+            instance.status = "error"
+            instance.next_timer_at = None
+            instance.error = {"element_id": None, "element_name": None,
+                              "message": f"{exc.__class__.__name__}: {exc}", "at": self.clock.now().isoformat()}
+            instance.updated_at = self.clock.now()
+            self.engine.audit(session, "system", "incident", instance, data=instance.error)
+
+    # -- heartbeat -----------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        now = self.clock.now()
+        with self.Session.begin() as session:
+            row = session.get(WorkerHeartbeat, self.worker_id)
+            if row is None:
+                row = WorkerHeartbeat(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
+                                      started_at=self._started_at, fired=0, sent=0)
+                session.add(row)
+            row.last_seen = now
+            row.poll_seconds = self.poll_seconds
+            row.fired = self.totals.fired
+            row.sent = self.totals.notifications.sent
+            session.execute(delete(WorkerHeartbeat).where(
+                WorkerHeartbeat.last_seen < now - HEARTBEAT_PRUNE_AFTER, WorkerHeartbeat.worker_id != self.worker_id))
+
+    def _sign_off(self) -> None:
+        try:
+            with self.Session.begin() as session:
+                session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id))
+        except Exception:  # noqa: BLE001 - stopping anyway
+            log.warning("could not remove the heartbeat of %s", self.worker_id)
+
+    def _add(self, stats: PassStats) -> None:
+        t = self.totals
+        t.fired += stats.fired
+        t.incidents += stats.incidents
+        t.conflicts += stats.conflicts
+        t.db_errors += stats.db_errors
+        for name in ("sent", "retried", "failed", "skipped"):
+            setattr(t.notifications, name, getattr(t.notifications, name) + getattr(stats.notifications, name))
+
+
+def worker_status(session: Session, clock) -> dict:
+    """{"workers": how many workers were seen recently, "last_seen": ISO time of the latest}.
+
+    A worker counts as alive when it was seen within three poll intervals (at least 30 s).
+    ``clock``: anything with ``now()`` (an engine.clock clock, or an Engine's ``clock``).
+    """
+    now = clock.now()
+    rows = list(session.scalars(select(WorkerHeartbeat)))
+    alive = [r for r in rows
+             if r.last_seen >= now - _dt.timedelta(seconds=max(30.0, 3 * (r.poll_seconds or 0)))]
+    latest = max((r.last_seen for r in rows), default=None)
+    return {"workers": len(alive), "last_seen": latest.isoformat() if latest else None}
+
+
+def run_forever(Session: sessionmaker, engine: Engine, *, once: bool = False, poll_seconds: float = 2.0,
+                worker_id: str | None = None) -> PassStats:
+    """What ``zhitongche worker`` runs: a worker with signal handlers installed."""
+    worker = Worker(Session, engine, worker_id=worker_id, poll_seconds=poll_seconds)
+    worker.install_signal_handlers()
+    return worker.run(once=once)
