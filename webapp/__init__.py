@@ -67,6 +67,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(office_bp)
     app.register_blueprint(portal_bp)
+    from .designer import bp as designer_bp  # issue 7: designer / manager pages
+
+    app.register_blueprint(designer_bp)
+    from .stats import bp as stats_bp  # issue 8: statistics, unit assessment, bulletins
+
+    app.register_blueprint(stats_bp)
+
+    from . import api, security  # issue 6: JSON API, security headers, log-in throttling and audit
+
+    security.init_app(app)
+    api.init_app(app)
     return app
 
 

@@ -1,0 +1,200 @@
+"""Designer pages without a browser: who may see them, upload → report with file, line and
+element (nothing stored), deploy, diff, migration, web edits deployed as new versions."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.users import demo_uscc
+from engine.models import AuditEntry, Deployment, Instance, ProcessVersion
+
+from .conftest import ROOT
+
+BROKEN_GROUPS = "['wg:' + org, 'enterprise:' +]"
+
+
+def broken_return_visit() -> bytes:
+    text = (ROOT / "processes" / "return_visit.bpmn").read_text("utf-8")
+    good = "['wg:' + org, 'enterprise:' + uscc]"
+    assert good in text
+    return text.replace(good, BROKEN_GROUPS).encode()
+
+
+def upload(client, files: dict[str, bytes], action="deploy", fill=True):
+    data = {"action": action, "files": [(io.BytesIO(content), name) for name, content in files.items()]}
+    if fill:
+        data["fill"] = "1"
+    return client.post("/designer/deploy", data=data, content_type="multipart/form-data")
+
+
+def versions(Session, process_id=None) -> int:
+    with Session() as s:
+        query = select(func.count(ProcessVersion.id))
+        if process_id:
+            query = query.where(ProcessVersion.process_id == process_id)
+        return s.scalar(query)
+
+
+def post_json(client, url, body):
+    return client.client.post(url, json=body, headers={"X-CSRFToken": client.token, "Accept": "application/json"})
+
+
+@pytest.mark.parametrize("username", ["wg.city", "unit.zrzyj", "leader.mayor", "ent.demo1"])
+def test_only_designers_and_admins_see_the_pages(real_as_user, username):
+    client = real_as_user(username)
+    for url in ("/designer/", "/designer/deploy", "/designer/processes/ztc_case", "/designer/processes/ztc_case/1",
+                "/designer/processes/ztc_case/1/files/case.bpmn", "/designer/processes/ztc_case/migrate",
+                "/designer/processes/ztc_case/1/edit/deadline.dmn"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "Traceback" not in response.get_data(as_text=True)
+    assert client.post("/designer/deploy", {"action": "validate"}).status_code == 403
+    assert post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"a.json": "{}"}}).status_code == 403
+    assert "nav-designer" not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_log_in(real_app):
+    response = real_app.test_client().get("/designer/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("username", ["designer", "admin"])
+def test_designers_see_processes_with_versions_and_deployer(real_as_user, username):
+    client = real_as_user(username)
+    html = client.get("/designer/").get_data(as_text=True)
+    assert "ztc_case" in html and "tester" in html and "ztc_return_visit" in html
+    html = client.get("/designer/processes/ztc_case").get_data(as_text=True)
+    assert "v1" in html and "tester" in html
+    page = client.get("/designer/processes/ztc_case/1").get_data(as_text=True)
+    assert "deadline.dmn" in page and "dispatch.schema.json" in page
+    raw = client.get("/designer/processes/ztc_case/1/files/case.bpmn")
+    assert raw.mimetype == "text/plain" and raw.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"ztc_case" in raw.data
+    archive = zipfile.ZipFile(io.BytesIO(client.client.get("/designer/processes/ztc_case/1/files.zip").data))
+    assert "processes/case.bpmn" in archive.namelist() and "forms/dispatch.schema.json" in archive.namelist()
+    assert client.get("/designer/processes/nope").status_code == 404
+    assert client.get("/designer/processes/ztc_case/9/files/case.bpmn").status_code == 404
+
+
+def test_a_broken_upload_is_reported_with_file_line_element_and_nothing_is_stored(real_as_user, Session):
+    client = real_as_user("designer")
+    before = versions(Session)
+    with Session() as s:
+        deployments = s.scalar(select(func.count(Deployment.id)))
+    response = upload(client, {"return_visit.bpmn": broken_return_visit()})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'class="problem" data-file="return_visit.bpmn" data-element="Task_visit"' in html
+    assert '<td data-label="行" class="p-line">41</td>' in html
+    assert "data-markers='{\"Task_visit\": \"problem\"}'" in html  # marked on the diagram
+    assert versions(Session) == before
+    with Session() as s:
+        assert s.scalar(select(func.count(Deployment.id))) == deployments
+
+
+def test_not_a_process_file_is_refused(real_as_user, Session):
+    client = real_as_user("designer")
+    response = upload(client, {"notes.txt": b"hello", "../evil.bpmn": b"<x/>"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "notes.txt" in html
+    assert versions(Session) == versions(Session, None)
+
+
+def test_upload_only_the_changed_file_deploys_a_new_version(real_as_user, Session):
+    client = real_as_user("designer")
+    dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8").replace(
+        "<text>3</text>", "<text>2</text>").encode()
+    response = upload(client, {"deadline.dmn": dmn}, action="validate")
+    assert response.status_code == 200 and versions(Session, "ztc_case") == 1
+    response = upload(client, {"deadline.dmn": dmn})
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert "ztc_case v2" in response.get_data(as_text=True)
+    assert versions(Session, "ztc_case") == 2
+    with Session() as s:
+        v2 = s.scalars(select(ProcessVersion).where(ProcessVersion.process_id == "ztc_case",
+                                                    ProcessVersion.version == 2)).one()
+        assert v2.deployment.deployed_by == "designer" and "<text>2</text>" in v2.files["deadline.dmn"]
+    # the same upload again changes nothing
+    upload(client, {"deadline.dmn": dmn})
+    assert versions(Session, "ztc_case") == 2
+
+
+def test_deploy_the_repository_files(real_as_user, Session):
+    client = real_as_user("admin")
+    response = client.post("/designer/deploy/repository", {"action": "deploy"})
+    assert response.status_code == 200 and versions(Session, "ztc_case") == 1  # unchanged
+
+
+def test_web_edit_deploys_a_new_version_and_diff_lists_it(real_as_user, Session):
+    client = real_as_user("designer")
+    for name in ("case.bpmn", "deadline.dmn", "dispatch.schema.json", "dispatch.uischema.json"):
+        assert client.get(f"/designer/processes/ztc_case/1/edit/{name}").status_code == 200, name
+    assert client.get("/designer/processes/ztc_case/1/edit/nope.bpmn").status_code == 404
+    xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8").replace('name="分级交办"', 'name="分级交办（新）"', 1)
+    refused = post_json(client, "/designer/processes/ztc_case/1/deploy.json",
+                        {"files": {"case.bpmn": xml.replace('isExecutable="true"', 'isExecutable="maybe"', 1)}})
+    assert refused.status_code == 422 and refused.get_json()["problems"]
+    assert versions(Session, "ztc_case") == 1
+    response = post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert ["ztc_case", 2] in body["created"]
+    html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
+    assert 'data-element="Task_dispatch"' in html and "分级交办（新）" in html
+    assert '"Task_dispatch": "diff-changed"' in html
+
+
+def test_form_preview_renders_the_schema(real_as_user):
+    client = real_as_user("designer")
+    client.get("/designer/")
+    schema = {"type": "object", "properties": {"x": {"type": "string", "title": "新的标签"}}}
+    body = post_json(client, "/designer/forms/preview.json", {"schema": json.dumps(schema)}).get_json()
+    assert body["ok"] and "新的标签" in body["html"]
+    body = post_json(client, "/designer/forms/preview.json", {"schema": "{"}).get_json()
+    assert not body["ok"] and "line 1" in body["error"]
+    body = post_json(client, "/designer/forms/preview.json", {"schema": '{"type": 3}'}).get_json()
+    assert not body["ok"]
+
+
+def test_csrf_is_required_for_json(real_as_user):
+    client = real_as_user("designer")
+    response = client.client.post("/designer/processes/ztc_case/1/validate.json", json={"files": {"a.json": "{}"}},
+                                  headers={"Accept": "application/json"})
+    assert response.status_code == 400
+
+
+def test_migration_preview_and_migrate_with_audit(real_as_user, real_app, Session):
+    engine = real_app.config["ENGINE"]
+    from engine.cases import start_case
+
+    with Session.begin() as s:
+        instance = start_case(s, engine, {
+            "contact": "王经理", "mobile": "13900001111", "county": "city", "category": "土地批复",
+            "title": "用地预审", "description": "说明" * 10, "help_wanted": "协调", "urgency": "紧急",
+            "enterprise_name": "朝阳示范新材料有限公司", "uscc": demo_uscc("CY0001")}, actor="ent.demo1")
+        instance_id = instance.id
+    client = real_as_user("designer")
+    xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8").replace('name="分级交办"', 'name="分级交办（新）"', 1)
+    assert post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}}).status_code == 200
+    html = client.get("/designer/processes/ztc_case/migrate").get_data(as_text=True)
+    assert f'data-instance="{instance_id}"' in html and "v1 → v2" in html
+    response = client.post("/designer/processes/ztc_case/migrate", {"to": "2", "scope": "all"})
+    assert response.status_code == 200
+    with Session() as s:
+        assert s.get(Instance, instance_id).process_version.version == 2
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id,
+                                                   AuditEntry.action == "migrate")).one()
+        assert entry.actor == "designer" and entry.data["to_version"] == 2
+
+
+def test_pages_in_english(real_as_user):
+    client = real_as_user("designer")
+    client.post("/lang/en", {"next": "/designer/"})
+    html = client.get("/designer/").get_data(as_text=True)
+    assert "Upload and deploy" in html and "Deployed by" in html
+    html = client.get("/designer/processes/ztc_case/1/edit/deadline.dmn").get_data(as_text=True)
+    assert "Deploy as a new version" in html and "Refused ({n} problems)" in html

@@ -1,0 +1,174 @@
+"""Designer pages: processes and versions, deploy, diagrams, diff, migration."""
+from __future__ import annotations
+
+from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, url_for)
+from flask_babel import gettext as _
+
+from engine import versions as versions_mod
+from engine.deploy import collect_files
+from engine.errors import NotFound
+from engine.models import ProcessVersion
+from engine.parsing import is_bpmn
+
+from .. import get_db, get_engine
+from . import bp, workspace
+
+DESIGNER_GROUPS = frozenset({"designer", "admin"})
+
+
+def is_designer(principal) -> bool:
+    return principal is not None and not principal.is_enterprise and bool(principal.groups & DESIGNER_GROUPS)
+
+
+@bp.before_request
+def _designers_only():
+    if g.get("user") is None:
+        if request.accept_mimetypes.best == "application/json":
+            abort(401)
+        return redirect(url_for("public.login", next=request.full_path.rstrip("?")))
+    if not is_designer(g.principal):
+        abort(403)
+    return None
+
+
+def load_version(process_id: str, version: int | None = None) -> ProcessVersion:
+    try:
+        return get_engine().version(get_db(), process_id, version)
+    except NotFound:
+        abort(404)
+
+
+# -- processes and versions ---------------------------------------------------------------
+@bp.get("/")
+def index():
+    return render_template("designer/index.html", processes=workspace.processes(get_db()))
+
+
+@bp.get("/processes/<process_id>")
+def process(process_id: str):
+    rows = workspace.versions(get_db(), process_id)
+    if not rows:
+        abort(404)
+    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version)
+
+
+@bp.get("/processes/<process_id>/<int:version>")
+def version(process_id: str, version: int):
+    found = load_version(process_id, version)
+    files = [(name, workspace.file_kind(name)) for name in sorted(found.files)]
+    latest = load_version(process_id)
+    return render_template("designer/version.html", v=found, files=files, latest=latest)
+
+
+@bp.get("/processes/<process_id>/<int:version>/files/<name>")
+def version_file(process_id: str, version: int, name: str):
+    found = load_version(process_id, version)
+    if name not in found.files:
+        abort(404)
+    response = Response(found.files[name], mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    if request.args.get("download") == "1":
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
+    return response
+
+
+@bp.get("/processes/<process_id>/<int:version>/files.zip")
+def version_zip(process_id: str, version: int):
+    found = load_version(process_id, version)
+    response = Response(workspace.version_zip(found), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f"attachment; filename={process_id}-v{version}.zip"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+# -- deploy -------------------------------------------------------------------------------
+@bp.get("/deploy")
+def deploy_form():
+    return render_template("designer/deploy.html")
+
+
+@bp.post("/deploy")
+def deploy_upload():
+    files = {f.filename: f.read() for f in request.files.getlist("files") if f and f.filename}
+    uploaded = sorted(files)
+    only_validate = request.form.get("action") == "validate"
+    if request.form.get("fill") == "1" and not workspace.check_uploads(files):
+        files = workspace.with_deployed(get_db(), files)
+    return _deploy_or_report(files, uploaded, only_validate, source="web upload: " + ", ".join(uploaded))
+
+
+@bp.post("/deploy/repository")
+def deploy_repository():
+    settings = current_app.config["SETTINGS"]
+    files = collect_files(settings.processes_dir, settings.forms_dir)
+    return _deploy_or_report(files, sorted(files), request.form.get("action") == "validate",
+                             source="web: repository files")
+
+
+def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validate: bool, source: str):
+    if only_validate:
+        outcome = workspace.validate(files)
+    else:
+        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200])
+    diagrams = [(name, files[name].decode("utf-8", "replace")) for name in uploaded
+                if is_bpmn(name) and name in files]
+    if outcome.ok and not only_validate:
+        flash(_("部署完成：新版本 %(n)d 个，未变 %(m)d 个", n=len(outcome.created), m=len(outcome.unchanged)), "ok")
+    return render_template("designer/report.html", outcome=outcome, uploaded=uploaded, diagrams=diagrams,
+                           only_validate=only_validate), (200 if outcome.ok else 422)
+
+
+# -- diff and migration -------------------------------------------------------------------
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/processes/<process_id>/diff")
+def diff(process_id: str):
+    latest = load_version(process_id)
+    to_v = _int("to") or latest.version
+    from_v = _int("from") or max(1, to_v - 1)
+    old, new = load_version(process_id, from_v), load_version(process_id, to_v)
+    result = versions_mod.diff_versions(get_db(), get_engine(), process_id, from_v, to_v)
+    main = [c for c in result.changes if c.process_id == process_id]
+    markers_new = {c.element_id: "diff-" + c.change for c in main if c.change != "removed"}
+    markers_old = {c.element_id: "diff-removed" for c in main if c.change == "removed"}
+    markers_old.update({c.element_id: "diff-changed" for c in main if c.change == "changed"})
+    return render_template("designer/diff.html", process_id=process_id, diff=result, old=old, new=new,
+                           markers_new=markers_new, markers_old=markers_old, latest=latest.version)
+
+
+@bp.get("/processes/<process_id>/migrate")
+def migrate_preview(process_id: str):
+    latest = load_version(process_id)
+    target = load_version(process_id, _int("to") or latest.version)
+    previews = versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
+    return render_template("designer/migrate.html", process_id=process_id, target=target, latest=latest,
+                           previews=previews, results=None)
+
+
+@bp.post("/processes/<process_id>/migrate")
+def migrate(process_id: str):
+    target = load_version(process_id, int(request.form.get("to", "0") or 0) or None)
+    if request.form.get("scope") == "all":
+        ids = None
+    else:
+        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        if not ids:
+            flash(_("请选择要迁移的实例"), "error")
+            return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
+    results = versions_mod.migrate(get_db(), get_engine(), process_id, target.version, ids, actor=g.user.username)
+    moved = sum(1 for r in results if r.migrated)
+    refused = len(results) - moved
+    flash(_("已迁移 %(n)d 个实例，%(m)d 个无法迁移", n=moved, m=refused), "ok" if not refused else "error")
+    latest = load_version(process_id)
+    return render_template("designer/migrate.html", process_id=process_id, target=target, latest=latest,
+                           previews=results, results=results)

@@ -1,0 +1,31 @@
+// The DMN editor (dmn-js): opens the decision table; validate / deploy the edited file.
+(function () {
+  var E = window.ZtcEditor;
+  var canvasEl = document.getElementById('canvas');
+  if (!E || !canvasEl) return;
+  if (!window.DmnJS) { E.status('dmn-js missing', 'error'); return; }
+  var fileName = E.root.dataset.file;
+  var modeler = new DmnJS({ container: canvasEl, common: { keyboard: { bindTo: window } } });
+  window.ztcDmn = modeler;
+
+  function files() {
+    return modeler.saveXML({ format: true }).then(function (r) { var out = {}; out[fileName] = r.xml; return out; });
+  }
+  document.getElementById('btn-validate').addEventListener('click', function () { E.run('validate', files); });
+  document.getElementById('btn-deploy').addEventListener('click', function () { E.run('deploy', files); });
+  document.getElementById('btn-download').addEventListener('click', function () {
+    files().then(function (f) { E.download(fileName, f[fileName]); });
+  });
+
+  E.fetchText(E.root.dataset.src).then(function (xml) {
+    return modeler.importXML(xml);
+  }).then(function () {
+    var table = modeler.getViews().filter(function (v) { return v.type === 'decisionTable'; })[0];
+    return table ? modeler.open(table) : null;
+  }).then(function () {
+    canvasEl.setAttribute('data-ready', '1');
+  }).catch(function (err) {
+    E.status(String(err && err.message || err), 'error');
+    canvasEl.setAttribute('data-error', String(err && err.message || err));
+  });
+})();
