@@ -21,6 +21,8 @@ LANE_HEADER = 30     # lane label band on the left
 POOL_HEADER = 30     # pool label band on the left
 X0 = 0
 Y0 = 0
+CHANNEL = 16       # corridors this far inside a row's borders
+NEAR = 30          # flows closer than this run 'parallel and close'
 
 SIZES = {
     "start": (36, 36), "end": (36, 36), "tend": (36, 36), "msgcatch": (36, 36), "timercatch": (36, 36),
@@ -47,6 +49,7 @@ class Node:
     host: str | None = None
     offset: int = 0
     bounds: tuple = (0, 0, 0, 0)
+    label: tuple | None = None
 
 
 @dataclass
@@ -58,6 +61,8 @@ class Flow:
     cond: str | None = None
     default: bool = False
     waypoints: list = field(default_factory=list)
+    grid_path: list = field(default_factory=list)
+    label: tuple | None = None
 
 
 class Proc:
@@ -109,8 +114,8 @@ class Proc:
             if n.span:
                 r0, c0, r1, c1 = n.span
                 x = self.left + c0 * COL_W + 8
-                y = Y0 + r0 * ROW_H + 12
-                n.bounds = (x, y, (c1 - c0 + 1) * COL_W - 16, (r1 - r0 + 1) * ROW_H - 42)
+                y = Y0 + r0 * ROW_H + 4
+                n.bounds = (x, y, (c1 - c0 + 1) * COL_W - 16, (r1 - r0 + 1) * ROW_H - 34)
             elif n.kind != "boundary":
                 w, h = SIZES[n.kind]
                 cx = self.left + n.col * COL_W + COL_W / 2
@@ -136,6 +141,8 @@ class Proc:
         return out
 
     def _route_all(self):
+        """Route every flow on a grid of corridors: cell gaps, row centres and two channels per
+        row (CHANNEL px inside its borders, so flows in neighbouring rows keep apart)."""
         xs = set()
         ys = set()
         for c in range(self.ncols + 1):
@@ -143,7 +150,8 @@ class Proc:
             if c < self.ncols:
                 xs.add(self.left + c * COL_W + COL_W / 2)
         for r in range(self.nrows):
-            ys.update({Y0 + r * ROW_H + 4, Y0 + r * ROW_H + ROW_H / 2, Y0 + r * ROW_H + ROW_H - 4})
+            top = Y0 + r * ROW_H
+            ys.update({top + CHANNEL, top + ROW_H / 2, top + ROW_H - CHANNEL})
         for n in self.nodes.values():
             cx, cy = self._center(n)
             xs.add(cx)
@@ -152,24 +160,64 @@ class Proc:
                 ys.add(n.bounds[1] + n.bounds[3])
             if n.span:
                 x, y, w, h = n.bounds
-                xs.update({x - 4, x, x + w, x + w + 4})
-                ys.update({y - 4, y + h + 4, y + h - 22})
+                xs.update({x - CHANNEL, x, x + w, x + w + CHANNEL})
+                ys.update({y + h + CHANNEL, y + h - 22})
         xs, ys = sorted(xs), sorted(ys)
-        used: dict = {}
-        shapes = [n for n in self.nodes.values()]
+        # which shapes block each unit step of the grid (computed once)
+        self._blocking = {}
+        m = 3
+        for j, y in enumerate(ys):
+            for i in range(len(xs) - 1):
+                ax, bx = xs[i], xs[i + 1]
+                self._blocking[(i, j, i + 1, j)] = [
+                    n.id for n in self.nodes.values()
+                    if n.bounds[1] - m < y < n.bounds[1] + n.bounds[3] + m
+                    and max(ax, n.bounds[0] - m) < min(bx, n.bounds[0] + n.bounds[2] + m)]
+        for i, x in enumerate(xs):
+            for j in range(len(ys) - 1):
+                ay, by = ys[j], ys[j + 1]
+                self._blocking[(i, j, i, j + 1)] = [
+                    n.id for n in self.nodes.values()
+                    if n.bounds[0] - m < x < n.bounds[0] + n.bounds[2] + m
+                    and max(ay, n.bounds[1] - m) < min(by, n.bounds[1] + n.bounds[3] + m)]
+        self._owners = {}    # unit step -> flows running on it
+        self._near = {}      # unit step -> number of flows running parallel close by
+        self._crossed = {}   # grid point -> orientations of flows passing through it
         for f in self.flows:
-            f.waypoints = self._route(f, xs, ys, shapes, used)
-            for a, b in zip(f.waypoints, f.waypoints[1:]):
-                key = (round(a[0]), round(a[1]), round(b[0]), round(b[1]))
-                used[key] = used.get(key, 0) + 1
-                used[key[2:] + key[:2]] = used.get(key[2:] + key[:2], 0) + 1
+            f.waypoints = self._route(f, xs, ys)
+            self._occupy(f, xs, ys)
 
-    def _route(self, f, xs, ys, shapes, used):
+    @staticmethod
+    def _step_key(p, q):
+        return (min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1]))
+
+    def _occupy(self, f, xs, ys):
+        xi = {round(x): i for i, x in enumerate(xs)}
+        yi = {round(y): j for j, y in enumerate(ys)}
+        for a, b in zip(f.grid_path, f.grid_path[1:]):
+            key = self._step_key(a, b)
+            self._owners.setdefault(key, []).append(f)
+            horizontal = a[1] == b[1]
+            self._crossed.setdefault(b, set()).add("h" if horizontal else "v")
+            if horizontal:
+                y = ys[a[1]]
+                for j, y2 in enumerate(ys):
+                    if j != a[1] and abs(y2 - y) <= NEAR:
+                        k2 = (key[0], j, key[2], j)
+                        self._near[k2] = self._near.get(k2, 0) + 1
+            else:
+                x = xs[a[0]]
+                for i, x2 in enumerate(xs):
+                    if i != a[0] and abs(x2 - x) <= NEAR:
+                        k2 = (i, key[1], i, key[3])
+                        self._near[k2] = self._near.get(k2, 0) + 1
+        del xi, yi
+
+    def _route(self, f, xs, ys):
         s, t = self.nodes[f.src], self.nodes[f.tgt]
         allowed = {s.id, t.id} | self._ancestors(s.id) | self._ancestors(t.id)
         if s.kind == "boundary":
             allowed.discard(s.host)  # leave the host downwards, never through it
-        blockers = [n for n in shapes if n.id not in allowed]
         # containers we are outside of block like shapes; containers we are inside of do not
         sx, sy = self._center(s)
         tx, ty = self._center(t)
@@ -181,23 +229,6 @@ class Proc:
             tx = t.bounds[0]
         xi = {x: i for i, x in enumerate(xs)}
         yi = {y: i for i, y in enumerate(ys)}
-
-        def inside(px, py, n, margin=0):
-            x, y, w, h = n.bounds
-            return x - margin < px < x + w + margin and y - margin < py < y + h + margin
-
-        def seg_blocked(a, b):
-            (ax, ay), (bx, by) = a, b
-            for n in blockers:
-                x, y, w, h = n.bounds
-                m = 3
-                if ax == bx:
-                    if x - m < ax < x + w + m and max(min(ay, by), y - m) < min(max(ay, by), y + h + m):
-                        return True
-                else:
-                    if y - m < ay < y + h + m and max(min(ax, bx), x - m) < min(max(ax, bx), x + w + m):
-                        return True
-            return False
 
         start, goal = (xi[sx], yi[sy]), (xi[tx], yi[ty])
         dirs = [(1, 0), (-1, 0), (0, 1), (0, -1)]
@@ -223,27 +254,36 @@ class Proc:
                 q = (p[0] + nd[0], p[1] + nd[1])
                 if not (0 <= q[0] < len(xs) and 0 <= q[1] < len(ys)):
                     continue
+                key = self._step_key(p, q)
+                if any(b not in allowed for b in self._blocking[key]):
+                    continue
                 a = (xs[p[0]], ys[p[1]])
                 b = (xs[q[0]], ys[q[1]])
-                if seg_blocked(a, b):
-                    continue
-                # entering the target only from the left/top/bottom, leaving the source freely
                 step = abs(a[0] - b[0]) + abs(a[1] - b[1])
                 c = cost + step + (40 if nd != d and prev is not None else 0)
-                key = (round(a[0]), round(a[1]), round(b[0]), round(b[1]))
-                c += 60 * used.get(key, 0)
+                for other in self._owners.get(key, ()):
+                    if other.tgt == f.tgt:
+                        c -= 0.5 * step  # flows into the same node merge into one trunk
+                        break
+                    c += 1.5 * step + 40
+                c += 0.8 * step * self._near.get(key, 0)  # keep apart from parallel flows
+                orient = "h" if nd[1] == 0 else "v"
+                if q != goal and self._crossed.get(q) and orient not in self._crossed[q]:
+                    c += 30  # crossing another flow
                 if q == goal and nd == (-1, 0):
                     c += 200  # prefer not to enter from the right
                 if (q, nd) not in best:
                     heapq.heappush(heap, (c, next(self._ids), q, nd, (p, d)))
         if end_state is None:
             raise RuntimeError(f"no route for {f.id}")
-        pts = []
+        grid = []
         st = end_state
         while st is not None:
-            pts.append((xs[st[0][0]], ys[st[0][1]]))
+            grid.append(st[0])
             st = came[st]
-        pts.reverse()
+        grid.reverse()
+        f.grid_path = grid
+        pts = [(xs[i], ys[j]) for i, j in grid]
         # simplify collinear points
         simple = [pts[0]]
         for p in pts[1:]:
@@ -412,7 +452,97 @@ class Proc:
                 return lid
         return None
 
+    # -- labels -----------------------------------------------------------------------
+    def _place_labels(self):
+        """Give every named event, gateway and flow a label box that overlaps no shape, no other
+        label, no container border and (where any candidate allows) no flow segment or lane border.
+        Candidates are tried in order of preference; the cheapest wins."""
+        self._placed = []
+        segs = []
+        for f in self.flows:
+            for a, b in zip(f.waypoints, f.waypoints[1:]):
+                segs.append((f.id, a, b))
+        self._segs = segs
+        lines = []  # container borders: a label lies wholly inside or outside a container
+        for n in self.nodes.values():
+            if n.span:
+                x, y, w, h = n.bounds
+                lines += [((x, y), (x + w, y)), ((x, y + h), (x + w, y + h)),
+                          ((x, y), (x, y + h)), ((x + w, y), (x + w, y + h))]
+        self._borders = lines
+        self._lane_ys = [Y0 + r0 * ROW_H for _, _, r0, _ in self.lane_rows()][1:]
+        shapes = [n.bounds for n in self.nodes.values() if not n.span]
+        self._shape_boxes = shapes
+        for n in self.nodes.values():
+            if n.name and (n.kind in EVENTS or n.kind in ("xgw", "pgw", "ebg")):
+                n.label = self._best(self._node_candidates(n), own=None)
+                self._placed.append(n.label)
+        for f in self.flows:
+            if f.name:
+                f.label = self._best(self._flow_candidates(f), own=f.id)
+                self._placed.append(f.label)
+
+    def _node_candidates(self, n):
+        lw, lh = label_size(n.name, 96)
+        x, y, w, h = n.bounds
+        cx, cy = x + w / 2, y + h / 2
+        g = 4
+        below, above = y + h + g, y - g - lh
+        out = []
+        if n.kind == "boundary":  # beside the flow that leaves it downwards, outside the host
+            out += [((x + w + 2, below - 2 + 6 * k), k) for k in range(5)]
+            out += [((x - 2 - lw, below - 2 + 6 * k), k + 1) for k in range(5)]
+        out += [((cx - lw / 2, below), 2), ((cx - lw / 2, above), 4)]
+        for k in range(1, 7):
+            out += [((cx - lw / 2 + 8 * k, below), 4 + k), ((cx - lw / 2 - 8 * k, below), 4 + k),
+                    ((cx - lw / 2 + 8 * k, above), 6 + k), ((cx - lw / 2 - 8 * k, above), 6 + k)]
+        out += [((x + w + g, cy - lh - 2), 10), ((x + w + g, cy + 2), 10), ((x - g - lw, cy - lh - 2), 10),
+                ((x - g - lw, cy + 2), 10), ((x + w + 2, below - 6), 11), ((x - lw - 2, below - 6), 11),
+                ((x + w + 2, above + 6), 12), ((x - lw - 2, above + 6), 12)]
+        return [((px, py, lw, lh), pref) for (px, py), pref in out]
+
+    def _flow_candidates(self, f):
+        lw, lh = label_size(f.name, 110)
+        out = []
+        dist = 0
+        for i, (a, b) in enumerate(zip(f.waypoints, f.waypoints[1:])):
+            (ax, ay), (bx, by) = a, b
+            length = abs(ax - bx) + abs(ay - by)
+            sign = 1 if (bx - ax) + (by - ay) > 0 else -1
+            offsets = list(range(6, max(7, int(length - (lw if ay == by else lh)) - 5), 6)) or [6]
+            for off in offsets:
+                pref = 0.04 * (dist + off) + 2 * i
+                if ay == by:  # horizontal: above or below the line
+                    lx = ax + off if sign > 0 else ax - off - lw
+                    out += [((lx, ay - lh - 2, lw, lh), pref), ((lx, ay + 3, lw, lh), pref + 1)]
+                else:         # vertical: right or left of the line
+                    ly = ay + off if sign > 0 else ay - off - lh
+                    out += [((ax + 4, ly, lw, lh), pref + 1), ((ax - 4 - lw, ly, lw, lh), pref + 1.5)]
+            dist += length
+        return out
+
+    def _best(self, candidates, own):
+        best, best_cost = None, None
+        pool = (X0 + POOL_HEADER + LANE_HEADER, Y0, self.width, self.nrows * ROW_H)
+        for box, pref in candidates:
+            box = tuple(round(v) for v in box)
+            cost = pref
+            if not _inside(box, pool, 2):
+                cost += 100000
+            if any(_overlap(box, s, 3) for s in self._shape_boxes):
+                cost += 100000
+            if any(_overlap(box, l, 2) for l in self._placed):
+                cost += 100000
+            if any(_crosses(box, a, b, 2) for a, b in self._borders):
+                cost += 50000
+            cost += 400 * sum(1 for fid, a, b in self._segs if _crosses(box, a, b, 2))
+            cost += 300 * sum(1 for ly in self._lane_ys if box[1] - 2 < ly < box[1] + box[3] + 2)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = box, cost
+        return best
+
     def _di(self) -> str:
+        self._place_labels()
         height = self.nrows * ROW_H
         shapes = [f'<bpmndi:BPMNShape id="{self.pid}_participant_di" bpmnElement="{self.pid}_participant" isHorizontal="true">'
                   f'<dc:Bounds x="{X0}" y="{Y0}" width="{self.width + POOL_HEADER + LANE_HEADER}" height="{height}" /></bpmndi:BPMNShape>']
@@ -424,23 +554,13 @@ class Proc:
             x, y, w, h = (round(v) for v in n.bounds)
             extra = ' isExpanded="true"' if n.kind in ("sub", "evsub") else ""
             extra += ' isMarkerVisible="true"' if n.kind == "xgw" else ""
-            label = ""
-            if n.kind in EVENTS or n.kind in ("xgw", "pgw", "ebg"):
-                lw = 90
-                ly = y + h + 4
-                label = (f'<bpmndi:BPMNLabel><dc:Bounds x="{round(x + w / 2 - lw / 2)}" y="{ly}" width="{lw}" height="27" />'
-                         f'</bpmndi:BPMNLabel>')
+            label = _label_xml(n.label) if n.label else ""
             shapes.append(f'<bpmndi:BPMNShape id="{n.id}_di" bpmnElement="{n.id}"{extra}>'
                           f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" />{label}</bpmndi:BPMNShape>')
         edges = []
         for f in self.flows:
             wps = "".join(f'<di:waypoint x="{x}" y="{y}" />' for x, y in f.waypoints)
-            label = ""
-            if f.name:
-                (ax, ay), (bx, by) = f.waypoints[0], f.waypoints[1]
-                lx = min(ax, bx) + 4 if ay == by else ax + 4
-                ly = ay - 18 if ay == by else min(ay, by) + 4
-                label = f'<bpmndi:BPMNLabel><dc:Bounds x="{lx}" y="{ly}" width="60" height="14" /></bpmndi:BPMNLabel>'
+            label = _label_xml(f.label) if f.label else ""
             edges.append(f'<bpmndi:BPMNEdge id="{f.id}_di" bpmnElement="{f.id}">{wps}{label}</bpmndi:BPMNEdge>')
         return (f'<bpmndi:BPMNDiagram id="{self.pid}_diagram"><bpmndi:BPMNPlane id="{self.pid}_plane" '
                 f'bpmnElement="{self.pid}_pool">' + "".join(shapes) + "".join(edges) + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
@@ -453,6 +573,48 @@ class Proc:
                 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
                 f'id="{self.pid}_definitions" targetNamespace="http://zhitongche.example/bpmn" '
                 'exporter="zhitongche scripts/bpmn_layout.py" exporterVersion="1">' + semantic + di + "</bpmn:definitions>\n")
+
+
+# -- label geometry (bpmn-js draws external labels in 11 px type, 1.2 line height, centred in
+#    the label's bounds and wrapped at their width) ---------------------------------------
+def text_width(text: str) -> float:
+    return sum(6.5 if ord(ch) < 128 else 11.5 for ch in text)
+
+
+def label_size(text: str, max_width: float) -> tuple[int, int]:
+    lines, line = [], ""
+    for ch in text:
+        if line and text_width(line + ch) > max_width:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    lines.append(line)
+    return (round(max(text_width(l) for l in lines)) + 6, round(len(lines) * 13.2) + 2)
+
+
+def _overlap(a, b, margin=0):
+    return (a[0] < b[0] + b[2] + margin and b[0] < a[0] + a[2] + margin
+            and a[1] < b[1] + b[3] + margin and b[1] < a[1] + a[3] + margin)
+
+
+def _inside(a, b, margin=0):
+    return b[0] + margin <= a[0] and a[0] + a[2] <= b[0] + b[2] - margin and \
+        b[1] + margin <= a[1] and a[1] + a[3] <= b[1] + b[3] - margin
+
+
+def _crosses(box, a, b, margin=0):
+    """Does the axis-parallel segment a-b pass through box (grown by margin)?"""
+    (ax, ay), (bx, by) = a, b
+    x, y, w, h = box
+    if ay == by:
+        return y - margin < ay < y + h + margin and max(min(ax, bx), x - margin) < min(max(ax, bx), x + w + margin)
+    return x - margin < ax < x + w + margin and max(min(ay, by), y - margin) < min(max(ay, by), y + h + margin)
+
+
+def _label_xml(box) -> str:
+    x, y, w, h = box
+    return f'<bpmndi:BPMNLabel><dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" /></bpmndi:BPMNLabel>'
 
 
 def pretty(xml: str) -> str:

@@ -33,6 +33,9 @@ def props(form=None, groups=None, due=None, summary=None, ui=True):
 
 WG = "'wg:' + org"
 ENDED = "'stage': '已结束'"
+# the handling is left at or after the deadline: its 督办单 has been issued (see Task_red)
+RED_ISSUED = ("if datetime.fromisoformat(now()) >= datetime.fromisoformat(deadline):\n"
+              "    red_issued_for = deadline\n")
 
 
 def case_process() -> Proc:
@@ -55,7 +58,8 @@ def case_process() -> Proc:
         "warning = None\n"
         "leader_mode = None\n"
         "satisfaction = None\n"
-        "registered_at = now()\n"),
+        "registered_at = now()\n"
+        "red_issued_for = None\n"),
         props=props(summary="{'case_no': case_no, 'title': title, 'enterprise_name': enterprise_name, "
                             "'uscc': uscc, 'county': county, 'level': level, 'category': category, "
                             "'urgency': urgency, 'status': '待受理', 'stage': '受理', 'reopen_count': 0, "
@@ -120,7 +124,8 @@ def case_process() -> Proc:
     p.node("Task_head_review", "user", "负责人审核", H, 21, parent=S, props=props(
         "unit-head-review", "'head:' + lead_unit", due="deadline",
         summary="{'status': {'submit': '待审核', 'redo': '办理中', 'extension': '申请延期', "
-                "'escalation': '申请提级'}[head_decision]}"))
+                "'escalation': '申请提级'}[head_decision]}"),
+        postscript=RED_ISSUED)
     p.node("Gateway_head", "xgw", "审核意见？", H, 22, parent=S)
     p.node("Task_revise", "user", "修改办理结果", U, 22, parent=S,
            props=props("unit-draft", "'unit:' + lead_unit", due="deadline"))
@@ -147,14 +152,24 @@ def case_process() -> Proc:
         "still_before_deadline = datetime.fromisoformat(now()) < datetime.fromisoformat(deadline)\n"),
         props=props(summary="{'warning': 'yellow'} if still_before_deadline else {}"))
     p.node("End_yellow", "end", "预警已发送", W1, 18)
-    p.node("Task_red", "script", "红牌督办", W1, 19, script="warning = 'red'\n",
+    # one 督办单 per deadline: re-entering the handling after the deadline fires the red timer
+    # again at once. The red path's data never flows back to the main path, so the main path
+    # records it: handling left at or after the deadline (head review, overdue escalation) means
+    # the 督办单 for that deadline was issued. A new deadline (extension, leader's instruction,
+    # new dispatch) re-arms it.
+    p.node("Task_red", "script", "红牌督办", W1, 19, script=(
+        "red_already_issued = vars().get('red_issued_for') == deadline\n"
+        "warning = 'red'\n"),
            props=props(summary="{'warning': 'red', 'overdue': True}"))
-    p.node("Task_notice", "user", "签发督办单", W1, 20, props=props(
+    p.node("Gateway_red", "xgw", "本期限已督办？", W1, 20)
+    p.node("End_red_repeat", "end", "不重复督办", W2, 20)
+    p.node("Task_notice", "user", "签发督办单", W1, 21, props=props(
         "supervision-notice", WG, due="add_workdays(now(), 1)",
         summary="{'supervision_notices': supervision_notice_no}"))
-    p.node("End_notice", "end", "督办单已签发", W1, 21)
+    p.node("End_notice", "end", "督办单已签发", W1, 22)
     p.node("Task_overdue", "script", "超期自动提级", W2, 23,
-           script="escalation_reason = '超期' + str(overdue_escalation_days) + '个工作日未办结，自动提级'\n")
+           script="escalation_reason = '超期' + str(overdue_escalation_days) + '个工作日未办结，自动提级'\n"
+                  + RED_ISSUED)
 
     # after handling
     p.node("Gateway_unit_outcome", "xgw", "单位办理结论？", W1, 24)
@@ -181,7 +196,7 @@ def case_process() -> Proc:
 
     p.node("Gateway_escalate_merge", "xgw", "提级", W2, 24)
     p.node("Gateway_level", "xgw", "案件层级？", W2, 25)
-    p.node("Task_to_city", "script", "上报市工作组", W2, 26, script=(
+    p.node("Task_to_city", "script", "上报市工作组", W2, 11, script=(
         "escalated_from = org\n"
         "org = 'city'\n"
         "level = 'city'\n"),
@@ -242,7 +257,9 @@ def case_process() -> Proc:
     f("Event_yellow", "Task_yellow")
     f("Task_yellow", "End_yellow")
     f("Event_red", "Task_red")
-    f("Task_red", "Task_notice")
+    f("Task_red", "Gateway_red")
+    f("Gateway_red", "End_red_repeat", "已督办", cond="red_already_issued")
+    f("Gateway_red", "Task_notice", "未督办", default=True)
     f("Task_notice", "End_notice")
     f("Event_overdue", "Task_overdue")
     f("Task_overdue", "Gateway_escalate_merge")

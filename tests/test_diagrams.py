@@ -114,3 +114,86 @@ def test_lane_nodes_lie_inside_their_lane(path):
     lanes = sorted(shapes[lane.get("id")] for lane in root.iter(f"{{{NS['bpmn']}}}lane"))
     for upper, lower in zip(sorted(lanes, key=lambda b: b[1]), sorted(lanes, key=lambda b: b[1])[1:]):
         assert upper[1] + upper[3] <= lower[1], "lanes are stacked without overlapping"
+
+
+# -- labels -------------------------------------------------------------------------------
+LABELED = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+           "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
+
+
+def labels(root):
+    """element id → explicit label bounds of every named event, gateway and sequence flow (None: missing)."""
+    di = {}
+    for el in list(root.iter(f"{{{NS['bpmndi']}}}BPMNShape")) + list(root.iter(f"{{{NS['bpmndi']}}}BPMNEdge")):
+        b = el.find("bpmndi:BPMNLabel/dc:Bounds", NS)
+        di[el.get("bpmnElement")] = None if b is None else tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+    out = {}
+    for tag in LABELED + ("sequenceFlow",):
+        for e in root.iter(f"{{{NS['bpmn']}}}{tag}"):
+            if e.get("name"):
+                out[e.get("id")] = di.get(e.get("id"))
+    return out
+
+
+def crosses(box, a, b):
+    (ax, ay), (bx, by) = a, b
+    seg = (min(ax, bx), min(ay, by), abs(ax - bx) or 0.1, abs(ay - by) or 0.1)
+    return overlap(seg, box)
+
+
+@pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
+def test_every_label_has_explicit_bounds(path):
+    root, *_ = load(path)
+    assert [i for i, box in labels(root).items() if box is None] == []
+
+
+@pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
+def test_labels_overlap_no_label_shape_or_flow(path):
+    root, nodes, shapes, edges = load(path)
+    boxes = {i: b for i, b in labels(root).items() if b}
+    ids = sorted(boxes)
+    bad = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:] if overlap(boxes[a], boxes[b])]
+    for lid, box in boxes.items():
+        for nid, shape in shapes.items():
+            if nid not in nodes:
+                continue
+            if nodes[nid].tag.endswith("subProcess") and nodes[nid].get("id") != lid:
+                x, y, w, h = shape  # an expanded subprocess: the label lies wholly inside or outside it
+                border = [((x, y), (x + w, y)), ((x, y + h), (x + w, y + h)), ((x, y), (x, y + h)),
+                          ((x + w, y), (x + w, y + h))]
+                if any(crosses(box, a, b) for a, b in border):
+                    bad.append((lid, nid))
+            elif overlap(box, shape):
+                bad.append((lid, nid))
+        for fid, pts in edges.items():
+            if any(crosses(box, a, b) for a, b in zip(pts, pts[1:])):
+                bad.append((lid, fid))
+    assert bad == []
+
+
+@pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
+def test_lane_labels_are_clear_and_labels_lie_in_one_lane(path):
+    """Lane names fit their header band, nothing is drawn over the pool and lane headers, and no
+    label straddles a lane border."""
+    root, nodes, shapes, edges = load(path)
+    lanes = {lane.get("id"): lane for lane in root.iter(f"{{{NS['bpmn']}}}lane")}
+    pool = next(shapes[p.get("id")] for p in root.iter(f"{{{NS['bpmn']}}}participant"))
+    header_end = min(shapes[lid][0] for lid in lanes) + 30
+    bad = []
+    for lid, lane in lanes.items():
+        name = lane.get("name") or ""
+        assert name, lid
+        assert len(name) * 12 + 10 <= shapes[lid][3], f"lane name {name} is longer than its lane"
+    boxes = [(i, b) for i, b in labels(root).items() if b] + [(n, shapes[n]) for n in nodes]
+    for i, box in boxes:
+        if box[0] < header_end or not (pool[0] <= box[0] and box[0] + box[2] <= pool[0] + pool[2]
+                                       and pool[1] <= box[1] and box[1] + box[3] <= pool[1] + pool[3]):
+            bad.append((i, "outside the drawing area"))
+    borders = sorted({shapes[lid][1] for lid in lanes} - {pool[1]})
+    for i, box in labels(root).items():
+        if box and any(box[1] < y < box[1] + box[3] for y in borders):
+            bad.append((i, "straddles a lane border"))
+    for fid, pts in edges.items():
+        if any(p[0] < header_end for p in pts):
+            bad.append((fid, "runs over the lane headers"))
+    assert bad == []

@@ -361,3 +361,37 @@ def test_enterprise_withdraws_by_message(new_case):
     assert [a.action for a in case.audit()][-1] == "message"
     with pytest.raises(MessageNotAccepted):
         case.message("enterprise_withdraws", {})
+
+
+def test_red_card_once_per_deadline_rearmed_by_an_extension(new_case):
+    """A case sent back while overdue re-enters the handling: the red timer must not issue a
+    second 督办单 for the same deadline; a new deadline (extension) re-arms it."""
+    case = new_case()
+    accept_and_dispatch(case, mode="马上办")  # deadline Thursday 03-05 17:30
+    case.move_to(beijing("2026-03-05", "17:31"))
+    assert ("签发督办单", [CITY_WG]) in case.open_tasks()
+    case.complete("签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕1号", "supervision_content": "限期办结"})
+    unit_submits(case)
+    case.complete("结果审核", CITY_WG, {"review_decision": "send_back", "review_reason": "未解决"})
+    case.move_to(beijing("2026-03-06", "09:00"))  # back in the handling, still overdue
+    assert case.open_tasks() == [("拟办办理结果", ["unit:zrzyj"])]
+    assert case.summary["warning"] == "red"
+    case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "需要更多时间", "solved": False})
+    case.complete("负责人审核", "head:zrzyj", {"head_decision": "redo", "head_reason": "重拟"})  # loop inside
+    case.complete("修改办理结果", "unit:zrzyj", {"handling_result": "重拟", "solved": False})
+    case.complete("负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 3,
+                                          "head_reason": "等待省厅批复"})
+    case.complete("延期审批", CITY_WG, {"extension_approved": True, "extension_days_granted": 3})
+    assert case.summary["deadline"] == "2026-03-10T17:30:00+08:00"
+    case.move_to(beijing("2026-03-10", "17:00"))
+    assert [n for n, _ in case.open_tasks()] == ["拟办办理结果"]  # one 督办单 for one overdue deadline
+    assert case.completed_task_names().count("签发督办单") == 1
+    case.move_to(beijing("2026-03-10", "17:31"))  # the new deadline passes: red again, once
+    assert sorted(n for n, _ in case.open_tasks()) == ["拟办办理结果", "签发督办单"]
+    case.complete("签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕2号", "supervision_content": "限期办结"})
+    case.move_to(beijing("2026-03-11", "09:00"))
+    assert case.completed_task_names().count("签发督办单") == 2
+    assert [n for n, _ in case.open_tasks()] == ["拟办办理结果"]
+    unit_submits(case)
+    review_and_visit(case)
+    assert_closed(case, "solved")
