@@ -51,6 +51,7 @@ class CaseQuery:
     sort: str = "updated"  # updated | deadline | created
     page: int = 1
     per_page: int = 50
+    stats: object = None  # engine.stats.CaseFilter: the cases behind a dashboard figure
 
 
 @dataclass
@@ -65,6 +66,10 @@ def search_cases(session: Session, principal: Principal, query: CaseQuery,
     now = now or clock_mod.now()
     s = Instance.summary
     stmt = visible_cases(principal)
+    if query.stats is not None:
+        from .models import CaseRecord
+
+        stmt = stmt.join(CaseRecord, CaseRecord.instance_id == Instance.id).where(*query.stats.clauses(now))
     if query.q:
         like = f"%{query.q.strip()}%"
         stmt = stmt.where(or_(Instance.business_key.like(like), s["enterprise_name"].as_string().like(like),

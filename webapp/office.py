@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from engine import access, casefiles, inbox as inbox_mod
 from engine.errors import InvalidRequest, NotFound
 from engine.models import Attachment
+from engine.stats import CaseFilter
 
 from . import get_db, get_engine, taskpage
 from .views_auth import official_required
@@ -97,7 +98,7 @@ def cases():
         q=request.args.get("q") or None, category=request.args.get("category") or None,
         county=request.args.get("county") or None, status=request.args.get("status") or None,
         overdue=request.args.get("overdue") == "1", sort=request.args.get("sort", "updated"),
-        page=_int_arg("page") or 1)
+        page=_int_arg("page") or 1, stats=CaseFilter.from_args(request.args))
     result = casefiles.search_cases(get_db(), g.principal, query, now=get_engine().clock.now())
     return render_template("office/cases.html", result=result, args=request.args,
                            is_overdue=lambda c: casefiles.is_overdue(c, get_engine().clock.now()))

@@ -1,0 +1,406 @@
+"""A plausible history of the 直通车 from September 2019 to a given day, whose dashboard shows
+exactly the figures of the article (DOMAIN.md's reference table).
+
+Everything runs through the real engine: every case is submitted with ``cases.start_case``
+and driven task by task through ``processes/case.bpmn`` (and the leader, decision-item and
+return-visit processes it calls) on a ``FakeClock``; timers (yellow/red cards, automatic
+escalation, material timeouts) fire as the worker would fire them. Bulletins go through
+``processes/bulletin.bpmn`` with their real numbering, weekly reports through
+``processes/weekly_report.bpmn``. Only park files and research visits — records with no
+process — are inserted directly. Each step is one transaction, as a web request would be.
+
+The figures follow from the plan, not from tuning afterwards:
+  257 problems solved        = 257 cases closed with outcome ``solved``
+  236 enterprises contacted  = 236 distinct USCCs among the 300 cases
+  395 department coordinations = 280 dispatched cases × 1 lead unit + 115 cooperating units
+  78 / 15 / 9 bulletins      = issues signed off per series
+  33 weekly reports, 48 park files, 27 research visits.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+
+from . import bulletins as bulletins_mod
+from . import cases as cases_mod
+from . import stats
+from .forms import uscc_check_digit
+from .models import HumanTask, Instance, WorkRecord
+from .workdays import CHINA, to_china_date
+
+ARTICLE = {"ztc": 78, "key_project": 15, "six_batches": 9, "weekly_report": 33, "park_file": 48,
+           "research_visit": 27, "enterprises": 236, "coordinations": 395, "solved": 257}
+START = _dt.date(2019, 9, 2)
+COUNTIES = ["city", "shuangta", "longcheng", "beipiao", "lingyuan", "chaoyangxian", "jianping", "kazuo"]
+CATEGORY_UNITS = {  # category → (lead unit, possible cooperating units)
+    "土地批复": ("zrzyj", ["fgw", "zjj"]), "门牌备案": ("gaj", ["zjj", "zrzyj"]),
+    "要素保障": ("fgw", ["gdgs", "zrzyj", "rsj"]), "环评手续": ("sthjj", ["fgw", "zrzyj"]),
+    "设计变更": ("zjj", ["zrzyj", "fgw"]), "融资贷款": ("jrfzj", ["gxj", "fgw"]),
+    "项目推进": ("fgw", ["gxj", "zrzyj", "yshj"]), "其他": ("yshj", ["gxj", "rsj"]),
+}
+CATEGORY_WEIGHTS = [22, 6, 20, 12, 8, 12, 16, 4]
+PLACES = ["华信", "燕都", "龙腾", "北方", "辽西", "凌河", "大凌河", "三燕", "红山", "牛河梁", "鑫奥", "柏慧", "韩伟",
+          "金达", "宏远", "盛源", "德隆", "恒泰", "泰和", "天成", "瑞丰", "安泰", "新华", "长城"]
+TRADES = [("新材料", "科技"), ("食品", "有限"), ("健身器材", "制造"), ("蛋业", "发展"), ("光伏", "能源"), ("汽车零部件", "制造"),
+          ("农产品", "加工"), ("医药", "科技"), ("建材", "实业"), ("物流", "服务"), ("钢铁", "实业"), ("电子", "科技"),
+          ("文旅", "发展"), ("化工", "科技"), ("装备", "制造"), ("风电", "能源")]
+TITLES = {
+    "土地批复": ["项目用地批复尚未下达", "二期用地报批进度缓慢", "工业用地指标不足"],
+    "门牌备案": ["新建厂区门牌编号备案", "办公楼门牌号码申请"], "要素保障": ["施工用电增容迟迟未落实", "厂区供水管网未接入",
+                                                          "用工缺口较大需协调", "天然气管线接入受阻"],
+    "环评手续": ["环评批复办理时间长", "排污许可证延续办理"], "设计变更": ["厂房设计变更审批", "规划条件调整审批"],
+    "融资贷款": ["流动资金贷款到期续贷困难", "技改项目融资需求", "中小企业担保贷款"],
+    "项目推进": ["项目开工前置手续多", "重点项目施工许可办理", "项目配套道路未建成"], "其他": ["企业人才公寓申请", "出口退税进度咨询"],
+}
+
+
+@dataclass
+class CasePlan:
+    """What happens to one case."""
+
+    day: _dt.date
+    enterprise: int  # index into the enterprise list
+    county: str
+    category: str
+    urgency: str = "一般"
+    outcome: str = "solved"  # solved | rejected | withdrawn_timeout | withdrawn_message | explained | no_answer | open
+    coop: list[str] = field(default_factory=list)
+    mode: str = "快速办"
+    handling_days: int = 1  # working days the unit takes
+    overdue: bool = False  # the unit misses the deadline (red card); city cases only
+    auto_escalate: bool = False  # so late that it escalates by itself
+    escalate: str | None = None  # the unit head asks for escalation; the leaders choose this mode
+    visits: list[str] = field(default_factory=lambda: ["满意"])  # return-visit answers in order
+    material_first: bool = False  # the WG asks for material first; it comes
+    special: dict = field(default_factory=dict)
+
+
+def _enterprises(rng: random.Random, n: int) -> list[dict]:
+    out, names = [], set()
+    while len(out) < n:
+        place, (trade, kind) = rng.choice(PLACES), rng.choice(TRADES)
+        name = f"朝阳{place}{trade}{'科技' if kind == '科技' else ''}有限公司" if rng.random() < 0.5 else \
+            f"辽宁{place}{trade}有限公司"
+        if name in names:
+            name = name.replace("有限公司", f"{len(out) % 9 + 1}号项目有限公司")
+        if name in names:
+            continue
+        names.add(name)
+        body = f"91211300MA{len(out) + 1:07d}"
+        out.append({"name": name, "uscc": body + uscc_check_digit(body)})
+    out[-1] = {"name": "辽宁柏慧燕都食品有限公司", "uscc": out[-1]["uscc"]}
+    return out
+
+
+def plan(end: _dt.date, seed: int = 2019) -> list[CasePlan]:
+    """300 cases from 2019-09 to ``end``: 257 solved, 15 rejected, 8 withdrawn, 6 closed with an
+    explanation, 4 without a return-visit answer, 10 still open at ``end``."""
+    rng = random.Random(seed)
+    outcomes = (["solved"] * 257 + ["rejected"] * 15 + ["withdrawn_timeout"] * 5 + ["withdrawn_message"] * 3
+                + ["explained"] * 6 + ["no_answer"] * 4)
+    rng.shuffle(outcomes)
+    closed_end = end - _dt.timedelta(days=45)
+    span = (closed_end - START).days
+    days = sorted(START + _dt.timedelta(days=rng.randrange(span)) for _ in outcomes)
+    open_days = sorted(end - _dt.timedelta(days=rng.randrange(2, 14)) for _ in range(10))
+    # the article's case: the 257th problem solved, a special meeting for 柏慧燕都食品
+    last_solved = max(i for i, o in enumerate(outcomes) if o == "solved")
+    # exactly 236 distinct enterprises: 0..234 at least once each (+64 repeat visits), 235 for the article's case
+    enterprises_of = list(range(235)) + [rng.randrange(235) for _ in range(64)]
+    rng.shuffle(enterprises_of)
+    enterprises_of.insert(last_solved, 235)
+    plans: list[CasePlan] = []
+    for i, (outcome, day) in enumerate(zip(outcomes + ["open"] * 10, days + open_days)):
+        category = rng.choices(list(CATEGORY_UNITS), CATEGORY_WEIGHTS)[0]
+        county = rng.choices(COUNTIES, [30, 10, 10, 8, 8, 8, 14, 12])[0]
+        plans.append(CasePlan(day=day, enterprise=enterprises_of[i], county=county, category=category,
+                              urgency=rng.choices(["一般", "紧急", "特急"], [60, 30, 10])[0], outcome=outcome,
+                              mode=rng.choices(["马上办", "快速办", "监督办"], [30, 50, 20])[0],
+                              handling_days=rng.choice([1, 1, 2, 2, 3]), material_first=rng.random() < 0.05))
+    special = plans[last_solved]
+    special.county, special.category, special.escalate = "city", "项目推进", "专题会议"
+    special.special = {"title": "二期建设项目推进受阻", "lead": "fgw", "coop": ["zrzyj"]}
+    dispatched = [p for p in plans if p.outcome in ("solved", "explained", "no_answer", "open", "withdrawn_message")]
+    # 115 cooperating-unit assignments over the 280 dispatched cases
+    coop_total = ARTICLE["coordinations"] - len(dispatched)
+    fixed = sum(len(p.special.get("coop", [])) for p in dispatched)
+    candidates = [p for p in dispatched if not p.special]
+    for p in rng.sample(candidates, coop_total - fixed):
+        p.coop = [rng.choice(CATEGORY_UNITS[p.category][1])]
+    for p in dispatched:
+        if p.special:
+            p.coop = list(p.special["coop"])
+    # harder paths, on city-level cases that end solved
+    city_solved = [p for p in plans if p.outcome == "solved" and p.county == "city" and not p.special]
+    rng.shuffle(city_solved)
+    for p in city_solved[:6]:
+        p.overdue = True
+    for p in city_solved[6:9]:
+        p.overdue = p.auto_escalate = True
+    for p, mode in zip(city_solved[9:40], ["签批督办"] * 17 + ["专题会议"] * 8 + ["现场办公"] * 6):
+        p.escalate = mode
+    for p in city_solved[40:50]:
+        p.visits = ["不满意", "满意"]  # reopened once, then satisfied
+    for p in plans:
+        if p.outcome == "explained":
+            p.visits = ["不满意"]
+        elif p.outcome == "no_answer":
+            p.visits = []
+        elif p.outcome == "solved" and p.visits == ["满意"]:
+            p.visits = [rng.choices(["满意", "基本满意"], [80, 20])[0]]
+    return plans
+
+
+def _units_for(p: CasePlan) -> tuple[str, list[str]]:
+    lead = p.special.get("lead") or CATEGORY_UNITS[p.category][0]
+    prefix = "" if p.county == "city" else p.county + "."
+    return prefix + lead, [prefix + c for c in p.coop]
+
+
+def _at(day: _dt.date, hm: str = "09:00") -> _dt.datetime:
+    h, m = (int(x) for x in hm.split(":"))
+    return _dt.datetime.combine(day, _dt.time(h, m), CHINA)
+
+
+class Runner:
+    def __init__(self, Session, engine, clock, log: Callable[[str], None] | None = None):
+        self.Session, self.engine, self.clock = Session, engine, clock
+        self.cal = engine.calendar
+        self.log = log or (lambda _m: None)
+
+    # -- plumbing ------------------------------------------------------------------
+    def fire_due(self) -> None:
+        for _ in range(20):
+            with self.Session.begin() as s:
+                due = list(s.scalars(select(Instance).where(Instance.status == "running",
+                                                            Instance.next_timer_at <= self.clock.now())))
+                for inst in due:
+                    self.engine.fire_timers(s, inst)
+            if not due:
+                return
+
+    def move(self, when: _dt.datetime) -> None:
+        if when > self.clock.now():
+            self.clock.set(when)
+        self.fire_due()
+
+    def workday(self, day: _dt.date, n: int) -> _dt.date:
+        return self.cal.add_workdays(day, n)
+
+    def ready(self, instance_id: int) -> list[HumanTask]:
+        with self.Session() as s:
+            return self.engine.ready_tasks(s, instance_id)
+
+    def complete(self, task: HumanTask, data: dict) -> None:
+        actor = (task.candidate_groups[0] if task.candidate_groups else "system").replace(":", ".")
+        if actor == "leader.city":
+            actor = "leader.mayor"
+        with self.Session.begin() as s:
+            inst = self.engine.complete_task(s, task.id, data, actor)
+            if inst.status == "error":
+                raise RuntimeError(f"case {inst.business_key}: {inst.error}")
+
+    # -- one case ------------------------------------------------------------------
+    def run_case(self, p: CasePlan, ent: dict) -> int:
+        self.clock.set(_at(self.workday(p.day, 0), "09:00"))
+        title = p.special.get("title") or random.Random(p.day.toordinal()).choice(TITLES[p.category])
+        data = {"enterprise_name": ent["name"], "uscc": ent["uscc"], "contact": "王经理", "mobile": "13904210000",
+                "county": p.county, "project": "", "category": p.category, "title": title,
+                "description": f"{ent['name']}反映：{title}，影响项目进度，请求协调解决。",
+                "help_wanted": "请协调有关部门尽快解决", "urgency": p.urgency}
+        with self.Session.begin() as s:
+            inst = cases_mod.start_case(s, self.engine, data, actor="ent.history")
+            iid = inst.id
+        lead, coop = _units_for(p)
+        state = {"visits": list(p.visits), "material": p.material_first, "late": p.overdue, "escalate": p.escalate,
+                 "day": self.clock.now()}
+        for _ in range(80):
+            with self.Session() as s:
+                status = s.get(Instance, iid).status
+            if status != "running":
+                return iid
+            tasks = self.ready(iid)
+            if not tasks:
+                with self.Session() as s:
+                    due = s.get(Instance, iid).next_timer_at
+                if due is None:
+                    raise RuntimeError(f"case {iid} waits for nothing")
+                self.move(due + _dt.timedelta(minutes=1))
+                continue
+            if p.outcome == "open" and any(t.bpmn_id == "Task_draft" for t in tasks):
+                return iid  # in handling at the end of the history
+            if p.outcome == "withdrawn_message" and any(t.bpmn_id == "Task_draft" for t in tasks):
+                self.clock.set(self.clock.now() + _dt.timedelta(hours=3))
+                with self.Session.begin() as s:  # the enterprise withdraws while the unit handles it
+                    cases_mod.deliver_case_message(s, self.engine, inst.business_key, "enterprise_withdraws",
+                                                   {"reason": "问题已自行解决"}, "ent.history")
+                continue
+            self.clock.set(self.clock.now() + _dt.timedelta(minutes=30))
+            self.step(p, tasks[0], lead, coop, state)  # one at a time: a step may withdraw the others
+        raise RuntimeError(f"case {iid} did not finish")
+
+    def step(self, p: CasePlan, task: HumanTask, lead: str, coop: list[str], state: dict) -> None:
+        b = task.bpmn_id
+        today = to_china_date(self.clock.now())
+        if b == "Task_intake":
+            if p.outcome == "rejected":
+                data = {"intake_decision": "reject", "intake_reason": "属于司法程序处理范围，不在直通车受理范围"}
+            elif p.outcome == "withdrawn_timeout" or state["material"]:
+                state["material"] = False
+                data = {"intake_decision": "need_material", "material_request": "请补充项目备案文件"}
+                if p.outcome != "withdrawn_timeout":
+                    self.complete(task, data)
+                    self.clock.set(self.clock.now() + _dt.timedelta(hours=20))
+                    with self.Session.begin() as s:
+                        number = s.get(Instance, task.instance_id).business_key
+                        cases_mod.deliver_case_message(s, self.engine, number, "material_supplied",
+                                                       {"files": ["备案文件.pdf"]}, "ent.history")
+                    return
+            else:
+                data = {"intake_decision": "accept"}
+        elif b == "Task_dispatch":
+            data = {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": coop, "mode": p.mode,
+                    "category": p.category}
+        elif b in ("Task_draft", "Task_revise"):
+            with self.Session() as s:
+                deadline = stats._parse_dt(s.get(Instance, task.instance_id).summary.get("deadline"))
+            if state["late"] and deadline is not None:
+                state["late"] = False
+                late = 4 if p.auto_escalate else 1
+                self.move(_at(self.workday(to_china_date(deadline), late), "10:00"))
+                return  # the tasks have changed (a supervision notice, maybe the leaders)
+            day = self.workday(today, p.handling_days)
+            if deadline is not None:
+                day = min(day, to_china_date(deadline))
+            self.move(_at(day, "10:00"))
+            data = {"handling_result": "已协调办理完毕，问题已解决", "solved": True}
+        elif b == "Task_coop":
+            data = {"coop_agree": True, "coop_opinion_text": "同意牵头单位意见，已配合办理"}
+        elif b == "Task_head_review":
+            if state.get("escalate") and not p.auto_escalate:
+                state["escalate_pending"] = state.pop("escalate")
+                data = {"head_decision": "escalation", "head_reason": "涉及多个部门，需市领导协调"}
+            else:
+                data = {"head_decision": "submit"}
+        elif b == "Task_notice":
+            data = {"supervision_notice_no": f"督字〔{today.year}〕{task.instance_id}号",
+                    "supervision_content": "请于限期内办结并报送办理结果"}
+        elif b == "Task_leader_decision":
+            mode = state.pop("escalate_pending", None) or state.pop("escalate", None) or "专题会议"
+            data = {"leader_mode": mode, "instruction": "请相关部门抓紧协调解决"}
+            if mode == "签批督办":
+                data["leader_deadline_days"] = 5
+        elif b in ("Task_meeting", "Task_onsite"):
+            due = self.workday(today, 3).isoformat()
+            items = [{"content": "落实企业诉求", "unit": lead, "deadline": due}]
+            items += [{"content": "配合做好相关工作", "unit": c, "deadline": due} for c in coop]
+            if b == "Task_meeting":
+                data = {"meeting_date": today.isoformat(), "attendees": ["市长", "有关部门负责人"],
+                        "minutes": "会议研究了企业反映的问题，议定如下事项", "decision_items": items}
+            else:
+                data = {"visit_date": today.isoformat(), "location": "项目现场", "attendees": ["市委书记", "有关部门负责人"],
+                        "onsite_record": "现场办公，议定如下事项", "decision_items": items}
+        elif b == "Task_item":
+            self.move(_at(self.workday(today, 1), "10:00"))
+            data = {"item_report": "已落实"}
+        elif b == "Task_result_review":
+            self.move(_at(self.workday(today, 1), "10:00"))
+            data = {"review_decision": "accept"}
+        elif b == "Task_visit":
+            if not state["visits"]:
+                with self.Session() as s:
+                    due = s.get(Instance, task.instance_id).next_timer_at
+                self.move(due + _dt.timedelta(minutes=1))  # nobody answers
+                return
+            answer = state["visits"].pop(0)
+            data = {"satisfaction": answer, "visit_method": "phone", "visit_comment": "企业反馈意见"}
+        elif b == "Task_dissatisfied":
+            if p.outcome == "explained":
+                data = {"dissatisfied_decision": "explain", "explanation": "企业诉求超出政策范围，已当面解释说明"}
+            else:
+                data = {"dissatisfied_decision": "reopen"}
+        elif b == "Task_extension_review":
+            data = {"extension_approved": True, "extension_days_granted": 3}
+        else:
+            raise RuntimeError(f"no rule for task {b} ({task.name})")
+        self.complete(task, data)
+
+    # -- bulletins, weekly reports, records ----------------------------------------
+    def run_bulletin(self, series: str, day: _dt.date, title: str, period: stats.Period, returned: bool) -> None:
+        self.clock.set(_at(day, "09:30"))
+        with self.Session.begin() as s:
+            picked = list(s.scalars(select(stats.CaseRecord.instance_id).where(
+                stats.CaseRecord.escalated == True,  # noqa: E712
+                stats._between(stats.CaseRecord.received_at, period)).limit(5)))
+            bulletin = bulletins_mod.compose(s, self.engine, series=series, title=title, period=period,
+                                             case_ids=picked, actor="wg.city")
+            iid = bulletin.instance_id
+        for answer in (["return"] if returned else []) + ["approve"]:
+            (compose,) = self.ready(iid)
+            self.complete(compose, {"body": f"{title}。本期汇总了直通车受理、办理和企业满意情况，请领导阅示。"})
+            self.clock.set(self.clock.now() + _dt.timedelta(hours=3))
+            (sign,) = self.ready(iid)
+            data = {"signoff_decision": answer}
+            if answer == "return":
+                data["leader_comment"] = "请补充重点项目进展情况"
+            self.complete(sign, data)
+
+    def run_weekly(self, fridays: list[_dt.date]) -> None:
+        self.clock.set(_at(fridays[0] - _dt.timedelta(days=3), "09:00"))
+        with self.Session.begin() as s:
+            iid = self.engine.start(s, "ztc_weekly_report", {}, actor="system").id
+        rng = random.Random(33)
+        for n, friday in enumerate(fridays, start=1):
+            self.move(_at(friday, "09:01"))
+            for task in self.ready(iid):
+                self.complete(task, {"enterprises_contacted": rng.randrange(0, 6), "coordinations": rng.randrange(0, 8),
+                                     "problems_solved": rng.randrange(0, 4), "projects_signed": rng.randrange(0, 2),
+                                     "investment_wan_yuan": float(rng.randrange(0, 5000))})
+            (publish,) = self.ready(iid)
+            self.clock.set(_at(friday, "16:00"))
+            self.complete(publish, {"issue_no": n, "compile_summary": f"第{n}期周报综述"})
+
+
+def generate(Session, engine, clock, end: _dt.date | None = None, log: Callable[[str], None] | None = None,
+             seed: int = 2019) -> dict:
+    """Generate the whole history (processes must be deployed). Returns what was made."""
+    log = log or (lambda _m: None)
+    end = end or to_china_date(clock.now())
+    runner = Runner(Session, engine, clock, log)
+    rng = random.Random(seed)
+    plans = plan(end, seed)
+    enterprises = _enterprises(rng, 236)
+    for i, p in enumerate(sorted(plans, key=lambda q: q.day)):
+        runner.run_case(p, enterprises[p.enterprise])
+        if (i + 1) % 25 == 0:
+            log(f"{i + 1} cases")
+    # bulletins: the 直通车专报 roughly monthly from 2019-10, the others later and rarer
+    for series, count, first in (("ztc", 78, _dt.date(2019, 10, 8)), ("key_project", 15, _dt.date(2021, 3, 1)),
+                                 ("six_batches", 9, _dt.date(2022, 4, 1))):
+        last = end - _dt.timedelta(days=20)
+        step = (last - first).days / count
+        for n in range(count):
+            day = runner.workday(first + _dt.timedelta(days=int(n * step)), 0)
+            period = stats.Period(day - _dt.timedelta(days=int(step)), day - _dt.timedelta(days=1))
+            name = bulletins_mod.SERIES[series]
+            runner.run_bulletin(series, day, f"{name}（{day.year}年{day.month}月）", period, returned=n % 11 == 3)
+    log("102 bulletins")
+    first_friday = end - _dt.timedelta(days=(end.weekday() - 4) % 7 or 7) - _dt.timedelta(weeks=32)
+    runner.run_weekly([first_friday + _dt.timedelta(weeks=k) for k in range(33)])
+    log("33 weekly reports")
+    with Session.begin() as s:
+        for n in range(48):
+            county = COUNTIES[n % 8]
+            s.add(WorkRecord(kind="park_file", title=f"重点产业园档案第{n + 1}号", county=county,
+                             occurred_on=START + _dt.timedelta(days=30 + n * 40), data={}, created_by="wg.city"))
+        for n in range(27):
+            s.add(WorkRecord(kind="research_visit", title=f"赴{['双塔区', '龙城区', '北票市', '凌源市', '朝阳县', '建平县', '喀左县'][n % 7]}调研企业",
+                             county=COUNTIES[1 + n % 7], occurred_on=START + _dt.timedelta(days=20 + n * 95),
+                             data={"enterprises": rng.randrange(3, 12)}, created_by="wg.city"))
+    runner.clock.set(_at(end, "09:00") if _at(end, "09:00") > clock.now() else clock.now())
+    runner.fire_due()
+    return {"cases": len(plans), "bulletins": 102, "weekly_reports": 33, "park_files": 48, "research_visits": 27}
