@@ -8,10 +8,13 @@ builtins and helpers, and is stopped by a watchdog after a time limit.
 """
 from __future__ import annotations
 
+import ast
 import ctypes
 import datetime as _dt
 import decimal
 import math
+import operator
+import re
 import threading
 from functools import lru_cache
 from typing import Any, Callable, Mapping
@@ -26,6 +29,7 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 DEFAULT_TIME_LIMIT = 2.0  # seconds for one expression or script
@@ -39,16 +43,173 @@ class SandboxTimeout(SandboxError):
     """Raised inside the running script by the watchdog."""
 
 
+# -- size limits -----------------------------------------------------------------------------
+# The watchdog stops Python loops, not one C call that allocates gigabytes (`'a' * 10**10`,
+# `[0] * 10**10`, `10**10**10`, `list(range(10**10))`). The operators and methods that make
+# big objects in one step are therefore checked *before* they run: the policy below turns
+# `*`, `**`, `<<`, `+`, `%` and f-string format specs into calls of the helpers here.
+MAX_SIZE = 1_000_000  # items, characters or bytes of one sequence made in one step
+MAX_INT_BITS = 100_000  # about 30,000 decimal digits
+_MAX_POW = 10_000
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+
+
+def _too_big(what: str) -> SandboxError:
+    return SandboxError(f"{what} would be too large (the sandbox allows {MAX_SIZE:,} items or characters)")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int)  # bool is an int too
+
+
+def _checked_mul(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise SandboxError("integer result too large")
+    elif isinstance(a, _SEQUENCES) and _is_int(b) or isinstance(b, _SEQUENCES) and _is_int(a):
+        seq, times = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
+        if times > 0 and len(seq) * times > MAX_SIZE:
+            raise _too_big("the repeated sequence")
+    return a * b
+
+
+def _checked_add(a: Any, b: Any) -> Any:
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_SIZE:
+        raise _too_big("the joined sequence")
+    return a + b
+
+
+def _safe_pow(base, exp, mod=None):
+    if _is_int(exp) and abs(exp) > _MAX_POW:
+        raise SandboxError("exponent too large")
+    if mod is None and _is_int(base) and _is_int(exp) and exp > 0 and base.bit_length() * exp > MAX_INT_BITS:
+        raise SandboxError("integer result too large")
+    return pow(base, exp, mod) if mod is not None else pow(base, exp)
+
+
+def _checked_lshift(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b) and b > 0 and a.bit_length() + b > MAX_INT_BITS:
+        raise SandboxError("integer result too large")
+    return a << b
+
+
+_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_DIGITS = re.compile(r"\d+")
+
+
+def _check_widths(numbers: list[str], what: str) -> None:
+    if "*" in numbers:
+        raise SandboxError(f"'*' widths are not allowed in {what}")
+    if any(len(n) > 7 or int(n) > MAX_SIZE for n in numbers if n):
+        raise _too_big(f"a field width in {what}")
+
+
+def _checked_mod(a: Any, b: Any) -> Any:
+    if isinstance(a, (str, bytes)):
+        text = a if isinstance(a, str) else a.decode("latin-1")
+        _check_widths([n for m in _PRINTF_SPEC.finditer(text) for n in m.groups()], "%-formatting")
+    return a % b
+
+
+_CONVERSIONS = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
+
+
+def _checked_format(value: Any, spec: Any, conversion: int = -1) -> str:
+    if conversion in _CONVERSIONS:
+        value = _CONVERSIONS[conversion](value)
+    _check_widths(_DIGITS.findall(str(spec)), "a format spec")
+    return format(value, spec)
+
+
+_BINOPS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_"}
+
+
+class BoundedPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's checks, plus operators that can build huge objects in one step
+    (``*``, ``**``, ``<<``, ``+``, ``%``, f-string format specs) call the checked helpers."""
+
+    def _call(self, helper: str, args: list, node: ast.AST) -> ast.Call:
+        func = ast.copy_location(ast.Name(id=helper, ctx=ast.Load()), node)
+        return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), node)
+
+    def visit_BinOp(self, node: ast.BinOp):
+        node = self.node_contents_visit(node)
+        helper = _BINOPS.get(type(node.op))
+        return node if helper is None else self._call(helper, [node.left, node.right], node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue):
+        node = self.node_contents_visit(node)
+        if node.format_spec is not None:
+            conversion = ast.copy_location(ast.Constant(node.conversion), node)
+            node.value = self._call("_format_", [node.value, node.format_spec, conversion], node)
+            node.format_spec, node.conversion = None, -1
+        return node
+
+
+def _check_method(obj: Any, name: str, method: Callable) -> Callable:
+    """Methods of str/bytes/list whose result size an argument chooses, checked first."""
+
+    def padded(width, *args):
+        if _is_int(width) and width > MAX_SIZE:
+            raise _too_big(f"the result of {name}()")
+        return method(width, *args)
+
+    def replace(old, new, count=-1):
+        n = obj.count(old) if len(old) else len(obj) + 1
+        n = min(n, count) if _is_int(count) and count >= 0 else n
+        if len(obj) + n * max(0, len(new) - len(old)) > MAX_SIZE:
+            raise _too_big("the result of replace()")
+        return method(old, new, count)
+
+    def expandtabs(tabsize=8):
+        if _is_int(tabsize) and len(obj) + obj.count("\t" if isinstance(obj, str) else b"\t") * tabsize > MAX_SIZE:
+            raise _too_big("the result of expandtabs()")
+        return method(tabsize)
+
+    def join(iterable):
+        items = list(iterable)
+        size = len(obj) * max(0, len(items) - 1) + sum(len(i) for i in items if isinstance(i, _SEQUENCES))
+        if size > MAX_SIZE:
+            raise _too_big("the result of join()")
+        return method(items)
+
+    def extend(iterable):
+        items = list(iterable)
+        if len(obj) + len(items) > MAX_SIZE:
+            raise _too_big("the extended list")
+        return method(items)
+
+    checked = {"ljust": padded, "rjust": padded, "center": padded, "zfill": padded, "replace": replace,
+               "expandtabs": expandtabs, "join": join, "extend": extend}
+    return checked.get(name, method)
+
+
+def _bounded_getattr(obj: Any, name: str, *default: Any) -> Any:
+    value = safer_getattr(obj, name, *default)
+    if isinstance(obj, (str, bytes, bytearray, list)) and callable(value):
+        return _check_method(obj, name, value)
+    return value
+
+
+def _bounded_range(*args):
+    result = range(*args)
+    if len(result) > MAX_SIZE:
+        raise _too_big("the range")
+    return result
+
+
 _INPLACE = {
-    "+=": lambda a, b: a + b,
-    "-=": lambda a, b: a - b,
-    "*=": lambda a, b: a * b,
-    "/=": lambda a, b: a / b,
-    "//=": lambda a, b: a // b,
-    "%=": lambda a, b: a % b,
-    "**=": lambda a, b: a ** b,
-    "|=": lambda a, b: a | b,
-    "&=": lambda a, b: a & b,
+    "+=": _checked_add,
+    "-=": operator.sub,
+    "*=": _checked_mul,
+    "/=": operator.truediv,
+    "//=": operator.floordiv,
+    "%=": _checked_mod,
+    "**=": _safe_pow,
+    "<<=": _checked_lshift,
+    ">>=": operator.rshift,
+    "|=": operator.or_,
+    "&=": operator.and_,
 }
 
 
@@ -59,21 +220,12 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
         raise SandboxError(f"operator {op} is not allowed") from None
 
 
-_MAX_POW = 10_000
-
-
-def _safe_pow(base, exp, mod=None):
-    if isinstance(exp, int) and abs(exp) > _MAX_POW:
-        raise SandboxError("exponent too large")
-    return pow(base, exp, mod) if mod is not None else pow(base, exp)
-
-
 def _builtins() -> dict[str, Any]:
     b = dict(safe_builtins)
     b.update(
         list=list, tuple=tuple, dict=dict, set=set, frozenset=frozenset,
         sum=sum, min=min, max=max, sorted=sorted, enumerate=enumerate, zip=zip,
-        any=any, all=all, map=map, filter=filter, reversed=reversed, range=range,
+        any=any, all=all, map=map, filter=filter, reversed=reversed, range=_bounded_range,
         pow=_safe_pow, len=len, abs=abs, round=round, isinstance=isinstance,
     )
     for name in ("setattr", "delattr", "compile", "__import__"):
@@ -97,7 +249,7 @@ BASE_HELPERS: dict[str, Any] = {
 def _guards() -> dict[str, Any]:
     return {
         "__builtins__": SAFE_BUILTINS,
-        "_getattr_": safer_getattr,
+        "_getattr_": _bounded_getattr,
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,
         "_write_": full_write_guard,
@@ -106,6 +258,12 @@ def _guards() -> dict[str, Any]:
         "_inplacevar_": _inplacevar,
         "_print_": PrintCollector,
         "_apply_": lambda f, *a, **kw: f(*a, **kw),
+        "_mul_": _checked_mul,
+        "_pow_": _safe_pow,
+        "_lshift_": _checked_lshift,
+        "_add_": _checked_add,
+        "_mod_": _checked_mod,
+        "_format_": _checked_format,
     }
 
 
@@ -115,7 +273,7 @@ _DATA_VIEWS = ("vars", "globals", "locals")
 
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str):
-    result = compile_restricted_eval(expression, "<string>")
+    result = compile_restricted_eval(expression, "<string>", policy=BoundedPolicy)
     if result.errors:
         raise SandboxError("; ".join(result.errors))
     return result.code
@@ -123,7 +281,7 @@ def compile_expression(expression: str):
 
 @lru_cache(maxsize=1024)
 def compile_script(script: str):
-    result = compile_restricted_exec(script, "<string>")
+    result = compile_restricted_exec(script, "<string>", policy=BoundedPolicy)
     if result.errors:
         raise SandboxError("; ".join(result.errors))
     return result.code
@@ -170,12 +328,12 @@ class _Watchdog:
             self._wake.wait(0.05)
             self._wake.clear()
             now = time.monotonic()
-            with self._lock:
-                late = [ident for ident, (deadline, _) in self._deadlines.items() if deadline <= now]
-            for ident in late:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(ident), ctypes.py_object(SandboxTimeout)
-                )
+            with self._lock:  # under the lock: never sent after the block has disarmed
+                for ident, (deadline, _) in self._deadlines.items():
+                    if deadline <= now:
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(ident), ctypes.py_object(SandboxTimeout)
+                        )
 
 
 _watchdog = _Watchdog()

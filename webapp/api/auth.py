@@ -1,0 +1,48 @@
+"""Who calls the API: the user of the ``Authorization: Bearer <token>`` header.
+
+The API never uses the session cookie: a browser cannot be tricked into calling it with the
+visitor's rights, so it needs no CSRF token. The access rules are the pages' rules
+(engine/access.py); these helpers only refuse early.
+"""
+from __future__ import annotations
+
+from flask import g, request
+
+from engine import tokens
+from engine.access import Principal
+from engine.errors import NotAllowed
+
+from .. import get_db
+from .errors import AuthRequired
+
+ADMIN = frozenset({"admin"})
+DESIGNERS = frozenset({"admin", "designer"})
+
+
+def authenticate() -> None:
+    """before_request of every API blueprint: the caller from the bearer token, or 401."""
+    g.user = None  # whatever the session cookie said: the API goes by the token only
+    g.principal = None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise AuthRequired()
+    user = tokens.user_for_token(get_db(), secret.strip())
+    if user is None:
+        raise AuthRequired()
+    g.user = user
+    g.principal = Principal.of(user)
+
+
+def protect(blueprint) -> None:
+    """Authenticate first, before the blueprint's own before_request functions."""
+    blueprint.before_request_funcs.setdefault(None, []).insert(0, authenticate)
+
+
+def require_groups(groups: frozenset[str], what: str) -> None:
+    if g.principal.is_enterprise or not g.principal.groups & groups:
+        raise NotAllowed(f"only {', '.join(sorted(groups))} may {what}")
+
+
+def require_official(what: str) -> None:
+    if g.principal.is_enterprise:
+        raise NotAllowed(f"enterprises may not {what}")

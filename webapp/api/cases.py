@@ -1,0 +1,80 @@
+"""Cases (直通车 instances with a case number): search, detail, timeline, submit."""
+from __future__ import annotations
+
+from flask import current_app, g
+
+from engine import access, casefiles
+from engine.errors import NotAllowed, NotFound
+from engine.models import Instance
+
+from .. import get_db, get_engine
+from . import BIG_ID, api_blueprint, page_of_list
+from .instances import instance_detail, instance_dict
+from .schemas import CaseArgs, CaseBody, InstanceDetailSchema, InstanceSchema, PageArgs, TimelineItemSchema, page_of
+
+blp = api_blueprint("cases", "/cases",
+                    "Cases: search, detail, timeline; enterprises submit new cases")
+
+
+def visible_case(case_id: int) -> Instance:
+    instance = get_db().get(Instance, case_id)
+    if instance is None or instance.business_key is None or not access.can_see_case(get_db(), g.principal, instance):
+        raise NotFound(f"case {case_id} does not exist")
+    return instance
+
+
+@blp.route("")
+@blp.arguments(CaseArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(InstanceSchema))
+def search(args):
+    """Cases the caller may see: text search on case number, enterprise, title, credit code; filters."""
+    query = casefiles.CaseQuery(q=args.get("q") or None, category=args.get("category") or None,
+                                county=args.get("county") or None, status=args.get("status") or None,
+                                overdue=args["overdue"], sort=args["sort"], page=args["page"],
+                                per_page=args["per_page"])
+    result = casefiles.search_cases(get_db(), g.principal, query, now=get_engine().clock.now())
+    return {"items": [instance_dict(i) for i in result.items],
+            "page": {"page": args["page"], "per_page": args["per_page"], "total": result.total}}
+
+
+@blp.route(f"/<{BIG_ID}:case_id>")
+@blp.response(200, InstanceDetailSchema)
+def get_case(case_id: int):
+    """One case: status, summary (the case's face), ready tasks."""
+    return instance_detail(visible_case(case_id))
+
+
+@blp.route(f"/<{BIG_ID}:case_id>/timeline")
+@blp.arguments(PageArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(TimelineItemSchema))
+def timeline(args, case_id: int):
+    """What happened to the case, oldest first (enterprises do not see internal comments)."""
+    instance = visible_case(case_id)
+    items = casefiles.timeline(get_db(), instance.id, include_internal=not g.principal.is_enterprise)
+    rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name, "data": i.data,
+             "comment": i.comment.body if i.comment is not None else None} for i in items]
+    return page_of_list(rows, args)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CaseBody, as_kwargs=False)
+@blp.response(201, InstanceDetailSchema)
+def submit(body):
+    """An enterprise submits a case (the submission form's values); it gets a case number."""
+    if not g.principal.is_enterprise:
+        raise NotAllowed("only enterprises submit cases")
+    from engine.cases import start_case
+
+    data = {**body["data"], "enterprise_name": g.user.display_name, "uscc": g.user.uscc}
+    process_id = current_app.config.get("CASE_PROCESS")
+    if process_id:  # a test or demo process instead of the case process (as the portal does)
+        from engine.cases import next_case_no
+        from engine.workdays import to_china_date
+
+        engine = get_engine()
+        case_no = next_case_no(get_db(), to_china_date(engine.clock.now()).year)
+        instance = engine.start(get_db(), process_id, {**data, "case_no": case_no}, actor=g.user.username,
+                                business_key=case_no)
+    else:
+        instance = start_case(get_db(), get_engine(), data, g.user.username)
+    return instance_detail(instance)

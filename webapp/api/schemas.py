@@ -1,0 +1,263 @@
+"""marshmallow schemas of the JSON API: query arguments, request bodies and responses are
+separate classes (``…Args``, ``…Body``, the rest are responses)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+Text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
+Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=2**53), **kw)  # noqa: E731
+
+
+# -- the one error shape -----------------------------------------------------------------------
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable error code",
+                                                  "example": "not_found"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
+    details = fields.Dict(required=True, metadata={
+        "description": "more about it: `fields` (field → message) for validation errors, `problems` "
+                       "for process files, `allowed` methods for 405 …"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+# -- pagination ------------------------------------------------------------------------------
+class PageArgs(Schema):
+    # query strings are text: integers are parsed non-strictly here ("2.5" is still refused);
+    # integers in JSON bodies are strict (a non-strict Integer would truncate 2.5 to 2)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class PageMetaSchema(Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+_PAGES: dict[str, type[Schema]] = {}
+
+
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The list envelope ``{"items": [...], "page": {page, per_page, total}}`` of one item schema."""
+    name = item.__name__.removesuffix("Schema") + "PageSchema"
+    if name not in _PAGES:
+        _PAGES[name] = type(name, (Schema,), {
+            "items": fields.List(fields.Nested(item), required=True),
+            "page": fields.Nested(PageMetaSchema, required=True),
+        })
+    return _PAGES[name]
+
+
+# -- process definitions ---------------------------------------------------------------------
+class DefinitionArgs(PageArgs):
+    q = Text(200, metadata={"description": "part of the process id or name"})
+
+
+class VersionSchema(Schema):
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(required=True)
+    flavor = fields.String(required=True)
+    content_hash = fields.String(required=True)
+    main_file = fields.String(required=True)
+    files = fields.List(fields.String(), required=True, metadata={"description": "names of the files of the version"})
+    deployment_id = fields.Integer(required=True)
+    deployed_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class DeployFilesArgs(Schema):
+    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True,
+                        metadata={"description": "*.bpmn, *.dmn and form *.json files (one part per file)"})
+
+
+class DeployResultSchema(Schema):
+    deployment_id = fields.Integer(required=True, allow_none=True)
+    created = fields.List(fields.Nested(lambda: ProcessVersionRefSchema()), required=True)
+    unchanged = fields.List(fields.Nested(lambda: ProcessVersionRefSchema()), required=True)
+
+
+class ProcessVersionRefSchema(Schema):
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+# -- instances -------------------------------------------------------------------------------
+class InstanceArgs(PageArgs):
+    process_id = Text(200)
+    status = fields.String(validate=validate.OneOf(["running", "completed", "error", "suspended", "terminated"]))
+
+
+class StartBody(Schema):
+    process_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    version = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    business_key = fields.String(validate=validate.Length(min=1, max=100))
+    data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict)
+
+
+class TaskRefSchema(Schema):
+    id = fields.Integer(required=True)
+    bpmn_id = fields.String(required=True)
+    name = fields.String(required=True)
+    candidate_groups = fields.List(fields.String(), required=True)
+    assignee = fields.String(required=True, allow_none=True)
+    due_at = fields.DateTime(required=True, allow_none=True)
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    business_key = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True)
+    summary = fields.Dict(required=True)
+    error = fields.Dict(required=True, allow_none=True)
+    started_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(required=True, allow_none=True)
+    lock_version = fields.Integer(required=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    ready_tasks = fields.List(fields.Nested(TaskRefSchema), required=True)
+
+
+class HistoryEntrySchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    task_bpmn_id = fields.String(required=True, allow_none=True)
+    task_name = fields.String(required=True, allow_none=True)
+    data = fields.Raw(required=True, allow_none=True, metadata={"description": "what the action carried"})
+
+
+class ActivitiesSchema(Schema):
+    completed = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of finished elements"})
+    current = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of ready or waiting elements"})
+
+
+# -- tasks -----------------------------------------------------------------------------------
+class TaskArgs(PageArgs):
+    tab = fields.String(load_default="all", validate=validate.OneOf(["all", "mine", "group", "delegated"]))
+    category = Text(100)
+    county = Text(100)
+    mode = Text(100)
+    overdue = fields.Boolean(load_default=False)
+    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    sort = fields.String(load_default="due", validate=validate.OneOf(["due", "created"]))
+
+
+class TaskSchema(TaskRefSchema):
+    instance_id = fields.Integer(required=True)
+    case_no = fields.String(required=True, allow_none=True)
+    process_id = fields.String(required=True)
+    lane = fields.String(required=True, allow_none=True)
+    state = fields.String(required=True)
+    form = fields.String(required=True, allow_none=True)
+    delegated_from = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    marker = fields.String(required=True, allow_none=True, metadata={"description": "deadline marker: yellow, red or null"})
+    summary = fields.Dict(required=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    may_complete = fields.Boolean(required=True)
+    form_schema = fields.Dict(required=True, allow_none=True, metadata={"description": "JSON Schema of the form"})
+    ui_schema = fields.Dict(required=True, allow_none=True)
+    draft = fields.Dict(required=True, allow_none=True)
+
+
+class CompleteBody(Schema):
+    data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict,
+                       metadata={"description": "the form's values (validated against its JSON Schema)"})
+
+
+# -- cases -----------------------------------------------------------------------------------
+class CaseArgs(PageArgs):
+    q = Text(200, metadata={"description": "case number, enterprise, title or credit code contains"})
+    category = Text(100)
+    county = Text(100)
+    status = Text(100, metadata={"description": "running/completed/error or a Chinese status label"})
+    overdue = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="updated", validate=validate.OneOf(["updated", "deadline", "created"]))
+
+
+class CaseBody(Schema):
+    data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), required=True,
+                       metadata={"description": "the submission form's values (case-submit.schema.json)"})
+
+
+class TimelineItemSchema(Schema):
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    task_name = fields.String(required=True, allow_none=True)
+    data = fields.Dict(required=True, allow_none=True)
+    comment = fields.String(required=True, allow_none=True)
+
+
+# -- messages --------------------------------------------------------------------------------
+class MessageBody(Schema):
+    case_no = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    payload = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict)
+
+
+# -- incidents -------------------------------------------------------------------------------
+class IncidentArgs(PageArgs):
+    process_id = Text(200)
+
+
+class IncidentSchema(Schema):
+    instance_id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    business_key = fields.String(required=True, allow_none=True)
+    summary = fields.Dict(required=True)
+    element_id = fields.String(required=True, allow_none=True)
+    element_name = fields.String(required=True, allow_none=True)
+    message = fields.String(required=True)
+    at = fields.String(required=True, allow_none=True)
+
+
+class IncidentDetailSchema(IncidentSchema):
+    data = fields.Dict(required=True, metadata={"description": "the data of the failed task"})
+
+
+class IncidentDataBody(Schema):
+    set = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), load_default=dict)
+    remove = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+
+
+# -- statistics ------------------------------------------------------------------------------
+class StatisticsSchema(Schema):
+    cases = fields.Integer(required=True, metadata={"description": "cases the caller may see"})
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_county = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    overdue = fields.Integer(required=True)
+    open_tasks = fields.Integer(required=True, metadata={"description": "ready tasks the caller may work on"})
+    incidents = fields.Integer(required=True, allow_none=True, metadata={"description": "admins only"})
+
+
+# -- tokens ----------------------------------------------------------------------------------
+class TokenBody(Schema):
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(required=True, allow_none=True)
+    revoked_at = fields.DateTime(required=True, allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(required=True, metadata={"description": "the secret; shown this once only"})

@@ -1,0 +1,86 @@
+"""Tasks: the caller's inbox with filters, one task with its form, claim, unclaim, complete."""
+from __future__ import annotations
+
+from flask import g
+
+from engine import access, inbox
+from engine.errors import NotAllowed, NotFound
+from engine.models import HumanTask
+
+from .. import get_db, get_engine
+from . import BIG_ID, api_blueprint, page_of_list
+from .instances import instance_detail
+from .schemas import CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
+
+blp = api_blueprint("tasks", "/tasks",
+                    "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
+
+
+def task_dict(task: HumanTask, marker: str | None = None) -> dict:
+    return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
+            "assignee": task.assignee, "due_at": task.due_at, "instance_id": task.instance_id,
+            "case_no": task.instance.business_key, "process_id": task.process_id, "lane": task.lane,
+            "state": task.state, "form": task.form, "delegated_from": task.delegated_from,
+            "created_at": task.created_at, "marker": marker, "summary": task.instance.summary or {}}
+
+
+def visible_task(task_id: int) -> HumanTask:
+    """The task if the caller may open it; 404 otherwise (existence is not revealed)."""
+    task = get_db().get(HumanTask, task_id)
+    if task is None or not access.can_see_task(g.principal, task):
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+@blp.route("")
+@blp.arguments(TaskArgs, location="query", as_kwargs=False)
+@blp.response(200, page_of(TaskSchema))
+def list_tasks(args):
+    """Ready tasks the caller may work on (tab all/mine/group/delegated), with filters."""
+    engine = get_engine()
+    filters = inbox.InboxFilter(tab=args["tab"], category=args.get("category"), county=args.get("county"),
+                                mode=args.get("mode"), overdue=args["overdue"],
+                                due_within_days=args.get("due_within_days"), sort=args["sort"],
+                                limit=args["page"] * args["per_page"])
+    page = inbox.inbox(get_db(), g.principal, filters, calendar=engine.calendar, now=engine.clock.now())
+    result = page_of_list([task_dict(r.task, r.marker) for r in page.rows], args)
+    result["page"]["total"] = page.counts.get(args["tab"], len(page.rows))
+    return result
+
+
+@blp.route(f"/<{BIG_ID}:task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id: int):
+    """One ready task with its form (JSON Schema, UI schema) and saved draft."""
+    task = visible_task(task_id)
+    schema, ui = get_engine().form_of(task)
+    return {**task_dict(task), "may_complete": access.can_complete_task(g.principal, task), "form_schema": schema,
+            "ui_schema": ui, "draft": task.draft}
+
+
+@blp.route(f"/<{BIG_ID}:task_id>/claim", methods=["POST"])
+@blp.response(200, TaskSchema)
+def claim(task_id: int):
+    """Take a task of one's groups (it becomes one's own)."""
+    visible_task(task_id)
+    return task_dict(inbox.claim(get_db(), g.principal, task_id))
+
+
+@blp.route(f"/<{BIG_ID}:task_id>/unclaim", methods=["POST"])
+@blp.response(200, TaskSchema)
+def unclaim(task_id: int):
+    """Give a claimed task back to its groups."""
+    visible_task(task_id)
+    return task_dict(inbox.unclaim(get_db(), g.principal, task_id))
+
+
+@blp.route(f"/<{BIG_ID}:task_id>/complete", methods=["POST"])
+@blp.arguments(CompleteBody, as_kwargs=False)
+@blp.response(200, InstanceDetailSchema)
+def complete(body, task_id: int):
+    """Complete a task with its form's values; 422 with a message per field when they do not validate."""
+    task = visible_task(task_id)
+    if not access.can_complete_task(g.principal, task):
+        raise NotAllowed(f"task {task_id} is claimed by {task.assignee}", assignee=task.assignee)
+    instance = get_engine().complete_task(get_db(), task_id, body.get("data") or {}, g.user.username)
+    return instance_detail(instance)

@@ -1,0 +1,144 @@
+"""App-wide security: response headers, secure cookies, log-in throttling and the log-in audit.
+
+- Every response carries a Content-Security-Policy without inline script
+  (``script-src 'self'``, ``frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
+  ``Referrer-Policy`` and ``X-Frame-Options``; API responses are ``no-store``.
+- Cookies are HttpOnly and SameSite=Lax (create_app); they are Secure when
+  ``ZHITONGCHE_SECURE_COOKIES`` is 1, never when 0, and when the request came over HTTPS
+  otherwise ("auto", the default).
+- The log-in form (``public.login``) is throttled per user name and address, and per
+  address, by rows in the database (engine/logins.py), so every web process sees the same
+  counts; a throttled attempt gets 429 with Retry-After. Every log-in and failed log-in
+  writes an audit entry (``login`` / ``login_failed``, no instance).
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import BadRequest
+
+from engine import logins
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+LOGIN_ENDPOINT = "public.login"
+
+
+def _secure_cookies_setting(app: Flask) -> str:
+    value = str(app.config.get("SECURE_COOKIES", os.environ.get("ZHITONGCHE_SECURE_COOKIES", "auto"))).lower()
+    if value in ("1", "true", "yes", "on"):
+        return "always"
+    if value in ("0", "false", "no", "off"):
+        return "never"
+    return "auto"
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _is_login_post() -> bool:
+    return request.method == "POST" and request.endpoint == LOGIN_ENDPOINT
+
+
+def init_app(app: Flask) -> None:
+    mode = _secure_cookies_setting(app)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SECURE"] = mode == "always"
+    app.config.setdefault("LOGIN_THROTTLE", logins.Throttle())
+    if mode == "auto":
+        app.session_interface = _auto_secure(app.session_interface)
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL refuses NUL in text and JSONB: a 400 here instead of a 500 there
+        # (API bodies are JSON; their form parsing waits for the API's own size limits)
+        api = request.path.startswith("/api/")
+        if _has_nul(request.args) or (request.method in ("POST", "PUT", "PATCH") and not api and _has_nul(
+                request.form)) or (request.is_json and _has_nul(request.get_json(silent=True))):
+            raise BadRequest("NUL characters are not allowed in requests")
+
+    @app.before_request
+    def _throttle_login():
+        if not _is_login_post():
+            return None
+        from . import get_db
+
+        username = request.form.get("username", "")
+        wait = logins.retry_after(get_db(), username, _client_ip(), current_app.config["LOGIN_THROTTLE"])
+        if wait is None:
+            return None
+        g.login_throttled = True
+        _audit_login(username, succeeded=False, reason="throttled")
+        minutes = max(1, (wait + 59) // 60)
+        message = gettext("登录失败次数过多，请%(n)d分钟后再试。", n=minutes)
+        response = current_app.make_response(
+            (render_template("login.html", error=message, username=username), 429))
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    @app.after_request
+    def _after(response):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if mode == "auto" and request.is_secure:
+            cookies = response.headers.getlist("Set-Cookie")
+            if cookies:
+                response.headers.remove("Set-Cookie")
+                for cookie in cookies:
+                    response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")
+        if _is_login_post() and not g.get("login_throttled") and response.status_code in (302, 303, 401):
+            succeeded = response.status_code in (302, 303)  # the form redirects on success, 401 otherwise
+            username = request.form.get("username", "")
+            from . import get_db
+
+            logins.record(get_db(), username, _client_ip(), succeeded)
+            _audit_login(username, succeeded)
+        return response
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if hasattr(value, "lists"):  # a MultiDict
+        return any(_has_nul(k) or any(_has_nul(v) for v in vs) for k, vs in value.lists())
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _auto_secure(interface):
+    """The session cookie is saved after every after_request function: mark it Secure here."""
+
+    class AutoSecureSessionInterface(type(interface)):
+        def get_cookie_secure(self, app) -> bool:
+            return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+    return AutoSecureSessionInterface()
+
+
+def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> None:
+    from . import get_db, get_engine
+
+    data = {"ip": _client_ip(), "user_agent": request.user_agent.string[:200]}
+    if reason:
+        data["reason"] = reason
+    get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
+                       data=data)
+    g.force_commit = True  # a failed log-in answers 401/429: keep its audit entry and attempt row
