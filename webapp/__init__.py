@@ -26,6 +26,9 @@ babel = Babel()
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    from .converters import register as register_converters
+
+    register_converters(app)  # bounded <int:…> ids: a huge id is a 404, not a database overflow
     config = dict(config or {})
     settings: Settings = config.pop("SETTINGS", None) or Settings()
     app.config.update(
@@ -73,6 +76,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .stats import bp as stats_bp  # issue 8: statistics, unit assessment, bulletins
 
     app.register_blueprint(stats_bp)
+    from .admin import bp as admin_bp  # issue 5: incidents, suspend / resume / terminate
+
+    app.register_blueprint(admin_bp)
 
     from . import api, security  # issue 6: JSON API, security headers, log-in throttling and audit
 

@@ -123,7 +123,19 @@ def _has_options(schema: dict) -> bool:
     return "enum" in schema or any(isinstance(o, dict) and "const" in o for o in schema.get("oneOf", schema.get("anyOf", [])))
 
 
-def _options(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None) -> Choices:
+def _options(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None, lang: str = "zh") -> Choices:
+    """The (value, label) pairs of a choice field; in English, ``ui:enumNames_en`` (a list in
+    the options' order, or a value → label object) relabels them."""
+    opts = _base_options(schema, ui, choices, source)
+    names_en = ui.get("ui:enumNames_en") if lang == "en" else None
+    if isinstance(names_en, list):
+        names_en = {value: name for (value, _label), name in zip(opts, names_en) if name}
+    if isinstance(names_en, dict):
+        return [(value, names_en.get(str(value), label)) for value, label in opts]
+    return opts
+
+
+def _base_options(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None) -> Choices:
     names = ui.get("ui:enumNames") or schema.get("enumNames")
     if "enum" in schema:
         values = [v for v in schema["enum"] if v is not None]
@@ -253,7 +265,7 @@ class Renderer:
         return f'<textarea rows="{rows}" {self._attrs(f, errors)}>{escape(_str(value))}</textarea>'
 
     def _w_select(self, f, value, errors):
-        opts = _options(f.schema, f.ui, self.choices, f.source)
+        opts = _options(f.schema, f.ui, self.choices, f.source, self.lang)
         html = [f'<select {self._attrs(f, errors)}><option value="">{self.t("choose")}</option>']
         for v, label in opts:
             sel = " selected" if _str(v) == _str(value) else ""
@@ -262,7 +274,7 @@ class Renderer:
         return "".join(html)
 
     def _w_radio(self, f, value, errors):
-        opts = _options(f.schema, f.ui, self.choices, f.source)
+        opts = _options(f.schema, f.ui, self.choices, f.source, self.lang)
         return self._choice_group(f, opts, [value], "radio", errors)
 
     def _w_yesno(self, f, value, errors):
@@ -271,7 +283,7 @@ class Renderer:
 
     def _w_checkboxes(self, f, value, errors):
         items = f.schema.get("items") or {}
-        opts = _options(items, f.ui, self.choices, f.source)
+        opts = _options(items, f.ui, self.choices, f.source, self.lang)
         return self._choice_group(f, opts, list(value or []), "checkbox", errors)
 
     def _choice_group(self, f: Field, opts: Choices, selected: list, kind: str, errors) -> str:
@@ -287,7 +299,7 @@ class Renderer:
 
     def _w_multiselect(self, f, value, errors):
         items = f.schema.get("items") or {}
-        opts = _options(items, f.ui, self.choices, f.source)
+        opts = _options(items, f.ui, self.choices, f.source, self.lang)
         chosen = {_str(v) for v in (value or [])}
         html = [f'<select multiple size="{min(8, max(3, len(opts)))}" {self._attrs(f, errors)}>']
         for v, label in opts:

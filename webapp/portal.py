@@ -138,7 +138,25 @@ def _waiting_for(instance: Instance, message: str) -> bool:
         workflow, _loaded = get_engine().load(instance)
     except Exception:  # noqa: BLE001
         return False
-    return any(e.name == message for e in workflow.waiting_events() if "Message" in e.event_type)
+    from engine.runtime import waiting_message_names  # what send_message accepts (event subprocesses too)
+
+    return message in waiting_message_names(workflow)
+
+
+def _material_request(instance: Instance) -> str | None:
+    """What the working group asked for (``material_request`` of the intake form), as the
+    waiting message event holds it."""
+    from SpiffWorkflow.util.task import TaskState
+
+    try:
+        workflow, _loaded = get_engine().load(instance)
+    except Exception:  # noqa: BLE001
+        return None
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        request_text = task.data.get("material_request")
+        if isinstance(request_text, str) and request_text.strip():
+            return request_text
+    return None
 
 
 @bp.get("/cases/<int:case_id>")
@@ -147,14 +165,15 @@ def case(case_id: int):
     instance = load_case(case_id)
     db = get_db()
     tasks = [t for t in get_engine().ready_tasks(db, instance.id) if access.can_see_task(g.principal, t)]
-    material_html = None
+    material_html = material_request = None
     if _waiting_for(instance, "material_supplied"):
         material_html = formrender.Renderer(_material_schema(), MATERIAL_UI, lang=current_lang()).render({}, {})
+        material_request = _material_request(instance)
     steps = [i for i in casefiles.timeline(db, instance.id, include_internal=False)
              if i.action in ("start", "complete", "comment", "message")]
     return render_template("portal/case.html", case=instance, summary=instance.summary or {}, tasks=tasks,
                            steps=steps, attachments=casefiles.attachments(db, instance.id),
-                           material_html=material_html,
+                           material_html=material_html, material_request=material_request,
                            can_withdraw=_waiting_for(instance, "enterprise_withdraws"))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tests.api.conftest import ENT2, INTAKE_JSON, assert_error, ready_task
 from tests.web.conftest import test_files as web_files
 
@@ -178,14 +180,38 @@ def test_incidents_are_for_admins(api, start_case, Session):
     assert_error(admin.get("/api/v1/incidents/999999"), 404)
 
 
-def test_statistics_count_what_the_caller_may_see(api, start_case):
+def test_statistics_are_the_dashboards_figures_in_the_callers_scope(api, start_case):
     start_case()
     start_case(uscc=ENT2, county="shuangta", by="ent.demo2")
     city = api("wg.city").get("/api/v1/statistics").get_json()
-    assert city["cases"] == 2 and city["by_county"] == {"jianping": 1, "shuangta": 1} and city["incidents"] is None
+    assert city["totals"]["received"] == 2 and city["by_county"] == {"jianping": 1, "shuangta": 1}
+    assert city["county"] is None and city["incidents"] is None and city["period"] == {}
     county = api("wg.jianping").get("/api/v1/statistics").get_json()
-    assert county["cases"] == 1 and county["open_tasks"] == 1
+    assert county["county"] == "jianping" and county["totals"]["received"] == 1 and county["open_tasks"] == 1
     assert api("admin").get("/api/v1/statistics").get_json()["incidents"] == 0
+    ranged = api("wg.city").get("/api/v1/statistics?from=2020-01-01&to=2020-12-31").get_json()
+    assert ranged["period"] == {"from": "2020-01-01", "to": "2020-12-31"} and ranged["totals"]["received"] == 0
+    assert_error(api("wg.city").get("/api/v1/statistics?from=yesterday"), 422, "validation_error")
+    for user in ("unit.zrzyj", "ent.demo1"):  # no statistics page, no statistics
+        assert_error(api(user).get("/api/v1/statistics"), 403, "forbidden")
+
+
+@pytest.mark.parametrize("user,query", [("wg.city", ""), ("wg.city", "?from=2026-03-01&to=2026-03-31"),
+                                        ("wg.city", "?county=shuangta"), ("wg.jianping", ""), ("admin", "")])
+def test_statistics_equal_the_dashboard(user, query, api, as_user, start_case, Session, engine):
+    start_case()
+    start_case(uscc=ENT2, county="shuangta", by="ent.demo2", category="融资贷款")
+    withdrawn = start_case(title="已撤回的案件")
+    from engine import incidents
+
+    with Session.begin() as session:
+        incidents.terminate(session, engine, withdrawn, "admin")
+    figures = api(user).get("/api/v1/statistics" + query).get_json()
+    page = as_user(user).get("/stats/data.json" + query).get_json()
+    for key in ("county", "totals", "by_category", "by_county", "by_mode", "by_unit", "rates", "leader_modes",
+                "bulletins", "records", "period"):
+        assert figures[key] == page[key], key
+    assert figures["totals"]["received"] == page["totals"]["received"] > 0
 
 
 # -- the one error shape -------------------------------------------------------------------

@@ -188,9 +188,11 @@ def login_page(browser, request, Session):
         context = browser.new_context(locale="zh-CN", **options)
         contexts.append(context)
         page = context.new_page()
-        errors = []
+        errors, console = [], []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text} ({page.url})"))
         page.js_errors = errors
+        page.console = console  # every console message, from the log-in page on (CSP violations land here)
         page.base = server
         page.goto(server + "/login")
         page.fill("#username", username)

@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
-from engine import access, casefiles
+from engine import access, casefiles, incidents
 from engine.errors import NotFound
 from engine.models import AuditEntry, Instance
 
 from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint, paginate
-from .auth import DESIGNERS, require_groups
-from .schemas import (ActivitiesSchema, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema, InstanceSchema,
-                      PageArgs, StartBody, page_of)
+from .auth import ADMIN, DESIGNERS, require_groups
+from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,
+                      InstanceSchema, PageArgs, StartBody, page_of)
 
 blp = api_blueprint("instances", "/instances",
                     "Process instances: start, state, history, done and current activities")
@@ -91,3 +91,36 @@ def activities(instance_id: int):
     """BPMN ids of the activities that are done and of those that are current."""
     state = casefiles.diagram_state(get_engine(), get_db(), visible_instance(instance_id))
     return {"completed": state.completed, "current": state.current}
+
+
+# -- the admin's levers (engine/incidents.py; each writes its audit entry) ------------------
+def _admin_instance(instance_id: int) -> Instance:
+    require_groups(ADMIN, "suspend, resume or terminate instances")
+    return visible_instance(instance_id)
+
+
+@blp.route(f"/<{BIG_ID}:instance_id>/suspend", methods=["POST"])
+@blp.arguments(AdminActionBody, as_kwargs=False)
+@blp.response(200, InstanceDetailSchema)
+def suspend(body, instance_id: int):
+    """Hold a running instance: no timer fires, no task completes, no message is accepted (admins)."""
+    instance = _admin_instance(instance_id)
+    return instance_detail(incidents.suspend(get_db(), get_engine(), instance.id, g.user.username, body["reason"]))
+
+
+@blp.route(f"/<{BIG_ID}:instance_id>/resume", methods=["POST"])
+@blp.response(200, InstanceDetailSchema)
+def resume(instance_id: int):
+    """Let a suspended instance go on (admins)."""
+    instance = _admin_instance(instance_id)
+    return instance_detail(incidents.resume(get_db(), get_engine(), instance.id, g.user.username))
+
+
+@blp.route(f"/<{BIG_ID}:instance_id>/terminate", methods=["POST"])
+@blp.arguments(AdminActionBody, as_kwargs=False)
+@blp.response(200, InstanceDetailSchema)
+def terminate(body, instance_id: int):
+    """End a running, suspended or failed instance for good; its open tasks are cancelled (admins)."""
+    instance = _admin_instance(instance_id)
+    return instance_detail(incidents.terminate(get_db(), get_engine(), instance.id, g.user.username,
+                                               body["reason"]))

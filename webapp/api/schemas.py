@@ -235,13 +235,52 @@ class IncidentDataBody(Schema):
     remove = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
 
 
+class AdminActionBody(Schema):
+    reason = Text(1000, load_default="", metadata={"description": "why (kept in the audit entry)"})
+
+
 # -- statistics ------------------------------------------------------------------------------
+class StatisticsArgs(Schema):
+    start = fields.Date(data_key="from", load_default=None,
+                        metadata={"description": "first day of the period (Beijing date), inclusive"})
+    end = fields.Date(data_key="to", load_default=None,
+                      metadata={"description": "last day of the period (Beijing date), inclusive"})
+    county = Text(100, load_default=None, metadata={
+        "description": "a county code; people of a county get their county whatever they ask"})
+
+
+class StatisticsPeriodSchema(Schema):
+    start = fields.String(data_key="from", metadata={"description": "ISO date; absent: no lower bound"})
+    end = fields.String(data_key="to", metadata={"description": "ISO date; absent: no upper bound"})
+
+
+class BulletinCountSchema(Schema):
+    name = fields.String(required=True)
+    issued = fields.Integer(required=True)
+
+
+_Counts = lambda description: fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,  # noqa: E731
+                                          metadata={"description": description})
+
+
 class StatisticsSchema(Schema):
-    cases = fields.Integer(required=True, metadata={"description": "cases the caller may see"})
-    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    by_county = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    overdue = fields.Integer(required=True)
+    """The figures of the statistics dashboard (/stats), computed by engine.stats.dashboard."""
+
+    period = fields.Nested(StatisticsPeriodSchema, required=True)
+    county = fields.String(required=True, allow_none=True, metadata={"description": "null: every county"})
+    totals = _Counts("cases received in the period (received, accepted, rejected, withdrawn, open, overdue, "
+                     "overdue_now, escalated), closed in it (closed, solved, handled, on_time), distinct "
+                     "enterprises, unit coordinations")
+    by_category = _Counts("cases received, per category")
+    by_county = _Counts("cases received, per county")
+    by_mode = _Counts("cases received, per handling mode (马上办/快速办/监督办)")
+    by_unit = _Counts("cases received, per lead unit")
+    rates = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True, metadata={
+        "description": "on_time, satisfaction, reopen (0…1) and workdays_to_close; null when nothing to divide"})
+    leader_modes = _Counts("escalated cases per leader mode (签批督办/专题会议/现场办公)")
+    bulletins = fields.Dict(keys=fields.String(), values=fields.Nested(BulletinCountSchema), required=True,
+                            metadata={"description": "专报 issued in the period, per series"})
+    records = _Counts("work records (and weekly reports) in the period, per kind")
     open_tasks = fields.Integer(required=True, metadata={"description": "ready tasks the caller may work on"})
     incidents = fields.Integer(required=True, allow_none=True, metadata={"description": "admins only"})
 

@@ -1,40 +1,40 @@
-"""Statistics over the cases the caller may see."""
+"""Statistics: the dashboard's figures (engine.stats.dashboard, the same as the page /stats)."""
 from __future__ import annotations
 
 from flask import g
 from sqlalchemy import func, select
 
-from engine import access, casefiles, incidents
-from engine.models import HumanTask, Instance
+from engine import access, incidents, stats
+from engine.errors import NotAllowed
+from engine.models import HumanTask
 
 from .. import get_db, get_engine
 from . import api_blueprint
-from .schemas import StatisticsSchema
+from .schemas import StatisticsArgs, StatisticsSchema
 
 blp = api_blueprint("statistics", "/statistics",
-                    "Counts of the cases the caller may see")
-
-
-def _counts(session, column, where) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).select_from(Instance).where(where).group_by(column))
-    return {str(key) if key is not None else "": n for key, n in rows}
+                    "The statistics dashboard's figures (working groups, leaders and admins)")
 
 
 @blp.route("")
+@blp.arguments(StatisticsArgs, location="query", as_kwargs=False)
 @blp.response(200, StatisticsSchema)
-def statistics():
-    """Cases by status, category and county; overdue cases; open tasks; incidents (admins)."""
+def statistics(args):
+    """Figures of the period (cases received, closed, rates …) for the caller's county scope,
+    as on the dashboard; plus the caller's open tasks and, for admins, the incidents."""
     db, principal = get_db(), g.principal
-    where = Instance.business_key.is_not(None) & access.case_filter(principal)
-    summary = Instance.summary
-    overdue = casefiles.search_cases(db, principal, casefiles.CaseQuery(overdue=True, per_page=1),
-                                     now=get_engine().clock.now()).total
+    if not stats.can_see_stats(principal):
+        raise NotAllowed("only working groups, leaders and admins may read statistics")
+    try:
+        county = stats.scoped_county(principal, args.get("county"))
+    except PermissionError:
+        raise NotAllowed("no statistics for this caller") from None
+    board = stats.dashboard(db, stats.Period(args.get("start"), args.get("end")), county,
+                            now=get_engine().clock.now())
+    data = board.as_dict()
     return {
-        "cases": db.scalar(select(func.count()).select_from(Instance).where(where)) or 0,
-        "by_status": _counts(db, Instance.status, where),
-        "by_category": _counts(db, summary["category"].as_string(), where),
-        "by_county": _counts(db, summary["county"].as_string(), where),
-        "overdue": overdue,
+        **data,
+        "period": {key: data["period"][day] for key, day in (("start", "from"), ("end", "to")) if day in data["period"]},
         "open_tasks": db.scalar(select(func.count()).select_from(HumanTask).where(access.task_filter(principal))) or 0,
         "incidents": incidents.count_incidents(db) if "admin" in principal.groups else None,
     }

@@ -34,3 +34,13 @@
     }
   });
 })();
+
+// Confirmation before a form is sent: <form data-confirm="…"> (the CSP forbids inline onsubmit).
+document.addEventListener('submit', function (ev) {
+  var form = ev.target;
+  var text = form && form.getAttribute && form.getAttribute('data-confirm');
+  if (text && !window.confirm(text)) {
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  }
+}, true);
