@@ -40,6 +40,17 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.command("stats-rebuild")
+def stats_rebuild() -> None:
+    """Recompute the statistics rollups (stats_*) from case_record and case_unit."""
+    from engine import stats
+
+    Session = _session_factory(Settings())
+    with Session.begin() as session:
+        counts = stats.rebuild_rollups(session)
+    click.echo("rollups rebuilt: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
 @main.command()
 @click.option("--by", default="cli", help="who deploys (for the audit)")
 def deploy(by: str) -> None:

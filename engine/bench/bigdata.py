@@ -1,0 +1,226 @@
+"""(e) inbox and dashboard latency with many generated cases in PostgreSQL.
+
+Cases are generated with INSERT … SELECT generate_series (not through the engine), in a
+PostgreSQL schema of their own: ``instance`` rows with a realistic ``summary`` (the case's
+queryable face, as the case process writes it), ``human_task`` rows (the history of
+completed tasks, and the ready task of every open case) and ``human_task_group`` rows for
+the ready ones. ``instance.state`` holds a short placeholder: no measured query reads it
+(a real state is ~20 KB, stored out of line by TOAST).
+
+Measured: the inbox (engine/inbox.py, as /api/v1/tasks and the office page call it) for
+people of several roles, and the dashboard — the queries of /api/v1/statistics
+(webapp/api/statistics.py), repeated here because the engine imports no web code.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import statistics
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+
+from .. import access, casefiles
+from ..access import Principal
+from ..inbox import InboxFilter, inbox
+from ..models import HumanTask, Instance
+from .inprocess import Rig
+
+DASHBOARD_TIMEOUT_S = 20  # a query still running after this is stopped and reported as "> 20 s"
+COUNTIES = ["city", "shuangta", "longcheng", "beipiao", "lingyuan", "chaoyangxian", "jianping", "kazuo"]
+CITY_UNITS = ["zrzyj", "sthjj", "zjj", "fgw", "yshj", "jrfzj", "gdgs", "gaj", "gxj", "rsj"]
+STAGES = [  # (task name, bpmn id, group prefix, summary status, stage, form) of an open case
+    ("受理审查", "Task_intake", "wg", "待受理", "受理", "intake-review.schema.json"),
+    ("分级交办", "Task_dispatch", "wg", "待交办", "交办", "dispatch.schema.json"),
+    ("拟办办理结果", "Task_draft", "unit", "办理中", "办理", "unit-draft.schema.json"),
+    ("负责人审核", "Task_head_review", "head", "待审核", "办理", "unit-head-review.schema.json"),
+    ("结果审核", "Task_result_review", "wg", "待审核", "审核", "result-review.schema.json"),
+    ("回访评价", "Task_return_visit", "wg", "待回访", "回访", "return-visit.schema.json"),
+]
+
+
+def _categories() -> list[str]:
+    from ..config import Settings
+
+    schema = json.loads((Settings().forms_dir / "case-submit.schema.json").read_text(encoding="utf-8"))
+    return schema["properties"]["category"]["enum"]
+
+
+def generate(conn, n_cases: int, version_id: int, open_share: float = 0.15, now: _dt.datetime | None = None) -> dict:
+    """Fill the schema's tables (already created, empty) with ``n_cases`` cases."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    params = {
+        "n": n_cases, "pv": version_id, "open_every": max(1, round(1 / open_share)), "now": now,
+        "counties": COUNTIES, "units": CITY_UNITS, "cats": _categories(),
+        "tnames": [s[0] for s in STAGES], "tids": [s[1] for s in STAGES], "tgroups": [s[2] for s in STAGES],
+        "tstatus": [s[3] for s in STAGES], "tstage": [s[4] for s in STAGES], "tforms": [s[5] for s in STAGES],
+    }
+    t0 = time.perf_counter()
+    # bulk load without the secondary indexes, then build them (much faster than row by row)
+    indexes = conn.execute(text("""
+        SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = current_schema() AND i.tablename IN ('instance', 'human_task', 'human_task_group')
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+    """)).all()
+    for name, _definition in indexes:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    # an open case: every open_every-th; its stage (0..5) from its number; newer cases more often open
+    conn.execute(text("""
+        INSERT INTO instance (id, process_version_id, process_id, business_key, status, state, serializer_version,
+                              lock_version, next_timer_at, summary, started_by, created_at, updated_at, ended_at)
+        SELECT g, :pv, 'ztc_case', 'ZTC-' || (2024 + g * 3 / (:n + 1)) || '-' || lpad(g::text, 7, '0'),
+               CASE WHEN g % :open_every = 0 THEN 'running' ELSE 'completed' END,
+               '{"tasks":{}}', '1.5', 7,
+               CASE WHEN g % :open_every = 0 THEN CAST(CAST(:now AS timestamptz) AS timestamptz) + ((g % 20) || ' days')::interval END,
+               jsonb_build_object(
+                 'case_no', 'ZTC-' || (2024 + g * 3 / (:n + 1)) || '-' || lpad(g::text, 7, '0'),
+                 'title', '项目用地批复迟迟未下达（' || g || '）',
+                 'enterprise_name', '朝阳某企业有限公司' || (g % 50000),
+                 'uscc', '91211300MA' || lpad((g % 50000)::text, 7, '0') || 'X',
+                 'county', (CAST(:counties AS text[]))[1 + (g % 8)],
+                 'level', CASE WHEN g % 8 = 0 THEN 'city' ELSE 'county' END,
+                 'category', (CAST(:cats AS text[]))[1 + (g / 7) % array_length(CAST(:cats AS text[]), 1)],
+                 'urgency', (ARRAY['一般','紧急','特急'])[1 + g % 3],
+                 'status', CASE WHEN g % :open_every = 0 THEN (CAST(:tstatus AS text[]))[1 + (g / :open_every) % 6] ELSE '已办结' END,
+                 'stage', CASE WHEN g % :open_every = 0 THEN (CAST(:tstage AS text[]))[1 + (g / :open_every) % 6] ELSE '已结束' END,
+                 'mode', (ARRAY['马上办','快速办','限期办'])[1 + g % 3],
+                 'lead_unit', CASE WHEN g % 8 = 0 THEN (CAST(:units AS text[]))[1 + (g / 8) % 10]
+                                   ELSE (CAST(:counties AS text[]))[1 + (g % 8)] || '.' || (CAST(:units AS text[]))[1 + (g / 8) % 10] END,
+                 'coop_units', CASE WHEN g % 5 = 0 THEN jsonb_build_array((CAST(:units AS text[]))[1 + (g / 3) % 10]) ELSE '[]'::jsonb END,
+                 'deadline', to_char((CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval + interval '10 days')
+                                     AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"17:30:00+08:00'),
+                 'deadline_days', 3 + g % 10,
+                 'warning', CASE WHEN g % 97 = 0 THEN 'red' WHEN g % 31 = 0 THEN 'yellow' END,
+                 'overdue', g % 97 = 0,
+                 'escalated', g % 41 = 0,
+                 'reopen_count', g % 23 / 22,
+                 'satisfaction', CASE WHEN g % :open_every <> 0 THEN (ARRAY['满意','基本满意','不满意'])[1 + (g % 17) / 15] END,
+                 'outcome', CASE WHEN g % :open_every <> 0 THEN 'solved' END,
+                 'registered_at', to_char(CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval, 'YYYY-MM-DD"T"HH24:MI:SS+00:00')),
+               'enterprise:91211300MA' || lpad((g % 50000)::text, 7, '0') || 'X',
+               CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval,
+               CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval + interval '3 days',
+               CASE WHEN g % :open_every = 0 THEN NULL ELSE CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval + interval '9 days' END
+        FROM generate_series(1, :n) AS g
+    """), params)
+    t1 = time.perf_counter()
+    # history: the completed tasks of every case (six for a closed case, those before its stage for an open one)
+    conn.execute(text("""
+        INSERT INTO human_task (instance_id, task_guid, bpmn_id, name, process_id, lane, candidate_groups, form,
+                                ui_form, state, due_at, created_at, completed_at, completed_by)
+        SELECT i.id, md5(i.id::text || '-' || s)::uuid::text, (CAST(:tids AS text[]))[s + 1], (CAST(:tnames AS text[]))[s + 1], 'ztc_case', NULL,
+               jsonb_build_array((CAST(:tgroups AS text[]))[s + 1] || ':' || (i.summary->>(CASE WHEN (CAST(:tgroups AS text[]))[s + 1] = 'wg' THEN 'county' ELSE 'lead_unit' END))),
+               (CAST(:tforms AS text[]))[s + 1], NULL,
+               CASE WHEN i.status = 'running' AND s = (i.id / :open_every) % 6 THEN 'ready' ELSE 'completed' END,
+               i.created_at + ((s + 1) || ' days')::interval, i.created_at + (s || ' days')::interval,
+               CASE WHEN i.status = 'running' AND s = (i.id / :open_every) % 6 THEN NULL
+                    ELSE i.created_at + ((s + 1) || ' days')::interval END,
+               CASE WHEN i.status = 'running' AND s = (i.id / :open_every) % 6 THEN NULL ELSE 'someone' END
+        FROM instance i
+        CROSS JOIN LATERAL generate_series(0, CASE WHEN i.status = 'running' THEN (i.id / :open_every) % 6 ELSE 5 END) AS s
+    """), params)
+    t2 = time.perf_counter()
+    conn.execute(text("""
+        INSERT INTO human_task_group (task_id, "group")
+        SELECT id, candidate_groups->>0 FROM human_task WHERE state = 'ready'
+    """))
+    for _name, definition in indexes:
+        conn.execute(text(definition))
+    conn.execute(text("SELECT setval(pg_get_serial_sequence('instance', 'id'), :n)"), params)
+    conn.execute(text("ANALYZE instance; ANALYZE human_task; ANALYZE human_task_group"))
+    t3 = time.perf_counter()
+    counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("instance", "human_task", "human_task_group")}
+    counts["ready"] = conn.execute(text("SELECT count(*) FROM human_task WHERE state = 'ready'")).scalar()
+    return {"counts": counts, "seconds": {"instance": t1 - t0, "human_task": t2 - t1, "groups+analyze": t3 - t2}}
+
+
+def principals() -> dict[str, Principal]:
+    return {
+        "city working group (wg:city)": Principal("bench.wg.city", groups=frozenset({"wg:city"})),
+        "county working group (wg:beipiao)": Principal("bench.wg.beipiao", groups=frozenset({"wg:beipiao"})),
+        "unit handler (unit:zrzyj)": Principal("bench.unit", groups=frozenset({"unit:zrzyj"})),
+        "county unit head (head:kazuo.fgw)": Principal("bench.head", groups=frozenset({"head:kazuo.fgw"})),
+    }
+
+
+def dashboard(session, principal: Principal, now: _dt.datetime) -> dict:
+    """The queries of GET /api/v1/statistics (webapp/api/statistics.py) for ``principal``."""
+    where = Instance.business_key.is_not(None) & access.case_filter(principal)
+    summary = Instance.summary
+
+    def counts(column):
+        rows = session.execute(select(column, func.count()).select_from(Instance).where(where).group_by(column))
+        return {str(k) if k is not None else "": n for k, n in rows}
+
+    return {
+        "cases": session.scalar(select(func.count()).select_from(Instance).where(where)) or 0,
+        "by_status": counts(Instance.status),
+        "by_category": counts(summary["category"].as_string()),
+        "by_county": counts(summary["county"].as_string()),
+        "overdue": casefiles.search_cases(session, principal, casefiles.CaseQuery(overdue=True, per_page=1), now=now).total,
+        "open_tasks": session.scalar(select(func.count()).select_from(HumanTask).where(access.task_filter(principal))) or 0,
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def measure(rig: Rig, repeats: int, calendar=None) -> dict:
+    """Latency of the inbox (per person, first page of 50 with its four tab counts) and of the
+    dashboard, ``repeats`` times each after one warm-up; medians and p95 in ms."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    out: dict = {"inbox": {}, "dashboard": {}}
+    all_inbox: list[float] = []
+    all_dash: list[float] = []
+    for label, principal in principals().items():
+        times = []
+        rows = 0
+        for i in range(repeats + 1):
+            with rig.Session() as s:
+                t0 = time.perf_counter()
+                page = inbox(s, principal, InboxFilter(limit=50), calendar=calendar or rig.engine.calendar, now=now)
+                dt = time.perf_counter() - t0
+            rows = page.counts.get("all", 0)
+            if i:
+                times.append(dt)
+        all_inbox += times
+        out["inbox"][label] = {"ready_tasks": rows, "median_ms": 1000 * statistics.median(times),
+                               "p95_ms": 1000 * _pct(times, 0.95)}
+    for label, principal in list(principals().items())[:2]:
+        times = []
+        total = 0
+        timed_out = False
+        for i in range(max(3, repeats // 4) + 1):
+            with rig.Session() as s:
+                s.execute(text(f"SET LOCAL statement_timeout = {int(DASHBOARD_TIMEOUT_S * 1000)}"))
+                t0 = time.perf_counter()
+                try:
+                    total = dashboard(s, principal, now)["cases"]
+                    dt = time.perf_counter() - t0
+                except OperationalError:  # statement_timeout: a plan that does not finish
+                    timed_out, dt = True, float("inf")
+            if i or timed_out:
+                times.append(dt)
+            if timed_out:
+                break
+        all_dash += times
+        out["dashboard"][label] = {"cases": total, "median_ms": 1000 * statistics.median(times),
+                                   "p95_ms": 1000 * _pct(times, 0.95), "timed_out": timed_out}
+    out["inbox_p95_ms"] = 1000 * _pct(all_inbox, 0.95)
+    out["dashboard_p95_ms"] = 1000 * _pct(all_dash, 0.95)
+    return out
+
+
+def explain(rig: Rig, principal: Principal) -> str:
+    """EXPLAIN ANALYZE of the inbox page query (for docs/PERFORMANCE.md)."""
+    from ..access import task_filter
+
+    stmt = (select(HumanTask).join(HumanTask.instance).where(task_filter(principal))
+            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(50))
+    with rig.Session() as s:
+        compiled = stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        return "\n".join(r[0] for r in s.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled))))
