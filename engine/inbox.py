@@ -9,7 +9,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from . import clock as clock_mod
 from .access import Principal, can_see_task, in_task_groups, task_filter
@@ -105,7 +105,7 @@ def inbox(session: Session, principal: Principal, filters: InboxFilter | None = 
     else:
         query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     rows = []
-    for task in session.scalars(query.limit(filters.limit)):
+    for task in session.scalars(query.options(contains_eager(HumanTask.instance)).limit(filters.limit)):
         marker = deadline_marker(task.due_at, now, calendar, (task.instance.summary or {}).get("warning"))
         rows.append(InboxRow(task, task.instance, marker))
     return InboxPage(rows, counts, filters)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -122,6 +123,10 @@ class HumanTask(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "task_guid"),
         Index("ix_human_task_state_due", "state", "due_at"),
+        # the inbox: ready tasks only, in due order, without visiting the heap (PostgreSQL)
+        Index("ix_human_task_ready", "due_at", "id",
+              postgresql_include=["assignee", "delegated_from", "instance_id"],
+              postgresql_where=text("state = 'ready'")),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
@@ -417,3 +422,102 @@ class WorkRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+# -- statistics rollups (engine/stats.py keeps them, in the same transaction as case_record) --
+# Each counter table holds one row per key at two grains: ``grain`` 'd' (``day`` is the
+# Beijing date) and 'm' (``day`` is the first of the month), so a period is read as its whole
+# months plus the days at either end. Key columns hold '' for "none" (NULLs are never equal
+# in a primary key).
+class StatsReceived(Base):
+    """Cases by received day, county and lead unit (dashboard totals, by county/unit; 考核)."""
+
+    __tablename__ = "stats_received"
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    lead_unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    still_open: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)  # turned red at least once
+    escalated: Mapped[int] = mapped_column(Integer, default=0)
+    lm_sign: Mapped[int] = mapped_column(Integer, default=0)  # 签批督办
+    lm_meeting: Mapped[int] = mapped_column(Integer, default=0)  # 专题会议
+    lm_site: Mapped[int] = mapped_column(Integer, default=0)  # 现场办公
+
+
+class StatsReceivedDim(Base):
+    """Cases by received day, county and one more dimension (``dim`` category | mode)."""
+
+    __tablename__ = "stats_received_dim"
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsClosed(Base):
+    """Cases by closed day, county and lead unit (solved, on-time, satisfaction, reopen …)."""
+
+    __tablename__ = "stats_closed"
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    lead_unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    solved: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    sat_good: Mapped[int] = mapped_column(Integer, default=0)
+    sat_answered: Mapped[int] = mapped_column(Integer, default=0)
+    wd_sum: Mapped[int] = mapped_column(BigInteger, default=0)  # working days to close, solved cases
+
+
+class StatsUnit(Base):
+    """Unit assignments (case_unit rows) by assigned day, county and unit: 协调部门."""
+
+    __tablename__ = "stats_unit"
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsEnterprise(Base):
+    """Cases per enterprise and county ('*': all counties); its row is locked while the
+    enterprise's days change, so concurrent cases of one enterprise update them in turn."""
+
+    __tablename__ = "stats_enterprise"
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsEnterpriseDay(Base):
+    """The received days of an enterprise's cases (per county, and '*' for all counties)."""
+
+    __tablename__ = "stats_enterprise_day"
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsEnterpriseGap(Base):
+    """Enterprise-days counted by (day, previous day of the same enterprise and county):
+    the enterprises contacted in [a, b] are the rows with ``day`` in [a, b] and
+    ``prev_day`` < a (0001-01-01 when it is the enterprise's first day)."""
+
+    __tablename__ = "stats_enterprise_gap"
+    __table_args__ = (Index("ix_stats_enterprise_gap_prev", "county", "prev_day", "day"),)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    prev_day: Mapped[_dt.date] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

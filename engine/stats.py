@@ -3,8 +3,12 @@ assessment (考核) and the case filters every figure links to.
 
 The projection (``project``) runs inside the engine's save path (``Engine._save``), so
 ``case_record`` and ``case_unit`` always change in the same transaction as the instance.
-The queries use SQLAlchemy Core on those two tables only (never the JSON summary), so they
-run on SQLite and PostgreSQL and scale with the indexes declared in ``engine/models.py``.
+So do the rollups (``stats_*`` tables, engine/models.py): ``project`` applies the difference
+between a case's old and new contributions as concurrency-safe upserts, per day and per
+month. The dashboard and the assessment read the rollups (a period = its whole months + the
+days at either end), never scanning the cases; only "overdue now" counts case_record rows
+(the open cases not yet due). SQLAlchemy Core only, on SQLite and PostgreSQL.
+``rebuild_rollups`` (``zhitongche stats-rebuild``) recomputes them from scratch.
 
 Figure definitions (a period is a range of Beijing calendar dates, both ends included):
 
@@ -35,10 +39,12 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Date, and_, case, cast, delete, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, WorkRecord
+from .models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, StatsClosed,
+                     StatsEnterprise, StatsEnterpriseDay, StatsEnterpriseGap, StatsReceived, StatsReceivedDim,
+                     StatsUnit, WorkRecord)
 from .workdays import CHINA, to_china_date
 
 UTC = _dt.timezone.utc
@@ -104,6 +110,9 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
     if record is None:
         record = CaseRecord(instance_id=instance.id, ever_overdue=False, coop_units=[])
         session.add(record)
+        before, enterprise_before = {}, None
+    else:
+        before, enterprise_before = _contributions(record), _enterprise_key(record)
     status = summary.get("status")
     outcome = summary.get("outcome")
     is_open = instance.status in ("running", "error", "suspended")
@@ -142,18 +151,23 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
         record.workdays_to_close = None
     record.updated_at = now
 
+    assigned: dict[tuple, dict[str, int]] = {}
     if lead != record.lead_unit or coop != list(record.coop_units or []):
-        _assign_units(session, instance.id, record.county, lead, coop, now)
+        assigned = _assign_units(session, instance.id, record.county, lead, coop, now)
     record.lead_unit = lead
     record.coop_units = coop
+    _apply_rollups(session, _delta(before, _contributions(record), assigned))
+    _move_enterprise(session, enterprise_before, _enterprise_key(record))
     return record
 
 
 def _assign_units(session: Session, instance_id: int, county: str | None, lead: str | None, coop: list[str],
-                  now: _dt.datetime) -> None:
+                  now: _dt.datetime) -> dict[tuple, dict[str, int]]:
     """Add a ``case_unit`` row for every unit newly assigned (rows are never removed: a unit
-    assigned once was coordinated once, even if the case is later re-dispatched elsewhere)."""
+    assigned once was coordinated once, even if the case is later re-dispatched elsewhere).
+    Returns the rows' contributions to ``stats_unit``."""
     existing = {row.unit: row for row in session.scalars(select(CaseUnit).where(CaseUnit.instance_id == instance_id))}
+    added: dict[tuple, dict[str, int]] = {}
     for unit, role in [(lead, "lead"), *[(u, "coop") for u in coop]]:
         if not unit:
             continue
@@ -162,8 +176,267 @@ def _assign_units(session: Session, instance_id: int, county: str | None, lead: 
             row = CaseUnit(instance_id=instance_id, unit=unit, role=role, county=county, assigned_at=now)
             session.add(row)
             existing[unit] = row
+            key = ("unit", (_china_day(now), county or NONE, unit))
+            added[key] = {"assigned": added.get(key, {}).get("assigned", 0) + 1}
         elif role == "lead" and row.role != "lead":
             row.role = "lead"
+    return added
+
+
+# -- the rollups ---------------------------------------------------------------------------
+# ``project`` knows a case's contributions to the rollup tables before and after the step and
+# applies the difference (INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n), at two
+# grains: the day and its month. A figure for a period reads its whole months at grain 'm' and
+# the days at either end at grain 'd'; only "overdue now" reads case_record (it depends on now).
+NONE = ""  # a key column's "none" (NULLs never conflict in a primary key)
+ALL_COUNTIES = "*"  # stats_enterprise*: every county together
+FIRST_DAY = _dt.date(1, 1, 1)  # stats_enterprise_gap.prev_day of an enterprise's first day
+LM_COLUMNS = dict(zip(LEADER_MODES, ("lm_sign", "lm_meeting", "lm_site")))
+ROLLUPS = {  # name → (table, key columns after grain)
+    "received": (StatsReceived.__table__, ("day", "county", "lead_unit")),
+    "received_dim": (StatsReceivedDim.__table__, ("day", "county", "dim", "value")),
+    "closed": (StatsClosed.__table__, ("day", "county", "lead_unit")),
+    "unit": (StatsUnit.__table__, ("day", "county", "unit")),
+}
+RECEIVED_COUNTERS = ("received", "accepted", "rejected", "withdrawn", "still_open", "overdue", "escalated",
+                     *LM_COLUMNS.values())
+CLOSED_COUNTERS = ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered", "wd_sum")
+COUNTERS = {"received": RECEIVED_COUNTERS, "received_dim": ("received",), "closed": CLOSED_COUNTERS,
+            "unit": ("assigned",)}
+
+
+def _china_day(value: _dt.datetime) -> _dt.date:
+    if value.tzinfo is None:  # stored as UTC (UtcDateTime)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(CHINA).date()
+
+
+def _contributions(r: CaseRecord) -> dict[tuple, dict[str, int]]:
+    """What one case_record row adds to the counter rollups: {(rollup, key): {counter: n}}."""
+    out: dict[tuple, dict[str, int]] = {}
+    if r.received_at is None:
+        return out
+    county = r.county or NONE
+    day = _china_day(r.received_at)
+    out[("received", (day, county, r.lead_unit or NONE))] = {
+        "received": 1, "accepted": int(r.accepted_at is not None), "rejected": int(r.outcome == "rejected"),
+        "withdrawn": int(r.outcome == "withdrawn"), "still_open": int(r.is_open is True),
+        "overdue": int(r.ever_overdue is True), "escalated": int(r.escalated is True),
+        **{column: int(r.leader_mode == mode) for mode, column in LM_COLUMNS.items()}}
+    for dim in ("category", "mode"):
+        value = getattr(r, dim)
+        if value:
+            out[("received_dim", (day, county, dim, value))] = {"received": 1}
+    if r.closed_at is not None:
+        handled = r.on_time is not None
+        out[("closed", (_china_day(r.closed_at), county, r.lead_unit or NONE))] = {
+            "closed": 1, "solved": int(r.outcome == "solved"), "handled": int(handled),
+            "on_time": int(r.on_time is True), "reopened": int(handled and (r.reopen_count or 0) > 0),
+            "sat_good": int(r.satisfaction in GOOD_SATISFACTION),
+            "sat_answered": int(r.satisfaction in ANSWERED_SATISFACTION),
+            "wd_sum": (r.workdays_to_close or 0) if r.outcome == "solved" else 0}
+    return out
+
+
+def _delta(before: dict, after: dict, *more: dict) -> dict[tuple, dict[str, int]]:
+    out: dict[tuple, dict[str, int]] = {}
+    for sign, part in [(-1, before), (1, after), *[(1, m) for m in more]]:
+        for key, counters in part.items():
+            acc = out.setdefault(key, {})
+            for name, n in counters.items():
+                acc[name] = acc.get(name, 0) + sign * n
+    return {key: acc for key, acc in out.items() if any(acc.values())}
+
+
+def _insert(session: Session):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
+        raise NotImplementedError(f"statistics rollups on {name}")
+    return insert
+
+
+def _upsert_add(session: Session, table, keys: tuple[str, ...], rows: list[dict[str, Any]], counters: tuple[str, ...],
+                returning=None):
+    """Add ``rows``' counters to the rows of ``table`` with the same keys (inserting the new
+    ones). Rows are sorted by key, so concurrent transactions lock them in the same order."""
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
+    stmt = _insert(session)(table).values(rows)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+    if returning is not None:
+        stmt = stmt.returning(returning)
+    return session.execute(stmt)
+
+
+def _apply_rollups(session: Session, delta: dict[tuple, dict[str, int]]) -> None:
+    if not delta:
+        return
+    rows: dict[str, dict[tuple, dict[str, int]]] = {}
+    for (name, key), counters in delta.items():
+        day = key[0]
+        for grain, at in (("d", day), ("m", day.replace(day=1))):
+            acc = rows.setdefault(name, {}).setdefault((grain, at, *key[1:]), {})
+            for counter, n in counters.items():
+                acc[counter] = acc.get(counter, 0) + n
+    for name in sorted(rows):
+        table, keys = ROLLUPS[name]
+        counters = COUNTERS[name]
+        batch = [{**dict(zip(("grain", *keys), key)), **{c: acc.get(c, 0) for c in counters}}
+                 for key, acc in rows[name].items() if any(acc.values())]
+        if batch:
+            _upsert_add(session, table, ("grain", *keys), batch, counters)
+
+
+def _enterprise_key(r: CaseRecord) -> tuple | None:
+    if r.uscc is None or r.received_at is None:
+        return None
+    return (r.county or NONE, r.uscc, _china_day(r.received_at))
+
+
+def _move_enterprise(session: Session, before: tuple | None, after: tuple | None) -> None:
+    """Keep stats_enterprise_day / _gap when a case's (county, enterprise, received day) changes
+    (for the case's county and for all counties together)."""
+    for per_county in (True, False):
+        old = before if (before is None or per_county) else (ALL_COUNTIES, *before[1:])
+        new = after if (after is None or per_county) else (ALL_COUNTIES, *after[1:])
+        if old == new:
+            continue
+        if old is not None:
+            _enterprise_day(session, *old, -1)
+        if new is not None:
+            _enterprise_day(session, *new, 1)
+
+
+def _enterprise_day(session: Session, county: str, uscc: str, day: _dt.date, sign: int) -> None:
+    e, d = StatsEnterprise.__table__, StatsEnterpriseDay.__table__
+    # the enterprise's row first: a concurrent transaction on the same enterprise waits here
+    _upsert_add(session, e, ("county", "uscc"), [{"county": county, "uscc": uscc, "cases": sign}], ("cases",))
+    row = {"county": county, "uscc": uscc, "day": day, "cases": sign}
+    n = _upsert_add(session, d, ("county", "uscc", "day"), [row], ("cases",), returning=d.c.cases).scalar_one()
+    if (sign > 0 and n != 1) or (sign < 0 and n != 0):
+        return  # the enterprise had (still has) another case that day
+    same = (d.c.county == county, d.c.uscc == uscc)
+    if sign < 0:
+        session.execute(delete(d).where(*same, d.c.day == day))
+    prev = session.scalar(select(func.max(d.c.day)).where(*same, d.c.day < day)) or FIRST_DAY
+    after = session.scalar(select(func.min(d.c.day)).where(*same, d.c.day > day))
+    gaps = {(day, prev): sign}
+    if after is not None:  # the next day's previous day was prev, becomes day (or back)
+        gaps[(after, day)] = sign
+        gaps[(after, prev)] = -sign
+    _upsert_add(session, StatsEnterpriseGap.__table__, ("county", "day", "prev_day"),
+                [{"county": county, "day": a, "prev_day": p, "n": n} for (a, p), n in gaps.items()], ("n",))
+
+
+def _sql_day(session: Session, column):
+    """SQL: the Beijing calendar date of a UTC timestamp column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column) + _dt.timedelta(hours=8), Date)
+    return func.date(column, "+8 hours")
+
+
+def _sql_month(session: Session, column):
+    """SQL: the first of the month of a date column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month")
+
+
+ROLLUP_TABLES = (StatsReceived, StatsReceivedDim, StatsClosed, StatsUnit, StatsEnterprise, StatsEnterpriseDay,
+                 StatsEnterpriseGap)
+
+
+def rebuild_rollups(session: Session) -> dict[str, int]:
+    """Recompute every rollup table from case_record and case_unit (for a database that had
+    cases before the rollups existed, or to check them). Set-based SQL, in the caller's
+    transaction; returns the rows per table. Cases changing meanwhile wait (PostgreSQL: the
+    tables are locked in SHARE ROW EXCLUSIVE mode until commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        names = ", ".join(m.__tablename__ for m in ROLLUP_TABLES)
+        session.execute(text(f"LOCK TABLE case_record, case_unit, {names} IN SHARE ROW EXCLUSIVE MODE"))
+    for model in ROLLUP_TABLES:
+        session.execute(delete(model.__table__))
+    r = CaseRecord.__table__
+    county = func.coalesce(r.c.county, NONE)
+    lead = func.coalesce(r.c.lead_unit, NONE)
+    rday = _sql_day(session, r.c.received_at)
+
+    def n(cond):
+        return func.sum(case((cond, 1), else_=0))
+
+    def by_month(table, keys, counters):
+        t = table
+        month = _sql_month(session, t.c.day)
+        session.execute(t.insert().from_select(
+            ["grain", "day", *keys, *counters],
+            select(literal("m"), month, *[t.c[k] for k in keys], *[func.sum(t.c[c]) for c in counters])
+            .where(t.c.grain == "d").group_by(month, *[t.c[k] for k in keys])))
+
+    received = StatsReceived.__table__
+    session.execute(received.insert().from_select(
+        ["grain", "day", "county", "lead_unit", *RECEIVED_COUNTERS],
+        select(literal("d"), rday, county, lead, func.count(), n(r.c.accepted_at.is_not(None)),
+               n(r.c.outcome == "rejected"), n(r.c.outcome == "withdrawn"), n(r.c.is_open == True),  # noqa: E712
+               n(r.c.ever_overdue == True), n(r.c.escalated == True),  # noqa: E712
+               *[n(r.c.leader_mode == mode) for mode in LM_COLUMNS])
+        .group_by(rday, county, lead)))
+    by_month(received, ("county", "lead_unit"), RECEIVED_COUNTERS)
+
+    dims = StatsReceivedDim.__table__
+    for dim in ("category", "mode"):
+        value = r.c[dim]
+        session.execute(dims.insert().from_select(
+            ["grain", "day", "county", "dim", "value", "received"],
+            select(literal("d"), rday, county, literal(dim), value, func.count())
+            .where(value.is_not(None), value != "").group_by(rday, county, value)))
+    by_month(dims, ("county", "dim", "value"), ("received",))
+
+    closed = StatsClosed.__table__
+    cday = _sql_day(session, r.c.closed_at)
+    handled = r.c.on_time.is_not(None)
+    session.execute(closed.insert().from_select(
+        ["grain", "day", "county", "lead_unit", *CLOSED_COUNTERS],
+        select(literal("d"), cday, county, lead, func.count(), n(r.c.outcome == "solved"), n(handled),
+               n(r.c.on_time == True), n(and_(handled, r.c.reopen_count > 0)),  # noqa: E712
+               n(r.c.satisfaction.in_(GOOD_SATISFACTION)), n(r.c.satisfaction.in_(ANSWERED_SATISFACTION)),
+               func.sum(case((r.c.outcome == "solved", func.coalesce(r.c.workdays_to_close, 0)), else_=0)))
+        .where(r.c.closed_at.is_not(None)).group_by(cday, county, lead)))
+    by_month(closed, ("county", "lead_unit"), CLOSED_COUNTERS)
+
+    u = CaseUnit.__table__
+    units = StatsUnit.__table__
+    uday = _sql_day(session, u.c.assigned_at)
+    ucounty = func.coalesce(u.c.county, NONE)
+    session.execute(units.insert().from_select(
+        ["grain", "day", "county", "unit", "assigned"],
+        select(literal("d"), uday, ucounty, u.c.unit, func.count()).group_by(uday, ucounty, u.c.unit)))
+    by_month(units, ("county", "unit"), ("assigned",))
+
+    days = StatsEnterpriseDay.__table__
+    with_uscc = r.c.uscc.is_not(None)
+    session.execute(days.insert().from_select(
+        ["county", "uscc", "day", "cases"],
+        select(county, r.c.uscc, rday, func.count()).where(with_uscc).group_by(county, r.c.uscc, rday)))
+    session.execute(days.insert().from_select(
+        ["county", "uscc", "day", "cases"],
+        select(literal(ALL_COUNTIES), r.c.uscc, rday, func.count()).where(with_uscc).group_by(r.c.uscc, rday)))
+    enterprises = StatsEnterprise.__table__
+    session.execute(enterprises.insert().from_select(
+        ["county", "uscc", "cases"],
+        select(days.c.county, days.c.uscc, func.sum(days.c.cases)).group_by(days.c.county, days.c.uscc)))
+    prev = func.lag(days.c.day).over(partition_by=(days.c.county, days.c.uscc), order_by=days.c.day)
+    chain = select(days.c.county, days.c.day, prev.label("prev_day")).subquery()
+    prev_day = func.coalesce(chain.c.prev_day, literal(FIRST_DAY, Date))
+    gaps = StatsEnterpriseGap.__table__
+    session.execute(gaps.insert().from_select(
+        ["county", "day", "prev_day", "n"],
+        select(chain.c.county, chain.c.day, prev_day, func.count()).group_by(chain.c.county, chain.c.day, prev_day)))
+    session.flush()
+    return {m.__tablename__: session.scalar(select(func.count()).select_from(m.__table__)) for m in ROLLUP_TABLES}
 
 
 # -- filters -------------------------------------------------------------------------------
@@ -373,62 +646,107 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def _received_groups(session: Session, period: Period, county: str | None, now: _dt.datetime):
-    """One scan of the cases received in the period, grouped by the dashboard's dimensions."""
-    r = CaseRecord
-    where = [_between(r.received_at, period)]
+def _next_month(day: _dt.date) -> _dt.date:
+    return (day.replace(day=28) + _dt.timedelta(days=4)).replace(day=1)
+
+
+def _grain_ranges(period: Period) -> list[tuple[str, _dt.date | None, _dt.date | None]]:
+    """The period as rollup rows: (grain, first day, last day), None for an open end; its
+    whole months at grain 'm', the days before and after them at grain 'd'."""
+    start, end = period.start, period.end
+    if start is not None and end is not None and start > end:
+        return [("d", start, end)]  # nothing
+    first = None if start is None else (start if start.day == 1 else _next_month(start))
+    if end is None:
+        last = None
+    elif (end + _dt.timedelta(days=1)).day == 1:
+        last = end.replace(day=1)
+    else:
+        last = (end.replace(day=1) - _dt.timedelta(days=1)).replace(day=1)
+    if first is not None and last is not None and first > last:
+        return [("d", start, end)]
+    out: list[tuple[str, _dt.date | None, _dt.date | None]] = [("m", first, last)]
+    if start is not None and start < first:
+        out.append(("d", start, first - _dt.timedelta(days=1)))
+    if end is not None and last is not None and _next_month(last) <= end:
+        out.append(("d", _next_month(last), end))
+    return out
+
+
+def _rollup_where(table, period: Period, county: str | None) -> list:
+    parts = []
+    for grain, lo, hi in _grain_ranges(period):
+        clauses = [table.c.grain == grain]
+        if lo is not None:
+            clauses.append(table.c.day >= lo)
+        if hi is not None:
+            clauses.append(table.c.day <= hi)
+        parts.append(and_(*clauses))
+    where = [or_(*parts) if len(parts) > 1 else parts[0]]
     if county:
-        where.append(r.county == county)
-    stmt = select(
-        r.county, r.category, r.mode, r.lead_unit,
-        func.count().label("received"),
-        _sum(r.accepted_at.is_not(None)).label("accepted"),
-        _sum(r.outcome == "rejected").label("rejected"),
-        _sum(r.outcome == "withdrawn").label("withdrawn"),
-        _sum(r.is_open == True).label("open"),  # noqa: E712
-        _sum(r.ever_overdue == True).label("overdue"),  # noqa: E712
-        _sum(and_(r.is_open == True, r.deadline < now)).label("overdue_now"),  # noqa: E712
-        _sum(r.escalated == True).label("escalated"),  # noqa: E712
-        *[_sum(r.leader_mode == m).label(f"lm{i}") for i, m in enumerate(LEADER_MODES)],
-    ).where(*where).group_by(r.county, r.category, r.mode, r.lead_unit)
+        where.append(table.c.county == county)
+    return where
+
+
+def _received_groups(session: Session, period: Period, county: str | None):
+    """The cases received in the period (stats_received), by county and lead unit."""
+    t = StatsReceived.__table__
+    stmt = select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS]).where(
+        *_rollup_where(t, period, county)).group_by(t.c.county, t.c.lead_unit).having(func.sum(t.c.received) > 0)
     return session.execute(stmt).all()
+
+
+def _received_by(session: Session, period: Period, county: str | None) -> dict[str, dict[str, int]]:
+    """The cases received in the period by category and by handling mode (stats_received_dim)."""
+    t = StatsReceivedDim.__table__
+    stmt = select(t.c.dim, t.c.value, func.sum(t.c.received)).where(
+        *_rollup_where(t, period, county)).group_by(t.c.dim, t.c.value)
+    out: dict[str, dict[str, int]] = {"category": {}, "mode": {}}
+    for dim, value, n in session.execute(stmt):
+        if n:
+            out.setdefault(dim, {})[value] = int(n)
+    return out
 
 
 def _closed_groups(session: Session, period: Period, county: str | None):
-    """One scan of the cases closed in the period, grouped by lead unit."""
-    r = CaseRecord
-    where = [_between(r.closed_at, period), r.closed_at.is_not(None)]
-    if county:
-        where.append(r.county == county)
-    stmt = select(
-        r.lead_unit,
-        func.count().label("closed"),
-        _sum(r.outcome == "solved").label("solved"),
-        _sum(r.on_time.is_not(None)).label("handled"),
-        _sum(r.on_time == True).label("on_time"),  # noqa: E712
-        _sum(and_(r.on_time.is_not(None), r.reopen_count > 0)).label("reopened"),
-        _sum(r.satisfaction.in_(GOOD_SATISFACTION)).label("sat_good"),
-        _sum(r.satisfaction.in_(ANSWERED_SATISFACTION)).label("sat_answered"),
-        func.coalesce(func.sum(case((r.outcome == "solved", r.workdays_to_close), else_=0)), 0).label("wd_sum"),
-    ).where(*where).group_by(r.lead_unit)
+    """The cases closed in the period (stats_closed), by lead unit."""
+    t = StatsClosed.__table__
+    stmt = select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS]).where(
+        *_rollup_where(t, period, county)).group_by(t.c.lead_unit).having(func.sum(t.c.closed) > 0)
     return session.execute(stmt).all()
 
 
-def distinct_enterprises(session: Session, period: Period, county: str | None) -> int:
+def open_not_overdue(session: Session, period: Period, county: str | None, now: _dt.datetime) -> int:
+    """Cases received in the period, open, without a deadline or with the deadline not passed
+    ``now`` (case_record through ix_case_record_open_deadline: the open cases not yet due).
+    "Overdue now" is the period's open cases (stats_received) minus these."""
     r = CaseRecord
-    where = [_between(r.received_at, period), r.uscc.is_not(None)]
+    where = [r.is_open == True, or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
+             _between(r.received_at, period)]
     if county:
         where.append(r.county == county)
-    return session.scalar(select(func.count(func.distinct(r.uscc))).where(*where)) or 0
+    return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
+
+
+def distinct_enterprises(session: Session, period: Period, county: str | None) -> int:
+    """Distinct enterprises among the cases received in the period: the enterprise-days in the
+    period whose previous day (same enterprise, same county or all counties) is before it."""
+    g = StatsEnterpriseGap.__table__
+    where = [g.c.county == (county or ALL_COUNTIES)]
+    if period.start is None:
+        where.append(g.c.prev_day == FIRST_DAY)
+    else:
+        where += [g.c.day >= period.start, g.c.prev_day < period.start]
+    if period.end is not None:
+        where.append(g.c.day <= period.end)
+    return int(session.scalar(select(func.coalesce(func.sum(g.c.n), 0)).where(*where)) or 0)
 
 
 def coordinations(session: Session, period: Period, county: str | None) -> dict[str, int]:
-    """Unit assignments made in the period, per unit."""
-    u = CaseUnit
-    stmt = select(u.unit, func.count()).where(_between(u.assigned_at, period))
-    if county:
-        stmt = stmt.where(u.county == county)
-    return {unit: n for unit, n in session.execute(stmt.group_by(u.unit))}
+    """Unit assignments made in the period, per unit (stats_unit)."""
+    t = StatsUnit.__table__
+    stmt = select(t.c.unit, func.sum(t.c.assigned)).where(*_rollup_where(t, period, county)).group_by(t.c.unit)
+    return {unit: int(n) for unit, n in session.execute(stmt) if n}
 
 
 def bulletin_counts(session: Session, period: Period, county: str | None) -> dict[str, dict[str, Any]]:
@@ -468,33 +786,32 @@ def dashboard(session: Session, period: Period, county: str | None = None,
     The caller has already limited ``county`` to what the person may see (``scoped_county``).
     """
     now = now or _dt.datetime.now(UTC)
-    received_rows = _received_groups(session, period, county, now)
+    received_rows = _received_groups(session, period, county)
     closed_rows = _closed_groups(session, period, county)
     totals = {k: 0 for k in ("received", "accepted", "rejected", "withdrawn", "open", "overdue", "overdue_now",
                              "escalated")}
-    by_category: dict[str, int] = {}
     by_county: dict[str, int] = {}
-    by_mode: dict[str, int] = {}
     by_unit: dict[str, int] = {}
     leader_modes = {m: 0 for m in LEADER_MODES}
     for row in received_rows:
         for key in totals:
-            totals[key] += getattr(row, key)
-        if row.category:
-            by_category[row.category] = by_category.get(row.category, 0) + row.received
-        if row.county:
-            by_county[row.county] = by_county.get(row.county, 0) + row.received
-        if row.mode:
-            by_mode[row.mode] = by_mode.get(row.mode, 0) + row.received
-        if row.lead_unit:
-            by_unit[row.lead_unit] = by_unit.get(row.lead_unit, 0) + row.received
-        for i, mode in enumerate(LEADER_MODES):
-            leader_modes[mode] += getattr(row, f"lm{i}")
+            if key not in ("open", "overdue_now"):
+                totals[key] += int(getattr(row, key) or 0)
+        totals["open"] += int(row.still_open or 0)
+        if row.county and row.received:
+            by_county[row.county] = by_county.get(row.county, 0) + int(row.received)
+        if row.lead_unit and row.received:
+            by_unit[row.lead_unit] = by_unit.get(row.lead_unit, 0) + int(row.received)
+        for mode, column in LM_COLUMNS.items():
+            leader_modes[mode] += int(getattr(row, column) or 0)
+    totals["overdue_now"] = totals["open"] - open_not_overdue(session, period, county, now)
+    dims = _received_by(session, period, county)
+    by_category, by_mode = dims["category"], dims["mode"]
     closed = {k: 0 for k in ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered",
                              "wd_sum")}
     for row in closed_rows:
         for key in closed:
-            closed[key] += getattr(row, key)
+            closed[key] += int(getattr(row, key) or 0)
     coord = coordinations(session, period, county)
     totals.update(solved=closed["solved"], closed=closed["closed"], handled=closed["handled"],
                   on_time=closed["on_time"], enterprises=distinct_enterprises(session, period, county),
@@ -587,18 +904,18 @@ def assessment(session: Session, period: Period, county: str | None = None,
     def score(unit):
         return scores.setdefault(unit, UnitScore(unit))
 
-    for row in _received_groups(session, period, county, now):
+    for row in _received_groups(session, period, county):
         if row.lead_unit:
             s = score(row.lead_unit)
-            s.received += row.received
-            s.overdue += row.overdue
+            s.received += int(row.received or 0)
+            s.overdue += int(row.overdue or 0)
     for row in _closed_groups(session, period, county):
         if row.lead_unit:
             s = score(row.lead_unit)
-            s.closed += row.handled
-            s.on_time += row.on_time
-            s.sat_good += row.sat_good
-            s.sat_answered += row.sat_answered
+            s.closed += int(row.handled or 0)
+            s.on_time += int(row.on_time or 0)
+            s.sat_good += int(row.sat_good or 0)
+            s.sat_answered += int(row.sat_answered or 0)
     for unit, n in coordinations(session, period, county).items():
         score(unit).coordinations += n
 
