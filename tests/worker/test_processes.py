@@ -85,6 +85,11 @@ def assert_each_fired_exactly_once(Session, n: int) -> None:
         assert tasks == n
 
 
+def heartbeats(Session) -> set[str]:
+    with Session() as session:
+        return set(session.scalars(select(WorkerHeartbeat.worker_id)))
+
+
 def stop(procs, sig=signal.SIGTERM) -> list[int]:
     for p in procs:
         if p.poll() is None:
@@ -107,6 +112,9 @@ def test_workers_fire_each_timer_once_when_one_is_killed(db_engine, Session, eng
         if not postgres:
             procs.append(spawn(db_engine, tmp_path, "w-after", "--poll", "0.2"))
         wait_for(lambda: fired_count(Session) >= n, 150, "all timers to fire")
+        # every live worker has started (its SIGTERM handler is installed) before it is stopped
+        live = ["w-after"] if not postgres else [f"w{i}" for i in range(1, n_workers)]
+        wait_for(lambda: heartbeats(Session) >= set(live), 60, "the workers' heartbeats")
         time.sleep(0.5)  # a double fire would show now
     finally:
         codes = stop(procs)
