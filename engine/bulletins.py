@@ -8,7 +8,6 @@ same number; a returned issue keeps its number, so numbers have no gaps. No web 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import io
 from dataclasses import dataclass

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from . import notify
 from .errors import InvalidRequest
 from .models import HumanTask, Instance
-from .runtime import Engine, _json_safe
+from .runtime import Engine
+from .values import json_safe
 
 
 @dataclass
@@ -89,7 +90,7 @@ def failed_task_data(session: Session, engine: Engine, instance_id: int) -> dict
     instance = _instance(engine, session, instance_id, ("error",), "inspected")
     workflow, _ = engine.load(instance)
     tasks = _failed_tasks(workflow, instance)
-    return _json_safe(dict(tasks[0].data)) if tasks else {}
+    return json_safe(dict(tasks[0].data)) if tasks else {}
 
 
 def update_data(session: Session, engine: Engine, instance_id: int, data: dict[str, Any], actor: str,

@@ -8,76 +8,44 @@ transaction.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Iterable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer, object_session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from . import clock as clock_mod
 from . import forms as forms_mod
 from . import notify as notify_mod
-from . import workdays
 from . import stats as stats_mod
+from . import workdays
 from .compaction import compact
-from .deploy import DeployResult, bundle_json
+from .deploy import DeployResult
 from .deploy import deploy as deploy_files
 from .errors import Conflict, InvalidRequest, MessageNotAccepted, NotFound
+from .events import (
+    fired_timers,
+    interrupt_for_event_subprocesses,
+    next_timer_due,
+    waiting_message_names,
+)
 from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVersion
-from .parsing import build_specs, load_bundle
 from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
 from .sandbox import DEFAULT_TIME_LIMIT, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
+from .speccache import LoadedVersion, SpecCache
+from .values import json_safe, parse_due
 
 clock_mod.install_into_spiffworkflow()
-
-
-@dataclass
-class LoadedVersion:
-    version_id: int
-    flavor: str
-    spec: Any
-    subprocess_specs: dict
-    forms: dict
-
-
-class SpecCache:
-    """Parsed specs per deployed version (immutable, so safe to cache in any process)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[tuple[int, str], LoadedVersion] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, version: ProcessVersion) -> LoadedVersion:
-        key = (version.id, version.content_hash)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        bundle = load_bundle(bundle_json(version), validate=False)
-        spec, subprocess_specs = build_specs(bundle, version.process_id)
-        loaded = LoadedVersion(version.id, version.flavor, spec, subprocess_specs, bundle.forms)
-        with self._lock:
-            self._items[key] = loaded
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return loaded
 
 
 def _in_clock(method):
@@ -90,131 +58,6 @@ def _in_clock(method):
                 raise Conflict("this case was changed by someone else at the same time; reload and try again") from None
 
     return wrapper
-
-
-def next_timer_due(workflow: BpmnWorkflow) -> _dt.datetime | None:
-    """When the earliest waiting timer of the workflow is due (None: no timer waits).
-
-    Read from each waiting task's ``event_value``, which also covers timers inside
-    multiple events (event-based gateways, boundary events with several triggers).
-    """
-    due = []
-    for task in workflow.event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        nested = getattr(definition, "event_definitions", None) or [definition]
-        if not any(isinstance(d, TimerEventDefinition) for d in nested):
-            continue
-        value = task.internal_data.get("event_value")
-        if isinstance(value, dict):  # cycle timers: {'cycles', 'next', 'duration'}
-            value = value.get("next") if value.get("cycles", 0) != 0 else None
-        if isinstance(value, str):
-            try:
-                due.append(TimerEventDefinition.get_datetime(value))
-            except (ValueError, TypeError):
-                continue
-    return min(due) if due else None
-
-
-def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
-    """The messages the workflow waits for, also inside multiple events (an event-based
-    gateway reports itself to ``waiting_events()`` as one nameless 'MultipleEventDefinition')."""
-    names = set()
-    for task in workflow.event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        for item in getattr(definition, "event_definitions", None) or [definition]:
-            if "Message" in item.__class__.__name__ and getattr(item, "name", None):
-                names.add(item.name)
-    # a message-started event subprocess is created only when its message arrives
-    for spec_name in getattr(workflow.spec.start, "trigger_specs", None) or []:
-        sp_spec = workflow.subprocess_specs.get(spec_name)
-        for start in getattr(sp_spec, "bpmn_start_events", None) or []:
-            definition = start.event_definition
-            if "Message" in definition.__class__.__name__ and getattr(definition, "name", None):
-                names.add(definition.name)
-    return names
-
-
-@functools.lru_cache(maxsize=256)
-def _non_interrupting_starts(version_id: int, files: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    from lxml import etree
-
-    ids = set()
-    for name, text in files:
-        if name.endswith((".bpmn", ".bpmn20.xml")):
-            root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
-            ids.update(e.get("id") for e in root.iter("{*}startEvent") if e.get("isInterrupting") == "false")
-    return frozenset(ids)
-
-
-def _interrupt_for_event_subprocesses(workflow: BpmnWorkflow, before: set, version: ProcessVersion) -> None:
-    """BPMN: an event subprocess started by an interrupting start event cancels the rest of
-    the process it belongs to. SpiffWorkflow 3.2 starts message-triggered event subprocesses
-    on demand but never interrupts, so the engine does it here."""
-    non_interrupting = None
-    for task in workflow.get_tasks():
-        triggered = getattr(task.workflow.spec.start, "trigger_specs", None) or []
-        if task.id in before or task.task_spec.name not in triggered:
-            continue
-        sub = workflow.subprocesses.get(task.id)
-        starts = [t for t in (sub.get_tasks() if sub else []) if t.task_spec.name in
-                  {s.name for s in getattr(sub.spec, "bpmn_start_events", [])} and not t.has_state(TaskState.MAYBE)]
-        if non_interrupting is None:
-            non_interrupting = _non_interrupting_starts(version.id, tuple(sorted(version.files.items())))
-        if any(t.task_spec.bpmn_id in non_interrupting for t in starts):
-            continue
-        keep = {task.id, *(a.id for a in _ancestors(task))}
-        for other in task.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
-            if other.workflow is task.workflow and other.id not in keep and not other.has_state(TaskState.FINISHED_MASK):
-                other.cancel()
-
-
-def _ancestors(task):
-    node = task.parent
-    while node is not None:
-        yield node
-        node = node.parent
-
-
-def _fired_timers(workflow: BpmnWorkflow, before: set[str]) -> list[str]:
-    """Names of the timer events that fired: timer tasks that completed, and for an
-    event-based gateway whose timer won, the timer event it took."""
-    names = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if str(task.id) not in before:
-            continue
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
-            names.append(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
-        elif any(isinstance(d, TimerEventDefinition) for d in getattr(definition, "event_definitions", None) or []):
-            taken = [c for c in task.children if c.has_state(TaskState.COMPLETED)]
-            names.extend(c.task_spec.bpmn_name or c.task_spec.bpmn_id for c in taken[:1] or [task])
-    return names
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items() if not callable(v)}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def _parse_due(value: Any) -> _dt.datetime | None:
-    if not value:
-        return None
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    if isinstance(value, _dt.date):
-        value = value.isoformat()
-    try:
-        parsed = _dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=workdays.CHINA)
 
 
 class Engine:
@@ -277,11 +120,11 @@ class Engine:
             if expression and task.has_state(TaskState.COMPLETED):
                 value = self.script_engine.evaluate(task, expression)
                 if isinstance(value, dict):
-                    summary.update(_json_safe(value))
+                    summary.update(json_safe(value))
             if props.get(notify_mod.NOTIFY) and task.has_state(TaskState.COMPLETED):  # see engine/notify.py
                 value = self.script_engine.evaluate(task, props[notify_mod.NOTIFY])
                 try:
-                    notify_mod.requested(object_session(instance), instance, _json_safe(value), self.clock.now(),
+                    notify_mod.requested(object_session(instance), instance, json_safe(value), self.clock.now(),
                                          source=task.task_spec.bpmn_name or task.task_spec.name)
                 except notify_mod.NotifyRequestError as exc:
                     raise WorkflowTaskException(str(exc), task=task) from None
@@ -355,7 +198,7 @@ class Engine:
                 continue
             props = task_properties(task.task_spec)
             groups = self._candidate_groups(task, props)
-            due = _parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
+            due = parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
             row = HumanTask(
                 instance=instance, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
                 name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
@@ -387,7 +230,7 @@ class Engine:
         entry = AuditEntry(
             at=self.clock.now(), actor=actor, action=action, instance_id=instance.id if instance else None,
             task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-            data=_json_safe(data) if data is not None else None,
+            data=json_safe(data) if data is not None else None,
         )
         session.add(entry)
         return entry
@@ -487,15 +330,19 @@ class Engine:
         row = self.get_task(session, task_id)
         if row.state != "ready":
             raise Conflict(f"task {task_id} is already {row.state}", state=row.state)
-        row.draft = _json_safe(data)
+        row.draft = json_safe(data)
         session.flush()
         return row
 
     def _message_event(self, flavor: str, name: str, payload: Any, correlations: dict | None):
         if flavor == "camunda":
-            from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+            from SpiffWorkflow.camunda.specs.event_definitions import (
+                MessageEventDefinition,
+            )
         else:
-            from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+            from SpiffWorkflow.spiff.specs.event_definitions import (
+                MessageEventDefinition,
+            )
         return BpmnEvent(MessageEventDefinition(name), payload, correlations or {})
 
     @_in_clock
@@ -515,7 +362,7 @@ class Engine:
             before = {t.id for t in workflow.get_tasks()}
             try:
                 workflow.send_event(event)
-                _interrupt_for_event_subprocesses(workflow, before, instance.process_version)
+                interrupt_for_event_subprocesses(workflow, before, instance.process_version)
             except NameError as exc:  # the library's answer to a payload without the correlation key
                 raise MessageNotAccepted(f"message '{name}' lacks a correlation value: {exc}") from None
             except SpiffWorkflowException as exc:
@@ -532,7 +379,7 @@ class Engine:
         workflow, loaded = self.load(instance)
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)}
         self._advance(instance, workflow, workflow.refresh_timers)
-        fired = _fired_timers(workflow, before)
+        fired = fired_timers(workflow, before)
         self._save(session, instance, workflow, loaded, actor)
         if fired:
             self.audit(session, actor, "timer", instance, data={"fired": fired})

@@ -19,7 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_dependencies, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import (
+    SpecDiff,
+    diff_dependencies,
+    diff_workflow,
+    migrate_workflow,
+)
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -31,6 +36,7 @@ from . import forms as forms_mod
 from .errors import InvalidRequest
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import DUE_DATE, task_properties
+from .values import parse_due
 
 # attributes of a serialized task spec that say nothing a designer changed
 _NOISE = {"name", "description", "manual", "lookahead", "position"}
@@ -312,9 +318,8 @@ def _refresh_changed_rows(session, engine, instance, workflow, changed_ids) -> N
         row.ui_form = props.get(forms_mod.UI_KEY)
         row.candidate_groups = groups
         if props.get(DUE_DATE):
-            from .runtime import _parse_due
 
-            row.due_at = _parse_due(engine._property(task, props.get(DUE_DATE)))
+            row.due_at = parse_due(engine._property(task, props.get(DUE_DATE)))
         row.groups.clear()
         session.flush()
         row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]

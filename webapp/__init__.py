@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 

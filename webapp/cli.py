@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -247,8 +248,6 @@ def _deploy_quietly(Session, settings: Settings) -> None:
 
 
 def _start_worker() -> "subprocess.Popen | None":
-    import subprocess
-
     if "worker" not in main.commands:
         # the timer worker is not part of this build: deadlines and timers will not fire
         click.echo("warning: no `worker` command; timers will not fire", err=True)

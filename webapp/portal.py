@@ -138,7 +138,7 @@ def _waiting_for(instance: Instance, message: str) -> bool:
         workflow, _loaded = get_engine().load(instance)
     except Exception:  # noqa: BLE001
         return False
-    from engine.runtime import waiting_message_names  # what send_message accepts (event subprocesses too)
+    from engine.events import waiting_message_names  # what send_message accepts (event subprocesses too)
 
     return message in waiting_message_names(workflow)
 

@@ -17,7 +17,6 @@ import datetime as _dt
 import json
 import statistics
 import time
-from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError

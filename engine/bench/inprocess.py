@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from .. import cases
 from ..clock import FakeClock
-from ..config import ROOT, Settings
+from ..config import Settings
 from ..db import make_engine, make_sessionmaker
 from ..deploy import collect_files
 from ..models import AuditEntry, Base, Instance

@@ -4,7 +4,6 @@ from __future__ import annotations
 import cProfile
 import collections
 import io
-import os
 import pstats
 import secrets
 import statistics
