@@ -8,20 +8,9 @@ from tests.scenarios.driver import Case, beijing, make_uscc, project_files, subm
 from tests.web.conftest import (Browser, as_user, browser_type_launch_args, login_page, real_app,  # noqa: F401
                                 real_server, shots)
 
+from tests.scenarios.conftest import deployed, new_case  # noqa: F401
+
 CITY_WG = "wg:city"
-
-
-@pytest.fixture
-def deployed(deploy):
-    return deploy(project_files())
-
-
-@pytest.fixture
-def new_case(Session, engine, clock, deployed):
-    def _new(**overrides):
-        return submit(Session, engine, clock, **overrides)
-
-    return _new
 
 
 @pytest.fixture
