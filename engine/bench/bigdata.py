@@ -3,13 +3,20 @@
 Cases are generated with INSERT … SELECT generate_series (not through the engine), in a
 PostgreSQL schema of their own: ``instance`` rows with a realistic ``summary`` (the case's
 queryable face, as the case process writes it), ``human_task`` rows (the history of
-completed tasks, and the ready task of every open case) and ``human_task_group`` rows for
-the ready ones. ``instance.state`` holds a short placeholder: no measured query reads it
-(a real state is ~20 KB, stored out of line by TOAST).
+completed tasks, and the ready task of every open case), ``human_task_group`` rows for
+the ready ones, and the statistics projection of every case — ``case_record`` and
+``case_unit`` rows (as ``stats.project`` writes them in ``Engine._save``; same county, lead
+unit, registration time and open/closed state as the instance) — from which
+``stats.rebuild_rollups`` then builds the rollup tables. ``instance.state`` holds a short
+placeholder: no measured query reads it (a real state is ~20 KB, stored out of line by TOAST).
+The tables are VACUUMed after loading (the steady state autovacuum keeps: a visibility map,
+so index-only scans stay index-only).
 
-Measured: the inbox (engine/inbox.py, as /api/v1/tasks and the office page call it) for
-people of several roles, and the dashboard — the queries of /api/v1/statistics
-(webapp/api/statistics.py), repeated here because the engine imports no web code.
+Measured: the inbox (``engine.inbox.inbox``, as /api/v1/tasks and the office page call it)
+for people of several roles, and the statistics as /api/v1/statistics and /stats compute
+them: ``stats.dashboard`` (all time and one year for the city working group, one
+county-year for a county working group, the county chosen by ``stats.scoped_county``) and
+``stats.assessment`` (the unit ranking).
 """
 from __future__ import annotations
 
@@ -18,13 +25,13 @@ import json
 import statistics
 import time
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from .. import access, casefiles
+from .. import stats
 from ..access import Principal
 from ..inbox import InboxFilter, inbox
-from ..models import HumanTask, Instance
+from ..models import HumanTask
 from .inprocess import Rig
 
 DASHBOARD_TIMEOUT_S = 20  # a query still running after this is stopped and reported as "> 20 s"
@@ -125,14 +132,76 @@ def generate(conn, n_cases: int, version_id: int, open_share: float = 0.15, now:
         INSERT INTO human_task_group (task_id, "group")
         SELECT id, candidate_groups->>0 FROM human_task WHERE state = 'ready'
     """))
+    t3 = time.perf_counter()
+    _case_records(conn, params)
+    t4 = time.perf_counter()
     for _name, definition in indexes:
         conn.execute(text(definition))
     conn.execute(text("SELECT setval(pg_get_serial_sequence('instance', 'id'), :n)"), params)
-    conn.execute(text("ANALYZE instance; ANALYZE human_task; ANALYZE human_task_group"))
-    t3 = time.perf_counter()
-    counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("instance", "human_task", "human_task_group")}
+    t5 = time.perf_counter()
+    counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+              for t in ("instance", "human_task", "human_task_group", "case_record", "case_unit")}
     counts["ready"] = conn.execute(text("SELECT count(*) FROM human_task WHERE state = 'ready'")).scalar()
-    return {"counts": counts, "seconds": {"instance": t1 - t0, "human_task": t2 - t1, "groups+analyze": t3 - t2}}
+    return {"counts": counts, "seconds": {"instance": t1 - t0, "human_task": t2 - t1, "groups": t3 - t2,
+                                          "case_record+case_unit": t4 - t3, "indexes": t5 - t4}}
+
+
+def _case_records(conn, params: dict) -> None:
+    """The statistics projection of every generated case (the bulk form of scripts/measure_stats.py,
+    keyed to the instance rows: same county, lead unit, registration time and open state)."""
+    # h: a pseudo-random number per case; outcome, satisfaction, closing delay, flags from it
+    conn.execute(text("""
+        INSERT INTO case_record (instance_id, case_no, process_id, county, level, category, urgency, source, mode,
+            lead_unit, coop_units, uscc, enterprise_name, status, is_open, outcome, received_at, accepted_at,
+            closed_at, deadline, warning, ever_overdue, reopen_count, escalated, leader_mode, satisfaction, on_time,
+            workdays_to_close, updated_at)
+        SELECT i.id, i.business_key, 'ztc_case', i.summary->>'county', i.summary->>'level', i.summary->>'category',
+               i.summary->>'urgency', 'online', i.summary->>'mode', i.summary->>'lead_unit', i.summary->'coop_units',
+               i.summary->>'uscc', i.summary->>'enterprise_name', i.summary->>'status', o.open, o.outcome,
+               i.created_at,
+               CASE WHEN o.outcome IN ('rejected', 'withdrawn') THEN NULL ELSE i.created_at + interval '1 day' END,
+               CASE WHEN o.open THEN NULL ELSE i.created_at + ((3 + h % 15) || ' days')::interval END,
+               i.created_at + interval '10 days', i.summary->>'warning', h % 13 = 0, CASE WHEN h % 23 = 0 THEN 1 ELSE 0 END,
+               h % 41 = 0, CASE WHEN h % 41 = 0 THEN (ARRAY['签批督办','专题会议','现场办公'])[1 + h % 3] END,
+               CASE WHEN NOT o.open AND o.outcome NOT IN ('rejected', 'withdrawn')
+                    THEN (ARRAY['满意','基本满意','不满意'])[1 + (h % 17) / 15] END,
+               CASE WHEN NOT o.open AND o.outcome IN ('solved', 'explained', 'no_answer') THEN h % 13 <> 0 END,
+               CASE WHEN o.open THEN NULL ELSE (3 + h % 15) * 5 / 7 END, CAST(:now AS timestamptz)
+        FROM instance i
+        CROSS JOIN LATERAL (SELECT abs(hashint4(i.id::int)) AS h) x
+        CROSS JOIN LATERAL (SELECT i.status = 'running' AS open,
+                                   CASE WHEN i.status = 'running' THEN NULL WHEN h % 20 = 0 THEN 'rejected'
+                                        WHEN h % 20 = 1 THEN 'withdrawn' WHEN h % 20 = 2 THEN 'explained'
+                                        WHEN h % 20 = 3 THEN 'no_answer' ELSE 'solved' END AS outcome) o
+    """), params)
+    conn.execute(text("""
+        INSERT INTO case_unit (instance_id, unit, role, county, assigned_at)
+        SELECT instance_id, lead_unit, 'lead', county, received_at + interval '1 day' FROM case_record
+        UNION ALL
+        SELECT r.instance_id, c.unit, 'coop', r.county, r.received_at + interval '1 day'
+        FROM case_record r CROSS JOIN LATERAL jsonb_array_elements_text(r.coop_units) AS c(unit)
+        WHERE c.unit <> r.lead_unit
+    """))
+
+
+def vacuum(db) -> float:
+    """VACUUM ANALYZE the loaded tables (outside a transaction); seconds taken."""
+    t0 = time.perf_counter()
+    with db.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("instance", "human_task", "human_task_group", "case_record", "case_unit"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return time.perf_counter() - t0
+
+
+def build_rollups(rig: Rig) -> dict:
+    """``stats.rebuild_rollups`` over the generated cases, then ANALYZE of the rollup tables."""
+    t0 = time.perf_counter()
+    with rig.Session.begin() as s:
+        rows = stats.rebuild_rollups(s)
+    with rig.db.begin() as conn:
+        conn.execute(text("ANALYZE " + ", ".join(m.__tablename__ for m in stats.ROLLUP_TABLES)))
+    return {"seconds": time.perf_counter() - t0, "rows": rows}
 
 
 def principals() -> dict[str, Principal]:
@@ -144,73 +213,75 @@ def principals() -> dict[str, Principal]:
     }
 
 
-def dashboard(session, principal: Principal, now: _dt.datetime) -> dict:
-    """The queries of GET /api/v1/statistics (webapp/api/statistics.py) for ``principal``."""
-    where = Instance.business_key.is_not(None) & access.case_filter(principal)
-    summary = Instance.summary
-
-    def counts(column):
-        rows = session.execute(select(column, func.count()).select_from(Instance).where(where).group_by(column))
-        return {str(k) if k is not None else "": n for k, n in rows}
-
-    return {
-        "cases": session.scalar(select(func.count()).select_from(Instance).where(where)) or 0,
-        "by_status": counts(Instance.status),
-        "by_category": counts(summary["category"].as_string()),
-        "by_county": counts(summary["county"].as_string()),
-        "overdue": casefiles.search_cases(session, principal, casefiles.CaseQuery(overdue=True, per_page=1), now=now).total,
-        "open_tasks": session.scalar(select(func.count()).select_from(HumanTask).where(access.task_filter(principal))) or 0,
-    }
-
-
 def _pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
 
 
+def statistics_queries(now: _dt.datetime) -> list[tuple[str, str, Principal, stats.Period]]:
+    """(label, "dashboard" | "assessment", person, period): what /stats and /api/v1/statistics compute."""
+    p = principals()
+    city, county = p["city working group (wg:city)"], p["county working group (wg:beipiao)"]
+    year = now.year - 1
+    last_year = stats.Period(_dt.date(year, 1, 1), _dt.date(year, 12, 31))
+    return [
+        ("dashboard, city WG, all time", "dashboard", city, stats.Period()),
+        (f"dashboard, city WG, one year ({year})", "dashboard", city, last_year),
+        (f"dashboard, county WG (wg:beipiao), one county-year ({year})", "dashboard", county, last_year),
+        (f"assessment, city WG, one year ({year})", "assessment", city, last_year),
+        (f"assessment, county WG (wg:beipiao), one county-year ({year})", "assessment", county, last_year),
+    ]
+
+
+def _timed(rig: Rig, fn, runs: int) -> tuple[list[float], object, bool]:
+    """``fn(session)`` ``runs`` times after one warm-up, each in a session of its own under a statement
+    timeout; (seconds per run, last result, timed out)."""
+    times: list[float] = []
+    result = None
+    for i in range(runs + 1):
+        with rig.Session() as s:
+            s.execute(text(f"SET LOCAL statement_timeout = {int(DASHBOARD_TIMEOUT_S * 1000)}"))
+            t0 = time.perf_counter()
+            try:
+                result = fn(s)
+                dt = time.perf_counter() - t0
+            except OperationalError:  # statement_timeout: a plan that does not finish
+                return times + [float("inf")], result, True
+        if i:
+            times.append(dt)
+    return times, result, False
+
+
 def measure(rig: Rig, repeats: int, calendar=None) -> dict:
-    """Latency of the inbox (per person, first page of 50 with its four tab counts) and of the
-    dashboard, ``repeats`` times each after one warm-up; medians and p95 in ms."""
+    """Latency of the inbox (per person, first page of 50 with its four tab counts), of the dashboard
+    and of the assessment, ``repeats`` times each after one warm-up; medians and p95 in ms."""
     now = _dt.datetime.now(_dt.timezone.utc)
-    out: dict = {"inbox": {}, "dashboard": {}}
+    calendar = calendar or rig.engine.calendar
+    out: dict = {"inbox": {}, "dashboard": {}, "assessment": {}}
     all_inbox: list[float] = []
     all_dash: list[float] = []
+    all_assess: list[float] = []
     for label, principal in principals().items():
-        times = []
-        rows = 0
-        for i in range(repeats + 1):
-            with rig.Session() as s:
-                t0 = time.perf_counter()
-                page = inbox(s, principal, InboxFilter(limit=50), calendar=calendar or rig.engine.calendar, now=now)
-                dt = time.perf_counter() - t0
-            rows = page.counts.get("all", 0)
-            if i:
-                times.append(dt)
+        times, page, _ = _timed(rig, lambda s, p=principal: inbox(s, p, InboxFilter(limit=50), calendar=calendar,
+                                                                  now=now), repeats)
         all_inbox += times
-        out["inbox"][label] = {"ready_tasks": rows, "median_ms": 1000 * statistics.median(times),
+        out["inbox"][label] = {"ready_tasks": page.counts.get("all", 0), "median_ms": 1000 * statistics.median(times),
                                "p95_ms": 1000 * _pct(times, 0.95)}
-    for label, principal in list(principals().items())[:2]:
-        times = []
-        total = 0
-        timed_out = False
-        for i in range(max(3, repeats // 4) + 1):
-            with rig.Session() as s:
-                s.execute(text(f"SET LOCAL statement_timeout = {int(DASHBOARD_TIMEOUT_S * 1000)}"))
-                t0 = time.perf_counter()
-                try:
-                    total = dashboard(s, principal, now)["cases"]
-                    dt = time.perf_counter() - t0
-                except OperationalError:  # statement_timeout: a plan that does not finish
-                    timed_out, dt = True, float("inf")
-            if i or timed_out:
-                times.append(dt)
-            if timed_out:
-                break
-        all_dash += times
-        out["dashboard"][label] = {"cases": total, "median_ms": 1000 * statistics.median(times),
-                                   "p95_ms": 1000 * _pct(times, 0.95), "timed_out": timed_out}
+    for label, what, principal, period in statistics_queries(now):
+        county = stats.scoped_county(principal, None)
+
+        def call(s, what=what, period=period, county=county):
+            return getattr(stats, what)(s, period, county, now=now)
+
+        times, result, timed_out = _timed(rig, call, repeats)
+        (all_dash if what == "dashboard" else all_assess).extend(times)
+        figure = (result.totals["received"] if what == "dashboard" else len(result)) if result is not None else 0
+        out[what][label] = {"cases" if what == "dashboard" else "units": figure, "county": county,
+                            "median_ms": 1000 * statistics.median(times), "p95_ms": 1000 * _pct(times, 0.95),
+                            "timed_out": timed_out}
     out["inbox_p95_ms"] = 1000 * _pct(all_inbox, 0.95)
     out["dashboard_p95_ms"] = 1000 * _pct(all_dash, 0.95)
+    out["assessment_p95_ms"] = 1000 * _pct(all_assess, 0.95)
     return out
 
 
