@@ -2,7 +2,8 @@
 bulletins, weekly reports and records since September 2019 through the real processes, and
 the dashboard — its own queries, and the page's JSON — shows exactly the article's figures.
 
-Slow (a few minutes per database): 300 cases run task by task through the engine."""
+Slow (a few minutes): 300 cases run task by task through the engine, so it runs once, on
+PostgreSQL (the production database); the rest of tests/stats covers both databases."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -17,14 +18,15 @@ from engine.names import load_directory
 from engine.runtime import Engine
 from engine.users import ensure_demo_users
 from engine.workdays import CHINA, WorkCalendar
-from tests.conftest import ROOT, _truncate
+from tests.conftest import ROOT, make_test_db
 
 pytestmark = pytest.mark.slow
 END = _dt.date(2026, 3, 2)
 
 
 @pytest.fixture(scope="module")
-def article(db_engine):
+def article(tmp_path_factory):
+    db_engine, cleanup = make_test_db("postgresql", tmp_path_factory.mktemp("article"))
     Session = make_sessionmaker(db_engine)
     clock = FakeClock(_dt.datetime(2019, 9, 1, 9, 0, tzinfo=CHINA))
     engine = Engine(clock=clock, calendar=WorkCalendar.from_file(ROOT / "processes" / "calendar.json"))
@@ -32,7 +34,7 @@ def article(db_engine):
         engine.deploy(s, collect_files(ROOT / "processes", ROOT / "forms"), "tester")
     made = history.generate(Session, engine, clock, end=END)
     yield Session, engine, made
-    _truncate(db_engine)
+    cleanup()
 
 
 def test_the_dashboard_shows_the_articles_figures(article):
