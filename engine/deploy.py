@@ -22,9 +22,6 @@ from .parsing import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, BundleError, ParsedBundle, 
                       is_dmn, is_form, load_bundle, parse_xml)
 from .properties import task_properties
 
-CALENDAR_FILE = "calendar.json"
-
-
 def collect_files(processes_dir: str | Path, forms_dir: str | Path | None = None) -> dict[str, bytes]:
     """The deployable files of a project: processes/*.bpmn, *.dmn and forms/*.json."""
     files: dict[str, bytes] = {}

@@ -436,5 +436,3 @@ def run_expression(expression: str, data: Mapping[str, Any] | None = None,
     """Evaluate one expression outside a workflow (property expressions, tests)."""
     return SandboxedEnvironment(helpers, time_limit_s).evaluate(expression, dict(data or {}))
 
-
-HelperFactory = Callable[[], Mapping[str, Any]]
