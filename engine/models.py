@@ -127,6 +127,11 @@ class HumanTask(Base):
         Index("ix_human_task_ready", "due_at", "id",
               postgresql_include=["assignee", "delegated_from", "instance_id"],
               postgresql_where=text("state = 'ready'")),
+        # a person's own ready tasks (engine.access.task_ids), however long their history
+        Index("ix_human_task_ready_assignee", "assignee",
+              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
+        Index("ix_human_task_ready_delegated_from", "delegated_from",
+              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)

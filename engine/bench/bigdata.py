@@ -25,13 +25,12 @@ import json
 import statistics
 import time
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from .. import stats
 from ..access import Principal
 from ..inbox import InboxFilter, inbox
-from ..models import HumanTask
 from .inprocess import Rig
 
 DASHBOARD_TIMEOUT_S = 20  # a query still running after this is stopped and reported as "> 20 s"
@@ -286,11 +285,12 @@ def measure(rig: Rig, repeats: int, calendar=None) -> dict:
 
 
 def explain(rig: Rig, principal: Principal) -> str:
-    """EXPLAIN ANALYZE of the inbox page query (for docs/PERFORMANCE.md)."""
-    from ..access import task_filter
+    """EXPLAIN ANALYZE of the inbox's two statements, tab counts then page (for docs/PERFORMANCE.md)."""
+    from ..inbox import queries
 
-    stmt = (select(HumanTask).join(HumanTask.instance).where(task_filter(principal))
-            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(50))
+    out = []
     with rig.Session() as s:
-        compiled = stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True})
-        return "\n".join(r[0] for r in s.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled))))
+        for stmt in queries(principal, InboxFilter(limit=50), _dt.datetime.now(_dt.timezone.utc)):
+            compiled = stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True})
+            out += [r[0] for r in s.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled)))] + [""]
+    return "\n".join(out).rstrip()
