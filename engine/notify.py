@@ -204,8 +204,8 @@ def channels_from_env(env: Mapping[str, str] | None = None) -> dict[str, Channel
 
 
 # -- recipients and outbox rows ---------------------------------------------------------
-def users_in_groups(session: Session, groups: Iterable[str]) -> list[User]:
-    """Active users in any of ``groups`` (their ``groups`` JSON list; enterprises by USCC,
+def usernames_in_groups(session: Session, groups: Iterable[str]) -> list[str]:
+    """Usernames of the active users in any of ``groups`` (their ``groups`` JSON list; enterprises by USCC,
     admins by kind, as engine.access does)."""
     wanted = sorted({str(g) for g in groups if g})
     if not wanted:
@@ -222,15 +222,11 @@ def users_in_groups(session: Session, groups: Iterable[str]) -> list[User]:
         conditions.append((User.kind == "enterprise") & User.uscc.in_(usccs))
     if "admin" in wanted:
         conditions.append(User.kind == "admin")
-    query = select(User).where(User.active.is_(True))
-    if conditions:
-        query = query.where(or_(*conditions))
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the engine runs on these two only
+        raise NotImplementedError(f"recipients on {dialect}")
+    query = select(User.username).where(User.active.is_(True), or_(*conditions)).order_by(User.username)
     with session.no_autoflush:  # called while the engine changes an instance: flushing is its business
-        users = list(session.scalars(query.order_by(User.username)))
-    if dialect not in ("postgresql", "sqlite"):  # any other database: filter here
-        users = [u for u in users if set(u.groups or []) & set(wanted) or u.kind == "admin" and "admin" in wanted
-                 or u.uscc and f"enterprise:{u.uscc}" in wanted]
-    return users
+        return list(session.scalars(query))
 
 
 def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: str, body: str,
@@ -265,7 +261,7 @@ def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[N
     if task.assignee:
         recipients = [task.assignee]
     else:
-        recipients = [u.username for u in users_in_groups(session, task.candidate_groups or [])]
+        recipients = usernames_in_groups(session, task.candidate_groups or [])
     if not recipients:
         return []
     case = _case_label(task.instance)
@@ -305,7 +301,7 @@ def requested(session: Session, instance: Instance, value: Any, now: _dt.datetim
         users = request.get("users") or []
         groups = [groups] if isinstance(groups, str) else list(groups)
         users = [users] if isinstance(users, str) else list(users)
-        recipients = [str(u) for u in users] + [u.username for u in users_in_groups(session, groups)]
+        recipients = [str(u) for u in users] + usernames_in_groups(session, groups)
         if not recipients:
             log.warning("notify of %s on instance %s has no recipients (groups %s)", source, instance.id, groups)
             continue

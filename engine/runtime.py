@@ -17,8 +17,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, defer, object_session
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.orm import Session, defer, joinedload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -46,6 +46,7 @@ from .speccache import LoadedVersion, SpecCache
 from .values import json_safe, parse_due
 
 clock_mod.install_into_spiffworkflow()
+_INSERT_AUDIT = insert(AuditEntry.__table__)  # one statement, compiled once
 
 
 def _in_clock(method):
@@ -187,7 +188,7 @@ class Engine:
         for guid, row in existing.items():
             if guid not in ready:
                 row.state = "cancelled"
-                row.groups.clear()
+                self._drop_groups(session, row)
         for guid, task in ready.items():
             if guid in existing:
                 continue
@@ -210,6 +211,13 @@ class Engine:
             session.add(row)
             notify_mod.task_created(session, row, self.clock.now())  # outbox rows, same transaction
 
+    @staticmethod
+    def _drop_groups(session: Session, row: HumanTask) -> None:
+        """The task is no longer ready: its inbox rows go with one DELETE (no load of the collection)."""
+        session.execute(delete(HumanTaskGroup).where(HumanTaskGroup.task_id == row.id),
+                        execution_options={"synchronize_session": False})
+        set_committed_value(row, "groups", [])
+
     def _property(self, task, expression: str | None) -> Any:
         if not expression:
             return None
@@ -226,14 +234,12 @@ class Engine:
         return [str(v) for v in value]
 
     def audit(self, session: Session, actor: str, action: str, instance: Instance | None = None,
-              task: HumanTask | None = None, data: Any = None) -> AuditEntry:
-        entry = AuditEntry(
-            at=self.clock.now(), actor=actor, action=action, instance_id=instance.id if instance else None,
-            task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-            data=json_safe(data) if data is not None else None,
-        )
-        session.add(entry)
-        return entry
+              task: HumanTask | None = None, data: Any = None) -> None:
+        """One history row (written at once: nothing refers to it, so no unit-of-work object)."""
+        session.execute(_INSERT_AUDIT, {
+            "at": self.clock.now(), "actor": actor, "action": action, "instance_id": instance.id if instance else None,
+            "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
+            "data": json_safe(data) if data is not None else None})
 
     # -- operations ----------------------------------------------------------------------
     @_in_clock
@@ -267,7 +273,7 @@ class Engine:
         return instance
 
     def get_task(self, session: Session, task_id: int) -> HumanTask:
-        task = session.get(HumanTask, task_id)
+        task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
         return task
@@ -319,7 +325,7 @@ class Engine:
             row.completed_at = self.clock.now()
             row.completed_by = actor
             row.draft = None
-            row.groups.clear()
+            self._drop_groups(session, row)
         self.audit(session, actor, "complete", instance, row, clean)
         self._save(session, instance, workflow, loaded, actor)
         if instance.status == "error":

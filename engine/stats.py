@@ -36,6 +36,7 @@ Figure definitions (a period is a range of Beijing calendar dates, both ends inc
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,28 +249,29 @@ def _delta(before: dict, after: dict, *more: dict) -> dict[tuple, dict[str, int]
     return {key: acc for key, acc in out.items() if any(acc.values())}
 
 
-def _insert(session: Session):
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
+@functools.lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, table, keys: tuple[str, ...], counters: tuple[str, ...], returning: bool):
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter, built once
+    per table and dialect: executed with bound rows, its compiled form is cached."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
+    elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"statistics rollups on {name}")
-    return insert
+        raise NotImplementedError(f"statistics rollups on {dialect}")
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+    return stmt.returning(*[table.c[c] for c in counters]) if returning else stmt
 
 
 def _upsert_add(session: Session, table, keys: tuple[str, ...], rows: list[dict[str, Any]], counters: tuple[str, ...],
-                returning=None):
+                returning: bool = False):
     """Add ``rows``' counters to the rows of ``table`` with the same keys (inserting the new
     ones). Rows are sorted by key, so concurrent transactions lock them in the same order."""
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
-    stmt = _insert(session)(table).values(rows)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={c: table.c[c] + stmt.excluded[c] for c in counters})
-    if returning is not None:
-        stmt = stmt.returning(returning)
-    return session.execute(stmt)
+    stmt = _upsert_statement(session.get_bind().dialect.name, table, keys, counters, returning)
+    return session.execute(stmt, rows[0] if returning else rows)
 
 
 def _apply_rollups(session: Session, delta: dict[tuple, dict[str, int]]) -> None:
@@ -316,7 +318,7 @@ def _enterprise_day(session: Session, county: str, uscc: str, day: _dt.date, sig
     # the enterprise's row first: a concurrent transaction on the same enterprise waits here
     _upsert_add(session, e, ("county", "uscc"), [{"county": county, "uscc": uscc, "cases": sign}], ("cases",))
     row = {"county": county, "uscc": uscc, "day": day, "cases": sign}
-    n = _upsert_add(session, d, ("county", "uscc", "day"), [row], ("cases",), returning=d.c.cases).scalar_one()
+    n = _upsert_add(session, d, ("county", "uscc", "day"), [row], ("cases",), returning=True).scalar_one()
     if (sign > 0 and n != 1) or (sign < 0 and n != 0):
         return  # the enterprise had (still has) another case that day
     same = (d.c.county == county, d.c.uscc == uscc)

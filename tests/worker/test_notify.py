@@ -121,7 +121,7 @@ def test_groups_of_enterprises_and_admins(Session, add_user):
     add_user("root", [], kind="admin")
     add_user("both", ["wg:city", "admin"])
     with Session() as session:
-        names = lambda groups: [u.username for u in notify.users_in_groups(session, groups)]  # noqa: E731
+        names = lambda groups: notify.usernames_in_groups(session, groups)  # noqa: E731
         assert names(["enterprise:91110000600037341L"]) == ["ent"]
         assert names(["admin"]) == ["both", "root"]
         assert names(["wg:city"]) == ["both"]
