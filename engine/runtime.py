@@ -235,11 +235,14 @@ class Engine:
 
     def audit(self, session: Session, actor: str, action: str, instance: Instance | None = None,
               task: HumanTask | None = None, data: Any = None) -> None:
-        """One history row (written at once: nothing refers to it, so no unit-of-work object)."""
-        session.execute(_INSERT_AUDIT, {
-            "at": self.clock.now(), "actor": actor, "action": action, "instance_id": instance.id if instance else None,
-            "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
-            "data": json_safe(data) if data is not None else None})
+        """One history row, written at once (nothing refers to it, so no unit-of-work object);
+        pending changes are left to the caller's one flush."""
+        with session.no_autoflush:
+            session.execute(_INSERT_AUDIT, {
+                "at": self.clock.now(), "actor": actor, "action": action,
+                "instance_id": instance.id if instance else None,
+                "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
+                "data": json_safe(data) if data is not None else None})
 
     # -- operations ----------------------------------------------------------------------
     @_in_clock

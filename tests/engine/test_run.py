@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from sqlalchemy import event
 
 from engine.errors import Conflict
 from engine.forms import FormValidationError
@@ -80,6 +81,29 @@ def test_completion_advances_persists_and_audits_in_one_transaction(engine, Sess
             ("start", "alice", None), ("complete", "bob", "审核")]
         assert history[1].data == {"decision": "redo", "opinion": "补充材料"}
         assert len(engine.ready_tasks(session, loop_case)) == 1
+
+
+def test_a_step_writes_the_instance_once(engine, Session, loop_case, db_engine):
+    """One UPDATE of the instance row per step, so lock_version moves by one (a second write
+    would cost a round trip and make a concurrent request's conflict check meaningless)."""
+    updates = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE INSTANCE"):
+            updates.append(statement)
+
+    task_id = _ready(engine, Session, loop_case)
+    with Session.begin() as session:
+        before = engine.get_instance(session, loop_case).lock_version
+    event.listen(db_engine, "before_cursor_execute", count)
+    try:
+        with Session.begin() as session:
+            engine.complete_task(session, task_id, {"decision": "redo", "opinion": "补充材料"}, "bob")
+    finally:
+        event.remove(db_engine, "before_cursor_execute", count)
+    assert len(updates) == 1
+    with Session.begin() as session:
+        assert engine.get_instance(session, loop_case).lock_version == before + 1
 
 
 def test_state_is_stored_without_the_spec_and_with_the_serializer_version(engine, Session, loop_case):
