@@ -11,6 +11,7 @@ from engine.models import Attachment
 from engine.stats import CaseFilter
 
 from . import get_db, get_engine, taskpage
+from .public import safe_next
 from .views_auth import official_required
 
 bp = Blueprint("office", __name__)
@@ -38,7 +39,7 @@ def inbox():
 def _task_action(task_id: int, operation, *args):
     taskpage.load_task(task_id)
     operation(get_db(), g.principal, task_id, *args)
-    return redirect(request.form.get("next") or url_for("office.inbox"))
+    return redirect(safe_next(request.form.get("next")) or url_for("office.inbox"))
 
 
 @bp.post("/tasks/<int:task_id>/claim")

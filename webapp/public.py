@@ -20,7 +20,8 @@ def _home_for(user) -> str:
     return url_for("portal.home") if user.kind == "enterprise" else url_for("office.inbox")
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
+    """A redirect target from a form or query string, if it stays on this site."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return None
@@ -44,7 +45,7 @@ def login():
             error = _("用户名或密码错误")
         else:
             log_in(user)
-            return redirect(_safe_next(request.args.get("next")) or _home_for(user))
+            return redirect(safe_next(request.args.get("next")) or _home_for(user))
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
@@ -61,7 +62,7 @@ def logout():
 def set_lang(lang: str):
     if lang in LANGS:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("public.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("public.index"))
 
 
 def registration_schema() -> dict:

@@ -74,6 +74,15 @@ def test_officials_cannot_open_or_complete_tasks_of_other_groups(world, as_user,
     assert b.post(f"/tasks/{task}/assign", {"to": user}).status_code in DENIED
 
 
+def test_hand_over_redirects_only_within_the_site(world, as_user):
+    b = as_user("unit.zrzyj")
+    task = world["handle_a"]
+    response = b.post(f"/tasks/{task}/claim", {"next": "https://evil.example/phish"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+    response = b.post(f"/tasks/{task}/unclaim", {"next": f"/tasks/{task}"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/tasks/{task}")
+
+
 def test_enterprise_sees_only_its_own(world, as_user):
     other = as_user("ent.demo2")
     assert _status(other, f"/portal/cases/{world['a']}") in DENIED
