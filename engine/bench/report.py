@@ -164,7 +164,7 @@ def markdown(res, mach: dict) -> str:
     if res.profile:
         out += ["", "### Profile of (b) (cProfile, `zhitongche bench --profile`)", "", "```", res.profile, "```"]
     if "e" in f:
-        out += ["", "### EXPLAIN ANALYZE of the inbox page, city working group", "", "```",
+        out += ["", "### EXPLAIN ANALYZE of the inbox (tab counts, then page), city working group", "", "```",
                 f["e"]["explain_inbox"], "```"]
     out += ["", END]
     return "\n".join(out)
