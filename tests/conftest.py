@@ -21,8 +21,8 @@ from engine.models import Base
 from engine.runtime import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ZHITONGCHE_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus"
+# real BPMN written outside the project (tests/corpus/README.md: sources and licences)
+CORPUS = Path(os.environ.get("ZHITONGCHE_CORPUS", ROOT / "tests" / "corpus"))
 PG_URL = os.environ.get("ZHITONGCHE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
