@@ -55,6 +55,18 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def unreachable(url: str | None = None) -> str | None:
+    """None when the database answers, else why not (first line of the error)."""
+    try:
+        engine = create_engine(database_url(url))
+        with engine.connect() as conn:
+            conn.exec_driver_sql("select 1")
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return str(exc).splitlines()[0]
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine.clock import FakeClock
-from engine.db import make_engine, make_sessionmaker
+from engine.db import make_engine, make_sessionmaker, unreachable
 from engine.models import Base
 from engine.runtime import Engine
 
@@ -28,14 +28,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _pg_available() -> str | None:
-    try:
-        engine = create_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return str(exc).splitlines()[0]
+    return unreachable(PG_URL)
 
 
 def _databases() -> list[str]:

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from ..db import database_url, make_engine
+from ..db import database_url, make_engine, unreachable
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -17,14 +17,7 @@ def pg_url() -> str:
 
 def reachable() -> str | None:
     """None when PostgreSQL answers, else why not."""
-    try:
-        engine = create_engine(database_url(pg_url()))
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return str(exc).splitlines()[0]
+    return unreachable(pg_url())
 
 
 def _admin():

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine import cases
+from engine.bench import scenario as bench_scenario
 from engine.deploy import collect_files
 from engine.forms import uscc_check_digit
 from engine.models import AuditEntry, HumanTask, Instance
@@ -29,21 +30,9 @@ def project_files(**replace: bytes) -> dict[str, bytes]:
 
 
 def submission(**overrides) -> dict:
-    data = {
-        "enterprise_name": "朝阳某新能源科技有限公司",
-        "uscc": make_uscc(),
-        "contact": "张经理",
-        "mobile": "13904210000",
-        "county": "city",
-        "project": "年产5万吨新材料项目",
-        "category": "土地批复",
-        "title": "项目用地批复迟迟未下达",
-        "description": "项目已完成招拍挂，用地批复三个月未下达，影响开工。",
-        "help_wanted": "尽快下达用地批复",
-        "urgency": "特急",
-    }
-    data.update(overrides)
-    return data
+    """Valid intake data (the benchmark's), for one fixed enterprise."""
+    return {**bench_scenario.submission(), "enterprise_name": "朝阳某新能源科技有限公司", "uscc": make_uscc(),
+            **overrides}
 
 
 def beijing(day: str, hm: str = "09:00") -> _dt.datetime:
