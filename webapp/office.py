@@ -36,50 +36,30 @@ def inbox():
     return render_template("office/inbox.html", page=page, args=request.args)
 
 
-def _task_action(task_id: int, operation, *args):
-    taskpage.load_task(task_id)
-    operation(get_db(), g.principal, task_id, *args)
-    return redirect(safe_next(request.form.get("next")) or url_for("office.inbox"))
+# -- hand-over (engine/inbox.py): endpoint → (URL action, operation, takes a colleague, message) --
+HAND_OVER = {
+    "claim": ("claim", inbox_mod.claim, False, "已认领"),
+    "unclaim": ("unclaim", inbox_mod.unclaim, False, "已退回组待办"),
+    "assign": ("assign", inbox_mod.assign, True, "已指派给 %(to)s"),
+    "delegate": ("delegate", inbox_mod.delegate, True, "已委派给 %(to)s"),
+    "take_back": ("take-back", inbox_mod.take_back, False, "已收回"),
+}
 
 
-@bp.post("/tasks/<int:task_id>/claim")
-@official_required
-def claim(task_id: int):
-    response = _task_action(task_id, inbox_mod.claim)
-    flash(_("已认领"), "ok")
-    return response
+def _hand_over_view(operation, takes_colleague: bool, message: str):
+    @official_required
+    def view(task_id: int):
+        taskpage.load_task(task_id)
+        to = request.form.get("to", "")
+        operation(get_db(), g.principal, task_id, *([to] if takes_colleague else []))
+        flash(_(message, to=to), "ok")
+        return redirect(safe_next(request.form.get("next")) or url_for("office.inbox"))
+
+    return view
 
 
-@bp.post("/tasks/<int:task_id>/unclaim")
-@official_required
-def unclaim(task_id: int):
-    response = _task_action(task_id, inbox_mod.unclaim)
-    flash(_("已退回组待办"), "ok")
-    return response
-
-
-@bp.post("/tasks/<int:task_id>/assign")
-@official_required
-def assign(task_id: int):
-    response = _task_action(task_id, inbox_mod.assign, request.form.get("to", ""))
-    flash(_("已指派给 %(to)s", to=request.form.get("to", "")), "ok")
-    return response
-
-
-@bp.post("/tasks/<int:task_id>/delegate")
-@official_required
-def delegate(task_id: int):
-    response = _task_action(task_id, inbox_mod.delegate, request.form.get("to", ""))
-    flash(_("已委派给 %(to)s", to=request.form.get("to", "")), "ok")
-    return response
-
-
-@bp.post("/tasks/<int:task_id>/take-back")
-@official_required
-def take_back(task_id: int):
-    response = _task_action(task_id, inbox_mod.take_back)
-    flash(_("已收回"), "ok")
-    return response
+for _endpoint, (_action, *_how) in HAND_OVER.items():
+    bp.add_url_rule(f"/tasks/<int:task_id>/{_action}", _endpoint, _hand_over_view(*_how), methods=["POST"])
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
