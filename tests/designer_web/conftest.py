@@ -2,7 +2,6 @@
 project's own processes/ and forms/, and screenshots into test-artifacts/designer_web/."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,9 @@ ARTIFACTS = ROOT / "test-artifacts" / "designer_web"
 DATA = Path(__file__).parent / "data"
 
 
-class DesignerShots(Shots):
-    def __init__(self, name: str):
-        self.dir = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
-        if self.dir.exists():
-            for old in self.dir.glob("*.png"):
-                old.unlink()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.n = 0
-
-
 @pytest.fixture
 def shots(request):
-    return DesignerShots(request.node.name)
+    return Shots(request.node.name, ARTIFACTS)
 
 
 @pytest.fixture

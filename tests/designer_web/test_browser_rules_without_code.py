@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.web.conftest import fill_problem
+
 pytestmark = pytest.mark.browser
 NEW_LABEL = "办理方式（时限按新规则表）"
 
@@ -58,15 +60,8 @@ def test_manager_changes_deadline_rule_and_form_label(real_server, login_page, s
 
     # a new case: the enterprise submits, the working group accepts and dispatches 马上办
     ent = login_page("ent.demo1")
-    ent.click("#new-case")
-    ent.fill("#f-contact", "王经理")
-    ent.fill("#f-mobile", "13900001111")
-    ent.select_option("#f-county", "city")
-    ent.select_option("#f-category", "土地批复")
-    ent.fill("#f-title", "变电站接入迟迟未批")
-    ent.fill("#f-description", "我公司新建厂房需要接入电网，申请已提交一个月，尚未答复。")
-    ent.fill("#f-help_wanted", "请协调尽快接入")
-    ent.select_option("#f-urgency", "特急")
+    fill_problem(ent, title="变电站接入迟迟未批", description="我公司新建厂房需要接入电网，申请已提交一个月，尚未答复。",
+                 help_wanted="请协调尽快接入", urgency="特急")
     ent.click("#submit")
     expect(ent.locator(".flash-ok")).to_contain_text("ZTC-")
 

@@ -154,8 +154,8 @@ def live_server(app):
 class Shots:
     """Screenshots of every page a test visits, kept in test-artifacts/web/<test>/."""
 
-    def __init__(self, name: str):
-        self.dir = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
+    def __init__(self, name: str, root: Path = ARTIFACTS):
+        self.dir = root / re.sub(r"[^\w.-]+", "_", name)
         if self.dir.exists():
             for old in self.dir.glob("*.png"):
                 old.unlink()
@@ -209,6 +209,22 @@ def login_page(browser, request, Session):
 
 # -- the real case process (processes/, forms/) ----------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def fill_problem(page, *, title: str, description: str, help_wanted: str, urgency: str = "紧急",
+                 county: str = "city", category: str = "土地批复", files=()) -> None:
+    """Open the enterprise's 反映问题 form of the real case process and fill it in (not sent)."""
+    page.click("#new-case")
+    page.fill("#f-contact", "王经理")
+    page.fill("#f-mobile", "13900001111")
+    page.select_option("#f-county", county)
+    page.select_option("#f-category", category)
+    page.fill("#f-title", title)
+    page.fill("#f-description", description)
+    page.fill("#f-help_wanted", help_wanted)
+    page.select_option("#f-urgency", urgency)
+    if files:
+        page.set_input_files("#f-attachments", [str(f) for f in files])
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.web.conftest import fill_problem
+
 pytestmark = pytest.mark.browser
 
 
@@ -33,16 +35,8 @@ def test_full_case_with_meeting(real_server, login_page, shots, tmp_path):
     # 1. the enterprise submits its problem online
     ent = login_page("ent.demo1")
     shots(ent, "ent-home")
-    ent.click("#new-case")
-    ent.fill("#f-contact", "王经理")
-    ent.fill("#f-mobile", "13900001111")
-    ent.select_option("#f-county", "city")
-    ent.select_option("#f-category", "土地批复")
-    ent.fill("#f-title", "新建厂房用地预审迟迟未批")
-    ent.fill("#f-description", "我公司新建厂房项目已提交用地预审材料两个月，尚未得到答复。")
-    ent.fill("#f-help_wanted", "请协调尽快完成用地预审")
-    ent.select_option("#f-urgency", "紧急")
-    ent.set_input_files("#f-attachments", str(material))
+    fill_problem(ent, title="新建厂房用地预审迟迟未批", description="我公司新建厂房项目已提交用地预审材料两个月，尚未得到答复。",
+                 help_wanted="请协调尽快完成用地预审", files=[material])
     shots(ent, "ent-submit-filled")
     ent.click("#submit")
     expect(ent.locator(".flash-ok")).to_contain_text("ZTC-")
