@@ -10,7 +10,7 @@ import pytest
 from engine.errors import MessageNotAccepted, NotFound
 from engine import cases
 
-from .driver import beijing, make_uscc
+from .driver import beijing
 
 CITY_WG, LEADERS = "wg:city", "leader:city"
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
-import pytest
 
 from engine.runtime import Engine
 from engine.workdays import WorkCalendar

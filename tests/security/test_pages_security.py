@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.models import AuditEntry, LoginAttempt
-from tests.web.conftest import ENT1, INTAKE_OK, Browser, ready_task
+from tests.web.conftest import INTAKE_OK, Browser, ready_task
 
 XSS = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'

@@ -10,7 +10,6 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from engine import bulletins
 
 from .conftest import dispatch, solve
 

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.web.conftest import ENT1, ENT2, INTAKE_OK, ready_task
+from tests.web.conftest import ENT2, INTAKE_OK, ready_task
 
 DENIED = (403, 404)
 

@@ -2,7 +2,6 @@
 portal through the inbox to the return visit, form-error retention, inbox filters."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
