@@ -14,6 +14,7 @@ import datetime as _dt
 import decimal
 import math
 import operator
+import os
 import re
 import threading
 from functools import lru_cache
@@ -33,6 +34,8 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 DEFAULT_TIME_LIMIT = 2.0  # seconds for one expression or script
+# how much the process may grow while a script runs (checked by the watchdog every 50 ms)
+MEMORY_LIMIT = int(os.environ.get("ZHITONGCHE_SCRIPT_MEMORY_MB", "256")) * 1024 * 1024
 
 
 class SandboxError(Exception):
@@ -41,6 +44,10 @@ class SandboxError(Exception):
 
 class SandboxTimeout(SandboxError):
     """Raised inside the running script by the watchdog."""
+
+
+class SandboxMemoryLimit(SandboxError):
+    """Raised inside the running script by the watchdog when the process grew too much."""
 
 
 # -- size limits -----------------------------------------------------------------------------
@@ -287,17 +294,31 @@ def compile_script(script: str):
     return result.code
 
 
+def _rss() -> int | None:
+    """The process's resident memory in bytes (Linux), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 class _Watchdog:
-    """Raises SandboxTimeout in a thread that runs past its deadline.
+    """Stops a guarded block that runs past its deadline (SandboxTimeout) or during which the
+    process grows by more than ``MEMORY_LIMIT`` (SandboxMemoryLimit).
 
     One daemon thread serves the whole process; ``PyThreadState_SetAsyncExc`` is
     re-sent every 50 ms until the guarded block ends (a bare ``except`` cannot
-    swallow it for long).
+    swallow it for long). Memory is the whole process's: a block running beside the one
+    that allocates may be stopped with it (blocks are short; a stopped one fails clearly).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._deadlines: dict[int, tuple[float, int]] = {}
+        self._deadlines: dict[int, tuple[float, int, int | None]] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -310,9 +331,11 @@ class _Watchdog:
         import time
 
         ident = threading.get_ident()
+        rss = _rss()
         with self._lock:
-            token = self._deadlines.get(ident, (0, 0))[1] + 1
-            self._deadlines[ident] = (time.monotonic() + seconds, token)
+            token = self._deadlines.get(ident, (0, 0, None))[1] + 1
+            self._deadlines[ident] = (time.monotonic() + seconds, token,
+                                      rss + MEMORY_LIMIT if rss is not None else None)
             self._ensure_thread()
         self._wake.set()
         return token
@@ -328,12 +351,16 @@ class _Watchdog:
             self._wake.wait(0.05)
             self._wake.clear()
             now = time.monotonic()
+            rss = _rss()
             with self._lock:  # under the lock: never sent after the block has disarmed
-                for ident, (deadline, _) in self._deadlines.items():
+                for ident, (deadline, _, max_rss) in self._deadlines.items():
                     if deadline <= now:
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                            ctypes.c_ulong(ident), ctypes.py_object(SandboxTimeout)
-                        )
+                        stop = SandboxTimeout
+                    elif rss is not None and max_rss is not None and rss > max_rss:
+                        stop = SandboxMemoryLimit
+                    else:
+                        continue
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(stop))
 
 
 _watchdog = _Watchdog()
@@ -359,6 +386,8 @@ class time_limit:
             _watchdog.disarm()
         if exc_type is SandboxTimeout:
             raise SandboxTimeout(f"stopped after the time limit of {self.seconds:g} s") from None
+        if exc_type is SandboxMemoryLimit:
+            raise SandboxMemoryLimit(f"stopped: it used more than {MEMORY_LIMIT // 2**20} MB of memory") from None
         return False
 
 

@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from engine.sandbox import MAX_SIZE, SandboxError, SandboxTimeout, SandboxedEnvironment, check_expression, run_expression
+from engine.sandbox import (
+    MAX_SIZE,
+    SandboxedEnvironment,
+    SandboxError,
+    SandboxMemoryLimit,
+    SandboxTimeout,
+    check_expression,
+    run_expression,
+)
 
 REFUSED = (SandboxError, NameError, NotImplementedError, KeyError, AttributeError, TypeError, ImportError, ValueError)
 
@@ -82,6 +90,22 @@ def test_endless_work_is_stopped_within_the_time_limit(script):
     # the watchdog re-sends its exception every 50 ms until it lands outside the script's
     # `try`; the bound is generous for a loaded CI machine
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("script", [
+    "x = []\nwhile True:\n    x.append([1] * 1000)",
+    "d = {}\ni = 0\nwhile True:\n    d[i] = str(i) * 100\n    i += 1",
+])
+def test_a_script_that_keeps_allocating_is_stopped_by_the_memory_limit(script):
+    """Each step is small (the size guards let it through) but the process keeps growing: the
+    watchdog stops the script once the process has grown by MEMORY_LIMIT (256 MB), well before
+    the time limit (without the memory check: SandboxTimeout after 5 s, some GB later)."""
+    env = SandboxedEnvironment(time_limit_s=5)
+    started = time.monotonic()
+    with pytest.raises(SandboxMemoryLimit, match="MB of memory"):
+        env.execute(script, {})
+    assert time.monotonic() - started < 5
+    assert env.evaluate("sum(range(10))", {}) == 45  # the sandbox works on afterwards
 
 
 HUGE = [
