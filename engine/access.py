@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import String, cast, false, or_, select, true, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from .errors import NotFound
 from .models import HumanTask, HumanTaskGroup, Instance, User
 
 ALL_CASES_GROUPS = frozenset({"admin", "designer", "wg:city", "leader:city"})
@@ -146,6 +147,15 @@ def can_see_task(principal: Principal, task: HumanTask | None) -> bool:
         return False
     return (task.assignee == principal.username or task.delegated_from == principal.username
             or in_task_groups(principal, task))
+
+
+def visible_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    """The ready task, with its case, if the person may open it; NotFound otherwise (whether
+    it exists is not revealed)."""
+    task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
+    if task is None or not can_see_task(principal, task):
+        raise NotFound(f"task {task_id} does not exist")
+    return task
 
 
 def can_complete_task(principal: Principal, task: HumanTask) -> bool:

@@ -8,7 +8,6 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 
 from engine import access, casefiles
-from engine.errors import NotFound
 from engine.forms import FormValidationError
 from engine.models import HumanTask
 
@@ -19,10 +18,7 @@ from .public import choices
 
 def load_task(task_id: int) -> HumanTask:
     """The task if the person may open it; 404 otherwise (existence is not revealed)."""
-    task = get_db().get(HumanTask, task_id)
-    if task is None or not access.can_see_task(g.principal, task):
-        raise NotFound(f"task {task_id}")
-    return task
+    return access.visible_task(get_db(), g.principal, task_id)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from engine import access, inbox
-from engine.errors import NotAllowed, NotFound
+from engine.errors import NotAllowed
 from engine.models import HumanTask
 
 from .. import get_db, get_engine
@@ -26,10 +26,7 @@ def task_dict(task: HumanTask, marker: str | None = None) -> dict:
 
 def visible_task(task_id: int) -> HumanTask:
     """The task if the caller may open it; 404 otherwise (existence is not revealed)."""
-    task = get_db().get(HumanTask, task_id)
-    if task is None or not access.can_see_task(g.principal, task):
-        raise NotFound(f"task {task_id} does not exist")
-    return task
+    return access.visible_task(get_db(), g.principal, task_id)
 
 
 @blp.route("")
