@@ -4,16 +4,17 @@ diagram renders; the modeler opens the case process, shows validation errors on 
 canvas, renames a task and deploys a new version; the diff page marks the change."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.conftest import CORPUS
 
 from .conftest import ROOT
 from .test_designer_pages import broken_return_visit
 
 pytestmark = pytest.mark.browser
-MIWG = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "miwg"
+MIWG = CORPUS / "miwg"
 
 
 def test_broken_upload_report_names_file_line_element(real_server, login_page, shots, tmp_path):
@@ -58,7 +59,6 @@ def test_broken_upload_report_names_file_line_element(real_server, login_page, s
     assert page.js_errors == []
 
 
-@pytest.mark.skipif(not MIWG.is_dir(), reason="MIWG corpus not available")
 def test_miwg_reference_diagrams_render(real_server, login_page, shots):
     page = login_page("designer")
     files = sorted(MIWG.glob("*.bpmn"))
