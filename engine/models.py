@@ -315,7 +315,7 @@ class LoginAttempt(Base):
 # -- statistics (issue 8): typed projections of the case summary, bulletins, work records -------
 class CaseRecord(Base):
     """One row per case: the typed projection of ``Instance.summary`` the dashboard, the
-    unit assessment and the case list filters query (engine/stats.py ``project``).
+    unit assessment and the case list filters query (``engine.stats.project``).
 
     Written by the engine's save path in the same transaction as the instance; never by hand.
     Timestamps are UTC; ``received_day`` / ``closed_day`` are the Beijing calendar dates.
@@ -429,7 +429,7 @@ class WorkRecord(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
 
-# -- statistics rollups (engine/stats.py keeps them, in the same transaction as case_record) --
+# -- statistics rollups (engine/stats/projection.py keeps them, in the same transaction as case_record) --
 # Each counter table holds one row per key at two grains: ``grain`` 'd' (``day`` is the
 # Beijing date) and 'm' (``day`` is the first of the month), so a period is read as its whole
 # months plus the days at either end. Key columns hold '' for "none" (NULLs are never equal

@@ -146,8 +146,9 @@ def generate(conn, n_cases: int, version_id: int, open_share: float = 0.15, now:
 
 
 def _case_records(conn, params: dict) -> None:
-    """The statistics projection of every generated case (the bulk form of scripts/measure_stats.py,
-    keyed to the instance rows: same county, lead unit, registration time and open state)."""
+    """The statistics projection of every generated case (case_record and case_unit as
+    ``stats.project`` would write them), keyed to the instance rows: same county, lead unit,
+    registration time and open state."""
     # h: a pseudo-random number per case; outcome, satisfaction, closing delay, flags from it
     conn.execute(text("""
         INSERT INTO case_record (instance_id, case_no, process_id, county, level, category, urgency, source, mode,

@@ -1,0 +1,462 @@
+"""Reading the statistics: periods and the case filters behind every figure, who sees
+statistics, and the dashboard's figures (from the rollups kept by ``projection``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, StatsClosed,
+                      StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit, WorkRecord)
+from ..workdays import CHINA
+from .projection import (ALL_COUNTIES, ANSWERED_SATISFACTION, CLOSED_COUNTERS, FIRST_DAY, GOOD_SATISFACTION,
+                         LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC)
+
+WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK = "ztc_weekly_report", "Task_publish"
+RECORD_KINDS = {"research_visit": "调研", "park_file": "重点产业园档案"}
+BULLETIN_SERIES = {  # the standard 专报 series (engine/bulletins.py numbers their issues)
+    "ztc": "书记市长直通车专报",
+    "key_project": "重点项目建设情况专报",
+    "six_batches": "项目建设“六个一批”进展情况通报",
+}
+
+
+# -- filters -------------------------------------------------------------------------------
+@dataclass
+class Period:
+    start: _dt.date | None = None
+    end: _dt.date | None = None  # inclusive
+
+    def bounds(self) -> tuple[_dt.datetime | None, _dt.datetime | None]:
+        lo = _dt.datetime.combine(self.start, _dt.time(), CHINA).astimezone(UTC) if self.start else None
+        hi = (_dt.datetime.combine(self.end + _dt.timedelta(days=1), _dt.time(), CHINA).astimezone(UTC)
+              if self.end else None)
+        return lo, hi
+
+    def args(self) -> dict[str, str]:
+        out = {}
+        if self.start:
+            out["from"] = self.start.isoformat()
+        if self.end:
+            out["to"] = self.end.isoformat()
+        return out
+
+
+def _between(column, period: Period):
+    lo, hi = period.bounds()
+    clauses = []
+    if lo is not None:
+        clauses.append(column >= lo)
+    if hi is not None:
+        clauses.append(column < hi)
+    return and_(*clauses) if clauses else literal(True)
+
+
+def _day_between(column, period: Period):
+    clauses = []
+    if period.start:
+        clauses.append(column >= period.start)
+    if period.end:
+        clauses.append(column <= period.end)
+    return and_(*clauses) if clauses else literal(True)
+
+
+def parse_period(start: str | None, end: str | None) -> Period:
+    def day(value):
+        try:
+            return _dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    return Period(day(start), day(end))
+
+
+@dataclass
+class CaseFilter:
+    """The case-list filter behind a figure (URL arguments of the cases page)."""
+
+    received: Period | None = None
+    closed: Period | None = None
+    county: str | None = None
+    category: str | None = None
+    mode: str | None = None
+    lead_unit: str | None = None
+    unit: str | None = None  # lead or cooperating
+    outcome: str | None = None
+    open: bool | None = None
+    accepted: bool = False
+    ever_overdue: bool = False
+    overdue_now: bool = False
+    handled: bool = False
+    on_time: bool | None = None
+    leader_mode: str | None = None
+    satisfaction: str | None = None  # a label, or "good" / "answered"
+    reopened: bool = False
+    escalated: bool = False
+
+    ARGS = ("received_from", "received_to", "closed_from", "closed_to", "rcounty", "rcategory", "mode", "lead_unit",
+            "unit", "outcome", "state", "accepted", "ever_overdue", "overdue_now", "handled", "on_time",
+            "leader_mode", "satisfaction", "reopened", "escalated")
+
+    @classmethod
+    def from_args(cls, args) -> "CaseFilter | None":
+        """From URL arguments; None when none of them is present."""
+        if not any(args.get(k) for k in cls.ARGS):
+            return None
+
+        def day(name):
+            try:
+                return _dt.date.fromisoformat(args.get(name, "")) if args.get(name) else None
+            except ValueError:
+                return None
+
+        def period(prefix):
+            start, end = day(prefix + "_from"), day(prefix + "_to")
+            return Period(start, end) if (start or end) else None
+
+        state = args.get("state")
+        on_time = args.get("on_time")
+        return cls(received=period("received"), closed=period("closed"), county=args.get("rcounty") or None,
+                   category=args.get("rcategory") or None, mode=args.get("mode") or None,
+                   lead_unit=args.get("lead_unit") or None, unit=args.get("unit") or None,
+                   outcome=args.get("outcome") or None, open={"open": True, "closed": False}.get(state),
+                   accepted=args.get("accepted") == "1", ever_overdue=args.get("ever_overdue") == "1",
+                   overdue_now=args.get("overdue_now") == "1", handled=args.get("handled") == "1",
+                   on_time={"1": True, "0": False}.get(on_time), leader_mode=args.get("leader_mode") or None,
+                   satisfaction=args.get("satisfaction") or None, reopened=args.get("reopened") == "1",
+                   escalated=args.get("escalated") == "1")
+
+    def clauses(self, now: _dt.datetime) -> list:
+        r = CaseRecord
+        out = []
+        if self.received:
+            out.append(_between(r.received_at, self.received))
+        if self.closed:
+            out.append(_between(r.closed_at, self.closed))
+        if self.county:
+            out.append(r.county == self.county)
+        if self.category:
+            out.append(r.category == self.category)
+        if self.mode:
+            out.append(r.mode == self.mode)
+        if self.lead_unit:
+            out.append(r.lead_unit == self.lead_unit)
+        if self.unit:
+            out.append(r.instance_id.in_(select(CaseUnit.instance_id).where(CaseUnit.unit == self.unit)))
+        if self.outcome:
+            out.append(r.outcome == self.outcome)
+        if self.open is not None:
+            out.append(r.is_open == self.open)
+        if self.accepted:
+            out.append(r.accepted_at.is_not(None))
+        if self.ever_overdue:
+            out.append(r.ever_overdue == True)  # noqa: E712
+        if self.overdue_now:
+            out.extend([r.is_open == True, r.deadline < now])  # noqa: E712
+        if self.handled:
+            out.append(r.on_time.is_not(None))
+        if self.on_time is not None:
+            out.append(r.on_time == self.on_time)
+        if self.leader_mode:
+            out.append(r.leader_mode == self.leader_mode)
+        if self.satisfaction == "good":
+            out.append(r.satisfaction.in_(GOOD_SATISFACTION))
+        elif self.satisfaction == "answered":
+            out.append(r.satisfaction.in_(ANSWERED_SATISFACTION))
+        elif self.satisfaction:
+            out.append(r.satisfaction == self.satisfaction)
+        if self.reopened:
+            out.append(r.reopen_count > 0)
+        if self.escalated:
+            out.append(r.escalated == True)  # noqa: E712
+        return out
+
+
+def case_list_args(base: dict[str, str], **extra: Any) -> dict[str, str]:
+    """URL arguments of the cases page for a figure: the dashboard's scope plus ``extra``."""
+    out = dict(base)
+    out.update({k: ("1" if v is True else str(v)) for k, v in extra.items() if v not in (None, False, "")})
+    return out
+
+
+# -- who sees statistics -------------------------------------------------------------------
+def can_see_stats(principal) -> bool:
+    if principal.is_enterprise:
+        return False
+    return any(g == "admin" or g.startswith(("wg:", "leader:")) for g in principal.groups)
+
+
+def stats_scope(principal) -> set[str] | None:
+    """None: every county; else the counties the person's statistics are limited to."""
+    if principal.is_enterprise:
+        return set()
+    if principal.groups & {"admin", "wg:city", "leader:city"}:
+        return None
+    return set(principal.counties)
+
+
+def scoped_county(principal, wanted: str | None) -> str | None:
+    """The county the figures are for: what was asked, within the person's scope."""
+    scope = stats_scope(principal)
+    if scope is None:
+        return wanted or None
+    if wanted in scope:
+        return wanted
+    if not scope:
+        raise PermissionError("no statistics for this person")
+    return sorted(scope)[0]
+
+
+# -- the dashboard -------------------------------------------------------------------------
+@dataclass
+class Dashboard:
+    period: Period
+    county: str | None
+    totals: dict[str, Any]
+    by_category: dict[str, int]
+    by_county: dict[str, int]
+    by_mode: dict[str, int]
+    by_unit: dict[str, int]
+    rates: dict[str, float | None]
+    leader_modes: dict[str, int]
+    bulletins: dict[str, dict[str, Any]]
+    records: dict[str, int]
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"period": self.period.args(), "county": self.county, "totals": self.totals,
+                "by_category": self.by_category, "by_county": self.by_county, "by_mode": self.by_mode,
+                "by_unit": self.by_unit, "rates": self.rates, "leader_modes": self.leader_modes,
+                "bulletins": self.bulletins, "records": self.records}
+
+
+def _sum(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _next_month(day: _dt.date) -> _dt.date:
+    return (day.replace(day=28) + _dt.timedelta(days=4)).replace(day=1)
+
+
+def _grain_ranges(period: Period) -> list[tuple[str, _dt.date | None, _dt.date | None]]:
+    """The period as rollup rows: (grain, first day, last day), None for an open end; its
+    whole months at grain 'm', the days before and after them at grain 'd'."""
+    start, end = period.start, period.end
+    if start is not None and end is not None and start > end:
+        return [("d", start, end)]  # nothing
+    first = None if start is None else (start if start.day == 1 else _next_month(start))
+    if end is None:
+        last = None
+    elif (end + _dt.timedelta(days=1)).day == 1:
+        last = end.replace(day=1)
+    else:
+        last = (end.replace(day=1) - _dt.timedelta(days=1)).replace(day=1)
+    if first is not None and last is not None and first > last:
+        return [("d", start, end)]
+    out: list[tuple[str, _dt.date | None, _dt.date | None]] = [("m", first, last)]
+    if start is not None and start < first:
+        out.append(("d", start, first - _dt.timedelta(days=1)))
+    if end is not None and last is not None and _next_month(last) <= end:
+        out.append(("d", _next_month(last), end))
+    return out
+
+
+def _rollup_where(table, period: Period, county: str | None) -> list:
+    parts = []
+    for grain, lo, hi in _grain_ranges(period):
+        clauses = [table.c.grain == grain]
+        if lo is not None:
+            clauses.append(table.c.day >= lo)
+        if hi is not None:
+            clauses.append(table.c.day <= hi)
+        parts.append(and_(*clauses))
+    where = [or_(*parts) if len(parts) > 1 else parts[0]]
+    if county:
+        where.append(table.c.county == county)
+    return where
+
+
+def _received_groups(session: Session, period: Period, county: str | None):
+    """The cases received in the period (stats_received), by county and lead unit."""
+    t = StatsReceived.__table__
+    stmt = select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS]).where(
+        *_rollup_where(t, period, county)).group_by(t.c.county, t.c.lead_unit).having(func.sum(t.c.received) > 0)
+    return session.execute(stmt).all()
+
+
+def _received_by(session: Session, period: Period, county: str | None) -> dict[str, dict[str, int]]:
+    """The cases received in the period by category and by handling mode (stats_received_dim)."""
+    t = StatsReceivedDim.__table__
+    stmt = select(t.c.dim, t.c.value, func.sum(t.c.received)).where(
+        *_rollup_where(t, period, county)).group_by(t.c.dim, t.c.value)
+    out: dict[str, dict[str, int]] = {"category": {}, "mode": {}}
+    for dim, value, n in session.execute(stmt):
+        if n:
+            out.setdefault(dim, {})[value] = int(n)
+    return out
+
+
+def _closed_groups(session: Session, period: Period, county: str | None):
+    """The cases closed in the period (stats_closed), by lead unit."""
+    t = StatsClosed.__table__
+    stmt = select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS]).where(
+        *_rollup_where(t, period, county)).group_by(t.c.lead_unit).having(func.sum(t.c.closed) > 0)
+    return session.execute(stmt).all()
+
+
+def open_not_overdue(session: Session, period: Period, county: str | None, now: _dt.datetime) -> int:
+    """Cases received in the period, open, without a deadline or with the deadline not passed
+    ``now`` (case_record through ix_case_record_open_deadline: the open cases not yet due).
+    "Overdue now" is the period's open cases (stats_received) minus these."""
+    r = CaseRecord
+    where = [r.is_open == True, or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
+             _between(r.received_at, period)]
+    if county:
+        where.append(r.county == county)
+    return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
+
+
+def distinct_enterprises(session: Session, period: Period, county: str | None) -> int:
+    """Distinct enterprises among the cases received in the period: the enterprise-days in the
+    period whose previous day (same enterprise, same county or all counties) is before it."""
+    g = StatsEnterpriseGap.__table__
+    where = [g.c.county == (county or ALL_COUNTIES)]
+    if period.start is None:
+        where.append(g.c.prev_day == FIRST_DAY)
+    else:
+        where += [g.c.day >= period.start, g.c.prev_day < period.start]
+    if period.end is not None:
+        where.append(g.c.day <= period.end)
+    return int(session.scalar(select(func.coalesce(func.sum(g.c.n), 0)).where(*where)) or 0)
+
+
+def coordinations(session: Session, period: Period, county: str | None) -> dict[str, int]:
+    """Unit assignments made in the period, per unit (stats_unit)."""
+    t = StatsUnit.__table__
+    stmt = select(t.c.unit, func.sum(t.c.assigned)).where(*_rollup_where(t, period, county)).group_by(t.c.unit)
+    return {unit: int(n) for unit, n in session.execute(stmt) if n}
+
+
+def bulletin_counts(session: Session, period: Period, county: str | None) -> dict[str, dict[str, Any]]:
+    b = Bulletin
+    series = dict(BULLETIN_SERIES)
+    series.update({code: name for code, name in session.execute(select(BulletinSeries.code, BulletinSeries.name))})
+    stmt = select(b.series, func.count()).where(b.status == "issued", _between(b.issued_at, period))
+    if county:
+        stmt = stmt.where(b.county == county)
+    counts = dict(session.execute(stmt.group_by(b.series)).all())
+    return {code: {"name": name, "issued": counts.get(code, 0)} for code, name in series.items()}
+
+
+def record_counts(session: Session, period: Period, county: str | None) -> dict[str, int]:
+    w = WorkRecord
+    stmt = select(w.kind, func.count()).where(_day_between(w.occurred_on, period))
+    if county:
+        stmt = stmt.where(w.county == county)
+    counts = dict(session.execute(stmt.group_by(w.kind)).all())
+    out = {kind: counts.get(kind, 0) for kind in RECORD_KINDS}
+    out["weekly_report"] = weekly_reports(session, period)
+    return out
+
+
+def weekly_reports(session: Session, period: Period) -> int:
+    """“1+7” weekly reports published in the period (completions of the publish task)."""
+    a = AuditEntry
+    return session.scalar(select(func.count()).select_from(a).join(Instance, Instance.id == a.instance_id).where(
+        a.action == "complete", a.task_bpmn_id == WEEKLY_PUBLISH_TASK, Instance.process_id == WEEKLY_PROCESS,
+        _between(a.at, period))) or 0
+
+
+def dashboard(session: Session, period: Period, county: str | None = None,
+              now: _dt.datetime | None = None) -> Dashboard:
+    """Every figure of the dashboard for the period and county (None: all counties).
+
+    The caller has already limited ``county`` to what the person may see (``scoped_county``).
+    """
+    now = now or _dt.datetime.now(UTC)
+    received_rows = _received_groups(session, period, county)
+    closed_rows = _closed_groups(session, period, county)
+    totals = {k: 0 for k in ("received", "accepted", "rejected", "withdrawn", "open", "overdue", "overdue_now",
+                             "escalated")}
+    by_county: dict[str, int] = {}
+    by_unit: dict[str, int] = {}
+    leader_modes = {m: 0 for m in LEADER_MODES}
+    for row in received_rows:
+        for key in totals:
+            if key not in ("open", "overdue_now"):
+                totals[key] += int(getattr(row, key) or 0)
+        totals["open"] += int(row.still_open or 0)
+        if row.county and row.received:
+            by_county[row.county] = by_county.get(row.county, 0) + int(row.received)
+        if row.lead_unit and row.received:
+            by_unit[row.lead_unit] = by_unit.get(row.lead_unit, 0) + int(row.received)
+        for mode, column in LM_COLUMNS.items():
+            leader_modes[mode] += int(getattr(row, column) or 0)
+    totals["overdue_now"] = totals["open"] - open_not_overdue(session, period, county, now)
+    dims = _received_by(session, period, county)
+    by_category, by_mode = dims["category"], dims["mode"]
+    closed = {k: 0 for k in ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered",
+                             "wd_sum")}
+    for row in closed_rows:
+        for key in closed:
+            closed[key] += int(getattr(row, key) or 0)
+    coord = coordinations(session, period, county)
+    totals.update(solved=closed["solved"], closed=closed["closed"], handled=closed["handled"],
+                  on_time=closed["on_time"], enterprises=distinct_enterprises(session, period, county),
+                  coordinations=sum(coord.values()))
+    rates = {
+        "on_time": _ratio(closed["on_time"], closed["handled"]),
+        "satisfaction": _ratio(closed["sat_good"], closed["sat_answered"]),
+        "reopen": _ratio(closed["reopened"], closed["handled"]),
+        "workdays_to_close": round(closed["wd_sum"] / closed["solved"], 1) if closed["solved"] else None,
+    }
+    board = Dashboard(period, county, totals, dict(sorted(by_category.items(), key=lambda kv: -kv[1])), by_county,
+                      by_mode, dict(sorted(by_unit.items(), key=lambda kv: -kv[1])), rates, leader_modes,
+                      bulletin_counts(session, period, county), record_counts(session, period, county))
+    board.links = figure_links(period, county)
+    return board
+
+
+def figure_links(period: Period, county: str | None) -> dict[str, dict[str, str]]:
+    """The cases-page arguments of every case figure (what a click on the figure lists)."""
+    recv = {"received_from": period.start.isoformat() if period.start else "",
+            "received_to": period.end.isoformat() if period.end else "", "rcounty": county or ""}
+    recv = {k: v for k, v in recv.items() if v}
+    clos = {"closed_from": period.start.isoformat() if period.start else "",
+            "closed_to": period.end.isoformat() if period.end else "", "rcounty": county or ""}
+    clos = {k: v for k, v in clos.items() if v}
+    if not clos:
+        clos = {"state": "closed"}
+    links = {
+        "received": case_list_args(recv) or {"state": ""},
+        "accepted": case_list_args(recv, accepted=True),
+        "rejected": case_list_args(recv, outcome="rejected"),
+        "withdrawn": case_list_args(recv, outcome="withdrawn"),
+        "open": case_list_args(recv, state="open"),
+        "overdue": case_list_args(recv, ever_overdue=True),
+        "overdue_now": case_list_args(recv, overdue_now=True),
+        "escalated": case_list_args(recv, escalated=True),
+        "solved": case_list_args(clos, outcome="solved"),
+        "closed": case_list_args(clos),
+        "handled": case_list_args(clos, handled=True),
+        "on_time": case_list_args(clos, on_time="1"),
+        "satisfaction": case_list_args(clos, satisfaction="good"),
+        "reopen": case_list_args(clos, handled=True, reopened=True),
+        "workdays_to_close": case_list_args(clos, outcome="solved"),
+        "enterprises": case_list_args(recv),
+    }
+    if not recv:
+        links["received"] = {"state": "all"}
+    for mode in LEADER_MODES:
+        links[f"leader:{mode}"] = case_list_args(recv, leader_mode=mode)
+    links["_received"] = recv
+    links["_closed"] = clos
+    return links
