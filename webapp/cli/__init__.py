@@ -1,0 +1,37 @@
+"""The ``zhitongche`` command line.
+
+The group ``main`` and the helpers the commands share live here; the commands live in
+``processes`` (deploy, validate, diff, migrate, test-process), ``serve`` (run, worker),
+``admin`` (db-upgrade, stats-rebuild, demo-users, demo, token) and ``bench``, which are
+imported at the bottom so that their commands register on ``main``.
+"""
+from __future__ import annotations
+
+import click
+
+from engine.config import Settings
+from engine.db import make_engine, make_sessionmaker, upgrade
+
+
+def _session_factory(settings: Settings, migrate: bool = True):
+    db = make_engine(settings.database_url)
+    if migrate:
+        upgrade(db)
+    return make_sessionmaker(db)
+
+
+def build_engine(settings: Settings):
+    from engine.runtime import Engine
+    from engine.workdays import WorkCalendar
+
+    return Engine(calendar=WorkCalendar.from_file(settings.calendar_file),
+                  time_limit_s=settings.script_time_limit)
+
+
+@click.group()
+def main() -> None:
+    """直通车 zhitongche: BPMN case escalation (书记市长直通车)."""
+
+
+# the command modules register their commands on ``main``; keep these imports after ``main``
+from webapp.cli import admin, bench, processes, serve  # noqa: F401

@@ -1,0 +1,129 @@
+"""Designer commands: deploy, validate, diff, migrate, test-process."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine.config import Settings
+from engine.deploy import collect_files, validate_paths
+from engine.parsing import BundleError
+from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
+from webapp.cli import build_engine, main
+
+
+@main.command()
+@click.option("--by", default="cli", help="who deploys (for the audit)")
+def deploy(by: str) -> None:
+    """Validate processes/ and forms/ and store changed processes as new versions."""
+    settings = Settings()
+    Session = cli._session_factory(settings)
+    files = collect_files(settings.processes_dir, settings.forms_dir)
+    try:
+        with Session.begin() as session:
+            result = build_engine(settings).deploy(session, files, by, source=str(settings.processes_dir))
+    except BundleError as exc:
+        for problem in exc.problems:
+            click.echo(f"error   {problem}", err=True)
+        click.echo("nothing was deployed", err=True)
+        sys.exit(1)
+    for line in result.lines():
+        click.echo(line)
+    if not result.created:
+        click.echo("nothing changed")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check BPMN/DMN/form files as deploy does, without storing anything."""
+    problems = validate_paths([Path(f) for f in files])
+    for problem in problems:
+        click.echo(f"error   {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok      {len(files)} file(s)")
+
+
+@main.command()
+@click.argument("process")
+@click.argument("v_from", type=int)
+@click.argument("v_to", type=int)
+def diff(process: str, v_from: int, v_to: int) -> None:
+    """Activities added, removed and changed between two versions of PROCESS."""
+    from engine.errors import EngineError
+    from engine.versions import diff_versions
+
+    settings = Settings()
+    Session = cli._session_factory(settings)
+    try:
+        with Session() as session:
+            result = diff_versions(session, build_engine(settings), process, v_from, v_to)
+    except EngineError as exc:
+        click.echo(f"error   {exc.message}", err=True)
+        sys.exit(1)
+    for line in result.lines():
+        click.echo(line)
+    if result.is_empty:
+        click.echo(f"no activity changed between v{v_from} and v{v_to}")
+
+
+@main.command()
+@click.argument("process")
+@click.option("--to", "to_version", type=int, default=None, help="target version (default: the latest)")
+@click.option("--instance", "instance_ids", type=int, multiple=True, help="an instance to move (repeatable)")
+@click.option("--all", "all_instances", is_flag=True, help="move every running instance that can move")
+@click.option("--dry-run", is_flag=True, help="only show what would happen")
+@click.option("--by", default="cli", help="who migrates (for the audit)")
+def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...], all_instances: bool,
+            dry_run: bool, by: str) -> None:
+    """Move running instances of PROCESS to another version (preview with --dry-run)."""
+    from engine.errors import EngineError
+    from engine.versions import migrate as migrate_instances
+
+    if not instance_ids and not all_instances and not dry_run:
+        raise click.UsageError("name instances with --instance ID, or use --all (or --dry-run to preview)")
+    if instance_ids and all_instances:
+        raise click.UsageError("use either --instance or --all")
+    settings = Settings()
+    Session = cli._session_factory(settings)
+    try:
+        with Session.begin() as session:
+            results = migrate_instances(session, build_engine(settings), process, to_version,
+                                        list(instance_ids) or None, actor=by, dry_run=dry_run)
+    except EngineError as exc:
+        click.echo(f"error   {exc.message}", err=True)
+        sys.exit(1)
+    for result in results:
+        click.echo(result.line())
+    if not results:
+        click.echo("no running instance on another version")
+    refused = [r for r in results if not r.can_migrate]
+    if dry_run:
+        click.echo(f"dry run: {len(results) - len(refused)} can move, {len(refused)} cannot; nothing changed")
+    elif refused and instance_ids:
+        sys.exit(1)
+
+
+@main.command("test-process")
+@click.argument("files", nargs=-1, type=click.Path(exists=True))
+def test_process(files: tuple[str, ...]) -> None:
+    """Run process scenario files (default: processes/*.scenarios.json) on a throwaway database."""
+    from engine.scenarios import find_scenario_files, run_file
+    from engine.workdays import WorkCalendar
+
+    settings = Settings()
+    paths = find_scenario_files(list(files) or [settings.processes_dir])
+    if not paths:
+        click.echo("no *.scenarios.json found", err=True)
+        sys.exit(1)
+    calendar = WorkCalendar.from_file(settings.calendar_file)
+    failed = total = 0
+    for path in paths:
+        for result in run_file(path, calendar):
+            total += 1
+            failed += not result.passed
+            click.echo(result.line())
+    click.echo(f"{total - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,153 @@
+"""The timer ``worker`` and ``run`` (issue 4): migrate, deploy, create the demo users, then serve the
+web app and run the worker."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from engine.config import Settings
+from engine.deploy import collect_files
+from engine.parsing import BundleError
+from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
+from webapp.cli import build_engine, main
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="fire what is due now, send what is pending, then exit")
+@click.option("--poll", "poll", type=float, default=None,
+              help="seconds between passes when idle (default ZHITONGCHE_WORKER_POLL_SECONDS or 2)")
+@click.option("--id", "worker_id", default=None, help="worker id in the heartbeat table (default host:pid:random)")
+def worker(once: bool, poll: float | None, worker_id: str | None) -> None:
+    """Fire due timers and send notifications; SIGTERM stops it after the current step."""
+    import logging
+
+    from engine.worker import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    # the schema is migrated by `db-upgrade` / `run`; several workers must not race to do it
+    Session = cli._session_factory(settings, migrate=False)
+    totals = run_forever(Session, build_engine(settings), once=once,
+                         poll_seconds=poll if poll is not None else settings.worker_poll_seconds,
+                         worker_id=worker_id)
+    if once:
+        click.echo(f"fired {totals.fired}, incidents {totals.incidents}, notifications sent "
+                   f"{totals.notifications.sent}")
+        if totals.db_errors:
+            sys.exit(1)
+
+
+def _ensure_demo_users(Session, settings: Settings):
+    from engine.names import load_directory
+    from engine.users import DEMO_PASSWORD, ensure_demo_users
+
+    password = os.environ.get("ZHITONGCHE_DEMO_PASSWORD", DEMO_PASSWORD)
+    directory = load_directory(Path(settings.processes_dir) / "directory.json")
+    with Session.begin() as session:
+        return ensure_demo_users(session, directory, password), password
+
+
+def _print_login_hints(users, password: str, url: str) -> None:
+    click.echo("")
+    click.echo(f"demo users (password for all: {password})")
+    by_role: dict[str, list[str]] = {}
+    for u in users:
+        role = u.groups[0].split(":", 1)[0] if u.groups else u.kind
+        by_role.setdefault(role, []).append(u.username)
+    labels = {"admin": "admin 系统管理员", "designer": "designer 流程设计", "wg": "working group 工作组",
+              "leader": "leader 领导", "unit": "unit handler 经办人", "head": "unit head 负责人",
+              "enterprise": "enterprise 企业"}
+    for role, names in by_role.items():
+        shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
+        click.echo(f"  {labels.get(role, role):24} {shown}")
+    click.echo(f"open {url} and log in (e.g. wg.city, unit.zrzyj, head.zrzyj, leader.mayor, ent.demo1)")
+    click.echo("")
+
+
+def _deploy_quietly(Session, settings: Settings) -> None:
+    files = collect_files(settings.processes_dir, settings.forms_dir)
+    if not any(name.endswith((".bpmn", ".bpmn20.xml")) for name in files):
+        click.echo(f"no process files in {settings.processes_dir}; nothing deployed")
+        return
+    try:
+        with Session.begin() as session:
+            result = build_engine(settings).deploy(session, files, "run", source=str(settings.processes_dir))
+    except BundleError as exc:
+        for problem in exc.problems:
+            click.echo(f"error   {problem}", err=True)
+        click.echo("the process files have problems; running with the versions deployed before", err=True)
+        return
+    for line in result.lines():
+        click.echo(line)
+
+
+def _start_worker() -> "subprocess.Popen | None":
+    if "worker" not in main.commands:
+        # the timer worker is not part of this build: deadlines and timers will not fire
+        click.echo("warning: no `worker` command; timers will not fire", err=True)
+        return None
+    return subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker"])
+
+
+@main.command()
+@click.option("--dev", is_flag=True, help="werkzeug's threaded server instead of gunicorn")
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--no-worker", is_flag=True, help="do not start the timer worker")
+def run(dev: bool, workers: int, no_worker: bool) -> None:
+    """Migrate, deploy processes/ and forms/, create demo users, then serve the web app and
+    run the timer worker (port ZHITONGCHE_PORT, default 5000, host ZHITONGCHE_HOST)."""
+    import signal
+
+    settings = Settings()
+    Session = cli._session_factory(settings)  # migrates
+    click.echo("database is up to date")
+    _deploy_quietly(Session, settings)
+    users, password = _ensure_demo_users(Session, settings)
+    url = f"http://{settings.host}:{settings.port}/"
+    _print_login_hints(users, password, url)
+    worker_process = None if no_worker else _start_worker()
+
+    def stop_worker(*_args):
+        if worker_process is not None and worker_process.poll() is None:
+            worker_process.terminate()
+            try:
+                worker_process.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                worker_process.kill()
+
+    try:
+        if dev:
+            from werkzeug.serving import run_simple
+
+            from webapp import create_app
+
+            signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+            run_simple(settings.host, settings.port, create_app(), threaded=True, use_reloader=False)
+        else:
+            _serve_gunicorn(settings, workers, on_exit=stop_worker)
+    finally:
+        stop_worker()
+
+
+def _serve_gunicorn(settings: Settings, workers: int, on_exit) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", max(1, workers))
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("on_exit", lambda _server: on_exit())
+
+        def load(self):
+            from webapp import create_app
+
+            return create_app()
+
+    _App().run()
