@@ -106,7 +106,8 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime):
         order = (HumanTask.created_at.desc(), HumanTask.id.desc())
     else:  # the order of ix_human_task_ready
         order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
-    page = (select(HumanTask).join(HumanTask.instance).where(HumanTask.id.in_(ids.order_by(*order).limit(filters.limit)))
+    page = (select(HumanTask).join(HumanTask.instance)
+            .where(HumanTask.id.in_(ids.order_by(*order).limit(filters.limit)))
             .order_by(*order).options(contains_eager(HumanTask.instance)))
     return counts, page
 

@@ -351,7 +351,7 @@ class _Watchdog:
             self._wake.wait(0.05)
             self._wake.clear()
             now = time.monotonic()
-            rss = _rss()
+            rss = _rss() if self._deadlines else None  # idle: nothing to measure
             with self._lock:  # under the lock: never sent after the block has disarmed
                 for ident, (deadline, _, max_rss) in self._deadlines.items():
                     if deadline <= now:
