@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -251,11 +252,51 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
 
 
 def build_specs(bundle: ParsedBundle, process_id: str):
-    """(spec, subprocess_specs) for a process or collaboration of the bundle."""
+    """(spec, subprocess_specs) for a process or collaboration of the bundle, wired to run."""
     parser = bundle.parser_for(process_id)
     if process_id in bundle.collaborations:
-        return parser.get_collaboration(process_id)
-    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+        spec, subprocess_specs = parser.get_collaboration(process_id)
+    else:
+        spec, subprocess_specs = parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    for process_spec in (spec, *subprocess_specs.values()):
+        if process_spec is not None:  # None: a called process missing from the files (deploy says so)
+            wire_at_parse(process_spec)
+    return spec, subprocess_specs
+
+
+def wire_at_parse(process_spec) -> None:
+    """Make once, as the spec is built, the connections SpiffWorkflow 3.2 makes in memory at
+    run time, so that a parsed spec never changes while cases run on it.
+
+    The library wires two things lazily, on the spec shared by every case of the process:
+
+    - ``LoopTask.create_child`` connects a loop or multi-instance child's completion to its
+      parent's ``merge_child`` when a parent first creates a child (the serializer does it
+      when it restores a *spec*). A spec parsed from BPMN in another process (another web
+      worker, after a restart) lacked it, so the last cooperating unit's answer never
+      reached its parent and the case stopped.
+    - ``BpmnStartTask.trigger_wf`` connects the process start to a message/signal-started
+      event subprocess the first time one is triggered; from then on every *new* case of
+      that process started the event subprocess at once, so a later withdrawal found it
+      already running and was not treated as an interruption.
+
+    Here the merge is connected, and an event subprocess is tied to the start as an input
+    and to the end as an output, which is what ``trigger_wf`` checks before connecting; the
+    start's own outputs are left alone, so event subprocesses still start only when their
+    event arrives, in every process alike.
+    """
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = process_spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
+    start = process_spec.start
+    for name in getattr(start, "trigger_specs", None) or []:
+        event_subprocess = process_spec.task_specs[name]
+        if start.name not in event_subprocess._inputs:
+            event_subprocess._inputs.append(start.name)
+        if process_spec.end not in event_subprocess.outputs:
+            event_subprocess.connect(process_spec.end)
 
 
 ISO_TOKEN = re.compile(r"^(R\d*/)?P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$|^\d{4}-\d{2}-\d{2}")
