@@ -108,10 +108,13 @@ def _files_of(path: Path, spec: dict):
     return with_referenced_files(paths)
 
 
-def _new_engine(calendar: WorkCalendar, start: str):
+def _new_engine(calendar: WorkCalendar, start: str | FakeClock):
+    """A new engine (empty spec cache): every step of a scenario runs on its own, as if in
+    another process (another web worker, after a restart), on the scenario's clock."""
     from .runtime import Engine
 
-    return Engine(clock=FakeClock(_parse_time(start)), calendar=calendar)
+    clock = start if isinstance(start, FakeClock) else FakeClock(_parse_time(start))
+    return Engine(clock=clock, calendar=calendar)
 
 
 def _deploy(Session, files, calendar, spec, label):
@@ -160,11 +163,12 @@ def _run(Session, calendar, spec: dict, scenario: dict, process_id: str) -> None
     except EngineError as exc:
         raise Mismatch(f"the process does not start: {exc.message}") from None
     for number, step in enumerate(scenario.get("steps") or [], 1):
+        engine = _new_engine(calendar, engine.clock)
         try:
             _step(Session, engine, calendar, instance_id, step)
         except Mismatch as exc:
             raise Mismatch(f"step {number} ({_describe(step)}): {exc}") from None
-    _check(Session, engine, instance_id, scenario.get("expect") or {}, "at the end")
+    _check(Session, _new_engine(calendar, engine.clock), instance_id, scenario.get("expect") or {}, "at the end")
 
 
 def _describe(step: dict) -> str:
