@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import notify
+from . import notify, stall
 from .errors import InvalidRequest
 from .models import HumanTask, Instance
 from .runtime import Engine
@@ -63,6 +63,12 @@ def list_incidents(session: Session, *, process_id: str | None = None, limit: in
 
 def count_incidents(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Instance).where(Instance.status == "error")) or 0
+
+
+def count_stalled(session: Session) -> int:
+    """Incidents that are stalled cases (流程停滞, engine/stall.py), among the few in error."""
+    errors = session.scalars(select(Instance.error).where(Instance.status == "error"))
+    return sum(1 for error in errors if (error or {}).get("kind") == stall.STALLED)
 
 
 def _instance(engine: Engine, session: Session, instance_id: int, allowed: Iterable[str], what: str) -> Instance:

@@ -26,6 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from . import clock as clock_mod
 from . import forms as forms_mod
 from . import notify as notify_mod
+from . import stall
 from . import stats as stats_mod
 from . import workdays
 from .compaction import compact
@@ -116,6 +117,7 @@ class Engine:
         summary = dict(instance.summary or {})
 
         def did_complete(task) -> None:
+            workflow.completed_in_step = task  # what a stall is reported after (engine/stall.py)
             props = task_properties(task.task_spec)
             expression = props.get(SUMMARY)
             if expression and task.has_state(TaskState.COMPLETED):
@@ -148,17 +150,20 @@ class Engine:
 
     def _save(self, session: Session, instance: Instance, workflow: BpmnWorkflow, loaded: LoadedVersion,
               actor: str) -> None:
-        compact(workflow)
-        instance.state = self._serializers[loaded.flavor].dumps(workflow)
-        instance.serializer_version = SERIALIZER_VERSION
         now = self.clock.now()
-        instance.updated_at = now
         if instance.status not in ("error", "suspended", "terminated"):  # held by an incident or an admin
             if workflow.is_completed():
                 instance.status = "completed"
                 instance.ended_at = now
+            elif stall.stalled(workflow):  # nothing ready, nothing awaited: never a silent hang
+                instance.status = "error"
+                instance.error = stall.stall_error(workflow, actor, now)  # (before compaction prunes)
             else:
                 instance.status = "running"
+        compact(workflow)
+        instance.state = self._serializers[loaded.flavor].dumps(workflow)
+        instance.serializer_version = SERIALIZER_VERSION
+        instance.updated_at = now
         instance.next_timer_at = next_timer_due(workflow) if instance.status == "running" else None
         try:
             with session.no_autoflush:  # one flush below writes the instance and its tasks together
@@ -380,6 +385,8 @@ class Engine:
         self._advance(instance, workflow, step)
         self.audit(session, actor, "message", instance, data={"message": name, "payload": payload})
         self._save(session, instance, workflow, loaded, actor)
+        if instance.status == "error":
+            self.audit(session, "system", "incident", instance, data=instance.error)
         return instance
 
     @_in_clock
@@ -408,6 +415,7 @@ class Engine:
 
         def step():
             rerun = []
+            stall.remerge_lost_children(workflow)  # a stalled case: children its parent never got
             for task in workflow.get_tasks(state=TaskState.ERROR):
                 task._set_state(TaskState.READY)
                 if task.task_spec.manual:  # a user task whose post-script failed: it was completed

@@ -22,6 +22,9 @@ def health(sessionmaker) -> dict:
             db.execute(text("select 1"))
             report["database"] = {"state": "ok", "dialect": db.get_bind().dialect.name}
             try:
+                from engine.incidents import count_incidents, count_stalled
+
+                report["incidents"] = {"open": count_incidents(db), "stalled": count_stalled(db)}
                 report["worker"] = _worker_state(db)
             except Exception as exc:  # noqa: BLE001 - e.g. the heartbeat table is not migrated yet
                 db.rollback()

@@ -106,3 +106,17 @@ def test_formrender_round_trip():
 
 def test_csrf_token_helper():
     assert csrf_of('<input name="csrf_token" value="abc">') == "abc"
+
+
+def test_healthz_counts_stalled_cases_and_the_incidents_page_names_them(app, Session, engine, deploy, as_user):
+    from tests.engine.util import DATA as ENGINE_DATA
+
+    deploy({"stall.bpmn": (ENGINE_DATA / "stall.bpmn").read_bytes()})
+    with Session.begin() as s:
+        instance_id = engine.start(s, "stall_demo", {"route": "a"}).id
+    with Session.begin() as s:
+        engine.complete_task(s, engine.ready_tasks(s, instance_id)[0].id, {}, "wg.city")
+    body = app.test_client().get("/healthz").get_json()
+    assert body["incidents"] == {"open": 1, "stalled": 1}
+    page = as_user("admin").get("/admin/incidents").get_data(as_text=True)
+    assert "流程停滞" in page and "甲办理" in page

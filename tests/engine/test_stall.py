@@ -1,0 +1,62 @@
+"""A case that can no longer move on becomes an incident ("流程停滞") at the step that stopped
+it, naming that step and who did it; retrying a case stalled by a lost multi-instance merge
+(cases saved before the spec was wired at parse time) hands the children to their parent."""
+from __future__ import annotations
+
+from engine import incidents
+from engine.models import AuditEntry
+from engine.runtime import Engine
+from tests.scenarios.driver import project_files, submit
+from tests.scenarios.test_case_paths import accept_and_dispatch
+
+from .util import DATA
+
+
+def test_a_join_that_can_never_fire_is_an_incident_naming_the_last_step(Session, engine, deploy):
+    deploy({"stall.bpmn": (DATA / "stall.bpmn").read_bytes()})
+    with Session.begin() as s:
+        instance_id = engine.start(s, "stall_demo", {"route": "a"}).id
+    with Session.begin() as s:
+        task = engine.ready_tasks(s, instance_id)[0]
+        assert task.name == "甲办理"
+        engine.complete_task(s, task.id, {}, "wg.city1")
+    with Session() as s:
+        instance = engine.get_instance(s, instance_id)
+        assert instance.status == "error"
+        error = instance.error
+        assert (error["kind"], error["element_id"], error["completed_by"]) == ("stalled", "Task_a", "wg.city1")
+        assert "流程停滞" in error["message"] and "甲办理" in error["message"]
+        assert engine.ready_tasks(s, instance_id) == [] and instance.next_timer_at is None
+        assert [i.instance_id for i in incidents.list_incidents(s)] == [instance_id]
+        assert s.query(AuditEntry).filter_by(instance_id=instance_id, action="incident").count() == 1
+    with Session.begin() as s:  # a retry without a fix finds it stalled again
+        assert engine.retry(s, instance_id, "admin").status == "error"
+
+
+def test_retry_hands_lost_multi_instance_children_to_their_parent(Session, clock, deploy):
+    """As before the fix: the parent's merge is not connected in the process that completes
+    the last cooperating unit's task; the case stalls (an incident, not a silent hang), and a
+    retry by an admin in a process with the wired spec lets it go on to 负责人审核."""
+    engine = Engine(clock=clock)
+    deploy(project_files())
+    case = submit(Session, engine, clock)
+    accept_and_dispatch(case, lead="fgw", coop=["gdgs", "zrzyj"], mode="快速办")
+    case.complete("拟办办理结果", "unit:fgw", {"handling_result": "已协调", "solved": True})
+    case.complete("配合单位意见", "unit:gdgs", {"coop_agree": True, "coop_opinion_text": "同意"})
+
+    broken = Engine(clock=clock)  # a process whose spec lacks the merge (the old library behaviour)
+    with Session() as s:
+        loaded = broken.specs.get(s.merge(case.instance()).process_version)
+    for spec in loaded.subprocess_specs.values():
+        for ts in spec.task_specs.values():
+            if hasattr(ts, "merge_child"):
+                spec.task_specs[ts.task_spec].completed_event.disconnect(ts.merge_child)
+    case.engine = broken
+    task = case.task("配合单位意见", "unit:zrzyj")
+    with Session.begin() as s:
+        inst = broken.complete_task(s, task.id, {"coop_agree": True, "coop_opinion_text": "同意"}, "unit:zrzyj")
+        assert inst.status == "error" and inst.error["kind"] == "stalled"
+    with Session.begin() as s:
+        assert Engine(clock=clock).retry(s, case.instance().id, "admin").status == "running"
+    case.engine = Engine(clock=clock)
+    assert case.open_tasks() == [("负责人审核", ["head:fgw"])]
