@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -138,7 +137,6 @@ def test_docx_has_the_issue_number_and_east_asian_font(issued):
     assert None not in fonts and "黑体" in fonts
 
 
-@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) is not installed")
 def test_pdf_text_is_chinese(issued, tmp_path):
     data = bulletins.render_pdf(issued)
     assert data.startswith(b"%PDF")
