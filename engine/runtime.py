@@ -138,11 +138,12 @@ class Engine:
                 did_complete(task)
             workflow.do_engine_steps(did_complete_task=did_complete)
         except SpiffWorkflowException as exc:
-            task = getattr(exc, "task", None)
+            # the element: the failing task's, else the spec the library names (WorkflowException)
+            spec = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
             instance.status = "error"
             instance.error = {
-                "element_id": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
-                "element_name": getattr(getattr(task, "task_spec", None), "bpmn_name", None),
+                "element_id": getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
+                "element_name": getattr(spec, "bpmn_name", None),
                 "message": str(exc),
                 "at": self.clock.now().isoformat(),
             }
