@@ -16,9 +16,17 @@ from engine.deploy import files_from_paths
 from engine.errors import MessageNotAccepted
 from engine.parsing import BundleError
 from engine.sandbox import run_expression
+from engine.runtime import Engine
 from tests.conftest import CORPUS
+from tests.fresh import FreshEngine, fingerprint
 
 MANIFEST = CORPUS / "spiff" / "manifest.json"
+
+
+@pytest.fixture(params=["one-engine", "fresh-engine-per-step"])
+def engine(request, clock):
+    """Every file runs with one engine, and with a new engine (new spec cache) for every step."""
+    return Engine(clock=clock) if request.param == "one-engine" else FreshEngine(clock)
 
 
 def _cases():
@@ -54,6 +62,8 @@ def _drive(engine, Session, clock, entry, outcome):
         start = run_expression(start[5:])
     process_id = outcome["entry"].split(":", 1)[1]
     with Session.begin() as session:
+        version = engine.version(session, process_id)
+        spec_before = fingerprint(engine.specs.get(version)) if isinstance(engine, Engine) else None
         instance_id = engine.start(session, process_id, start, actor="corpus").id
     priority = data.get("__priority__", [])
     visits: Counter = Counter()
@@ -81,6 +91,9 @@ def _drive(engine, Session, clock, entry, outcome):
             visits[task.bpmn_id] += 1
             engine.complete_task(session, task.id, payload, "corpus")
             completed.append(task.bpmn_id)
+    if spec_before is not None:  # running the file changed nothing in the spec every case shares
+        with Session() as session:
+            assert fingerprint(engine.specs.get(session.merge(version))) == spec_before
     return instance_id, completed
 
 

@@ -7,23 +7,9 @@ from __future__ import annotations
 from engine import cases
 from engine.models import ProcessVersion
 
+from tests.fresh import fingerprint
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import LEADERS, accept_and_dispatch, review_and_visit
-
-EVENTS = ("ready_event", "update_event", "run_event", "completed_event", "cancelled_event", "error_event")
-
-
-def fingerprint(loaded) -> dict:
-    """Inputs, outputs and event subscribers of every task spec, per process spec."""
-    out = {}
-    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
-        out[spec.name] = {
-            name: (tuple(ts._inputs), tuple(ts._outputs),
-                   tuple(getattr(ts, e).n_subscribers() for e in EVENTS if hasattr(ts, e)))
-            for name, ts in spec.task_specs.items()}
-        out[spec.name]["trigger_specs"] = tuple(getattr(spec.start, "trigger_specs", ()))
-    return out
-
 
 def test_running_every_kind_of_step_leaves_the_parsed_spec_unchanged(Session, engine, clock, deploy):
     deploy(project_files())

@@ -1,20 +1,9 @@
 import pytest
 
 from engine.runtime import Engine
+from tests.fresh import FreshEngine
 
 from .driver import project_files, submit
-
-
-class FreshEngine:
-    """An engine as if every call ran in another process (another web worker, after a
-    restart or a deploy): each attribute access builds a new ``Engine`` with an empty spec
-    cache, on the same clock. Nothing may depend on what a parsed spec remembers."""
-
-    def __init__(self, clock) -> None:
-        self._clock = clock
-
-    def __getattr__(self, name):
-        return getattr(Engine(clock=self._clock), name)
 
 
 @pytest.fixture(params=["one-engine", "fresh-engine-per-step"])
