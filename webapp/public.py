@@ -11,7 +11,7 @@ from engine.forms import FormValidationError, validate
 from . import formrender, get_db
 from .health import health
 from .i18n import LANGS, current_lang
-from .views_auth import log_in
+from .views_auth import log_in, log_out
 
 bp = Blueprint("public", __name__)
 
@@ -51,10 +51,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    log_out()
     return redirect(url_for("public.login"))
 
 
