@@ -50,7 +50,8 @@ def _secure_cookies_setting(app: Flask) -> str:
     return "auto"
 
 
-def _client_ip() -> str:
+def client_ip() -> str:
+    """The client's address (ProxyFix has put the forwarded one there when proxies are trusted)."""
     return (request.remote_addr or "unknown")[:64]
 
 
@@ -86,7 +87,7 @@ def init_app(app: Flask) -> None:
         from . import get_db
 
         username = request.form.get("username", "")
-        verdict = logins.check(get_db(), username, _client_ip(), current_app.config["LOGIN_THROTTLE"])
+        verdict = logins.check(get_db(), username, client_ip(), current_app.config["LOGIN_THROTTLE"])
         g.login_busy = verdict.busy
         if verdict.locked is None:
             return None
@@ -101,7 +102,7 @@ def init_app(app: Flask) -> None:
             username = request.form.get("username", "")
             from . import get_db
 
-            logins.record(get_db(), username, _client_ip(), succeeded)
+            logins.record(get_db(), username, client_ip(), succeeded)
             busy = None if succeeded else g.get("login_busy")
             _audit_login(username, succeeded, reason="busy" if busy else None)
             if busy:  # a busy address: a failure waits, so that guessing from here is slowed down
@@ -152,7 +153,7 @@ def _auto_secure(interface):
 def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> None:
     from . import get_db, get_engine
 
-    data = {"ip": _client_ip(), "user_agent": request.user_agent.string[:200]}
+    data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
     if reason:
         data["reason"] = reason
     get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
