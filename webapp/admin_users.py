@@ -88,7 +88,7 @@ def _render_user(user: User, *, new_password: str | None = None, message: str | 
     from engine import sessions
 
     live = len(list(get_db().scalars(sessions.live_sessions(get_db(), user))))
-    return render_template("admin/user.html", user=user, new_password=new_password, message=message,
+    return render_template("admin/user.html", user=user, shown_password=new_password, message=message,
                            errors=errors or {}, live_sessions=live), status
 
 
