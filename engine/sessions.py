@@ -92,9 +92,12 @@ def end_all(session: Session, user: User, reason: str, keep: str | None = None,
     return result.rowcount or 0
 
 
-def live_sessions(session: Session, user: User):
-    """A select of the user's sessions not ended (newest first); expiry is checked on use."""
-    return (select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+def live_sessions(session: Session, user: User, limits: Limits = Limits(), now: _dt.datetime | None = None):
+    """A select of the user's sessions that are neither ended nor expired, newest first."""
+    now = now or clock_mod.now()
+    return (select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+                                      UserSession.last_seen_at >= now - limits.idle,
+                                      UserSession.created_at >= now - limits.max_age)
             .order_by(UserSession.created_at.desc()))
 
 

@@ -87,7 +87,9 @@ def _render_user(user: User, *, new_password: str | None = None, message: str | 
                  errors: dict | None = None, status: int = 200):
     from engine import sessions
 
-    live = len(list(get_db().scalars(sessions.live_sessions(get_db(), user))))
+    from .views_auth import session_limits
+
+    live = len(list(get_db().scalars(sessions.live_sessions(get_db(), user, session_limits(current_app)))))
     return render_template("admin/user.html", user=user, shown_password=new_password, message=message,
                            errors=errors or {}, live_sessions=live), status
 

@@ -33,6 +33,8 @@ def register_user_loading(app: Flask) -> None:
     def _load_user():
         g.user = None
         g.principal = None
+        if request.endpoint == "static":  # style sheets and scripts need no one
+            return
         if "sid" not in session:
             if "uid" in session:  # a cookie from before server-side sessions
                 _clear_keeping_lang()

@@ -146,9 +146,10 @@ def test_an_admin_password_reset_ends_every_session_of_the_user(app, as_user, Se
     admin = as_user("admin")
     with Session() as s:
         user_id = s.scalars(select(User.id).where(User.username == "wg.city")).one()
-    admin.get(f"/admin/users/{user_id}")
+    assert '<dd id="live-sessions">1</dd>' in admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
     response = admin.post(f"/admin/users/{user_id}/password", {"generate": "1"})
-    assert response.status_code == 200 and 'id="new-password"' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="new-password"' in html and '<dd id="live-sessions">0</dd>' in html
     assert victim.get("/inbox").status_code == 302
 
 
