@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///" + str(ROOT / "var" / "zhitongche.db")  # the demo database of `./dev run`
 
 
 def _env(name: str, default: str) -> str:
@@ -14,7 +15,7 @@ def _env(name: str, default: str) -> str:
 
 @dataclass
 class Settings:
-    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "sqlite:///" + str(ROOT / "var" / "zhitongche.db")))
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DATABASE_URL))
     port: int = field(default_factory=lambda: int(_env("PORT", "5000")))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     processes_dir: Path = field(default_factory=lambda: Path(_env("PROCESSES_DIR", str(ROOT / "processes"))))
@@ -24,3 +25,6 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     script_time_limit: float = field(default_factory=lambda: float(_env("SCRIPT_TIME_LIMIT", "2")))
     worker_poll_seconds: float = field(default_factory=lambda: float(_env("WORKER_POLL_SECONDS", "2")))
+    session_idle_minutes: float = field(default_factory=lambda: float(_env("SESSION_IDLE_MINUTES", "30")))
+    session_max_hours: float = field(default_factory=lambda: float(_env("SESSION_MAX_HOURS", "8")))
+    trusted_proxies: int = field(default_factory=lambda: int(_env("TRUSTED_PROXIES", "0")))

@@ -213,6 +213,21 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class UserSession(Base):
+    """A log-in on the web pages: the cookie carries a random secret whose SHA-256 is ``id``.
+
+    Logout, deactivation and password change set ``ended_at``; an idle or too old session
+    is ended when it is next seen (engine/sessions.py)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    last_seen_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    end_reason: Mapped[Optional[str]] = mapped_column(String(20))
+
+
 class CaseComment(Base):
     """A remark on a case by an official or the enterprise (shown in its timeline)."""
 

@@ -1,6 +1,7 @@
 """People: argon2 password hashes, log-in, enterprise registration, demo users.
 
-No web here; the caller owns the transaction.
+Officials and administrators are created and managed in engine/accounts.py; the password
+policy is engine/passwords.py. No web here; the caller owns the transaction.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import passwords
 from .errors import InvalidRequest
 from .forms import is_valid_uscc, uscc_check_digit
 from .models import User
@@ -21,7 +23,7 @@ _hasher = PasswordHasher()
 # verifying against this keeps the time of "no such user" equal to "wrong password"
 _DUMMY_HASH = _hasher.hash("not a password")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,100}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 def hash_password(password: str) -> str:
@@ -59,8 +61,7 @@ def register_enterprise(session: Session, *, username: str, password: str, name:
     uscc = (uscc or "").strip().upper()
     if not USERNAME_RE.match(username):
         raise InvalidRequest("user name: 3–100 letters, digits or . _ - @", field="username", code="username")
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidRequest(f"password: at least {MIN_PASSWORD} characters", field="password", code="password")
+    passwords.check(password, username)
     if not is_valid_uscc(uscc):
         raise InvalidRequest("invalid unified social credit code", field="uscc", code="uscc")
     if find_user(session, username) is not None:
@@ -76,6 +77,7 @@ def register_enterprise(session: Session, *, username: str, password: str, name:
 
 
 # -- demo users ----------------------------------------------------------------------------
+# published in the README: only ever set by `zhitongche run --demo` / `demo-users` / `demo`
 DEMO_PASSWORD = "zhitongche"
 
 

@@ -79,6 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .admin import bp as admin_bp  # issue 5: incidents, suspend / resume / terminate
 
     app.register_blueprint(admin_bp)
+    from .account import bp as account_bp  # issue 16: change one's own password
+
+    app.register_blueprint(account_bp)
 
     from . import api, security  # issue 6: JSON API, security headers, log-in throttling and audit
 

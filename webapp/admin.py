@@ -1,6 +1,7 @@
 """Admin pages (group ``admin``): incidents — instances in error — with the failed task's data
 to correct and a retry, and the levers on a case: suspend, resume, terminate. Every lever is
-engine.incidents', which writes its audit entry; the request commits once."""
+engine.incidents', which writes its audit entry; the request commits once. The account pages
+(/admin/users) are in admin_users.py, on this blueprint."""
 from __future__ import annotations
 
 import functools
@@ -138,3 +139,6 @@ def resume(instance_id: int):
 @admin_required
 def terminate(instance_id: int):
     return _lever(instance_id, incidents.terminate, _("已终止"), with_reason=True)
+
+
+from . import admin_users  # noqa: E402,F401  (the account pages register on this blueprint)

@@ -9,9 +9,10 @@ from engine.errors import InvalidRequest
 from engine.forms import FormValidationError, validate
 
 from . import formrender, get_db
+from .account import field_message
 from .health import health
 from .i18n import LANGS, current_lang
-from .views_auth import log_in
+from .views_auth import log_in, log_out
 
 bp = Blueprint("public", __name__)
 
@@ -51,10 +52,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    log_out()
     return redirect(url_for("public.login"))
 
 
@@ -77,7 +75,8 @@ def registration_schema() -> dict:
                        "enum": [c for c in current_app.config["DIRECTORY"].counties]},
             "phone": {"type": "string", "title": _("联系人手机"), "format": "cn-mobile"},
             "username": {"type": "string", "title": _("登录用户名"), "minLength": 3, "maxLength": 100},
-            "password": {"type": "string", "title": _("密码"), "minLength": users.MIN_PASSWORD},
+            "password": {"type": "string", "title": _("密码"),
+                         "description": _("至少12位；或用空格分隔的至少4个词；或至少8个汉字。不能包含用户名，不能是常见密码。")},
             "password2": {"type": "string", "title": _("再次输入密码")},
         },
     }
@@ -121,9 +120,8 @@ def _registration_message(code: str | None) -> str:
         "username_taken": _("该用户名已被使用"),
         "uscc_taken": _("该企业已注册，请直接登录"),
         "uscc": _("统一社会信用代码无效（18位，末位为校验码）"),
-        "password": _("密码至少8位"),
         "mismatch": _("两次输入的密码不一致"),
-    }.get(code or "", _("请检查输入"))
+    }.get(code or "") or field_message(code)  # the password policy's messages (webapp/account.py)
 
 
 def choices() -> dict:

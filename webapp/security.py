@@ -6,10 +6,15 @@
 - Cookies are HttpOnly and SameSite=Lax (create_app); they are Secure when
   ``ZHITONGCHE_SECURE_COOKIES`` is 1, never when 0, and when the request came over HTTPS
   otherwise ("auto", the default).
-- The log-in form (``public.login``) is throttled per user name and address, and per
-  address, by rows in the database (engine/logins.py), so every web process sees the same
-  counts; a throttled attempt gets 429 with Retry-After. Every log-in and failed log-in
+- The log-in form (``public.login``) is throttled by rows in the database
+  (engine/logins.py), so every web process sees the same counts: a name locked (per name
+  and address, or per account) gets 429 with Retry-After before its password is checked;
+  from a busy address (too many failures over all names) only a failure gets 429, the
+  right password of an account that is not locked logs in. Every log-in and failed log-in
   writes an audit entry (``login`` / ``login_failed``, no instance).
+- ``ZHITONGCHE_TRUSTED_PROXIES`` (a number, default 0): how many reverse proxies stand in
+  front of the app; werkzeug's ProxyFix then takes the client address and scheme from that
+  many X-Forwarded-For / X-Forwarded-Proto entries. With 0 these headers are ignored.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import os
 from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import logins
 
@@ -44,7 +50,8 @@ def _secure_cookies_setting(app: Flask) -> str:
     return "auto"
 
 
-def _client_ip() -> str:
+def client_ip() -> str:
+    """The client's address (ProxyFix has put the forwarded one there when proxies are trusted)."""
     return (request.remote_addr or "unknown")[:64]
 
 
@@ -58,6 +65,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_SECURE"] = mode == "always"
     app.config.setdefault("LOGIN_THROTTLE", logins.Throttle())
+    proxies = int(app.config.get("TRUSTED_PROXIES", app.config["SETTINGS"].trusted_proxies))
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     if mode == "auto":
         app.session_interface = _auto_secure(app.session_interface)
 
@@ -77,20 +87,26 @@ def init_app(app: Flask) -> None:
         from . import get_db
 
         username = request.form.get("username", "")
-        wait = logins.retry_after(get_db(), username, _client_ip(), current_app.config["LOGIN_THROTTLE"])
-        if wait is None:
+        verdict = logins.check(get_db(), username, client_ip(), current_app.config["LOGIN_THROTTLE"])
+        g.login_busy = verdict.busy
+        if verdict.locked is None:
             return None
         g.login_throttled = True
         _audit_login(username, succeeded=False, reason="throttled")
-        minutes = max(1, (wait + 59) // 60)
-        message = gettext("登录失败次数过多，请%(n)d分钟后再试。", n=minutes)
-        response = current_app.make_response(
-            (render_template("login.html", error=message, username=username), 429))
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return _throttled(username, verdict.locked)
 
     @app.after_request
     def _after(response):
+        if _is_login_post() and not g.get("login_throttled") and response.status_code in (302, 303, 401):
+            succeeded = response.status_code in (302, 303)  # the form redirects on success, 401 otherwise
+            username = request.form.get("username", "")
+            from . import get_db
+
+            logins.record(get_db(), username, client_ip(), succeeded)
+            busy = None if succeeded else g.get("login_busy")
+            _audit_login(username, succeeded, reason="busy" if busy else None)
+            if busy:  # a busy address: a failure waits, so that guessing from here is slowed down
+                response = _throttled(username, busy)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.path.startswith("/api/"):
@@ -101,14 +117,15 @@ def init_app(app: Flask) -> None:
                 response.headers.remove("Set-Cookie")
                 for cookie in cookies:
                     response.headers.add("Set-Cookie", cookie if "; secure" in cookie.lower() else cookie + "; Secure")
-        if _is_login_post() and not g.get("login_throttled") and response.status_code in (302, 303, 401):
-            succeeded = response.status_code in (302, 303)  # the form redirects on success, 401 otherwise
-            username = request.form.get("username", "")
-            from . import get_db
-
-            logins.record(get_db(), username, _client_ip(), succeeded)
-            _audit_login(username, succeeded)
         return response
+
+
+def _throttled(username: str, wait: int):
+    minutes = max(1, (wait + 59) // 60)
+    message = gettext("登录失败次数过多，请%(n)d分钟后再试。", n=minutes)
+    response = current_app.make_response((render_template("login.html", error=message, username=username), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _has_nul(value) -> bool:
@@ -136,7 +153,7 @@ def _auto_secure(interface):
 def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> None:
     from . import get_db, get_engine
 
-    data = {"ip": _client_ip(), "user_agent": request.user_agent.string[:200]}
+    data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
     if reason:
         data["reason"] = reason
     get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",

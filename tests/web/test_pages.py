@@ -35,11 +35,14 @@ def test_enterprise_registration_checks_the_credit_code(app):
     b = Browser(app.test_client())
     b.get("/register")
     form = {"name": "朝阳新企业有限公司", "uscc": "91211300MA0CY00010", "phone": "13900001111", "county": "kazuo",
-            "username": "newco", "password": "secret-pass", "password2": "secret-pass"}
+            "username": "newco", "password": "kiln maple orbit", "password2": "kiln maple orbit"}
     r = b.post("/register", form)
     assert r.status_code == 422
     text = r.get_data(as_text=True)
     assert "统一社会信用代码无效" in text and 'value="朝阳新企业有限公司"' in text
+    r = b.post("/register", {**form, "uscc": demo_uscc("NEW001"), "password": "zhitongche", "password2": "zhitongche"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and "密码至少12位" in text and 'value="newco"' in text  # the policy, typed input kept
     r = b.post("/register", {**form, "uscc": demo_uscc("CY0001")})
     assert r.status_code == 422 and "该企业已注册" in r.get_data(as_text=True)
     r = b.post("/register", {**form, "uscc": demo_uscc("NEW001")})

@@ -2,7 +2,7 @@
 
 The group ``main`` and the helpers the commands share live here; the commands live in
 ``processes`` (deploy, validate, diff, migrate, test-process), ``serve`` (run, worker),
-``admin`` (db-upgrade, stats-rebuild, demo-users, demo, token) and ``bench``, which are
+``admin`` (db-upgrade, stats-rebuild, demo-users, demo, token), ``users`` (user …) and ``bench``, which are
 imported at the bottom so that their commands register on ``main``.
 """
 from __future__ import annotations
@@ -34,4 +34,4 @@ def main() -> None:
 
 
 # the command modules register their commands on ``main``; keep these imports after ``main``
-from webapp.cli import admin, bench, doctor, processes, serve  # noqa: F401
+from webapp.cli import admin, bench, doctor, processes, serve, users  # noqa: F401

@@ -1,5 +1,6 @@
-"""The timer ``worker`` and ``run`` (issue 4): migrate, deploy, create the demo users, then serve the
-web app and run the worker."""
+"""The timer ``worker`` and ``run`` (issue 4): migrate, deploy, set up accounts (the demo users with
+``--demo``, else a first administrator on a database without one), then serve the web app and run
+the worker."""
 from __future__ import annotations
 
 import os
@@ -68,6 +69,47 @@ def _print_login_hints(users, password: str, url: str) -> None:
     click.echo("")
 
 
+def _is_default_database(settings: Settings) -> bool:
+    from engine.config import DEFAULT_DATABASE_URL
+
+    return settings.database_url == DEFAULT_DATABASE_URL
+
+
+def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
+    """With ``demo``: the demo users (published password) and how to log in. Without: a first
+    administrator with a random password, printed once, when the database has no administrator;
+    and a warning when an administrator still has the published demo password."""
+    from engine import accounts
+    from engine.users import DEMO_PASSWORD, verify_password
+
+    if demo:
+        if not _is_default_database(settings):
+            click.echo("warning: demo users with a published password on a database other than the default "
+                       "demo file (var/zhitongche.db); never do this on a real database", err=True)
+        users, password = _ensure_demo_users(Session, settings)
+        _print_login_hints(users, password, url)
+        return
+    weak: list[str] = []
+    with Session.begin() as session:
+        first = accounts.ensure_first_admin(session)
+        if first is None:
+            admins = [u for u in session.scalars(accounts.list_users(kind="admin", active=True))]
+            weak = [u.username for u in admins if verify_password(u.password_hash, DEMO_PASSWORD)]
+        else:
+            username, password = first[0].username, first[1]
+    if first is not None:
+        click.echo("")
+        click.echo("created the first administrator (the password is shown this once; change it at "
+                   f"{url}account/password):")
+        click.echo(f"  user name: {username}")
+        click.echo(f"  password:  {password}")
+        click.echo("create the other accounts at /admin/users or with `zhitongche user create`")
+        click.echo("")
+    elif weak:
+        click.echo(f"warning: {', '.join(weak)} still use the published demo password; "
+                   "change it (`zhitongche user reset-password NAME`)", err=True)
+
+
 def _deploy_quietly(Session, settings: Settings) -> None:
     files = collect_files(settings.processes_dir, settings.forms_dir)
     if not any(name.endswith((".bpmn", ".bpmn20.xml")) for name in files):
@@ -97,18 +139,22 @@ def _start_worker() -> "subprocess.Popen | None":
 @click.option("--dev", is_flag=True, help="werkzeug's threaded server instead of gunicorn")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
 @click.option("--no-worker", is_flag=True, help="do not start the timer worker")
-def run(dev: bool, workers: int, no_worker: bool) -> None:
-    """Migrate, deploy processes/ and forms/, create demo users, then serve the web app and
-    run the timer worker (port ZHITONGCHE_PORT, default 5000, host ZHITONGCHE_HOST)."""
+@click.option("--demo", is_flag=True,
+              help="create the demo users (password 'zhitongche', admin included): for trying it out only")
+def run(dev: bool, workers: int, no_worker: bool, demo: bool) -> None:
+    """Migrate, deploy processes/ and forms/, set up accounts, then serve the web app and run the
+    timer worker (port ZHITONGCHE_PORT, default 5000, host ZHITONGCHE_HOST).
+
+    Without --demo no demo user is created; a database without an administrator gets one with a
+    random password, printed once."""
     import signal
 
     settings = Settings()
     Session = cli._session_factory(settings)  # migrates
     click.echo("database is up to date")
     _deploy_quietly(Session, settings)
-    users, password = _ensure_demo_users(Session, settings)
     url = f"http://{settings.host}:{settings.port}/"
-    _print_login_hints(users, password, url)
+    prepare_accounts(Session, settings, demo, url)
     worker_process = None if no_worker else _start_worker()
 
     def stop_worker(*_args):
