@@ -78,11 +78,11 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
         return saved
 
     data = formrender.parse(schema, ui, request.form, request.files, save)
-    # a rejected upload yields None inside a list
+    # a rejected upload yields None inside a list (an empty list is a choice: "none")
     for key, value in list(data.items()):
         if isinstance(value, list):
-            data[key] = [v for v in value if v is not None] or None
-            if data[key] is None:
+            data[key] = [v for v in value if v is not None]
+            if value and not data[key]:
                 del data[key]
         elif value is None:
             del data[key]
