@@ -299,6 +299,22 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SubmissionKey(Base):
+    """The idempotency key of one case submission (the portal form's hidden key, the API's
+    ``Idempotency-Key`` header), per submitter: a repeat (double click, retry) is answered
+    with the case the first one created (``engine.cases.start_once``)."""
+
+    __tablename__ = "submission_key"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[Optional[str]] = mapped_column(String(64))  # SHA-256 of the submitted data (API)
+    instance_id: Mapped[Optional[int]] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
 class LoginAttempt(Base):
     """One log-in attempt on the web form, for throttling across all web processes."""
 
