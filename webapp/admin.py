@@ -47,7 +47,8 @@ def _back(instance: Instance):
 @admin_required
 def incidents_list():
     rows = incidents.list_incidents(get_db(), process_id=request.args.get("process_id") or None, limit=500)
-    return render_template("admin/incidents.html", incidents=rows, total=incidents.count_incidents(get_db()))
+    return render_template("admin/incidents.html", incidents=rows, total=incidents.count_incidents(get_db()),
+                           calendar_missing=get_engine().calendar.missing_years(get_engine().clock.now()))
 
 
 def _render_incident(instance: Instance, data_text: str | None = None, error: str | None = None, status=200):
@@ -138,3 +139,6 @@ def resume(instance_id: int):
 @admin_required
 def terminate(instance_id: int):
     return _lever(instance_id, incidents.terminate, _("已终止"), with_reason=True)
+
+
+from . import admin_calendar  # noqa: E402,F401 - issue 13: the working-day calendar page (routes on bp)

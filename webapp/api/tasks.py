@@ -18,7 +18,8 @@ blp = api_blueprint("tasks", "/tasks",
 
 def task_dict(task: HumanTask, marker: str | None = None) -> dict:
     return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
-            "assignee": task.assignee, "due_at": task.due_at, "instance_id": task.instance_id,
+            "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional),
+            "instance_id": task.instance_id,
             "case_no": task.instance.business_key, "process_id": task.process_id, "lane": task.lane,
             "state": task.state, "form": task.form, "delegated_from": task.delegated_from,
             "created_at": task.created_at, "marker": marker, "summary": task.instance.summary or {}}
