@@ -39,12 +39,12 @@ def save_year(session: Session, year: int, holidays: list[str], workdays: list[s
     problems (``details["problems"]``: kind → [(index, code, value)]) when a date is wrong."""
     if not 2000 <= year <= 2100:
         raise InvalidRequest(f"{year} is not a year the calendar can hold", field="year")
-    holidays = sorted(dict.fromkeys(d.strip() for d in holidays))
-    workdays = sorted(dict.fromkeys(d.strip() for d in workdays))
+    holidays, workdays = [d.strip() for d in holidays], [d.strip() for d in workdays]
     problems = check_year(year, holidays, workdays)
     if problems:
         raise InvalidRequest("the calendar has wrong dates",
                              problems={k: [p._asdict() for p in v] for k, v in problems.items()})
+    holidays, workdays = sorted(set(holidays)), sorted(set(workdays))
     row = _row(session, actor)
     before = (row.years or {}).get(str(year))
     row.years = {**(row.years or {}), str(year): {"holidays": holidays, "workdays": workdays}}
