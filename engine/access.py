@@ -158,6 +158,18 @@ def visible_task(session: Session, principal: Principal, task_id: int) -> HumanT
     return task
 
 
+def finished_task(session: Session, principal: Principal, task_id: int) -> HumanTask | None:
+    """A task that is no longer ready, if it was the person's to work on (offered to one of
+    their groups, or held, delegated or completed by them): they are told who finished it
+    and when, instead of a 404. None for anyone else (its existence is not revealed)."""
+    task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
+    if task is None or task.state == "ready":
+        return None
+    if principal.username in (task.assignee, task.delegated_from, task.completed_by) or in_task_groups(principal, task):
+        return task
+    return None
+
+
 def can_complete_task(principal: Principal, task: HumanTask) -> bool:
     if task.state != "ready":
         return False

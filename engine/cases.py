@@ -1,18 +1,21 @@
-"""The 直通车 case: numbering, starting, and messages addressed by case number.
+"""The 直通车 case: numbering, starting (once per idempotency key), and messages addressed by
+case number.
 
 The web UI and the API call these; the process itself lives in ``processes/case.bpmn``.
 """
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from typing import Any, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import forms as forms_mod
-from .errors import NotFound
-from .models import CaseCounter, Instance
+from .errors import Conflict, NotFound
+from .models import CaseCounter, Instance, SubmissionKey
 from .workdays import to_china_date
 
 CASE_PROCESS = "ztc_case"
@@ -48,6 +51,50 @@ def start_case(session: Session, engine, data: dict[str, Any], actor: str) -> In
     case_no = next_case_no(session, year)
     return engine.start(session, CASE_PROCESS, {**clean, "case_no": case_no}, actor=actor,
                         business_key=case_no, version=version.version)
+
+
+def fingerprint(data: Any) -> str:
+    """SHA-256 of a submission's data, to tell a true repeat from a reused key."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def start_once(session: Session, actor: str, key: str | None, start: Callable[[], Instance],
+               data_fingerprint: str | None = None) -> tuple[Instance, bool]:
+    """``start()`` a case unless ``actor`` already submitted one with ``key``: (case, created).
+
+    The key row is written (in a savepoint) before the case starts, so of two submissions
+    with one key at the same moment the second waits for the first (the unique key, or
+    SQLite's write lock) and then answers with the first one's case. A key reused for other
+    data (a different ``data_fingerprint``) is a Conflict.
+    """
+    if not key:
+        return start(), True
+    existing = _submission(session, actor, key)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                row = SubmissionKey(actor=actor, key=key, fingerprint=data_fingerprint)
+                session.add(row)
+                session.flush()
+        except IntegrityError:  # the other submission with this key committed first
+            existing = _submission(session, actor, key)
+        else:
+            instance = start()
+            row.instance_id = instance.id
+            session.flush()
+            return instance, True
+    if existing is None or existing.instance_id is None:
+        raise Conflict("a submission with this idempotency key is still being processed; retry shortly")
+    if data_fingerprint is not None and existing.fingerprint not in (None, data_fingerprint):
+        raise Conflict("this idempotency key was already used for a different submission",
+                       reason="idempotency_key_reused")
+    return session.get(Instance, existing.instance_id), False
+
+
+def _submission(session: Session, actor: str, key: str) -> SubmissionKey | None:
+    return session.scalars(select(SubmissionKey).where(SubmissionKey.actor == actor, SubmissionKey.key == key)
+                           .execution_options(populate_existing=True)).first()
 
 
 def find_case(session: Session, case_no: str) -> Instance:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import clock as clock_mod
 from .access import Principal, can_see_task, in_task_groups, task_filter
@@ -149,15 +150,27 @@ def _colleague(session: Session, username: str) -> User:
 
 
 def claim(session: Session, principal: Principal, task_id: int) -> HumanTask:
+    """Take a free task. One conditional UPDATE (… WHERE state = 'ready' AND assignee IS NULL):
+    of two claims at the same moment exactly one wins, the other is a Conflict, on every
+    database (what was read before the UPDATE may already be stale)."""
     task = _ready(session, task_id)
     if not in_task_groups(principal, task):
         raise NotAllowed("only members of the task's groups may claim it")
-    if task.assignee not in (None, principal.username):
-        raise Conflict(f"task {task_id} is already claimed by {task.assignee}", assignee=task.assignee)
-    task.assignee = principal.username
-    _audit(session, principal.username, "claim", task)
-    session.flush()
-    return task
+    if task.assignee == principal.username:
+        return task
+    if task.assignee is None:
+        taken = session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "ready", HumanTask.assignee.is_(None))
+            .values(assignee=principal.username).execution_options(synchronize_session=False)).rowcount
+        if taken == 1:
+            set_committed_value(task, "assignee", principal.username)
+            _audit(session, principal.username, "claim", task)
+            session.flush()
+            return task
+        session.refresh(task)  # someone else was quicker: say who
+        if task.state != "ready":
+            raise Conflict(f"task {task_id} is already {task.state}", state=task.state)
+    raise Conflict(f"task {task_id} is already claimed by {task.assignee}", assignee=task.assignee)
 
 
 def unclaim(session: Session, principal: Principal, task_id: int) -> HumanTask:

@@ -146,6 +146,8 @@ class HumanTask(Base):
     state: Mapped[str] = mapped_column(String(20), default="ready", index=True)
     assignee: Mapped[Optional[str]] = mapped_column(String(100), index=True)
     due_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    # the due date was computed over a year without an official calendar (an estimate: 临时时限)
+    due_provisional: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     draft: Mapped[Optional[dict[str, Any]]] = mapped_column()
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     completed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
@@ -312,6 +314,38 @@ class CaseCounter(Base):
     __tablename__ = "case_counter"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubmissionKey(Base):
+    """The idempotency key of one case submission (the portal form's hidden key, the API's
+    ``Idempotency-Key`` header), per submitter: a repeat (double click, retry) is answered
+    with the case the first one created (``engine.cases.start_once``)."""
+
+    __tablename__ = "submission_key"
+    __table_args__ = (UniqueConstraint("actor", "key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[Optional[str]] = mapped_column(String(64))  # SHA-256 of the submitted data (API)
+    instance_id: Mapped[Optional[int]] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class WorkCalendarData(Base):
+    """The administrators' working-day calendar (one row, id 1): per year the holidays and
+    the adjusted working weekends (调休), ``{"2027": {"holidays": [...], "workdays": [...]}}``.
+    Every process compares ``revision`` with the one it loaded (engine.workdays) and reloads
+    when it changed, so an edit takes effect everywhere without a restart."""
+
+    __tablename__ = "work_calendar"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    years: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    updated_by: Mapped[str] = mapped_column(String(100), default="system")
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class LoginAttempt(Base):

@@ -211,6 +211,7 @@ class Engine:
                 name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
                 lane=task.task_spec.lane, candidate_groups=groups, form=props.get(forms_mod.FORM_KEY),
                 ui_form=props.get(forms_mod.UI_KEY), state="ready", due_at=due,
+                due_provisional=self.calendar.provisional(self.clock.now(), due),  # issue 13: 临时时限
                 created_at=self.clock.now(),
             )
             row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]

@@ -1,48 +1,195 @@
 """Working days on the official Chinese calendar.
 
 Public holidays and adjusted working weekends (调休) come from the maintained
-``chinesecalendar`` package. Years it does not know yet are read from an admin-edited
-data file (``processes/calendar.json``); a year in neither falls back to "Monday to
-Friday, minus the holidays the ``holidays`` package estimates" and says so through
-``WorkCalendar.fallback_years``, so the UI can show that those deadlines are provisional.
+``chinesecalendar`` package. Years it does not know yet come from the administrators: the
+calendar page (stored in the database, table ``work_calendar``, read again by every process
+when its revision changes: ``WorkCalendar.sync``) or the data file ``processes/calendar.json``
+(checked line by line: ``CalendarFileError`` names the file and line). A year in none of
+them falls back to "Monday to Friday, minus the holidays the ``holidays`` package
+estimates" — an estimate without 调休: a deadline computed over such a year is
+*provisional* (``WorkCalendar.provisional``; shown as 临时时限).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import chinese_calendar
 import holidays as _holidays
 
 CHINA = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
 END_OF_DAY = _dt.time(17, 30)
+# the years the installed chinesecalendar package has official data for
+PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+KINDS = ("holidays", "workdays")
+
+
+class DateProblem(NamedTuple):
+    """One wrong entry of a year's list: its position (0-based), what is wrong, the value."""
+
+    index: int
+    code: str  # not_a_date | wrong_year | in_both | not_weekend
+    value: str
+
+
+def check_year(year: int, holidays: list[str], workdays: list[str]) -> dict[str, list[DateProblem]]:
+    """The problems of one year's lists (empty when both are right): every entry a date
+    YYYY-MM-DD of ``year``; no day both a holiday and a working day; working days only on
+    a weekend (a weekday is a working day anyway)."""
+    problems: dict[str, list[DateProblem]] = {}
+    parsed: dict[str, set] = {}
+    for kind, values in (("holidays", holidays), ("workdays", workdays)):
+        days = set()
+        for i, value in enumerate(values):
+            try:
+                day = _dt.date.fromisoformat(str(value).strip())
+                if len(str(value).strip()) != 10:
+                    raise ValueError
+            except ValueError:
+                problems.setdefault(kind, []).append(DateProblem(i, "not_a_date", str(value)))
+                continue
+            if day.year != year:
+                problems.setdefault(kind, []).append(DateProblem(i, "wrong_year", str(value)))
+            elif kind == "workdays" and day.weekday() < 5:
+                problems.setdefault(kind, []).append(DateProblem(i, "not_weekend", str(value)))
+            elif kind == "workdays" and day in parsed["holidays"]:
+                problems.setdefault(kind, []).append(DateProblem(i, "in_both", str(value)))
+            days.add(day)
+        parsed[kind] = days
+    return problems
+
+
+PROBLEM_TEXT = {
+    "not_a_date": "'{value}' is not a date YYYY-MM-DD",
+    "wrong_year": "'{value}' is not in {year}",
+    "not_weekend": "'{value}' is a weekday: only weekends can be adjusted working days",
+    "in_both": "'{value}' is both a holiday and a working day",
+}
+
+
+class CalendarFileError(ValueError):
+    """The holiday file is not right; the message names the file and line."""
+
+
+def _line_of(text: str, needle: str, start: int = 0) -> int:
+    at = text.find(needle, start)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+
+def read_calendar_file(path: str | Path) -> dict[int, dict[str, list[str]]]:
+    """The years of a calendar file, checked: ``CalendarFileError("path line N: …")``."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CalendarFileError(f"{path} line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
+    years = data.get("years", {}) if isinstance(data, dict) else None
+    if not isinstance(years, dict):
+        line = _line_of(text, '"years"')
+        raise CalendarFileError(f"{path} line {line}: "
+                                '"years" must be an object {"2027": {"holidays": [...], "workdays": [...]}}')
+    out: dict[int, dict[str, list[str]]] = {}
+    for key, spec in years.items():
+        quoted = '"' + str(key) + '"'
+        at = text.find(quoted)
+        if not (str(key).isdigit() and len(str(key)) == 4) or not isinstance(spec, dict):
+            raise CalendarFileError(f"{path} line {_line_of(text, quoted)}: '{key}' must be a year (2027) "
+                                    'with {"holidays": [...], "workdays": [...]}')
+        lists = {kind: spec.get(kind, []) for kind in KINDS}
+        for kind, values in lists.items():
+            if not isinstance(values, list):
+                line = _line_of(text, '"' + kind + '"', at)
+                raise CalendarFileError(f"{path} line {line}: {key}.{kind} must be a list of dates")
+        for kind, found in check_year(int(key), lists["holidays"], lists["workdays"]).items():
+            problem = found[0]
+            line = _line_of(text, '"' + problem.value + '"', text.find('"' + kind + '"', at))
+            raise CalendarFileError(f"{path} line {line}: {key}.{kind}: "
+                                    + PROBLEM_TEXT[problem.code].format(value=problem.value, year=key))
+        out[int(key)] = {kind: [str(v).strip() for v in lists[kind]] for kind in KINDS}
+    return out
+
+
+class _Days(NamedTuple):
+    years: frozenset
+    holidays: frozenset
+    workdays: frozenset
+    sources: dict
 
 
 class WorkCalendar:
     def __init__(self, overrides: dict[int, dict[str, Iterable[str]]] | None = None) -> None:
-        self._holidays: set[_dt.date] = set()
-        self._workdays: set[_dt.date] = set()
-        self._override_years: set[int] = set()
+        self._file_years = {int(y): {k: list(v.get(k, [])) for k in KINDS} for y, v in (overrides or {}).items()}
+        self._revision: int | None = None  # of the database calendar last loaded (None: none)
         self.fallback_years: set[int] = set()
-        for year, spec in (overrides or {}).items():
-            self._override_years.add(int(year))
-            self._holidays.update(_dt.date.fromisoformat(d) for d in spec.get("holidays", []))
-            self._workdays.update(_dt.date.fromisoformat(d) for d in spec.get("workdays", []))
+        self._apply({})
+
+    def _apply(self, db_years: dict[int, dict[str, list[str]]]) -> None:
+        merged = {**self._file_years, **db_years}
+        holidays = {_dt.date.fromisoformat(d) for spec in merged.values() for d in spec.get("holidays", [])}
+        workdays = {_dt.date.fromisoformat(d) for spec in merged.values() for d in spec.get("workdays", [])}
+        sources = {**{y: "file" for y in self._file_years}, **{y: "database" for y in db_years}}
+        self._days = _Days(frozenset(merged), frozenset(holidays), frozenset(workdays), sources)  # one swap
 
     @classmethod
     def from_file(cls, path: str | Path | None) -> "WorkCalendar":
         if path is None or not Path(path).exists():
             return cls()
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls({int(k): v for k, v in data.get("years", {}).items()})
+        return cls(read_calendar_file(path))
 
+    # -- the administrators' calendar in the database -----------------------------------
+    def sync(self, session) -> None:
+        """Reload the database calendar if it changed since this process last read it (one
+        small query; call it at the start of every request / worker step)."""
+        from .calendarstore import current
+
+        revision, years = current(session, self._revision)
+        if revision != self._revision:
+            self._apply(years)
+            self._revision = revision
+
+    def source(self, year: int) -> str:
+        """database | file | package | estimate: where the year's working days come from."""
+        days = self._days
+        if year in days.years:
+            return days.sources.get(year, "file")
+        return "package" if year in PACKAGE_YEARS else "estimate"
+
+    def is_official(self, year: int) -> bool:
+        return self.source(year) != "estimate"
+
+    def provisional(self, start, end) -> bool:
+        """Whether a deadline ``end`` computed from ``start`` crosses a year without an official
+        calendar (its working days are an estimate)."""
+        if not start or not end:
+            return False
+        a, b = sorted((to_china_date(start), to_china_date(end)))
+        return any(not self.is_official(year) for year in range(a.year, b.year + 1))
+
+    def missing_years(self, today) -> list[int]:
+        """This year and the next, when either has no official calendar (a warning)."""
+        year = to_china_date(today).year
+        return [y for y in (year, year + 1) if not self.is_official(y)]
+
+    def year_lists(self, year: int) -> dict[str, list[str]]:
+        """The holidays and adjusted working days the calendar uses for ``year``."""
+        days = self._days
+        if year in days.years:
+            return {"holidays": sorted(d.isoformat() for d in days.holidays if d.year == year),
+                    "workdays": sorted(d.isoformat() for d in days.workdays if d.year == year)}
+        if year in PACKAGE_YEARS:
+            return {"holidays": sorted(d.isoformat() for d in chinese_calendar.holidays if d.year == year),
+                    "workdays": sorted(d.isoformat() for d in chinese_calendar.workdays if d.year == year)}
+        return {"holidays": sorted(d.isoformat() for d in _holidays.China(years=year)), "workdays": []}
+
+    # -- working days ----------------------------------------------------------------------
     def is_workday(self, day: _dt.date) -> bool:
-        if day.year in self._override_years:
-            if day in self._workdays:
+        days = self._days
+        if day.year in days.years:
+            if day in days.workdays:
                 return True
-            if day in self._holidays:
+            if day in days.holidays:
                 return False
             return day.weekday() < 5
         try:

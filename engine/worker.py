@@ -157,6 +157,7 @@ class Worker:
                 if instance is None:
                     return None
                 instance_id = instance.id
+                self.engine.calendar.sync(session)  # the administrators' latest calendar
                 self.engine.fire_timers(session, instance)
                 if instance.status == "error":
                     stats.incidents += 1

@@ -142,6 +142,7 @@ def get_db():
         from flask import current_app
 
         g.db = current_app.config["SESSIONMAKER"]()
+        current_app.config["ENGINE"].calendar.sync(g.db)  # an admin's calendar edit, in every process
     return g.db
 
 

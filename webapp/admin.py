@@ -48,7 +48,8 @@ def _back(instance: Instance):
 @admin_required
 def incidents_list():
     rows = incidents.list_incidents(get_db(), process_id=request.args.get("process_id") or None, limit=500)
-    return render_template("admin/incidents.html", incidents=rows, total=incidents.count_incidents(get_db()))
+    return render_template("admin/incidents.html", incidents=rows, total=incidents.count_incidents(get_db()),
+                           calendar_missing=get_engine().calendar.missing_years(get_engine().clock.now()))
 
 
 def _render_incident(instance: Instance, data_text: str | None = None, error: str | None = None, status=200):
@@ -142,3 +143,4 @@ def terminate(instance_id: int):
 
 
 from . import admin_users  # noqa: E402,F401  (the account pages register on this blueprint)
+from . import admin_calendar  # noqa: E402,F401 - issue 13: the working-day calendar page (routes on bp)

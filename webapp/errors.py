@@ -26,7 +26,20 @@ def _titles():
     }
 
 
+def _reset_db() -> None:
+    """A failed flush leaves the request's session unusable: roll it back before the page
+    (which reads the user) is rendered, so the error is shown, not a PendingRollbackError."""
+    db = g.get("db")
+    if db is not None:
+        try:
+            db.rollback()
+        except Exception:  # noqa: BLE001 - the connection itself may be gone
+            log.warning("rollback before an error page failed", exc_info=True)
+
+
 def error_page(code: int, detail: str | None = None):
+    if code in (409, 500):
+        _reset_db()
     title, text = _titles().get(code, _titles()[500])
     if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": code, "message": title, "detail": detail}), code
@@ -64,6 +77,7 @@ def register(app) -> None:
     def _crash(exc):
         if isinstance(exc, HTTPException):
             return _http(exc)
+        _reset_db()  # (the log line reads the user)
         log.exception("unhandled error on %s %s (user %s)", request.method, request.path,
                       getattr(g.get("user"), "username", None))
         return error_page(500)

@@ -400,8 +400,10 @@ FileSaver = Callable[[Any], dict]  # a werkzeug FileStorage -> {"id": .., "name"
 def parse(schema: dict, ui: dict | None, form, files=None, save_file: FileSaver | None = None) -> dict:
     """Submitted fields (a werkzeug MultiDict) → data of the schema's types.
 
-    Empty fields are left out (so ``required`` reports them); unconvertible input is kept
-    as typed. Uploaded files are handed to ``save_file``.
+    Empty fields are left out (so ``required`` reports them), except an optional choice
+    group (checkboxes, multi-select) with nothing chosen: it is ``[]``, so unticking every
+    suggested value really chooses none. Unconvertible input is kept as typed. Uploaded
+    files are handed to ``save_file``.
     """
     return _parse_object(schema, ui or {}, "", form, files, save_file)
 
@@ -467,7 +469,7 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
         return False if (name + ".__present") in form else None
     if widget == "object":
         value = _parse_object(f.schema, f.ui, name + ".", form, files, save_file)
-        return value or None
+        return value if _has_value(value) else None
     if widget == "rows":
         indices = set()
         prefix = name + "."
@@ -481,14 +483,16 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
         item_schema, item_ui = f.schema.get("items") or {}, f.ui.get("items") or {}
         for i in sorted(indices):
             row = _parse_object(item_schema, item_ui, f"{name}.{i}.", form, files, save_file)
-            if row:
+            if _has_value(row):
                 rows.append(row)
         return rows or None
     if widget in ("checkboxes", "multiselect"):
         items = f.schema.get("items") or {}
         values = [_convert(items, v) for v in form.getlist(name)]
         values = [v for v in values if v is not None]
-        return values or None
+        if values or f.required or _disabled(f):
+            return values or None  # an empty required group is left out, so `required` reports it
+        return []  # a browser sends nothing for a group with every box unticked: that choice is "none"
     if widget == "lines":
         items = f.schema.get("items") or {}
         raw = form.get(name, "")
@@ -500,6 +504,18 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
         return raw.strip() + (":00" if raw and len(raw.strip()) == 16 else "") if raw and raw.strip() else None
     return _convert(f.schema, form.get(name))
 
+
+
+def _disabled(f: Field) -> bool:
+    """A read-only field is rendered ``disabled``, and a browser never sends a disabled control."""
+    return bool(f.ui.get("ui:readonly") or f.schema.get("readOnly"))
+
+
+def _has_value(value: Any) -> bool:
+    """A parsed row or object counts when it holds more than empty choice groups."""
+    if isinstance(value, dict):
+        return any(_has_value(v) for v in value.values())
+    return value != []
 
 
 def is_upload_field(schema: dict, ui: dict | None, key: str) -> bool:

@@ -1,4 +1,5 @@
-"""``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)?"""
+"""``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)? Does
+this year and the next have an official working-day calendar (a warning only)?"""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -15,12 +16,26 @@ def _worker_state(db) -> dict:
     return {"state": "ok" if status["workers"] else "down", **status}
 
 
-def health(sessionmaker) -> dict:
+def calendar_state(calendar, now) -> dict:
+    """A warning (not an outage) when this year or the next has no official calendar: their
+    deadlines are estimates (临时时限) until an administrator enters the State Council's notice."""
+    missing = calendar.missing_years(now)
+    if not missing:
+        return {"state": "ok"}
+    return {"state": "warning", "missing_years": missing,
+            "message": f"no official working-day calendar for {', '.join(map(str, missing))}: deadlines there "
+                       "are provisional; enter the holidays on /admin/calendar"}
+
+
+def health(sessionmaker, calendar=None, now=None) -> dict:
     report: dict = {"status": "ok"}
     try:
         with sessionmaker() as db:
             db.execute(text("select 1"))
             report["database"] = {"state": "ok", "dialect": db.get_bind().dialect.name}
+            if calendar is not None:
+                calendar.sync(db)
+                report["calendar"] = calendar_state(calendar, now or clock.now())
             try:
                 from engine.incidents import count_incidents, count_stalled
 

@@ -6,15 +6,16 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from flask_babel import gettext as _
 
 from engine import access, casefiles, inbox as inbox_mod
-from engine.errors import InvalidRequest, NotFound
+from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.models import Attachment
 from engine.stats import CaseFilter
 
-from . import get_db, get_engine, taskpage
+from . import get_db, get_engine, taskconflict, taskpage
 from .public import safe_next
 from .views_auth import official_required
 
 bp = Blueprint("office", __name__)
+taskconflict.register(bp, "office")  # a task finished by someone else: who, when, input kept
 
 
 def _int_arg(name: str) -> int | None:
@@ -51,7 +52,12 @@ def _hand_over_view(operation, takes_colleague: bool, message: str):
     def view(task_id: int):
         taskpage.load_task(task_id)
         to = request.form.get("to", "")
-        operation(get_db(), g.principal, task_id, *([to] if takes_colleague else []))
+        try:
+            operation(get_db(), g.principal, task_id, *([to] if takes_colleague else []))
+        except Conflict as exc:  # e.g. two claims at once: the other one won
+            who = exc.details.get("assignee")
+            flash(_("该事项已被 %(who)s 认领", who=who) if who else _("该事项已发生变化，请刷新后重试"), "error")
+            return redirect(url_for("office.inbox"))
         flash(_(message, to=to), "ok")
         return redirect(safe_next(request.form.get("next")) or url_for("office.inbox"))
 

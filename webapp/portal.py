@@ -3,6 +3,7 @@ the return visit. An enterprise sees only its own cases."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -10,17 +11,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import access, casefiles
+from engine.cases import start_once
 from engine.errors import InvalidRequest, MessageNotAccepted, NotFound
 from engine.forms import FormValidationError, validate
 from engine.models import HumanTask, Instance
 
-from . import formrender, get_db, get_engine, taskpage
+from . import formrender, get_db, get_engine, taskconflict, taskpage
 from .i18n import current_lang
 from .office import send_attachment
 from .public import choices
 from .views_auth import enterprise_required
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+taskconflict.register(bp, "portal")  # a task finished by someone else: who, when, input kept
 SCHEMAS = Path(__file__).parent / "schemas"
 
 
@@ -97,7 +100,12 @@ def submit():
             data = {**values, "enterprise_name": g.user.display_name, "uscc": g.user.uscc}
             if "source" in submit_form_raw_keys():
                 data["source"] = "online"
-            instance = start_case(data)
+            instance, created = start_once(get_db(), g.user.username, submission_key(), lambda: start_case(data))
+            if not created:  # the same form sent again (double click, retry): one case
+                case_id, case_no = instance.id, instance.business_key or instance.id
+                get_db().rollback()  # drops what this repeat uploaded
+                flash(_("此问题已提交，案件编号 %(no)s（未重复提交）", no=case_no), "ok")
+                return redirect(url_for("portal.case", case_id=case_id))
             ids = [int(a["id"]) if isinstance(a, dict) else int(a)
                    for key, v in values.items() if formrender.is_upload_field(schema, ui, key)
                    for a in (v if isinstance(v, list) else [v])]
@@ -108,8 +116,14 @@ def submit():
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(),
                                    attachment_url=lambda i: url_for("portal.download", attachment_id=i),
                                    attachment_name=taskpage.attachment_namer(None))
-    return render_template("portal/submit.html", form_html=renderer.render(values, errors),
-                           has_errors=bool(errors)), (422 if errors else 200)
+    return render_template("portal/submit.html", form_html=renderer.render(values, errors), has_errors=bool(errors),
+                           submission_key=submission_key() or uuid.uuid4().hex), (422 if errors else 200)
+
+
+def submission_key() -> str | None:
+    """The hidden key of the submission form (one per opened form; kept when it is shown again)."""
+    key = request.form.get("submission_key", "").strip()
+    return key if 0 < len(key) <= 100 else None
 
 
 def load_case(case_id: int) -> Instance:

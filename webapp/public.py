@@ -135,6 +135,7 @@ def choices() -> dict:
 
 @bp.get("/healthz")
 def healthz():
-    report = health(current_app.config["SESSIONMAKER"])
+    engine = current_app.config["ENGINE"]
+    report = health(current_app.config["SESSIONMAKER"], engine.calendar, engine.clock.now())
     return jsonify(report), (200 if report["status"] == "ok" else 503)
 

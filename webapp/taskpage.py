@@ -8,17 +8,26 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 
 from engine import access, casefiles
+from engine.errors import Conflict, NotFound
 from engine.forms import FormValidationError
 from engine.models import HumanTask
 
-from . import formrender, get_db, get_engine
+from . import formrender, get_db, get_engine, taskconflict
 from .i18n import current_lang
 from .public import choices
+from .taskconflict import TaskFinished
 
 
 def load_task(task_id: int) -> HumanTask:
-    """The task if the person may open it; 404 otherwise (existence is not revealed)."""
-    return access.visible_task(get_db(), g.principal, task_id)
+    """The task if the person may open it; ``TaskFinished`` if it was theirs to work on and
+    someone finished it; 404 otherwise (existence is not revealed)."""
+    try:
+        return access.visible_task(get_db(), g.principal, task_id)
+    except NotFound:
+        finished = access.finished_task(get_db(), g.principal, task_id)
+        if finished is None:
+            raise
+        raise TaskFinished(finished) from None
 
 
 @dataclass
@@ -78,11 +87,11 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
         return saved
 
     data = formrender.parse(schema, ui, request.form, request.files, save)
-    # a rejected upload yields None inside a list
+    # a rejected upload yields None inside a list (an empty list is a choice: "none")
     for key, value in list(data.items()):
         if isinstance(value, list):
-            data[key] = [v for v in value if v is not None] or None
-            if data[key] is None:
+            data[key] = [v for v in value if v is not None]
+            if value and not data[key]:
                 del data[key]
         elif value is None:
             del data[key]
@@ -139,6 +148,7 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
     engine = get_engine()
     schema, ui = engine.form_of(task)
     schema = schema or {"type": "object", "properties": {}}
+    task_id = task.id  # readable after a failed flush (the row is expired then)
     uploads = Uploads(task, task.instance_id)
     data = parse_form(schema, ui, uploads)
     if request.form.get("action") == "draft":
@@ -154,5 +164,13 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
     except FormValidationError as exc:
         g.force_commit = True
         return render_task(task, values=data, errors=exc.by_field(current_lang()), audience=audience, status=422)
+    except Conflict:  # another request completed it (or moved the case on) first: keep what was typed
+        fresh = taskconflict.reload_after_conflict(task_id)
+        if fresh is None:
+            raise NotFound(f"task {task_id} does not exist") from None
+        if fresh.state != "ready":
+            return taskconflict.render_finished(fresh, audience, data)
+        return render_task(fresh, values=data, audience=audience, status=409,
+                           errors={"": _("此事项刚被其他人处理或案件已发生变化，请核对后重新提交。")})
     flash(_("已提交：%(name)s", name=task.name), "ok")
     return redirect(done_url)

@@ -95,7 +95,14 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
     if record.accepted_at is None and status and status not in PRE_ACCEPT:
         record.accepted_at = _parse_dt(summary.get("accepted_at")) or now
     record.closed_at = None if is_open else (instance.ended_at or record.closed_at or now)
-    record.deadline = _parse_dt(summary.get("deadline"))
+    deadline = _parse_dt(summary.get("deadline"))
+    if deadline is not None and calendar is not None and (
+            deadline != record.deadline or "deadline_provisional" not in summary):
+        # a deadline set in this step: computed over a year without an official calendar? (临时时限)
+        provisional = calendar.provisional(now, deadline)
+        if summary.get("deadline_provisional") is not provisional:
+            summary = instance.summary = {**summary, "deadline_provisional": provisional}
+    record.deadline = deadline
     record.warning = summary.get("warning")
     record.ever_overdue = bool(record.ever_overdue or summary.get("overdue") or summary.get("warning") == "red")
     record.reopen_count = int(summary.get("reopen_count") or 0)

@@ -100,7 +100,8 @@ def test_inbox_claim_complete_with_field_level_validation(api, start_case, Sessi
     done = wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": INTAKE_JSON})
     assert done.status_code == 200, done.get_data(as_text=True)
     assert [t["bpmn_id"] for t in done.get_json()["ready_tasks"]] == ["handle"]
-    assert_error(wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": INTAKE_JSON}), 404)  # no longer ready
+    again = assert_error(wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": INTAKE_JSON}), 409, "conflict")
+    assert again["details"]["completed_by"] == "wg.jianping"  # no longer ready: who completed it, when
     handle = ready_task(Session, case, "handle")
     assert _page(api("unit.zrzyj").get("/api/v1/tasks"))["items"][0]["id"] == handle
 

@@ -28,14 +28,15 @@ def visible_instance(instance_id: int) -> Instance:
 
 def task_ref(task) -> dict:
     return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
-            "assignee": task.assignee, "due_at": task.due_at}
+            "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional)}
 
 
 def instance_dict(instance: Instance) -> dict:
     return {"id": instance.id, "process_id": instance.process_id, "version": instance.process_version.version,
             "business_key": instance.business_key, "status": instance.status, "summary": instance.summary or {},
             "error": instance.error, "started_by": instance.started_by, "created_at": instance.created_at,
-            "updated_at": instance.updated_at, "ended_at": instance.ended_at, "lock_version": instance.lock_version}
+            "updated_at": instance.updated_at, "ended_at": instance.ended_at, "lock_version": instance.lock_version,
+            "deadline_provisional": bool((instance.summary or {}).get("deadline_provisional"))}
 
 
 def instance_detail(instance: Instance) -> dict:

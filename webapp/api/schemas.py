@@ -106,6 +106,8 @@ class TaskRefSchema(Schema):
     candidate_groups = fields.List(fields.String(), required=True)
     assignee = fields.String(required=True, allow_none=True)
     due_at = fields.DateTime(required=True, allow_none=True)
+    deadline_provisional = fields.Boolean(required=True, metadata={
+        "description": "true when due_at was computed over a year without an official holiday calendar (临时时限)"})
 
 
 class InstanceSchema(Schema):
@@ -121,6 +123,8 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(required=True, allow_none=True)
     lock_version = fields.Integer(required=True)
+    deadline_provisional = fields.Boolean(required=True, metadata={
+        "description": "true when the summary's deadline was computed over a year without an official calendar"})
 
 
 class InstanceDetailSchema(InstanceSchema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from engine import access, inbox
-from engine.errors import NotAllowed
+from engine.errors import Conflict, NotAllowed, NotFound
 from engine.models import HumanTask
 
 from .. import get_db, get_engine
@@ -18,15 +18,32 @@ blp = api_blueprint("tasks", "/tasks",
 
 def task_dict(task: HumanTask, marker: str | None = None) -> dict:
     return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
-            "assignee": task.assignee, "due_at": task.due_at, "instance_id": task.instance_id,
+            "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional),
+            "instance_id": task.instance_id,
             "case_no": task.instance.business_key, "process_id": task.process_id, "lane": task.lane,
             "state": task.state, "form": task.form, "delegated_from": task.delegated_from,
             "created_at": task.created_at, "marker": marker, "summary": task.instance.summary or {}}
 
 
 def visible_task(task_id: int) -> HumanTask:
-    """The task if the caller may open it; 404 otherwise (existence is not revealed)."""
-    return access.visible_task(get_db(), g.principal, task_id)
+    """The task if the caller may open it; 409 (who finished it, when) if it was theirs to work
+    on and is finished; 404 otherwise (existence is not revealed)."""
+    try:
+        return access.visible_task(get_db(), g.principal, task_id)
+    except NotFound:
+        finished = access.finished_task(get_db(), g.principal, task_id)
+        if finished is None:
+            raise
+        raise finished_conflict(finished) from None
+
+
+def finished_conflict(task: HumanTask) -> Conflict:
+    if task.state == "completed":
+        return Conflict(f"task {task.id} was already completed by {task.completed_by} at "
+                        f"{task.completed_at.isoformat() if task.completed_at else '?'}",
+                        state=task.state, completed_by=task.completed_by,
+                        completed_at=task.completed_at.isoformat() if task.completed_at else None)
+    return Conflict(f"task {task.id} is {task.state}: the case moved on", state=task.state)
 
 
 @blp.route("")
@@ -79,5 +96,13 @@ def complete(body, task_id: int):
     task = visible_task(task_id)
     if not access.can_complete_task(g.principal, task):
         raise NotAllowed(f"task {task_id} is claimed by {task.assignee}", assignee=task.assignee)
-    instance = get_engine().complete_task(get_db(), task_id, body.get("data") or {}, g.user.username)
+    try:
+        instance = get_engine().complete_task(get_db(), task_id, body.get("data") or {}, g.user.username)
+    except Conflict as exc:  # another request committed first (optimistic lock): say who, if it was that
+        db = get_db()
+        db.rollback()
+        fresh = db.get(HumanTask, task_id, populate_existing=True)
+        if fresh is not None and fresh.state != "ready":
+            raise finished_conflict(fresh) from None
+        raise exc from None
     return instance_detail(instance)

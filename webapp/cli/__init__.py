@@ -20,12 +20,21 @@ def _session_factory(settings: Settings, migrate: bool = True):
     return make_sessionmaker(db)
 
 
+def load_calendar(settings: Settings):
+    """The working-day calendar with the holiday file; a mistake in the file stops the command
+    with ``Error: <file> line N: …`` (no traceback)."""
+    from engine.workdays import CalendarFileError, WorkCalendar
+
+    try:
+        return WorkCalendar.from_file(settings.calendar_file)
+    except CalendarFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def build_engine(settings: Settings):
     from engine.runtime import Engine
-    from engine.workdays import WorkCalendar
 
-    return Engine(calendar=WorkCalendar.from_file(settings.calendar_file),
-                  time_limit_s=settings.script_time_limit)
+    return Engine(calendar=load_calendar(settings), time_limit_s=settings.script_time_limit)
 
 
 @click.group()

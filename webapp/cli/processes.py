@@ -111,14 +111,13 @@ def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...],
 def test_process(files: tuple[str, ...]) -> None:
     """Run process scenario files (default: processes/*.scenarios.json) on a throwaway database."""
     from engine.scenarios import find_scenario_files, run_file
-    from engine.workdays import WorkCalendar
 
     settings = Settings()
     paths = find_scenario_files(list(files) or [settings.processes_dir])
     if not paths:
         click.echo("no *.scenarios.json found", err=True)
         sys.exit(1)
-    calendar = WorkCalendar.from_file(settings.calendar_file)
+    calendar = cli.load_calendar(settings)
     failed = total = 0
     for path in paths:
         for result in run_file(path, calendar):
