@@ -156,7 +156,9 @@ def check_script(script: str) -> None:
     compile_script(script)
     found = catch_alls(script)
     if found:
-        raise SandboxError("; ".join(f"line {line}: {message}" for line, message in found))
+        error = SandboxError("; ".join(f"line {line}: {message}" for line, message in found))
+        error.script_line = found[0][0]  # the deploy report points at it in the file
+        raise error
 
 
 def run_expression(expression: str, data: Mapping[str, Any] | None = None,
