@@ -2,8 +2,10 @@
 expression under the sandbox's compile policy and guards, answers on stdout.
 
 It limits its own memory (``RLIMIT_AS``: its size at start plus ``ZHITONGCHE_SCRIPT_MEMORY_MB``)
-and, per call, its CPU time (``RLIMIT_CPU``: a backstop; the parent kills it at the wall-clock
-limit), asks the kernel to kill it when its parent dies, and exits when its stdin closes.
+and, per call, its CPU time (``RLIMIT_CPU``: should its parent die mid-call, nobody kills it at
+the wall-clock limit), and exits when its stdin closes (its parent is done or gone).
+(No ``PR_SET_PDEATHSIG``: it fires when the parent *thread* ends, and workers are started from
+short-lived threads.)
 Helpers (the workday functions) are rebuilt here from a pickled factory and the caller's
 ``now``, cached by digest.
 """
@@ -44,15 +46,6 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (OSError, ValueError):
         pass
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: stdin closing and RLIMIT_CPU still end it
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -131,7 +124,6 @@ def main() -> None:
 
 def _serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the replies
