@@ -366,7 +366,7 @@ def script_results(ns: Mapping[str, Any], before: Iterable[str], globals_: Mappi
     for key, value in ns.items():
         if key in GUARDS or key in DATA_VIEWS or key in globals_ or (external_context and key in external_context):
             continue
-        if key.startswith("_") or callable(value) and not isinstance(value, type):
-            continue
+        if key.startswith("_") or callable(value):  # functions and classes are not data (and a class
+            continue  # in the data would let a bounded expression call its unbound, unchecked methods)
         updates[key] = value
     return updates, [key for key in before if key not in ns]

@@ -183,3 +183,9 @@ def test_data_that_shadows_a_helper_is_not_taken_for_it():
     assert bounded_calls("len(x) > 1") is not None
     with pytest.raises(Exception):
         env.evaluate("len(x) > 1", {"x": [1, 2], "len": 3})
+
+
+def test_unbound_string_methods_are_not_bounded():
+    """`str.replace(a, b, c)` would skip the size check of `a.replace(b, c)`."""
+    assert bounded_calls("date.fromisoformat(today()).weekday()") is not None
+    assert bounded_calls("str.replace(x, '', y)") is None
