@@ -189,3 +189,24 @@ def test_unbound_string_methods_are_not_bounded():
     """`str.replace(a, b, c)` would skip the size check of `a.replace(b, c)`."""
     assert bounded_calls("date.fromisoformat(today()).weekday()") is not None
     assert bounded_calls("str.replace(x, '', y)") is None
+
+
+def test_a_script_process_uses_the_engines_calendar_and_clock(engine, clock):
+    """The helpers are rebuilt in the script process from the engine's calendar and the time its
+    clock gave when the script was sent (here a fake clock, days away from the real one)."""
+    env = engine.script_engine.environment
+    data = {"items": [1, 2], "gone": True}
+    env.execute("deadline = add_workdays('2026-09-30', 3)\nstarted = now()\nitems.append(3)\ndel gone", data)
+    assert data["deadline"] == "2026-10-10T17:30:00+08:00"  # National Day holidays, 调休 Saturday
+    assert data["started"] == clock.now().isoformat()
+    assert data["items"] == [1, 2, 3] and "gone" not in data
+    clock.advance(days=3)
+    env.execute("later = today()", data)
+    assert data["later"] == "2026-03-05"
+
+
+def test_a_script_error_comes_back_with_its_class_and_line():
+    env = SandboxedEnvironment()
+    with pytest.raises(NameError, match="missing") as raised:
+        env.execute("b = a\nc = missing", {"a": 1})
+    assert raised.value.sandbox_line == 2  # SandboxedScriptEngine reports it as the error line
