@@ -65,8 +65,9 @@ def _too_big(what: str) -> SandboxError:
 
 
 def weight(value: Any, budget: int = MAX_WEIGHT) -> int:
-    """Items plus characters of ``value`` counted through nested containers, as often as they
-    are referred to (what printing or storing it costs); stops counting past ``budget``."""
+    """Items plus characters (plus 64-bit words of big ints) of ``value`` counted through nested
+    containers, as often as they are referred to (what printing, summing or storing it costs);
+    stops counting past ``budget``."""
     total, stack = 0, [value]
     while stack and total <= budget:
         item = stack.pop()
@@ -79,6 +80,8 @@ def weight(value: Any, budget: int = MAX_WEIGHT) -> int:
             total += len(item)
             stack.extend(item.keys())
             stack.extend(item.values())
+        elif isinstance(item, int) and item.bit_length() > 64:
+            total += item.bit_length() // 64  # `sum([10**30000] * 10**6)` is slow too
     return total
 
 
@@ -130,9 +133,13 @@ def _check_decimal(value: Any) -> None:
 
 
 def _checked_number(function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """int(), round(), floor(), ceil(): a Decimal such as 1e2000000 would take minutes in C."""
+    """int(), round(), floor(), ceil(): a Decimal such as 1e2000000 would take minutes in C, and
+    so would ``round(5, -10**9)`` (it computes 10**(10**9))."""
     for value in (*args, *kwargs.values()):
         _check_decimal(value)
+    digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
+    if function is round and _is_int(digits) and abs(digits) > MAX_DECIMAL_DIGITS:
+        raise SandboxError(f"round() to more than {MAX_DECIMAL_DIGITS} digits")
     return function(*args, **kwargs)
 
 

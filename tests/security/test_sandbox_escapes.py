@@ -187,3 +187,18 @@ def test_deploy_time_checks_still_compile_bounded_expressions():
     check_expression("'a' * n + str(10 ** 2)")
     with pytest.raises(SandboxError):
         check_expression("().__class__.__subclasses__()")
+
+
+@pytest.mark.parametrize("expression", [
+    "int(Decimal('1e2000000'))",
+    "floor(Decimal('1e2000000'))",
+    "round(Decimal('-1e2000000'))",
+    "'%d' % Decimal('1e2000000')",
+    "f'{Decimal(\"1e999999999\"):f}'",
+    "round(5, -10**9)",
+    "sum([(2**9000)**10] * 1000000)",
+])
+def test_slow_conversions_are_refused_before_they_start(expression):
+    """Single C calls that would run for minutes where nothing can interrupt them in-process."""
+    with pytest.raises(SandboxError):
+        run_expression(expression)
