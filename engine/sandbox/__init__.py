@@ -133,14 +133,25 @@ class SandboxedScriptEngine(PythonScriptEngine):
         ast.parse(expression.strip(), mode="eval")  # SyntaxError, as the DMN engine expects
         compile_expression(expression.strip())
 
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as exc:
+            if isinstance(exc.__context__, SandboxError):  # the incident says why: stopped at the limit …
+                exc.add_note(str(exc.__context__))
+            raise
+
     def create_task_exec_exception(self, task, script, err):
+        if isinstance(err, WorkflowTaskException):
+            return super().create_task_exec_exception(task, script, err)
         line = getattr(err, "sandbox_line", 0)  # the script ran in another process: its line came back
-        if line and not isinstance(err, WorkflowTaskException):
+        lines = script.splitlines()
+        if isinstance(err, SandboxError):  # "script: stopped after the time limit of 2 s"
+            detail = f"script: {err}"
+        else:
             detail = err.__class__.__name__ + (f": {err.args[0]}" if err.args else "")
-            lines = script.splitlines()
-            return WorkflowTaskException(detail, task=task, exception=err, line_number=line,
-                                         error_line=lines[line - 1] if line <= len(lines) else "")
-        return super().create_task_exec_exception(task, script, err)
+        return WorkflowTaskException(detail, task=task, exception=err, line_number=line,
+                                     error_line=lines[line - 1] if 0 < line <= len(lines) else "")
 
     def call_service(self, task, **kwargs):  # the library's version raises NameError
         raise WorkflowTaskException("service tasks with operators are not supported", task=task)

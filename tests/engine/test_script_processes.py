@@ -210,3 +210,23 @@ def test_a_script_error_comes_back_with_its_class_and_line():
     with pytest.raises(NameError, match="missing") as raised:
         env.execute("b = a\nc = missing", {"a": 1})
     assert raised.value.sandbox_line == 2  # SandboxedScriptEngine reports it as the error line
+
+
+def test_an_expression_stopped_at_the_limit_says_so_in_the_incident(engine, Session, deploy, monkeypatch):
+    """A summary expression that is not bounded (a comprehension) runs in a script process;
+    stopped, the incident names the task and the limit."""
+    files = files_from_paths([DATA / "overrun.bpmn"])
+    files["overrun.bpmn"] = files["overrun.bpmn"].replace(
+        b'<bpmn:scriptTask id="spin" name="Spin">',
+        b'<bpmn:scriptTask id="spin" name="Spin"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="summary" '
+        b'value="{\'n\': [convert(Decimal(\'1e2000000\')) for convert in [int]]}" />'
+        b'</spiffworkflow:properties></bpmn:extensionElements>')
+    monkeypatch.setattr("engine.sandbox.catch_alls", lambda script: [])
+    with Session.begin() as session:
+        engine.deploy(session, files)
+    monkeypatch.undo()
+    instance_id = _start(engine, Session, "none")
+    status, error, actions, _ = _incident(Session, instance_id)
+    assert status == "error" and error["element_id"] == "spin"
+    assert f"stopped after the time limit of {LIMIT:g} s" in error["message"]
