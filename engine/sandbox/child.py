@@ -20,6 +20,7 @@ import sys
 import traceback
 from typing import Any, BinaryIO
 
+from .pool import load_reply
 from .policy import (
     BASE_HELPERS,
     MEMORY_LIMIT,
@@ -91,7 +92,7 @@ def _portable(exc: BaseException) -> BaseException:
     """The exception as the caller will see it (its own class when it can be pickled)."""
     exc.__traceback__ = exc.__context__ = exc.__cause__ = None
     try:
-        pickle.loads(pickle.dumps(exc))
+        load_reply(pickle.dumps(exc))  # as the caller will read it
         return exc
     except Exception:  # noqa: BLE001
         return SandboxError(f"{exc.__class__.__name__}: {exc}")

@@ -3,14 +3,21 @@ unbounded expressions, each killed when it overruns its wall-clock limit.
 
 A worker is ``python -c 'engine.sandbox.child.main()'`` talking length-prefixed pickles over its
 stdin/stdout; it limits itself with ``RLIMIT_AS`` (memory) and, per call, ``RLIMIT_CPU`` (a
-backstop should this process die mid-call) and dies with its parent. Workers are reused between
+backstop should this process die mid-call), and exits when its stdin closes. Workers are reused between
 calls (a call costs a pickle round trip); one that is killed or breaks is replaced at once, in the
 background. The pool is per process: after a fork the child starts its own (``ZHITONGCHE_SCRIPT_WORKERS``
 idle workers are kept, 2 by default).
+
+Replies are read as untrusted: at most ``MAX_REPLY`` bytes, unpickled with an allow-list of
+classes (plain data, dates, Decimal, exceptions), so that even a script that escaped
+RestrictedPython in its process could not run code in this one.
 """
 from __future__ import annotations
 
 import atexit
+import builtins
+import decimal
+import io
 import os
 import pickle
 import select
@@ -30,6 +37,31 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD = f"import sys; sys.path.insert(0, {_ROOT!r}); from engine.sandbox.child import main; main()"
 STARTUP_LIMIT = 60.0  # seconds a new worker may take to import (a loaded CI machine)
 GRACE = 0.2  # seconds on top of the script's limit for moving its data to and fro
+MAX_REPLY = 512 * 1024 * 1024  # bytes of one reply
+_DATA_TYPES = {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float",
+               "complex", "bool", "range", "slice"}
+_SAFE_CLASSES = {
+    "builtins": _DATA_TYPES | {name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException)},
+    "datetime": {"datetime", "date", "time", "timedelta", "timezone"},
+    "decimal": {"Decimal"} | {name for name, value in vars(decimal).items()
+                              if isinstance(value, type) and issubclass(value, ArithmeticError)},
+    "engine.sandbox.policy": {"SandboxError", "SandboxTimeout", "SandboxMemoryLimit"},
+}
+
+
+class _ReplyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if name in _SAFE_CLASSES.get(module, ()):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} cannot come back from a script process")
+
+
+def load_reply(data: bytes) -> Any:
+    try:
+        return _ReplyUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes were
+        raise SandboxError(f"the script's result cannot be read: {exc}") from None
 
 
 def _idle_size() -> int:
@@ -64,10 +96,12 @@ class Worker:
 
     def _read(self, n: int, deadline: float) -> bytes:
         fd = self.process.stdout.fileno()
+        poller = select.poll()  # (select.select fails on descriptors above 1023 in a busy server)
+        poller.register(fd, select.POLLIN)
         chunks, left = [], n
         while left:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            if remaining <= 0 or not poller.poll(remaining * 1000):
                 raise _Overran
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
@@ -78,7 +112,9 @@ class Worker:
 
     def _receive(self, deadline: float) -> Any:
         (size,) = _HEADER.unpack(self._read(_HEADER.size, deadline))
-        return pickle.loads(self._read(size, deadline))
+        if size > MAX_REPLY:
+            raise _Died
+        return load_reply(self._read(size, deadline))
 
     def wait_ready(self) -> None:
         if not self.ready:

@@ -202,3 +202,20 @@ def test_slow_conversions_are_refused_before_they_start(expression):
     """Single C calls that would run for minutes where nothing can interrupt them in-process."""
     with pytest.raises(SandboxError):
         run_expression(expression)
+
+
+def test_a_script_process_cannot_send_back_code_to_run():
+    """Replies are unpickled with an allow-list: even a script that escaped RestrictedPython in
+    its process could not make this process call os.system (here: a forged reply)."""
+    import os
+    import pickle
+
+    from engine.sandbox.pool import load_reply
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, ("echo pwned",)
+
+    with pytest.raises(SandboxError, match="posix.system cannot come back"):
+        load_reply(pickle.dumps(("ok", Evil())))
+    assert load_reply(pickle.dumps(("ok", {"a": [1, (2, 3)], "b": {4}}))) == ("ok", {"a": [1, (2, 3)], "b": {4}})
