@@ -143,9 +143,9 @@ def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
             for what, source, is_script in expressions_of(task_spec):
                 error = _check_source(what, source, is_script)
                 if error:
-                    error, source_line = error
+                    message, source_line = error
                     file, line, element_id = _locate(bundle, default_file, bpmn_id, what, source, source_line)
-                    problems.append(Problem(file or default_file, error, line, element_id))
+                    problems.append(Problem(file or default_file, message, line, element_id))
             props = task_properties(task_spec)
             for key in (forms_mod.FORM_KEY, forms_mod.UI_KEY):
                 name = props.get(key)

@@ -67,8 +67,8 @@ class Engine:
         self.clock = clock or clock_mod.SystemClock()
         self.calendar = calendar or workdays.WorkCalendar()
         self.specs = SpecCache()
-        self.script_engine = SandboxedScriptEngine(  # scripts rebuild the helpers in their own process
-            helpers=HelperSource(workdays.helpers, self.calendar, lambda: self.clock.now()), time_limit_s=time_limit_s)
+        helpers = HelperSource(workdays.helpers, self.calendar, lambda: self.clock.now())  # rebuilt in script processes
+        self.script_engine = SandboxedScriptEngine(helpers=helpers, time_limit_s=time_limit_s)
         self._serializers = {"spiff": StateSerializer("spiff"), "camunda": StateSerializer("camunda")}
 
     # -- deploy --------------------------------------------------------------------------
