@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.runtime import Engine
-from tests.api.conftest import api, make_token  # noqa: F401
+from tests.api.conftest import api  # noqa: F401 - the fixture
 from tests.engine.test_script_processes import deploy_as_stored_before_the_rule, returns
 
 LIMIT = 1.0
