@@ -57,18 +57,19 @@ def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
             yield f"property {key}", value, False
 
 
-def _check_source(what: str, source: str, is_script: bool) -> str | None:
+def _check_source(what: str, source: str, is_script: bool) -> tuple[str, int] | None:
+    """(message, line within the source or 0) of what is wrong with one piece of code."""
     if JUEL.search(source):
-        return f"{what}: " + JUEL_MESSAGE.format(expr=source.strip()[:60])
+        return f"{what}: " + JUEL_MESSAGE.format(expr=source.strip()[:60]), 0
     try:
         (check_script if is_script else check_expression)(source)
     except SandboxError as exc:
-        return f"{what} refused by the sandbox: {exc}"
+        return f"{what} refused by the sandbox: {exc}", getattr(exc, "script_line", 0)
     except SyntaxError as exc:
-        return f"{what} is not valid Python: {exc.msg}"
+        return f"{what} is not valid Python: {exc.msg}", 0
     if not is_script and "Timer" in what and ISO_TOKEN.match(source.strip()):
         return (f"{what} '{source}' is evaluated as a Python expression; "
-                f"write the ISO value as a quoted string: \"'{source.strip()}'\"")
+                f"write the ISO value as a quoted string: \"'{source.strip()}'\""), 0
     return None
 
 
@@ -102,8 +103,10 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
                     yield entry.id, f"rule {rule.row_number} output '{entry.text}' refused: {exc}"
 
 
-def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str):
-    """(file, line, element id) of the code: the flow of a condition, the script element of a task."""
+def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str,
+            source_line: int = 0):
+    """(file, line, element id) of the code: the flow of a condition, the script element of a task
+    (the line ``source_line`` of the script when given)."""
     file, line = element_line(bundle.trees, bpmn_id, default_file)
     tree = bundle.trees.get(file)
     if tree is None or not bpmn_id:
@@ -117,7 +120,9 @@ def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: 
     else:
         for element in tree.xpath("//*[@id=$id]//*", id=bpmn_id):
             if isinstance(element.tag, str) and (element.text or "").strip() == source.strip():
-                return file, element.sourceline, bpmn_id
+                text = element.text or ""
+                offset = text[:len(text) - len(text.lstrip())].count("\n") + max(0, source_line - 1)
+                return file, element.sourceline + offset, bpmn_id
             if element.get("value", "").strip() == source.strip():
                 return file, element.sourceline, bpmn_id
     return file, line, bpmn_id
@@ -138,8 +143,9 @@ def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
             for what, source, is_script in expressions_of(task_spec):
                 error = _check_source(what, source, is_script)
                 if error:
-                    file, line, element_id = _locate(bundle, default_file, bpmn_id, what, source)
-                    problems.append(Problem(file or default_file, error, line, element_id))
+                    message, source_line = error
+                    file, line, element_id = _locate(bundle, default_file, bpmn_id, what, source, source_line)
+                    problems.append(Problem(file or default_file, message, line, element_id))
             props = task_properties(task_spec)
             for key in (forms_mod.FORM_KEY, forms_mod.UI_KEY):
                 name = props.get(key)

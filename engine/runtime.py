@@ -41,7 +41,7 @@ from .events import (
 )
 from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
-from .sandbox import DEFAULT_TIME_LIMIT, SandboxedScriptEngine
+from .sandbox import DEFAULT_TIME_LIMIT, HelperSource, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .speccache import LoadedVersion, SpecCache
 from .values import json_safe, parse_due
@@ -68,8 +68,8 @@ class Engine:
         self.clock = clock or clock_mod.SystemClock()
         self.calendar = calendar or workdays.WorkCalendar()
         self.specs = SpecCache()
-        self.script_engine = SandboxedScriptEngine(
-            helpers=workdays.helpers(self.calendar, lambda: self.clock.now()), time_limit_s=time_limit_s)
+        helpers = HelperSource(workdays.helpers, self.calendar, lambda: self.clock.now())  # rebuilt in script processes
+        self.script_engine = SandboxedScriptEngine(helpers=helpers, time_limit_s=time_limit_s)
         self._serializers = {"spiff": StateSerializer("spiff"), "camunda": StateSerializer("camunda")}
 
     # -- deploy --------------------------------------------------------------------------

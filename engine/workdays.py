@@ -18,6 +18,8 @@ from typing import Iterable, NamedTuple
 
 import chinese_calendar
 import holidays as _holidays
+from chinese_calendar.constants import holidays as _CC_HOLIDAYS
+from chinese_calendar.constants import workdays as _CC_WORKDAYS
 
 CHINA = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
 END_OF_DAY = _dt.time(17, 30)
@@ -123,6 +125,7 @@ class WorkCalendar:
         self._file_years = {int(y): {k: list(v.get(k, [])) for k in KINDS} for y, v in (overrides or {}).items()}
         self._revision: int | None = None  # of the database calendar last loaded (None: none)
         self.fallback_years: set[int] = set()
+        self._estimated: dict[int, frozenset] = {}  # year -> the holidays package's estimate
         self._apply({})
 
     def _apply(self, db_years: dict[int, dict[str, list[str]]]) -> None:
@@ -137,6 +140,11 @@ class WorkCalendar:
         if path is None or not Path(path).exists():
             return cls()
         return cls(read_calendar_file(path))
+
+    @property
+    def revision(self) -> int | None:
+        """Of the database calendar last loaded: script processes get the calendar again when it changes."""
+        return self._revision
 
     # -- the administrators' calendar in the database -----------------------------------
     def sync(self, session) -> None:
@@ -192,12 +200,13 @@ class WorkCalendar:
             if day in days.holidays:
                 return False
             return day.weekday() < 5
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            self.fallback_years.add(day.year)
-            estimated = _holidays.China(years=day.year)
-            return day.weekday() < 5 and day not in estimated
+        if day.year in PACKAGE_YEARS:  # chinese_calendar.is_workday without its slow range check
+            return day in _CC_WORKDAYS or (day.weekday() < 5 and day not in _CC_HOLIDAYS)
+        self.fallback_years.add(day.year)
+        estimated = self._estimated.get(day.year)
+        if estimated is None:
+            estimated = self._estimated[day.year] = frozenset(_holidays.China(years=day.year))
+        return day.weekday() < 5 and day not in estimated
 
     def add_workdays(self, start: _dt.date, n: int) -> _dt.date:
         """The n-th working day after ``start`` (n = 0: start itself if a workday, else the next)."""
@@ -248,17 +257,31 @@ def end_of_workday(day: _dt.date) -> str:
     return _dt.datetime.combine(day, END_OF_DAY, CHINA).isoformat()
 
 
+MAX_HELPER_DAYS = 3660  # process expressions count at most this many (working) days
+
+
+def _days(n) -> int:
+    n = int(n)
+    if abs(n) > MAX_HELPER_DAYS:
+        raise ValueError(f"at most {MAX_HELPER_DAYS} working days")
+    return n
+
+
 def helpers(calendar: WorkCalendar, now) -> dict:
-    """Functions exposed to process expressions; all take and return ISO strings."""
+    """Functions exposed to process expressions; all take and return ISO strings. Their
+    arguments are bounded so that they are cheap (the sandbox runs them without a time limit)."""
 
     def add_workdays(start, n):
-        return end_of_workday(calendar.add_workdays(to_china_date(start), int(n)))
+        return end_of_workday(calendar.add_workdays(to_china_date(start), _days(n)))
 
     def workday_before(deadline, n=1):
-        return end_of_workday(calendar.sub_workdays(to_china_date(deadline), int(n)))
+        return end_of_workday(calendar.sub_workdays(to_china_date(deadline), _days(n)))
 
     def workdays_between(start, end):
-        return calendar.workdays_between(to_china_date(start), to_china_date(end))
+        start, end = to_china_date(start), to_china_date(end)
+        if (end - start).days > 2 * MAX_HELPER_DAYS:
+            raise ValueError(f"at most {2 * MAX_HELPER_DAYS} days apart")
+        return calendar.workdays_between(start, end)
 
     def is_workday(day):
         return calendar.is_workday(to_china_date(day))

@@ -15,7 +15,9 @@ An instance that fails (a script, expression or decision table raising) becomes 
 (``status = "error"``, see engine/incidents.py); an unexpected exception is recorded the same
 way, so one bad instance is never retried in a hot loop while the others go on. Database
 hiccups (a lock timeout, a lost connection) are logged and the pass ends; the next pass
-tries again. SIGTERM/SIGINT stop the loop after the current step.
+tries again. SIGTERM/SIGINT stop the loop after the current step; a script runs in a script
+process that is killed at the time limit (engine/sandbox), so a step ends within that limit even
+when a script would run forever, and such an instance becomes an incident like any other.
 """
 from __future__ import annotations
 
@@ -244,6 +246,9 @@ def worker_status(session: Session, clock) -> dict:
 def run_forever(Session: sessionmaker, engine: Engine, *, once: bool = False, poll_seconds: float = 2.0,
                 worker_id: str | None = None) -> PassStats:
     """What ``zhitongche worker`` runs: a worker with signal handlers installed."""
+    from .sandbox.pool import POOL
+
     worker = Worker(Session, engine, worker_id=worker_id, poll_seconds=poll_seconds)
     worker.install_signal_handlers()
+    POOL.warm_up()  # the script processes import while the worker starts
     return worker.run(once=once)

@@ -76,3 +76,14 @@ def test_working_day_helpers_are_available(engine):
     assert env.evaluate("add_workdays('2026-09-30', 3)", {}) == "2026-10-10T17:30:00+08:00"
     # 10-01..10-07 are the National Day holidays, 10-10 an adjusted working Saturday (调休)
     assert env.evaluate("workday_before('2026-10-08T17:30:00+08:00', 1)", {}) == "2026-09-30T17:30:00+08:00"
+
+
+@pytest.mark.parametrize("expression", [
+    "add_workdays(now(), 10**9)",
+    "workday_before(now(), 10**9)",
+    "workdays_between('0001-01-01', '9999-12-31')",
+])
+def test_working_day_helpers_refuse_absurd_spans(engine, expression):
+    """They run in-process without a time limit (a bounded expression), so their loops are bounded."""
+    with pytest.raises(ValueError, match="at most"):
+        engine.script_engine.environment.evaluate(expression, {})

@@ -26,3 +26,21 @@ def new_case(Session, engine, clock, deployed):
         return submit(Session, engine, clock, **overrides)
 
     return _new
+
+
+@pytest.fixture(autouse=True)
+def no_expression_pays_a_process_round_trip(monkeypatch):
+    """Every condition, property, timer and DMN cell of processes/ is provably bounded
+    (docs/CONVENTIONS.md, "Sandbox"): it runs in-process; only scripts go to a script process."""
+    from engine.sandbox import SandboxedEnvironment
+
+    isolated, original = [], SandboxedEnvironment._isolated
+
+    def spy(self, kind, source, context, external_context):
+        if kind == "eval":
+            isolated.append(source)
+        return original(self, kind, source, context, external_context)
+
+    monkeypatch.setattr(SandboxedEnvironment, "_isolated", spy)
+    yield
+    assert isolated == [], f"expressions sent to a script process: {sorted(set(isolated))}"
