@@ -1,9 +1,19 @@
-"""``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)?"""
+"""``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)?
+
+The check reads on a connection of its own in a read-only transaction with short timeouts
+(``engine.db.read_only_session``) and is answered before the request opens its own session
+(no user is loaded for it): on SQLite, whose request sessions take the write lock when they
+begin, a health check never waits for a lock — neither its own request's nor another's.
+"""
 from __future__ import annotations
 
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy import text
 
 from engine import clock
+from engine.db import read_only_session
+
+ENDPOINT = "public.healthz"
 
 
 def _worker_state(db) -> dict:
@@ -18,13 +28,12 @@ def _worker_state(db) -> dict:
 def health(sessionmaker) -> dict:
     report: dict = {"status": "ok"}
     try:
-        with sessionmaker() as db:
+        with read_only_session(sessionmaker.kw["bind"]) as db:
             db.execute(text("select 1"))
             report["database"] = {"state": "ok", "dialect": db.get_bind().dialect.name}
             try:
                 report["worker"] = _worker_state(db)
             except Exception as exc:  # noqa: BLE001 - e.g. the heartbeat table is not migrated yet
-                db.rollback()
                 report["worker"] = {"state": "unknown", "detail": str(exc).splitlines()[0][:200]}
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         report["status"] = "error"
@@ -33,3 +42,19 @@ def health(sessionmaker) -> dict:
     if report["worker"].get("state") != "ok" and report["status"] == "ok":
         report["status"] = "degraded"
     return report
+
+
+def response():
+    report = health(current_app.config["SESSIONMAKER"])
+    return jsonify(report), (200 if report["status"] == "ok" else 503)
+
+
+def init_app(app: Flask) -> None:
+    """Answer /healthz before the user of the request is loaded (which opens the request's
+    database session); call before ``views_auth.register_user_loading``."""
+
+    @app.before_request
+    def _healthz_first():
+        if request.endpoint == ENDPOINT:
+            return response()
+        return None
