@@ -18,8 +18,9 @@ bp = Blueprint("office", __name__)
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    from .limits import int_arg  # bounded: a huge or malformed number is a 400
+
+    return int_arg(name)
 
 
 # -- inbox ---------------------------------------------------------------------------------

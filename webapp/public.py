@@ -1,6 +1,8 @@
 """Pages for everyone: log-in, log-out, enterprise registration, language, health."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
@@ -21,10 +23,16 @@ def _home_for(user) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A redirect target from a form or query string, if it stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A redirect target from a form or query string, if it stays on this site: a path
+    starting with one ``/``, no backslash, and no control character anywhere (browsers drop
+    tabs and newlines from URLs, so ``/<TAB>/evil`` would become ``//evil``; a newline would
+    break the Location header)."""
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target) or target != target.strip():
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.get("/")
