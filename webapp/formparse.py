@@ -64,7 +64,7 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
         kept = []
         for token in form.getlist(name + ".__keep"):
             ident, _, fname = token.partition("|")
-            if ident.isdigit():
+            if ident.isdigit() and len(ident) <= 18:  # an id, bounded like its column
                 kept.append({"id": int(ident), "name": fname})
         if files is not None and save_file is not None:
             for storage in files.getlist(name):

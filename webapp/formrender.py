@@ -304,7 +304,7 @@ class Renderer:
     def _file_item(self, item) -> dict | None:
         if isinstance(item, dict) and "id" in item:
             return item
-        if isinstance(item, (int, str)) and str(item).isdigit():
+        if isinstance(item, (int, str)) and str(item).isdigit() and len(str(item)) <= 18:
             name = self.attachment_name(int(item)) if self.attachment_name else None
             return {"id": int(item), "name": name or f"#{item}"}
         return None

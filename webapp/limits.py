@@ -92,14 +92,14 @@ def _check_file_names() -> None:
             raise BadRequest("file names must not contain control characters")
 
 
-def int_arg(name: str, source=None, maximum: int = MAX_INT) -> int | None:
-    """A positive integer from the query string (or ``source``): None when absent or empty,
-    ``BadRequest`` when it is not a whole number from 1 to ``maximum``."""
+def int_arg(name: str, source=None, minimum: int = 1, maximum: int = MAX_INT) -> int | None:
+    """An integer from the query string (or ``source``): None when absent or empty,
+    ``BadRequest`` when it is not a whole number from ``minimum`` to ``maximum``."""
     raw = (request.args if source is None else source).get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not raw.isascii() or len(raw) > len(str(maximum)) or not 1 <= int(raw) <= maximum:
-        raise BadRequest(f"{name} must be a whole number from 1 to {maximum}")
+    if not raw.isdigit() or not raw.isascii() or len(raw) > len(str(maximum)) or not minimum <= int(raw) <= maximum:
+        raise BadRequest(f"{name} must be a whole number from {minimum} to {maximum}")
     return int(raw)
 
 

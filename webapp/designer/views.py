@@ -164,7 +164,7 @@ def migrate(process_id: str):
     if request.form.get("scope") == "all":
         ids = None
     else:
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]  # bounded ids
         if not ids:
             flash(_("请选择要迁移的实例"), "error")
             return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
