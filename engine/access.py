@@ -12,6 +12,11 @@ Rules (docs/CONVENTIONS.md groups):
   started itself);
 - anyone sees a case on which they hold, held or delegated a task.
 
+Messages to a case have senders (``may_send``): the enterprise that owns the case (it started
+it, or the case's ``uscc`` is its code) alone sends ``material_supplied`` and
+``enterprise_withdraws``; every other message is sent by a working group (``wg:city`` for any
+case, ``wg:<county>`` for the cases of its county). Nobody else, whatever they may see.
+
 A task is open to a person when it is ready and one of its candidate groups is theirs,
 or it is assigned to them, or they delegated it. Only the assignee completes an
 assigned task; an unassigned one may be completed by any member of its groups.
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, cast, false, or_, select, true, union
 from sqlalchemy.orm import Session, joinedload
 
-from .errors import NotFound
+from .errors import NotAllowed, NotFound
 from .models import HumanTask, HumanTaskGroup, Instance, User
 
 ALL_CASES_GROUPS = frozenset({"admin", "designer", "wg:city", "leader:city"})
@@ -121,14 +126,54 @@ def can_see_case(session: Session, principal: Principal, instance: Instance | No
         return True
     summary = instance.summary or {}
     if principal.is_enterprise:
-        return instance.started_by == principal.username or (
-            principal.uscc is not None and summary.get("uscc") == principal.uscc)
+        return owns_case(principal, instance)
     if summary.get("county") in principal.counties:
         return True
     if principal.units and _unit_matches(summary, principal.units):
         return True
     return session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == instance.id, _task_of(principal)).limit(1)) is not None
+
+
+def owns_case(principal: Principal, instance: Instance) -> bool:
+    """The enterprise that started the case or whose credit code the case carries."""
+    if not principal.is_enterprise:
+        return False
+    summary = instance.summary or {}
+    return instance.started_by == principal.username or (
+        principal.uscc is not None and summary.get("uscc") == principal.uscc)
+
+
+# -- messages ------------------------------------------------------------------------------
+ENTERPRISE = "enterprise"
+WORKING_GROUP = "working_group"
+# who sends each message (docs/CONVENTIONS.md "Messages"); any other name: WORKING_GROUP
+MESSAGE_SENDERS: dict[str, str] = {"material_supplied": ENTERPRISE, "enterprise_withdraws": ENTERPRISE}
+
+
+def message_sender(name: str) -> str:
+    """``ENTERPRISE`` or ``WORKING_GROUP``: who may send the message ``name``."""
+    return MESSAGE_SENDERS.get(name, WORKING_GROUP)
+
+
+def may_send(principal: Principal, name: str, instance: Instance) -> bool:
+    """May the person send the message ``name`` to this case (seeing it is not enough)?"""
+    if message_sender(name) == ENTERPRISE:
+        return owns_case(principal, instance)
+    if principal.is_enterprise:
+        return False
+    if "wg:city" in principal.groups:
+        return True
+    county = (instance.summary or {}).get("county")
+    return isinstance(county, str) and f"wg:{county}" in principal.groups
+
+
+def check_may_send(principal: Principal, name: str, instance: Instance) -> None:
+    """``NotAllowed`` unless ``may_send``."""
+    if not may_send(principal, name, instance):
+        who = ("only the enterprise that owns the case" if message_sender(name) == ENTERPRISE
+               else "only the working group of the case")
+        raise NotAllowed(f"{who} may send the message '{name}'", name=name, sender=message_sender(name))
 
 
 def visible_cases(principal: Principal):

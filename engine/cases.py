@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import access
 from . import forms as forms_mod
 from .errors import Conflict, NotFound
 from .models import CaseCounter, Instance, SubmissionKey
@@ -107,6 +108,19 @@ def find_case(session: Session, case_no: str) -> Instance:
 
 
 def deliver_case_message(session: Session, engine, case_no: str, name: str, payload: Any, actor: str) -> Instance:
-    """Deliver a message (``material_supplied``, ``enterprise_withdraws``) to a case by its number."""
+    """Deliver a message (``material_supplied``, ``enterprise_withdraws``) to a case by its number,
+    unchecked: for the system's own callers (demo history, tests). A person's message goes
+    through ``send_as``."""
     instance = find_case(session, case_no)
     return engine.send_message(session, instance.id, name, payload, actor=actor)
+
+
+def send_as(session: Session, engine, principal: access.Principal, instance: Instance, name: str,
+            payload: Any) -> Instance:
+    """Deliver the message ``name`` to ``instance`` on behalf of a person: ``NotFound`` when they
+    may not see the case, ``NotAllowed`` when they are not its sender (``access.may_send``),
+    ``MessageNotAccepted`` when the case is not waiting for it. Pages and API both come here."""
+    if not access.can_see_case(session, principal, instance):
+        raise NotFound(f"case {instance.business_key or instance.id} does not exist")
+    access.check_may_send(principal, name, instance)
+    return engine.send_message(session, instance.id, name, payload, actor=principal.username)

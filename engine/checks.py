@@ -57,12 +57,34 @@ def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
             yield f"property {key}", value, False
 
 
+MAX_EXPRESSION_CHARS = 10_000  # a condition or property; compiling deeper code exhausts Python's stack
+MAX_SCRIPT_CHARS = 100_000
+
+
+def _compiles(check, source: str, limit: int) -> None:
+    """``check(source)``, refusing code longer than ``limit`` characters or too deeply
+    nested to compile (RecursionError) with a SandboxError."""
+    if len(source) > limit:
+        raise SandboxError(f"it is {len(source):,} characters long; at most {limit:,} are allowed")
+    try:
+        check(source)
+    except (RecursionError, MemoryError):
+        raise SandboxError("it is nested too deeply to compile; split it into smaller steps") from None
+
+
+def _expression(source: str) -> None:
+    _compiles(check_expression, source, MAX_EXPRESSION_CHARS)
+
+
 def _check_source(what: str, source: str, is_script: bool) -> tuple[str, int] | None:
     """(message, line within the source or 0) of what is wrong with one piece of code."""
     if JUEL.search(source):
         return f"{what}: " + JUEL_MESSAGE.format(expr=source.strip()[:60]), 0
     try:
-        (check_script if is_script else check_expression)(source)
+        if is_script:
+            _compiles(check_script, source, MAX_SCRIPT_CHARS)
+        else:
+            _expression(source)
     except SandboxError as exc:
         return f"{what} refused by the sandbox: {exc}", getattr(exc, "script_line", 0)
     except SyntaxError as exc:
@@ -80,8 +102,8 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
     for inp in table.inputs:
         if inp.expression:
             try:
-                check_expression(inp.expression)
-            except (SandboxError, SyntaxError) as exc:
+                _expression(inp.expression)
+            except (SandboxError, SyntaxError, RecursionError) as exc:
                 yield inp.id, f"input expression '{inp.expression}' refused: {exc}"
     for rule in table.rules:
         for entry in rule.inputEntries:
@@ -90,16 +112,18 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
                     continue
                 try:
                     if "?" not in lhs:
+                        if len(lhs) > MAX_EXPRESSION_CHARS:
+                            raise SandboxError(f"longer than {MAX_EXPRESSION_CHARS:,} characters")
                         dmn_engine.needs_eq(script_engine, lhs)
                     else:
-                        check_expression(lhs.replace("?", "dmninputexpr"))
-                except (SandboxError, SyntaxError) as exc:
+                        _expression(lhs.replace("?", "dmninputexpr"))
+                except (SandboxError, SyntaxError, RecursionError) as exc:
                     yield entry.id, f"rule {rule.row_number} input '{lhs}' refused: {exc}"
         for entry in rule.outputEntries:
             if entry.text:
                 try:
-                    check_expression(entry.text)
-                except (SandboxError, SyntaxError) as exc:
+                    _expression(entry.text)
+                except (SandboxError, SyntaxError, RecursionError) as exc:
                     yield entry.id, f"rule {rule.row_number} output '{entry.text}' refused: {exc}"
 
 

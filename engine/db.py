@@ -3,7 +3,9 @@ a Session and flush at most; the web request, worker loop or CLI command commits
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -33,13 +35,16 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cursor.close()
             # let SQLAlchemy emit BEGIN itself, so a transaction's reads and writes are one unit
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a reader: no write lock, never waits on a writer (WAL)
+                return
             # Take the write lock up front: a deferred transaction that reads, then writes
             # after another writer committed, fails at once with SQLITE_BUSY_SNAPSHOT.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -53,6 +58,36 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         connect_args.setdefault("options", f"-csearch_path={schema}")
         kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
+
+
+READ_ONLY = "ztc_read_only"
+SQLITE_BUSY_MS = 30000
+
+
+@contextmanager
+def read_only_session(bind: Engine, timeout_s: float = 2.0) -> Iterator[Session]:
+    """A short read on a connection of its own that never takes a write lock: on SQLite a
+    deferred transaction (in WAL mode readers do not wait for a writer) with a short busy
+    timeout; on PostgreSQL a READ ONLY transaction with short statement and lock timeouts.
+    For health checks, which must answer while another session holds the write lock."""
+    ms = max(1, int(timeout_s * 1000))
+    with bind.connect() as conn:
+        sqlite = bind.dialect.name == "sqlite"
+        if sqlite:
+            conn.execution_options(**{READ_ONLY: True})
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+        else:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        try:
+            with Session(bind=conn) as session:
+                yield session
+        finally:
+            conn.rollback()
+            if sqlite:  # the pooled connection goes back with its usual patience
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                conn.rollback()
 
 
 def unreachable(url: str | None = None) -> str | None:

@@ -1,8 +1,17 @@
-"""Excel workbooks (openpyxl) of case lists, the dashboard's figures and the unit assessment."""
+"""Excel workbooks (openpyxl) of case lists, the dashboard's figures and the unit assessment.
+
+Every cell goes through ``cell_value``: text a spreadsheet could take for a formula (starting
+with ``= + - @``, a tab or a carriage return — an enterprise's title ``=cmd|' /C calc'!A0``)
+is written as text with a leading apostrophe (OWASP "CSV injection"), and values that are not
+numbers, dates or text (lists, dicts from a process's summary) are written as their text.
+"""
 from __future__ import annotations
 
+import datetime as _dt
 import io
-from typing import Iterable
+import json
+from decimal import Decimal
+from typing import Any, Iterable
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -14,15 +23,30 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 BOLD = Font(bold=True)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_value(value: Any) -> Any:
+    """What is written into a cell: numbers, dates and booleans as they are, everything else
+    as text that no spreadsheet evaluates."""
+    if isinstance(value, (_dt.datetime, _dt.time)) and value.tzinfo is not None:
+        value = value.isoformat()  # Excel has no time zones
+    if value is None or isinstance(value, (bool, int, float, Decimal, _dt.date, _dt.datetime, _dt.time)):
+        return value
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (list, dict)) else str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[list], widths: list[int] | None = None,
            first: bool = False):
     ws = wb.active if first else wb.create_sheet()
     ws.title = title
-    ws.append(header)
+    ws.append([cell_value(h) for h in header])
     for cell in ws[1]:
         cell.font, cell.fill, cell.alignment = BOLD, HEADER_FILL, Alignment(horizontal="center")
     for row in rows:
-        ws.append(list(row))
+        ws.append([cell_value(v) for v in row])
     for i, width in enumerate(widths or [16] * len(header), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"

@@ -123,15 +123,38 @@ def _to_field_error(err) -> FieldError:
     return FieldError(".".join(path), str(err.validator))
 
 
+def _blank(value: Any) -> bool:
+    """Text of nothing but white space (spaces, tabs, newlines, ideographic spaces …)."""
+    return isinstance(value, str) and not value.strip()
+
+
 def coerce(schema: dict, data: dict) -> dict:
-    """Drop empty optional strings so that "not filled in" is not "filled in wrongly"."""
+    """Drop empty (or white-space-only) optional strings so that "not filled in" is not
+    "filled in wrongly"."""
     out = {}
     required = set(schema.get("required", []))
     for key, value in data.items():
-        if value in ("", None) and key not in required:
+        if (value is None or _blank(value)) and key not in required:
             continue
         out[key] = value
     return out
+
+
+def _blank_required(schema: dict, data: Any, path: str = "") -> list[FieldError]:
+    """A required text field holding only white space counts as not filled in."""
+    if not isinstance(schema, dict) or not isinstance(data, dict):
+        return []
+    errors = []
+    required = set(schema.get("required") or [])
+    for key, sub in (schema.get("properties") or {}).items():
+        if key not in data:
+            continue
+        here = f"{path}.{key}" if path else key
+        if key in required and data[key] != "" and _blank(data[key]):
+            errors.append(FieldError(here, "required"))
+        elif isinstance(sub, dict) and isinstance(data[key], dict):
+            errors.extend(_blank_required(sub, data[key], here))
+    return errors
 
 
 def validate(schema: dict, data: Any) -> dict:
@@ -139,7 +162,9 @@ def validate(schema: dict, data: Any) -> dict:
     if isinstance(data, dict):
         data = coerce(schema, data)
     validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    found = [_to_field_error(e) for e in validator.iter_errors(data)]
+    blank = [e for e in _blank_required(schema, data) if e.path not in {f.path for f in found}]
+    errors = sorted(found + blank, key=lambda e: e.path.split("."))
     if errors:
-        raise FormValidationError(_to_field_error(e) for e in errors)
+        raise FormValidationError(errors)
     return data

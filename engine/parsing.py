@@ -70,10 +70,21 @@ def is_form(name: str) -> bool:
     return name.endswith(".json")
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"), (b"<\x00?\x00", "UTF-16"), (b"\x00<\x00?", "UTF-16"))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_xml(name: str, content: bytes) -> etree._ElementTree:
     """Parse untrusted XML: no DTDs, no entities, no network, bounded size."""
     if len(content) > MAX_FILE_BYTES:
         raise BundleError([Problem(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        found = next((enc for bom, enc in _BOMS if content.startswith(bom)), "not UTF-8")
+        raise BundleError([Problem(name, f"process files must be UTF-8 encoded (this one is {found}); "
+                                         "save it as UTF-8")]) from None
     head = content[:4096].decode("utf-8", "replace")
     if "<!DOCTYPE" in head or "<!ENTITY" in content.decode("utf-8", "replace"):
         raise BundleError([Problem(name, "DOCTYPE and entity declarations are not allowed in process files")])
@@ -187,6 +198,9 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
     trees: dict[str, etree._ElementTree] = {}
     forms: dict[str, Any] = {}
     for name, content in sorted(files.items()):
+        if _CONTROL.search(name):
+            problems.append(Problem(_CONTROL.sub("?", name), "file names must not contain control characters"))
+            continue
         if is_bpmn(name) or is_dmn(name):
             try:
                 trees[name] = parse_xml(name, content)
@@ -198,6 +212,8 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 line = getattr(exc, "lineno", None)
                 problems.append(Problem(name, f"not valid JSON: {exc}", line))
+            except RecursionError:
+                problems.append(Problem(name, "not valid JSON: nested too deeply"))
     if problems:
         raise BundleError(problems)
 

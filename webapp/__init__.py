@@ -57,8 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.compile_catalogues()
     babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
                    locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
-    from . import errors, filters, views_auth
+    from . import errors, filters, health, limits, views_auth
 
+    health.init_app(app)  # before the user's session is opened (issue 16)
+    limits.init_app(app)  # JSON depth/size, file names: before anything reads the body
     errors.register(app)
     filters.register(app)
     views_auth.register_user_loading(app)

@@ -1,10 +1,21 @@
 """``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)? Does
-this year and the next have an official working-day calendar (a warning only)?"""
+this year and the next have an official working-day calendar (a warning only)? How many
+incidents are open, and how many of them are stalled cases?
+
+The check reads on a connection of its own in a read-only transaction with short timeouts
+(``engine.db.read_only_session``) and is answered before the request opens its own session
+(no user is loaded for it): on SQLite, whose request sessions take the write lock when they
+begin, a health check never waits for a lock — neither its own request's nor another's.
+"""
 from __future__ import annotations
 
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy import text
 
 from engine import clock
+from engine.db import read_only_session
+
+ENDPOINT = "public.healthz"
 
 
 def _worker_state(db) -> dict:
@@ -30,7 +41,7 @@ def calendar_state(calendar, now) -> dict:
 def health(sessionmaker, calendar=None, now=None) -> dict:
     report: dict = {"status": "ok"}
     try:
-        with sessionmaker() as db:
+        with read_only_session(sessionmaker.kw["bind"]) as db:
             db.execute(text("select 1"))
             report["database"] = {"state": "ok", "dialect": db.get_bind().dialect.name}
             if calendar is not None:
@@ -42,7 +53,6 @@ def health(sessionmaker, calendar=None, now=None) -> dict:
                 report["incidents"] = {"open": count_incidents(db), "stalled": count_stalled(db)}
                 report["worker"] = _worker_state(db)
             except Exception as exc:  # noqa: BLE001 - e.g. the heartbeat table is not migrated yet
-                db.rollback()
                 report["worker"] = {"state": "unknown", "detail": str(exc).splitlines()[0][:200]}
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         report["status"] = "error"
@@ -51,3 +61,20 @@ def health(sessionmaker, calendar=None, now=None) -> dict:
     if report["worker"].get("state") != "ok" and report["status"] == "ok":
         report["status"] = "degraded"
     return report
+
+
+def response():
+    engine = current_app.config["ENGINE"]
+    report = health(current_app.config["SESSIONMAKER"], engine.calendar, engine.clock.now())
+    return jsonify(report), (200 if report["status"] == "ok" else 503)
+
+
+def init_app(app: Flask) -> None:
+    """Answer /healthz before the user of the request is loaded (which opens the request's
+    database session); call before ``views_auth.register_user_loading``."""
+
+    @app.before_request
+    def _healthz_first():
+        if request.endpoint == ENDPOINT:
+            return response()
+        return None

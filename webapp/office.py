@@ -18,9 +18,10 @@ bp = Blueprint("office", __name__)
 taskconflict.register(bp, "office")  # a task finished by someone else: who, when, input kept
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+def _int_arg(name: str, maximum: int = 2**31 - 1) -> int | None:
+    from .limits import int_arg  # bounded: a huge or malformed number is a 400
+
+    return int_arg(name, minimum=0, maximum=maximum)
 
 
 # -- inbox ---------------------------------------------------------------------------------
@@ -30,7 +31,7 @@ def inbox():
     filters = inbox_mod.InboxFilter(
         tab=request.args.get("tab", "all"), category=request.args.get("category") or None,
         county=request.args.get("county") or None, mode=request.args.get("mode") or None,
-        overdue=request.args.get("overdue") == "1", due_within_days=_int_arg("due_within"),
+        overdue=request.args.get("overdue") == "1", due_within_days=_int_arg("due_within", 36500),
         sort=request.args.get("sort", "due"))
     page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar,
                            now=get_engine().clock.now())

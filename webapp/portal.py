@@ -199,12 +199,9 @@ def _material_schema() -> dict:
 
 
 def _deliver(instance: Instance, message: str, payload: dict) -> None:
-    try:
-        from engine.cases import deliver_case_message
-    except ImportError:  # TODO(issue 3): remove once engine/cases.py has landed
-        get_engine().send_message(get_db(), instance.id, message, payload, actor=g.user.username)
-        return
-    deliver_case_message(get_db(), get_engine(), instance.business_key, message, payload, g.user.username)
+    from engine.cases import send_as  # the engine checks that this enterprise is the message's sender
+
+    send_as(get_db(), get_engine(), g.principal, instance, message, payload)
 
 
 @bp.post("/cases/<int:case_id>/material")

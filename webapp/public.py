@@ -1,7 +1,9 @@
 """Pages for everyone: log-in, log-out, enterprise registration, language, health."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from engine import users
@@ -10,7 +12,7 @@ from engine.forms import FormValidationError, validate
 
 from . import formrender, get_db
 from .account import field_message
-from .health import health
+from .health import response as health_response
 from .i18n import LANGS, current_lang
 from .views_auth import log_in, log_out
 
@@ -22,10 +24,16 @@ def _home_for(user) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A redirect target from a form or query string, if it stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A redirect target from a form or query string, if it stays on this site: a path
+    starting with one ``/``, no backslash, and no control character anywhere (browsers drop
+    tabs and newlines from URLs, so ``/<TAB>/evil`` would become ``//evil``; a newline would
+    break the Location header)."""
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target) or target != target.strip():
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.get("/")
@@ -134,8 +142,6 @@ def choices() -> dict:
 
 
 @bp.get("/healthz")
-def healthz():
-    engine = current_app.config["ENGINE"]
-    report = health(current_app.config["SESSIONMAKER"], engine.calendar, engine.clock.now())
-    return jsonify(report), (200 if report["status"] == "ok" else 503)
+def healthz():  # answered by webapp.health's before_request, ahead of the user's session
+    return health_response()
 

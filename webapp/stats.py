@@ -182,7 +182,7 @@ def new_bulletin():
     period = stats.parse_period(start, end)
     if request.method == "POST":
         try:
-            ids = [int(v) for v in request.form.getlist("case_ids") if v.isdigit()]
+            ids = [int(v) for v in request.form.getlist("case_ids") if v.isdigit() and len(v) <= 18]  # bounded ids
             bulletin = bulletins_mod.compose(db, get_engine(), series=request.form.get("series", ""),
                                              title=request.form.get("title", ""), period=period, case_ids=ids,
                                              actor=g.user.username, body=request.form.get("body", ""))

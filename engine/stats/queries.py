@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, StatsClosed,
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit, WorkRecord)
+from ..errors import InvalidRequest
 from ..workdays import CHINA
 from .projection import (ALL_COUNTIES, ANSWERED_SATISFACTION, CLOSED_COUNTERS, FIRST_DAY, GOOD_SATISFACTION,
                          LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC)
@@ -65,14 +66,24 @@ def _day_between(column, period: Period):
     return and_(*clauses) if clauses else literal(True)
 
 
-def parse_period(start: str | None, end: str | None) -> Period:
-    def day(value):
-        try:
-            return _dt.date.fromisoformat(value) if value else None
-        except ValueError:
-            return None
+EARLIEST_DAY = _dt.date(2000, 1, 1)  # periods are range-checked: no date arithmetic overflows
+LATEST_DAY = _dt.date(2100, 12, 31)
 
-    return Period(day(start), day(end))
+
+def parse_day(value: str | None) -> _dt.date | None:
+    """A period's day from a URL: None when absent or not a date; ``InvalidRequest`` when it
+    is a date outside 2000–2100."""
+    try:
+        day = _dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidRequest(f"dates must lie between {EARLIEST_DAY} and {LATEST_DAY}", field="date")
+    return day
+
+
+def parse_period(start: str | None, end: str | None) -> Period:
+    return Period(parse_day(start), parse_day(end))
 
 
 @dataclass
@@ -109,10 +120,7 @@ class CaseFilter:
             return None
 
         def day(name):
-            try:
-                return _dt.date.fromisoformat(args.get(name, "")) if args.get(name) else None
-            except ValueError:
-                return None
+            return parse_day(args.get(name))
 
         def period(prefix):
             start, end = day(prefix + "_from"), day(prefix + "_to")

@@ -2,7 +2,9 @@
 separate classes (``…Args``, ``…Body``, the rest are responses)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import datetime as _dt
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
@@ -244,13 +246,21 @@ class AdminActionBody(Schema):
 
 
 # -- statistics ------------------------------------------------------------------------------
+_DAYS = validate.Range(min=_dt.date(2000, 1, 1), max=_dt.date(2100, 12, 31))
+
+
 class StatisticsArgs(Schema):
-    start = fields.Date(data_key="from", load_default=None,
-                        metadata={"description": "first day of the period (Beijing date), inclusive"})
-    end = fields.Date(data_key="to", load_default=None,
-                      metadata={"description": "last day of the period (Beijing date), inclusive"})
+    start = fields.Date(data_key="from", load_default=None, validate=_DAYS,
+                        metadata={"description": "first day of the period (Beijing date), inclusive; 2000–2100"})
+    end = fields.Date(data_key="to", load_default=None, validate=_DAYS,
+                      metadata={"description": "last day of the period (Beijing date), inclusive; 2000–2100"})
     county = Text(100, load_default=None, metadata={
         "description": "a county code; people of a county get their county whatever they ask"})
+
+    @validates_schema
+    def _ordered(self, data, **_kw):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise ValidationError("the period ends before it starts", field_name="to")
 
 
 class StatisticsPeriodSchema(Schema):

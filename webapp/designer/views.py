@@ -127,8 +127,9 @@ def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validat
 
 # -- diff and migration -------------------------------------------------------------------
 def _int(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    from ..limits import int_arg  # bounded: a huge or malformed number is a 400
+
+    return int_arg(name)
 
 
 @bp.get("/processes/<process_id>/diff")
@@ -157,11 +158,13 @@ def migrate_preview(process_id: str):
 
 @bp.post("/processes/<process_id>/migrate")
 def migrate(process_id: str):
-    target = load_version(process_id, int(request.form.get("to", "0") or 0) or None)
+    from ..limits import int_arg
+
+    target = load_version(process_id, int_arg("to", request.form))
     if request.form.get("scope") == "all":
         ids = None
     else:
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]  # bounded ids
         if not ids:
             flash(_("请选择要迁移的实例"), "error")
             return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
