@@ -48,6 +48,12 @@ from .values import json_safe, parse_due
 
 clock_mod.install_into_spiffworkflow()
 _INSERT_AUDIT = insert(AuditEntry.__table__)  # one statement, compiled once
+# A cycle of gateways and script tasks with no user task, timer or message in it would never
+# end, or (past SpiffWorkflow's task-iterator depth of 1,000) end silently as "completed" with
+# work left behind. One step may complete this many tasks, along a path this deep, before it is
+# stopped as an incident.
+MAX_TASKS_PER_STEP = 10_000
+MAX_PATH_DEPTH = 800
 
 
 def _in_clock(method):
@@ -115,8 +121,15 @@ class Engine:
         (a dict) is merged into the instance's summary, the queryable face of the case.
         """
         summary = dict(instance.summary or {})
+        completed = 0
 
         def did_complete(task) -> None:
+            nonlocal completed
+            completed += 1
+            if completed > MAX_TASKS_PER_STEP or (completed % 50 == 0 and task.depth > MAX_PATH_DEPTH):
+                raise WorkflowTaskException(
+                    f"stopped after {completed:,} tasks in one step: a cycle without a user task, timer or "
+                    f"message? (一次推进执行了 {completed:,} 个环节，流程中可能存在无等待的循环)", task=task)
             workflow.completed_in_step = task  # what a stall is reported after (engine/stall.py)
             props = task_properties(task.task_spec)
             expression = props.get(SUMMARY)
@@ -137,6 +150,9 @@ class Engine:
             for task in manual or ():
                 did_complete(task)
             workflow.do_engine_steps(did_complete_task=did_complete)
+            # who is offered each ready task and by when: a failing property is an incident on
+            # its task, like a failing script (the rows are written by _save from these offers)
+            workflow.offers = {str(t.id): self._offer(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         except SpiffWorkflowException as exc:
             # the element: the failing task's, else the spec the library names (WorkflowException)
             spec = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
@@ -203,9 +219,7 @@ class Engine:
                 row.state, row.completed_at, row.completed_by = "ready", None, None
                 row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(row.candidate_groups or [])]
                 continue
-            props = task_properties(task.task_spec)
-            groups = self._candidate_groups(task, props)
-            due = parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
+            props, groups, due = getattr(workflow, "offers", {}).get(guid) or self._offer(task)
             row = HumanTask(
                 instance=instance, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
                 name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
@@ -224,6 +238,19 @@ class Engine:
         session.execute(delete(HumanTaskGroup).where(HumanTaskGroup.task_id == row.id),
                         execution_options={"synchronize_session": False})
         set_committed_value(row, "groups", [])
+
+    def _offer(self, task) -> tuple[dict, list[str], Any]:
+        """(properties, candidate groups, due time) of a ready user task; a failing property is
+        a ``WorkflowTaskException`` on the task that names the property."""
+        props = task_properties(task.task_spec)
+        key = CANDIDATE_GROUPS
+        try:
+            groups = self._candidate_groups(task, props)
+            key = DUE_DATE
+            due = parse_due(self._property(task, props.get(DUE_DATE))) if props.get(DUE_DATE) else None
+        except Exception as exc:  # noqa: BLE001 - a designer's expression: reported on its element
+            raise WorkflowTaskException(f"property {key} '{props.get(key)}': {exc}", task=task) from None
+        return props, groups, due
 
     def _property(self, task, expression: str | None) -> Any:
         if not expression:

@@ -60,3 +60,27 @@ def test_retry_hands_lost_multi_instance_children_to_their_parent(Session, clock
         assert Engine(clock=clock).retry(s, case.instance().id, "admin").status == "running"
     case.engine = Engine(clock=clock)
     assert case.open_tasks() == [("负责人审核", ["head:fgw"])]
+
+
+def test_a_failing_task_property_is_an_incident_on_its_task(Session, engine, deploy):
+    """candidateGroups reads a variable the start data lacks: the case is an incident naming
+    the user task (not a server error), and nobody is offered a task."""
+    from tests.worker.test_processes import ROOT
+
+    deploy({"worker_reminder.bpmn": (ROOT / "tests" / "worker" / "data" / "worker_reminder.bpmn").read_bytes()})
+    with Session.begin() as s:
+        instance = engine.start(s, "worker_reminder", {})
+        instance_id = instance.id
+        assert instance.status == "error"
+        assert instance.error["element_id"] == "handle" and "candidateGroups" in instance.error["message"]
+    with Session() as s:
+        assert engine.ready_tasks(s, instance_id) == []
+
+
+def test_a_cycle_that_never_waits_is_stopped_as_an_incident(Session, engine, deploy):
+    deploy({"endless.bpmn": (DATA / "endless.bpmn").read_bytes()})
+    with Session.begin() as s:
+        instance = engine.start(s, "endless_demo", {"n": 0})
+        assert instance.status == "error"
+        assert instance.error["element_id"] in ("Count", "Again", "F_back")
+        assert "cycle" in instance.error["message"]
