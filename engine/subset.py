@@ -79,11 +79,21 @@ def lint_tree(file: str, tree: etree._ElementTree, flavor: str) -> list[Problem]
     return problems
 
 
+def _reserved_ids(process_id: str) -> set[str]:
+    """Names SpiffWorkflow gives the task specs it adds to every process: an element with one
+    of them replaces that spec, and the process cannot start."""
+    return {"Start", "End", "Root", f"{process_id}.EndJoin"}
+
+
 def _lint_process(file: str, process, flavor: str, ids: dict) -> Iterator[Problem]:
+    reserved = _reserved_ids(process.get("id", ""))
     for el in process.iter():
         tag = _local(el)
         if not tag:
             continue
+        if el.get("id") in reserved and tag not in ("sequenceFlow", "incoming", "outgoing"):
+            yield _problem(file, el, f"the id '{el.get('id')}' is reserved by the engine; give this "
+                                     f"{tag} another id (e.g. '{el.get('id')}_1')")
         if tag == "dataStoreReference":
             yield _problem(file, el, f"data stores are not supported (data store reference {_label(el)})")
         elif tag == "complexGateway":

@@ -128,3 +128,17 @@ def test_validate_without_storing(tmp_path):
     problems = validate_paths([tmp_path / "loop.bpmn"])
     assert problems and problems[0].element_id
 
+
+
+def test_an_element_with_a_reserved_id_is_refused_with_its_line(deploy):
+    """A designer names the start event 'Start': the engine's own start task has that name."""
+    import pytest
+
+    from engine.parsing import BundleError
+    from tests.engine.util import DATA
+
+    xml = (DATA / "stall.bpmn").read_text(encoding="utf-8").replace("Start_stall", "Start")
+    with pytest.raises(BundleError) as refused:
+        deploy({"stall.bpmn": xml.encode("utf-8")})
+    [problem] = [p for p in refused.value.problems if "reserved" in p.message]
+    assert (problem.element_id, problem.line) == ("Start", xml.splitlines().index('    <bpmn:startEvent id="Start"/>') + 1)
