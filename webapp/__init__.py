@@ -60,6 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import errors, filters, views_auth
 
     errors.register(app)
+    from . import files  # issue 20: file store errors answer 507/503
+
+    files.register(app)
     filters.register(app)
     views_auth.register_user_loading(app)
 

@@ -30,6 +30,23 @@ def health(sessionmaker) -> dict:
         report["status"] = "error"
         report["database"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
         report["worker"] = {"state": "unknown"}
+    _storage_state(sessionmaker, report)  # issue 20
     if report["worker"].get("state") != "ok" and report["status"] == "ok":
         report["status"] = "degraded"
     return report
+
+
+def _storage_state(sessionmaker, report: dict) -> None:
+    """Where files are kept and whether that store answers (engine/storage.py)."""
+    from flask import current_app
+
+    from .files import file_store
+
+    try:
+        with sessionmaker() as db:
+            report["storage"] = file_store().state(db)
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["storage"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
+        current_app.logger.warning("storage check failed: %s", report["storage"]["detail"])
+    if report["storage"].get("state") != "ok" and report["status"] == "ok":
+        report["status"] = "degraded"
