@@ -2,7 +2,9 @@
 when the store fails (507 when it is full, 503 when it cannot be reached — never a bare 500)."""
 from __future__ import annotations
 
+import unicodedata
 from typing import Iterator
+from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -37,12 +39,22 @@ def stream_attachment(db, attachment: Attachment) -> Response:
                 yield from chunks
 
     response = Response(body(), mimetype=attachment.content_type, direct_passthrough=True)
-    response.headers.set("Content-Disposition", "attachment", filename=attachment.filename)
+    response.headers.set("Content-Disposition", "attachment", **_filename_options(attachment.filename))
     if attachment.size:
         response.content_length = attachment.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _filename_options(name: str) -> dict[str, str]:
+    """RFC 6266 filename parameters, as Flask's send_file writes them (non-ASCII via filename*)."""
+    try:
+        name.encode("ascii")
+        return {"filename": name}
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple, "filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"}
 
 
 def storage_message(exc: storage.StorageError) -> str:

@@ -34,4 +34,4 @@ def main() -> None:
 
 
 # the command modules register their commands on ``main``; keep these imports after ``main``
-from webapp.cli import admin, bench, processes, serve  # noqa: F401
+from webapp.cli import admin, bench, ops, processes, serve  # noqa: F401
