@@ -87,6 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     api.init_app(app)
+    from . import metrics  # issue 20: /metrics, /livez, /readyz
+
+    metrics.init_app(app)
     return app
 
 

@@ -50,3 +50,22 @@ def _storage_state(sessionmaker, report: dict) -> None:
         current_app.logger.warning("storage check failed: %s", report["storage"]["detail"])
     if report["storage"].get("state") != "ok" and report["status"] == "ok":
         report["status"] = "degraded"
+
+
+def readiness(sessionmaker) -> dict:
+    """``GET /readyz`` (issue 20): may this web process take traffic — the database and the file
+    store answer. The worker is not asked: a dead worker shows on /healthz and /metrics, and
+    taking every web process out of a load balancer for it would not help."""
+    report: dict = {"status": "ok"}
+    try:
+        with sessionmaker() as db:
+            db.execute(text("select 1"))
+        report["database"] = {"state": "ok"}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["status"] = "error"
+        report["database"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
+        return report
+    _storage_state(sessionmaker, report)
+    if report["storage"].get("state") == "down":
+        report["status"] = "error"
+    return report

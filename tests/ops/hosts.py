@@ -124,8 +124,11 @@ class TwoHosts:
 
     def start(self, env: dict, *, workers: bool = True) -> None:
         for host in self.hosts:
+            metrics_dir = self.tmp / f"prometheus-{host.name}"  # shared by the host's processes
+            metrics_dir.mkdir()
             host_env = {**env, "ZHITONGCHE_DATABASE_URL": self.database_url(host),
-                        "ZHITONGCHE_UPLOAD_DIR": str(self.tmp / f"uploads-{host.name}")}
+                        "ZHITONGCHE_UPLOAD_DIR": str(self.tmp / f"uploads-{host.name}"),
+                        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
             host.spawn([str(VENV_BIN / "gunicorn"), "--bind", f"{host.address}:8000", "--workers", "2",
                         "--threads", "2", "--access-logfile", "-", "webapp:create_app()"],
                        host_env, self.tmp / f"{host.name}-web.log")

@@ -40,6 +40,18 @@ def shared_db(tmp_path):
     cleanup()
 
 
+def scrape(base: str) -> dict:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": "Bearer scrape-token"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text_ = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text_) for s in family.samples}
+
+
 def _ready(Session, instance_id: int, bpmn_id: str) -> int | None:
     with Session() as session:
         return session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
@@ -56,7 +68,8 @@ def test_two_hosts_share_files_cases_and_timers(shared_db, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHITONGCHE_")}
     env |= {"ZHITONGCHE_DB_SCHEMA": schema, "ZHITONGCHE_SECRET_KEY": "two-hosts-shared-secret",
             "ZHITONGCHE_CASE_PROCESS": "webcase", "ZHITONGCHE_FORMS_DIR": str(tmp_path / "no-forms"),
-            "ZHITONGCHE_NOTIFY_CHANNELS": "log", "ZHITONGCHE_CALENDAR_FILE": str(tmp_path / "no-calendar.json")}
+            "ZHITONGCHE_NOTIFY_CHANNELS": "log", "ZHITONGCHE_CALENDAR_FILE": str(tmp_path / "no-calendar.json"),
+            "ZHITONGCHE_METRICS_TOKEN": "scrape-token"}
 
     with TwoHosts(tmp_path) as hosts:
         hosts.start(env)
@@ -124,3 +137,16 @@ def test_two_hosts_share_files_cases_and_timers(shared_db, tmp_path):
             logs = {h.name: "".join(p.read_text(errors="replace") for p in h.logs if "worker" in p.name)
                     for h in hosts.hosts}
         assert all("Traceback" not in text_ for text_ in logs.values()), logs
+
+        # -- metrics: each host adds up its gunicorn workers and its timer worker (multiprocess mode)
+        timer_steps = 0
+        for host in hosts.hosts:
+            for _ in range(3):  # whichever gunicorn worker answers, the figures are the host's
+                samples = scrape(host.url)
+                submits = samples.get(("zhitongche_http_requests_total",
+                                       (("endpoint", "/portal/submit"), ("method", "POST"), ("status", "302"))), 0)
+                assert submits == (1 if host is a else 0)
+            timer_steps += samples.get(("zhitongche_step_duration_seconds_count",
+                                        (("kind", "timer"), ("outcome", "ok"))), 0)
+            assert samples[("zhitongche_workers_alive", ())] == 2
+        assert timer_steps == n
