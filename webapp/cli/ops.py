@@ -24,3 +24,53 @@ def files_migrate(remove: bool) -> None:
                f"mismatched {len(report.mismatched)}")
     if report.missing or report.mismatched:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+def backup(folder: str) -> None:
+    """Back up the database (its files included) and any file still on disk into FOLDER (new or
+    empty). PostgreSQL: pg_dump custom format; SQLite: the online backup API. Safe while running."""
+    from engine.backup import BackupError, backup as do_backup
+    from engine.db import make_engine
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        report = do_backup(engine, folder, settings.upload_dir)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    cases = report.counts.get("instance", 0)
+    click.echo(f"backed up {report.dialect}: {cases} cases, {report.counts.get('stored_file', 0)} files in the "
+               f"database, {report.local_files} on disk → {report.folder}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask before replacing the database's content")
+def restore(folder: str, yes: bool) -> None:
+    """Replace the database's content with the backup in FOLDER. Stop the web processes and
+    workers first; run `zhitongche db-upgrade` afterwards if the backup is from an older version."""
+    from engine.backup import BackupError, restore as do_restore, row_counts
+    from engine.db import make_engine
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    if not yes:
+        click.confirm(f"replace everything in {engine.url.render_as_string()} with the backup in {folder}?",
+                      abort=True)
+    try:
+        manifest = do_restore(engine, folder, settings.upload_dir)
+        counts = row_counts(engine)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    differ = {t: (n, counts.get(t)) for t, n in manifest["counts"].items() if counts.get(t) != n}
+    click.echo(f"restored {manifest['dialect']} backup of {manifest['created_at']}: "
+               f"{counts.get('instance', 0)} cases, {counts.get('stored_file', 0)} files")
+    if differ:
+        click.echo(f"row counts differ from the backup's manifest: {differ}", err=True)
+        sys.exit(1)
