@@ -2,6 +2,7 @@
 when the store fails (507 when it is full, 503 when it cannot be reached — never a bare 500)."""
 from __future__ import annotations
 
+import errno
 import unicodedata
 from typing import Iterator
 from urllib.parse import quote
@@ -47,6 +48,9 @@ def stream_attachment(db, attachment: Attachment) -> Response:
     return response
 
 
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES}
+
+
 def _filename_options(name: str) -> dict[str, str]:
     """RFC 6266 filename parameters, as Flask's send_file writes them (non-ASCII via filename*)."""
     try:
@@ -64,7 +68,18 @@ def storage_message(exc: storage.StorageError) -> str:
 
 
 def register(app) -> None:
-    """A storage error that reaches the top (not caught by a form) still answers 507/503."""
+    """A storage error that reaches the top (not caught by a form) still answers 507/503; so
+    does a full or read-only disk under the request itself (werkzeug spools uploads over
+    500 KB to a temporary file)."""
+
+    @app.errorhandler(OSError)
+    def _os_error(exc: OSError):
+        if exc.errno in _DISK_ERRNOS:
+            return _storage_error(storage.translate(exc))
+        from .errors import error_page
+
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_page(500)
 
     @app.errorhandler(storage.StorageError)
     def _storage_error(exc: storage.StorageError):

@@ -170,3 +170,22 @@ def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Ses
     response.close()
     again = CliRunner().invoke(cli.main, ["files-migrate"])
     assert "moved 0" in again.output and "already 1" in again.output
+
+
+def test_full_temporary_disk_answers_507_not_500(app, as_user, Session):
+    """werkzeug writes a large upload to a temporary file before the app sees it: a full disk
+    there is a 507 page too, and nothing is half-saved."""
+    import errno
+
+    from flask import Request
+
+    class FullDisk(Request):
+        def _get_file_stream(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    ent = as_user("ent.demo1")
+    app.request_class = FullDisk
+    response = _submit(ent, _pdf(700 * 1024))
+    assert response.status_code == 507
+    assert "存储空间已满" in response.get_data(as_text=True)
+    assert _count(Session, Instance) == 0 and _count(Session, StoredFile) == 0
