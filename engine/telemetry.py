@@ -9,10 +9,14 @@ the machine, the workers' timer steps included.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from typing import Callable, TypeVar
 
-from prometheus_client import Histogram
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing folder would fail every step
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import Histogram  # noqa: E402
 
 STEP_SECONDS = Histogram(
     "zhitongche_step_duration_seconds", "Persisted steps of a case: run, save the state, flush",
