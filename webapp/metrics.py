@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import hmac
 import os
+import re
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
@@ -40,6 +41,7 @@ LATENCY = Histogram("zhitongche_http_request_duration_seconds", "Time to answer 
 LOGIN_FAILURES = Counter("zhitongche_login_failures_total", "Failed log-ins on the log-in page",
                          ["reason"])
 LOCAL = {"127.0.0.1", "::1"}
+_CONVERTER_ARGS = re.compile(r"<(\w+)\([^)]*\):")  # <int(max=…):id> → <int:id>
 
 
 class DatabaseCollector:
@@ -154,7 +156,8 @@ def init_app(app) -> None:
     @app.after_request
     def _record(response):
         started = g.pop("_metrics_t0", None)
-        endpoint = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+        endpoint = _CONVERTER_ARGS.sub(r"<\1:", request.url_rule.rule) if request.url_rule is not None \
+            else "(unmatched)"
         if started is not None:
             LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
