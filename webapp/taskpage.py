@@ -152,14 +152,16 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
     schema = schema or {"type": "object", "properties": {}}
     uploads = Uploads(task, task.instance_id)
     data = parse_form(schema, ui, uploads)
+    if uploads.failure is not None:  # the file store failed: nothing is saved, the typed form comes back
+        return render_task(task, values=data, errors=uploads.errors, audience=audience, status=uploads.status)
     if request.form.get("action") == "draft":
         engine.save_draft(get_db(), task.id, data, g.user.username)
         engine.audit(get_db(), g.user.username, "draft", task.instance, task)
         flash(_("草稿已保存"), "ok")
         return redirect(request.path)
     if uploads.errors:
-        g.force_commit = uploads.failure is None  # keep the files that were accepted
-        return render_task(task, values=data, errors=uploads.errors, audience=audience, status=uploads.status)
+        g.force_commit = True  # keep the files that were accepted
+        return render_task(task, values=data, errors=uploads.errors, audience=audience, status=422)
     try:
         engine.complete_task(get_db(), task.id, data, g.user.username)
     except FormValidationError as exc:

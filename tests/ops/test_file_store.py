@@ -189,3 +189,31 @@ def test_full_temporary_disk_answers_507_not_500(app, as_user, Session):
     assert response.status_code == 507
     assert "存储空间已满" in response.get_data(as_text=True)
     assert _count(Session, Instance) == 0 and _count(Session, StoredFile) == 0
+
+
+def test_task_page_with_full_storage_keeps_the_form_and_saves_nothing(app, as_user, Session, start_case):
+    from tests.web.conftest import INTAKE_OK, ready_task
+
+    from engine.models import HumanTask
+
+    instance_id = start_case(county="city")
+    task_id = ready_task(Session, instance_id, "intake")
+    wg = as_user("wg.city")
+    wg.get(f"/tasks/{task_id}")
+    undo = _make_storage_full(Session)
+    try:
+        values = {**INTAKE_OK, "opinion": "请市自然资源局牵头，三日内反馈", "action": "draft", "csrf_token": wg.token,
+                  "files": FileStorage(io.BytesIO(_pdf(300 * 1024)), filename="交办单.pdf",
+                                       content_type="application/pdf")}
+        boundary, body = encode_multipart(values)
+        response = wg.client.post(f"/tasks/{task_id}", data=body,
+                                  content_type=f"multipart/form-data; boundary={boundary}")
+        html = response.get_data(as_text=True)
+    finally:
+        undo()
+    assert response.status_code == 507
+    assert "存储空间已满" in html and "请市自然资源局牵头，三日内反馈" in html
+    with Session() as session:
+        task = session.get(HumanTask, task_id)
+        assert task.state == "ready" and not task.draft  # no draft saved without its file
+    assert _count(Session, StoredFile) == 0
