@@ -87,9 +87,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     api.init_app(app)
-    from . import metrics  # issue 20: /metrics, /livez, /readyz
+    from . import logs, metrics  # issue 20: /metrics, /livez, /readyz; request ids, JSON logs
 
     metrics.init_app(app)
+    logs.init_app(app)
     return app
 
 
