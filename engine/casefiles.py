@@ -1,24 +1,23 @@
 """What a case page shows besides its tasks: the case list, comments, attachments,
 the timeline from the audit, and which diagram elements are done or current.
 
-Files are stored under ``upload_dir`` with a random name (never the user's), outside the
-web root; only their metadata is in the database. No web here.
+Files are kept by an engine.storage store (the database by default) under a random key (never
+the user's name); the ``attachment`` row holds their metadata. No web here.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import mimetypes
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
+from . import storage
 from .access import Principal, visible_cases
 from .errors import InvalidRequest, NotFound
 from .models import Attachment, AuditEntry, CaseComment, HumanTask, Instance
@@ -156,53 +155,68 @@ class UploadRejected(InvalidRequest):
     """A file that is too large, of a type not allowed, or not what its name says."""
 
 
-def store_upload(session: Session, upload_dir: str | Path, *, filename: str, stream: BinaryIO,
+def _store_of(store: "storage.FileStore | str | Path") -> "storage.FileStore":
+    return storage.default_store(store) if isinstance(store, (str, Path)) else store
+
+
+def store_upload(session: Session, store: "storage.FileStore | str | Path", *, filename: str, stream: BinaryIO,
                  uploaded_by: str, instance_id: int | None = None, task_id: int | None = None,
                  max_bytes: int = MAX_UPLOAD_BYTES) -> Attachment:
+    """Check and store one uploaded file, in a savepoint: a rejected or failed file leaves
+    nothing behind and the rest of the transaction intact. ``store``: an engine.storage store
+    (a folder means the default store, reading old files from that folder).
+    Raises UploadRejected (the person's fault) or storage.StorageError (the store's)."""
+    store = _store_of(store)
     name = Path((filename or "").replace("\\", "/")).name.strip()[:200]
     ext = Path(name).suffix.lower()
     if not name or ext not in ALLOWED_TYPES:
         raise UploadRejected(f"file type not allowed: {ext or name}", code="type", filename=name,
                              allowed=sorted(ALLOWED_TYPES))
-    key = uuid.uuid4().hex
-    day = clock_mod.now().strftime("%Y%m")
-    target_dir = Path(upload_dir) / day
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / key
-    digest, size = hashlib.sha256(), 0
-    head = b""
+    savepoint = session.begin_nested()
     try:
-        with open(target, "xb") as out:
-            while True:
-                chunk = stream.read(64 * 1024)
-                if not chunk:
-                    break
-                if len(head) < 8:
-                    head += chunk[:8]
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UploadRejected(f"file larger than {max_bytes // (1024 * 1024)} MB", code="size",
-                                         filename=name, limit=max_bytes)
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
+        try:
+            meta = store.put(session, stream, max_bytes=max_bytes)
+        except storage.TooLarge:
+            raise UploadRejected(f"file larger than {max_bytes // (1024 * 1024)} MB", code="size",
+                                 filename=name, limit=max_bytes) from None
+        if meta.size == 0:
             raise UploadRejected("the file is empty", code="empty", filename=name)
         signatures = _SIGNATURES.get(ext)
-        if signatures and not head.startswith(signatures):
+        if signatures and not meta.head.startswith(signatures):
             raise UploadRejected(f"the file is not a {ext} file", code="content", filename=name)
-    except BaseException:
-        target.unlink(missing_ok=True)
+        attachment = Attachment(instance_id=instance_id, task_id=task_id, filename=name,
+                                content_type=ALLOWED_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream",
+                                size=meta.size, sha256=meta.sha256, storage_key=meta.key,
+                                uploaded_by=uploaded_by, created_at=clock_mod.now())
+        session.add(attachment)
+        session.flush()
+        savepoint.commit()
+    except BaseException as exc:
+        if savepoint.is_active:
+            try:
+                savepoint.rollback()
+            except Exception:  # noqa: BLE001 - e.g. SQLite already rolled the whole transaction back
+                pass
+        if isinstance(exc, UploadRejected):
+            raise
+        failure = storage.translate(exc)
+        if failure is not None and failure is not exc:
+            raise failure from exc
         raise
-    attachment = Attachment(instance_id=instance_id, task_id=task_id, filename=name,
-                            content_type=ALLOWED_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream",
-                            size=size, sha256=digest.hexdigest(), storage_key=f"{day}/{key}",
-                            uploaded_by=uploaded_by, created_at=clock_mod.now())
-    session.add(attachment)
-    session.flush()
     return attachment
 
 
+def open_attachment(session: Session, store: "storage.FileStore | str | Path",
+                    attachment: Attachment) -> "Iterator[bytes]":
+    """The bytes of an attachment, chunk by chunk; NotFound when no store has them."""
+    chunks = _store_of(store).open(session, attachment.storage_key)
+    if chunks is None:
+        raise NotFound("file not found")
+    return chunks
+
+
 def attachment_path(upload_dir: str | Path, attachment: Attachment) -> Path:
+    """Where an attachment lived before files moved into the database (files-migrate reads it)."""
     root = Path(upload_dir).resolve()
     path = (root / attachment.storage_key).resolve()
     if root not in path.parents:
@@ -275,5 +289,5 @@ def diagram_state(engine, session: Session, instance: Instance) -> DiagramState:
 
 
 __all__ = ["CaseQuery", "CaseList", "search_cases", "is_overdue", "find_case", "add_comment", "comments",
-           "UploadRejected", "store_upload", "attachment_path", "attachments", "link_attachments",
+           "UploadRejected", "store_upload", "open_attachment", "attachment_path", "attachments", "link_attachments",
            "TimelineItem", "timeline", "DiagramState", "diagram_state", "MAX_UPLOAD_BYTES", "ALLOWED_TYPES"]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -243,7 +244,8 @@ class CaseComment(Base):
 
 
 class Attachment(Base):
-    """An uploaded file of a case; the bytes live under Settings.upload_dir, never in the web root."""
+    """An uploaded file of a case; its bytes are the ``stored_file`` named by ``storage_key``
+    (engine/storage.py; before ``zhitongche files-migrate``, a file under Settings.upload_dir)."""
 
     __tablename__ = "attachment"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -256,6 +258,27 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(100), unique=True)
     uploaded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class StoredFile(Base):
+    """The bytes of a file kept in the database (engine/storage.py), in ``stored_file_chunk`` rows,
+    so that every web process reads what any other one stored and a database backup holds them."""
+
+    __tablename__ = "stored_file"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class StoredFileChunk(Base):
+    """One piece (at most engine.storage.CHUNK_BYTES) of a stored file: ``bytea`` / BLOB."""
+
+    __tablename__ = "stored_file_chunk"
+    file_key: Mapped[str] = mapped_column(ForeignKey("stored_file.key", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class WorkerHeartbeat(Base):

@@ -30,6 +30,7 @@ from . import stall
 from . import stats as stats_mod
 from . import workdays
 from .compaction import compact
+from .telemetry import timed_step
 from .deploy import DeployResult
 from .deploy import deploy as deploy_files
 from .errors import Conflict, InvalidRequest, MessageNotAccepted, NotFound
@@ -280,6 +281,7 @@ class Engine:
 
     # -- operations ----------------------------------------------------------------------
     @_in_clock
+    @timed_step("start")
     def start(self, session: Session, process_id: str, data: dict | None = None, *, version: int | None = None,
               actor: str = "system", business_key: str | None = None) -> Instance:
         pv = self.version(session, process_id, version)
@@ -337,6 +339,7 @@ class Engine:
         return dict(spiff_task.data) if spiff_task is not None else {}
 
     @_in_clock
+    @timed_step("task")
     def complete_task(self, session: Session, task_id: int, data: dict | None, actor: str) -> Instance:
         row = self.get_task(session, task_id)
         if row.state != "ready":
@@ -389,6 +392,7 @@ class Engine:
         return BpmnEvent(MessageEventDefinition(name), payload, correlations or {})
 
     @_in_clock
+    @timed_step("message")
     def send_message(self, session: Session, instance_id: int, name: str, payload: Any = None,
                      correlations: dict | None = None, actor: str = "system") -> Instance:
         instance = self.get_instance(session, instance_id)
@@ -419,6 +423,7 @@ class Engine:
         return instance
 
     @_in_clock
+    @timed_step("timer")
     def fire_timers(self, session: Session, instance: Instance, actor: str = "timer") -> Instance:
         """Fire whatever timers of the instance are due now and advance it."""
         workflow, loaded = self.load(instance)

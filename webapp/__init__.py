@@ -62,6 +62,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     health.init_app(app)  # before the user's session is opened (issue 16)
     limits.init_app(app)  # JSON depth/size, file names: before anything reads the body
     errors.register(app)
+    from . import files  # issue 20: file store errors answer 507/503
+
+    files.register(app)
     filters.register(app)
     views_auth.register_user_loading(app)
 
@@ -89,6 +92,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     api.init_app(app)
+    from . import logs, metrics  # issue 20: /metrics, /livez, /readyz; request ids, JSON logs
+
+    metrics.init_app(app)
+    logs.init_app(app)
     return app
 
 

@@ -58,6 +58,7 @@ def health(sessionmaker, calendar=None, now=None) -> dict:
         report["status"] = "error"
         report["database"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
         report["worker"] = {"state": "unknown"}
+    _storage_state(sessionmaker, report)  # issue 20
     if report["worker"].get("state") != "ok" and report["status"] == "ok":
         report["status"] = "degraded"
     return report
@@ -78,3 +79,38 @@ def init_app(app: Flask) -> None:
         if request.endpoint == ENDPOINT:
             return response()
         return None
+
+
+def _storage_state(sessionmaker, report: dict) -> None:
+    """Where files are kept and whether that store answers (engine/storage.py)."""
+    from flask import current_app
+
+    from .files import file_store
+
+    try:
+        with read_only_session(sessionmaker.kw["bind"]) as db:  # never waits on a write lock
+            report["storage"] = file_store().state(db)
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["storage"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
+        current_app.logger.warning("storage check failed: %s", report["storage"]["detail"])
+    if report["storage"].get("state") != "ok" and report["status"] == "ok":
+        report["status"] = "degraded"
+
+
+def readiness(sessionmaker) -> dict:
+    """``GET /readyz`` (issue 20): may this web process take traffic — the database and the file
+    store answer. The worker is not asked: a dead worker shows on /healthz and /metrics, and
+    taking every web process out of a load balancer for it would not help."""
+    report: dict = {"status": "ok"}
+    try:
+        with read_only_session(sessionmaker.kw["bind"]) as db:
+            db.execute(text("select 1"))
+        report["database"] = {"state": "ok"}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        report["status"] = "error"
+        report["database"] = {"state": "down", "detail": str(exc).splitlines()[0][:200]}
+        return report
+    _storage_state(sessionmaker, report)
+    if report["storage"].get("state") == "down":
+        report["status"] = "error"
+    return report

@@ -139,6 +139,8 @@ def upload(case_id: int):
     instance = load_case(case_id)
     uploads = taskpage.Uploads(None, instance.id)
     stored = [uploads(f) for f in request.files.getlist("file") if f and f.filename]
+    if uploads.failure is not None:
+        raise uploads.failure  # 507/503 page (webapp/files.py), nothing half-saved
     if uploads.errors:
         for message in uploads.errors.values():
             flash(message, "error")
@@ -158,14 +160,9 @@ def send_attachment(attachment_id: int):
             abort(404)
     elif not access.can_see_case(db, g.principal, db.get(casefiles.Instance, attachment.instance_id)):
         abort(404)
-    path = casefiles.attachment_path(current_app.config["UPLOAD_DIR"], attachment)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    from .files import stream_attachment
+
+    return stream_attachment(db, attachment)
 
 
 @bp.get("/files/<int:attachment_id>")

@@ -88,6 +88,7 @@ def submit():
     schema, ui = submit_form()
     values: dict = {"county": g.user.county} if g.user.county else {}
     errors: dict = {}
+    status = 422
     if request.method == "POST":
         uploads = taskpage.Uploads(None, None)
         values = taskpage.parse_form(schema, ui, uploads)
@@ -112,12 +113,13 @@ def submit():
             casefiles.link_attachments(get_db(), ids, instance.id, g.user.username)
             flash(_("问题已提交，案件编号 %(no)s", no=instance.business_key or instance.id), "ok")
             return redirect(url_for("portal.case", case_id=instance.id))
-        g.force_commit = True  # keep accepted uploads for the next try
+        g.force_commit = uploads.failure is None  # keep accepted uploads for the next try
+        status = uploads.status
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(),
                                    attachment_url=lambda i: url_for("portal.download", attachment_id=i),
                                    attachment_name=taskpage.attachment_namer(None))
     return render_template("portal/submit.html", form_html=renderer.render(values, errors), has_errors=bool(errors),
-                           submission_key=submission_key() or uuid.uuid4().hex), (422 if errors else 200)
+                           submission_key=submission_key() or uuid.uuid4().hex), (status if errors else 200)
 
 
 def submission_key() -> str | None:
@@ -216,6 +218,8 @@ def material(case_id: int):
     except FormValidationError as exc:
         flash(next(iter(exc.by_field(current_lang()).values())), "error")
         return redirect(url_for("portal.case", case_id=case_id))
+    if uploads.failure is not None:
+        raise uploads.failure  # 507/503 page (webapp/files.py), nothing half-saved
     if uploads.errors:
         for message in uploads.errors.values():
             flash(message, "error")

@@ -11,8 +11,10 @@ from engine import access, casefiles
 from engine.errors import Conflict, NotFound
 from engine.forms import FormValidationError
 from engine.models import HumanTask
+from engine.storage import StorageError
 
 from . import formrender, get_db, get_engine, taskconflict
+from .files import file_store, storage_message
 from .i18n import current_lang
 from .public import choices
 from .taskconflict import TaskFinished
@@ -37,16 +39,25 @@ class Uploads:
     task: HumanTask | None
     instance_id: int | None
     errors: dict[str, str] = field(default_factory=dict)
+    failure: StorageError | None = None  # the file store failed: answer its 507/503, keep the typed form
+
+    @property
+    def status(self) -> int:
+        return self.failure.status if self.failure is not None else 422
 
     def __call__(self, storage) -> dict | None:
         try:
             attachment = casefiles.store_upload(
-                get_db(), current_app.config["UPLOAD_DIR"], filename=storage.filename, stream=storage.stream,
+                get_db(), file_store(), filename=storage.filename, stream=storage.stream,
                 uploaded_by=g.user.username, instance_id=self.instance_id,
                 task_id=self.task.id if self.task else None,
                 max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
         except casefiles.UploadRejected as exc:
             self.errors[storage.name] = upload_message(exc)
+            return None
+        except StorageError as exc:
+            self.failure = exc
+            self.errors[storage.name] = storage_message(exc)
             return None
         get_engine().audit(get_db(), g.user.username, "upload", self.task.instance if self.task else None,
                            self.task, {"file": attachment.filename, "id": attachment.id})
@@ -151,6 +162,8 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
     task_id = task.id  # readable after a failed flush (the row is expired then)
     uploads = Uploads(task, task.instance_id)
     data = parse_form(schema, ui, uploads)
+    if uploads.failure is not None:  # the file store failed: nothing is saved, the typed form comes back
+        return render_task(task, values=data, errors=uploads.errors, audience=audience, status=uploads.status)
     if request.form.get("action") == "draft":
         engine.save_draft(get_db(), task.id, data, g.user.username)
         engine.audit(get_db(), g.user.username, "draft", task.instance, task)

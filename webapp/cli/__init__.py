@@ -40,7 +40,13 @@ def build_engine(settings: Settings):
 @click.group()
 def main() -> None:
     """直通车 zhitongche: BPMN case escalation (书记市长直通车)."""
+    import os
+
+    if os.environ.get("ZHITONGCHE_LOG_FORMAT", "").lower() == "json":  # issue 20: worker logs as JSON too
+        from webapp.logs import configure
+
+        configure("json")
 
 
 # the command modules register their commands on ``main``; keep these imports after ``main``
-from webapp.cli import admin, bench, doctor, processes, serve, users  # noqa: F401
+from webapp.cli import admin, bench, doctor, ops, processes, serve, users  # noqa: F401
