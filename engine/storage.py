@@ -195,9 +195,9 @@ class DatabaseStore:
             select(func.count()).select_from(Attachment)
             .outerjoin(StoredFile, StoredFile.key == Attachment.storage_key).where(StoredFile.key.is_(None))) or 0
         report: dict = {"state": "ok", "backend": self.name, "files": files, "not_migrated": pending}
-        bind = session.get_bind()
-        if bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:"):
-            free = shutil.disk_usage(Path(bind.url.database).resolve().parent).free
+        url = session.get_bind().engine.url  # (the bind may be a Connection)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            free = shutil.disk_usage(Path(url.database).resolve().parent).free
             report["free_bytes"] = free
             if free < LOW_FREE_BYTES:
                 report["state"] = "low"
