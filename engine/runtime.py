@@ -44,6 +44,7 @@ from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
 from .sandbox import DEFAULT_TIME_LIMIT, HelperSource, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .speccache import LoadedVersion, SpecCache
+from .timerstart import fire_start_timers
 from .values import json_safe, parse_due
 
 clock_mod.install_into_spiffworkflow()
@@ -266,6 +267,7 @@ class Engine:
         session.flush()
 
         def step():
+            fire_start_timers(workflow)  # a timer start event is why the instance exists (engine/timerstart.py)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data or {})
 
