@@ -215,3 +215,27 @@ def start_all_due(Session, engine) -> list[int]:
         seen.append(done[0])
         if done[1] is not None:
             started.append(done[1])
+
+
+def designer_view(session: Session, engine, process_id: str) -> dict | None:
+    """What the designer page shows: the kind, expression value and next fire time of the latest
+    version's timer start (computed now when the worker has not seen that version yet), and the
+    instances it started. None for a process without a timer start."""
+    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                            .order_by(ProcessVersion.version.desc()).limit(1))
+    if latest is None:
+        return None
+    row = session.get(TimerStart, process_id)
+    if row is not None and row.process_version_id == latest.id:
+        plan = Plan(row.kind, row.value, row.next_fire_at, row.cycles_left, row.period_seconds)
+        pending = False
+    else:
+        try:
+            plan = plan_for(engine, latest, engine.clock.now())
+        except Exception as exc:  # noqa: BLE001 - shown on the page, as the worker would log it
+            plan = Plan("error", f"{exc.__class__.__name__}: {exc}", None)
+        pending = True
+    if plan.kind == "none":
+        return None
+    return {"kind": plan.kind, "value": plan.value, "next_fire_at": plan.next_fire_at, "pending": pending,
+            "version": latest.version, "started": started_instances(session, process_id)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 
+from engine import timerstart
 from engine import versions as versions_mod
 from engine.deploy import collect_files
 from engine.errors import NotFound
@@ -49,7 +50,9 @@ def process(process_id: str):
     rows = workspace.versions(get_db(), process_id)
     if not rows:
         abort(404)
-    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version)
+    schedule = timerstart.designer_view(get_db(), get_engine(), process_id)  # issue 15: timer starts
+    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version,
+                           schedule=schedule)
 
 
 @bp.get("/processes/<process_id>/<int:version>")
