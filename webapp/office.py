@@ -35,7 +35,9 @@ def inbox():
         sort=request.args.get("sort", "due"))
     page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar,
                            now=get_engine().clock.now())
-    return render_template("office/inbox.html", page=page, args=request.args)
+    from .startpage import startable_here
+
+    return render_template("office/inbox.html", page=page, args=request.args, startable=startable_here())
 
 
 # -- hand-over (engine/inbox.py): endpoint → (URL action, operation, takes a colleague, message) --
@@ -172,3 +174,6 @@ def send_attachment(attachment_id: int):
 @official_required
 def download(attachment_id: int):
     return send_attachment(attachment_id)
+
+
+from . import startpage  # noqa: E402,F401 - 发起 routes on this blueprint (issue 15)
