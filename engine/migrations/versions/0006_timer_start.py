@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column('value', sa.Text(), nullable=False),
         sa.Column('next_fire_at', engine.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column('cycles_left', sa.Integer(), nullable=False),
-        sa.Column('period_seconds', sa.Float(), nullable=False),
+        sa.Column('period_seconds', sa.Double(), nullable=False),
         sa.Column('last_fired_at', engine.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column('updated_at', engine.models.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['process_version_id'], ['process_version.id']),
