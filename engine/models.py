@@ -110,6 +110,7 @@ class Instance(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    called_versions: Mapped[Optional[dict[str, Any]]] = mapped_column()  # engine/binding.py (issue 15)
 
     process_version: Mapped[ProcessVersion] = relationship()
 

@@ -1,4 +1,5 @@
-"""timer_start (the schedule of processes with a timer start event) and timer_start_fire
+"""instance.called_versions (the version each call activity used, engine/binding.py),
+timer_start (the schedule of processes with a timer start event) and timer_start_fire
 (one row per instance such a timer started, unique per process and fire time) (issue 15)
 
 Revision ID: 0006
@@ -7,6 +8,7 @@ Create Date: 2026-12-06 01:00:00
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import engine.models
 
@@ -17,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('instance', sa.Column(
+        'called_versions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
     op.create_table(
         'timer_start',
         sa.Column('process_id', sa.String(length=200), nullable=False),
@@ -54,3 +58,5 @@ def downgrade() -> None:
     op.drop_table('timer_start_fire')
     op.drop_index(op.f('ix_timer_start_next_fire_at'), table_name='timer_start')
     op.drop_table('timer_start')
+    with op.batch_alter_table('instance') as batch:
+        batch.drop_column('called_versions')
