@@ -5,7 +5,7 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
                    send_file, url_for)
 from flask_babel import gettext as _
 
-from engine import access, casefiles, inbox as inbox_mod
+from engine import access, binding, casefiles, inbox as inbox_mod
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.models import Attachment
 from engine.stats import CaseFilter
@@ -111,7 +111,8 @@ def case(case_id: int):
         "office/case.html", case=instance, summary=instance.summary or {},
         timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
-        overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
+        overdue=casefiles.is_overdue(instance, get_engine().clock.now()),
+        calls=binding.describe(db, instance))  # issue 15: the version each call activity used
 
 
 @bp.get("/cases/<int:case_id>/diagram.json")
