@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .models import Instance, ProcessVersion
 from .parsing import CAMUNDA_NS, is_bpmn, parse_xml
@@ -95,7 +95,7 @@ def overrides(session: Session, instance: Instance | None, version: ProcessVersi
     for called, binding in cached_bindings(version).items():
         version_id = recorded[called] if called in recorded else resolve(session, binding)
         if version_id:
-            found = session.get(ProcessVersion, version_id)
+            found = session.get(ProcessVersion, version_id, options=[defer(ProcessVersion.files)])  # (read on a miss)
             if found is not None:
                 out[called] = found
     return out
