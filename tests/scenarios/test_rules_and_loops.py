@@ -8,7 +8,7 @@ import re
 from engine.runtime import Engine
 from engine.workdays import WorkCalendar
 
-from .driver import PROCESSES, beijing, fire_due, project_files, submit
+from .driver import PROCESSES, beijing, project_files, submit
 from .test_case_paths import CITY_WG, accept_and_dispatch, assert_closed, dispatch, review_and_visit, unit_submits
 
 
