@@ -350,12 +350,15 @@ class Runner:
             self.complete(sign, data)
 
     def run_weekly(self, fridays: list[_dt.date]) -> None:
+        """One report per Friday, each an instance its timer start event starts (engine/timerstart.py)."""
+        from . import timerstart
+
         self.clock.set(_at(fridays[0] - _dt.timedelta(days=3), "09:00"))
-        with self.Session.begin() as s:
-            iid = self.engine.start(s, "ztc_weekly_report", {}, actor="system").id
+        timerstart.start_all_due(self.Session, self.engine)  # the schedule: next Friday 09:00
         rng = random.Random(33)
         for n, friday in enumerate(fridays, start=1):
             self.move(_at(friday, "09:01"))
+            (iid,) = timerstart.start_all_due(self.Session, self.engine)
             for task in self.ready(iid):
                 self.complete(task, {"enterprises_contacted": rng.randrange(0, 6), "coordinations": rng.randrange(0, 8),
                                      "problems_solved": rng.randrange(0, 4), "projects_signed": rng.randrange(0, 2),

@@ -111,6 +111,7 @@ class Instance(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    called_versions: Mapped[Optional[dict[str, Any]]] = mapped_column()  # engine/binding.py (issue 15)
 
     process_version: Mapped[ProcessVersion] = relationship()
 
@@ -598,3 +599,35 @@ class StatsEnterpriseGap(Base):
     day: Mapped[_dt.date] = mapped_column(primary_key=True)
     prev_day: Mapped[_dt.date] = mapped_column(primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TimerStart(Base):
+    """The schedule of one process whose latest version has a timer start event (issue 15):
+    when the worker starts its next instance. Rows with ``kind = "none"`` mark a version that
+    was looked at and has no timer start (so it is not parsed again)."""
+
+    __tablename__ = "timer_start"
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # date / duration / cycle / none
+    value: Mapped[str] = mapped_column(Text, default="")  # the evaluated timer expression
+    next_fire_at: Mapped[Optional[_dt.datetime]] = mapped_column(index=True)
+    cycles_left: Mapped[int] = mapped_column(Integer, default=0)  # -1: unbounded
+    period_seconds: Mapped[float] = mapped_column(default=0.0)
+    last_fired_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class TimerStartFire(Base):
+    """One instance started by a timer start event: at most one per (process, fire time)."""
+
+    __tablename__ = "timer_start_fire"
+    __table_args__ = (UniqueConstraint("process_id", "fire_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    fire_at: Mapped[_dt.datetime] = mapped_column()
+    instance_id: Mapped[Optional[int]] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id"), index=True)
+    started_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    missed: Mapped[int] = mapped_column(Integer, default=0)  # earlier fire times skipped (downtime)

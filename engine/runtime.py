@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
+from . import binding
 from . import clock as clock_mod
 from . import forms as forms_mod
 from . import notify as notify_mod
@@ -45,6 +46,7 @@ from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
 from .sandbox import DEFAULT_TIME_LIMIT, HelperSource, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .speccache import LoadedVersion, SpecCache
+from .timerstart import fire_start_timers
 from .values import json_safe, parse_due
 
 clock_mod.install_into_spiffworkflow()
@@ -108,8 +110,13 @@ class Engine:
         set_committed_value(instance, "process_version", version)  # loaded, not a change
         return version
 
+    # -- called processes follow their binding (engine/binding.py, issue 15 item 4) -------------
+    def _loaded(self, instance: Instance) -> LoadedVersion:
+        version, session = self._version_of(instance), object_session(instance)
+        return self.specs.get(version, binding.overrides(session, instance, version) if session is not None else None)
+
     def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
-        loaded = self.specs.get(self._version_of(instance))
+        loaded = self._loaded(instance)
         workflow = self._serializers[loaded.flavor].loads(
             instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs)
         workflow.script_engine = self.script_engine  # never the library's unrestricted default
@@ -178,6 +185,7 @@ class Engine:
                 instance.error = stall.stall_error(workflow, actor, now)  # (before compaction prunes)
             else:
                 instance.status = "running"
+        binding.record(instance, workflow, loaded.called_ids, self._version_of(instance))
         compact(workflow)
         instance.state = self._serializers[loaded.flavor].dumps(workflow)
         instance.serializer_version = SERIALIZER_VERSION
@@ -285,7 +293,7 @@ class Engine:
     def start(self, session: Session, process_id: str, data: dict | None = None, *, version: int | None = None,
               actor: str = "system", business_key: str | None = None) -> Instance:
         pv = self.version(session, process_id, version)
-        loaded = self.specs.get(pv)
+        loaded = self.specs.get(pv, binding.overrides(session, None, pv))
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         now = self.clock.now()
         instance = Instance(process_version=pv, process_id=pv.process_id, business_key=business_key,
@@ -295,6 +303,7 @@ class Engine:
         session.flush()
 
         def step():
+            fire_start_timers(workflow)  # a timer start event is why the instance exists (engine/timerstart.py)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data or {})
 
@@ -329,7 +338,7 @@ class Engine:
 
     def form_of(self, task: HumanTask) -> tuple[dict | None, dict | None]:
         """(JSON Schema, UI schema) of a task, from the version its instance runs on."""
-        loaded = self.specs.get(self._version_of(task.instance))
+        loaded = self._loaded(task.instance)
         return loaded.forms.get(task.form) if task.form else None, loaded.forms.get(task.ui_form) if task.ui_form else None
 
     def task_data(self, task: HumanTask) -> dict:

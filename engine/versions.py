@@ -33,9 +33,11 @@ from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
 from . import forms as forms_mod
+from .deploy import bundle_json
 from .errors import InvalidRequest
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import DUE_DATE, task_properties
+from .valuediff import FileChange, element_details, file_changes
 from .values import parse_due
 
 # attributes of a serialized task spec that say nothing a designer changed
@@ -62,11 +64,13 @@ class ActivityChange:
     process_id: str          # the process (or called / embedded subprocess) it belongs to
     change: str              # added | removed | changed
     attributes: list[str] = field(default_factory=list)  # what changed (for "changed")
+    details: list[dict] = field(default_factory=list)  # {"what", "old", "new"} (engine/valuediff.py)
 
     def line(self) -> str:
         label = f" {self.name}" if self.name else ""
         what = f" ({', '.join(self.attributes)})" if self.attributes else ""
-        return f"{self.change:<8}{self.process_id}/{self.element_id} [{self.kind}]{label}{what}"
+        values = "".join(f"\n          {d['what']}: {d['old']!r} -> {d['new']!r}" for d in self.details)
+        return f"{self.change:<8}{self.process_id}/{self.element_id} [{self.kind}]{label}{what}{values}"
 
 
 @dataclass
@@ -79,10 +83,12 @@ class VersionDiff:
     changed: list[ActivityChange] = field(default_factory=list)
     processes_added: list[str] = field(default_factory=list)
     processes_removed: list[str] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)  # forms, DMN tables … (old → new values)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.processes_added or self.processes_removed)
+        return not (self.added or self.removed or self.changed or self.processes_added or self.processes_removed
+                    or self.files)
 
     @property
     def changes(self) -> list[ActivityChange]:
@@ -91,7 +97,7 @@ class VersionDiff:
     def lines(self) -> list[str]:
         out = [f"added   process {p}" for p in self.processes_added]
         out += [f"removed process {p}" for p in self.processes_removed]
-        return out + [c.line() for c in self.changes]
+        return out + [c.line() for c in self.changes] + [line for f in self.files for line in f.lines()]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -108,8 +114,10 @@ _LABELS = {"bpmn_name": "name", "inputs": "incoming flows", "outputs": "outgoing
 
 def _change(spec, process_id: str, change: str, attributes: Iterable[str] = (), new_spec=None) -> ActivityChange:
     label = getattr(new_spec or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None)
+    attributes = list(attributes)
     return ActivityChange(spec.bpmn_id, label, (new_spec or spec).__class__.__name__, process_id, change,
-                          sorted({_LABELS.get(a, a) for a in attributes if a not in _NOISE}))
+                          sorted({_LABELS.get(a, a) for a in attributes if a not in _NOISE}),
+                          element_details(spec, new_spec, attributes) if change == "changed" else [])
 
 
 def _add_spec_diff(result: VersionDiff, process_id: str, diff: SpecDiff) -> None:
@@ -137,6 +145,8 @@ def diff_versions(session: Session, engine, process_id: str, v_from: int, v_to: 
         else:
             _add_spec_diff(result, name, sub_diff)
     result.processes_added = sorted(added)
+    result.files = file_changes(bundle_json(engine.version(session, process_id, v_from)),
+                                bundle_json(engine.version(session, process_id, v_to)))
     for group in (result.added, result.removed, result.changed):
         group.sort(key=lambda c: (c.process_id != process_id, c.process_id, c.element_id))
     return result

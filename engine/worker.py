@@ -3,13 +3,16 @@
 One pass (``Worker.step``):
 
 1. heartbeat — upsert this worker's ``worker_heartbeat`` row;
-2. timers — repeatedly take the instance with the earliest due ``next_timer_at``
+2. timer starts — the schedules of processes with a timer start event are brought up to their
+   latest version and every due one starts its instance (engine/timerstart.py: one row per
+   process locked with SKIP LOCKED, a unique row per fire time, one instance after downtime);
+3. timers — repeatedly take the instance with the earliest due ``next_timer_at``
    (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the work and
    never hold the same instance; SQLite's ``BEGIN IMMEDIATE`` serializes writers), fire its
    timers, advance it, write the audit and commit — one transaction per instance. A worker
    killed mid-step loses its transaction and its row lock with it; another worker (or the
    next pass) fires the timer then, exactly once;
-3. notifications — claim due outbox rows and send them (engine/notify.py).
+4. notifications — claim due outbox rows and send them (engine/notify.py).
 
 An instance that fails (a script, expression or decision table raising) becomes an incident
 (``status = "error"``, see engine/incidents.py); an unexpected exception is recorded the same
@@ -37,7 +40,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import notify
+from . import notify, timerstart
 from .errors import Conflict
 from .models import Instance, WorkerHeartbeat
 from .runtime import Engine
@@ -53,6 +56,7 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 @dataclass
 class PassStats:
     fired: int = 0
+    started: int = 0  # instances started by timer start events
     incidents: int = 0
     conflicts: int = 0
     notifications: notify.DeliveryStats = field(default_factory=notify.DeliveryStats)
@@ -62,7 +66,7 @@ class PassStats:
     def idle(self) -> bool:
         """Nothing was done: wait a poll interval before the next pass."""
         n = self.notifications
-        return not (self.fired or self.incidents or self.conflicts or n.sent or n.failed or n.skipped)
+        return not (self.fired or self.started or self.incidents or self.conflicts or n.sent or n.failed or n.skipped)
 
 
 def default_worker_id() -> str:
@@ -124,6 +128,7 @@ class Worker:
         stats = PassStats()
         try:
             self.heartbeat()
+            self.start_due_processes(stats)
             self.fire_due_timers(stats)
             if not self.stopping:
                 stats.notifications = notify.deliver_due(
@@ -135,6 +140,29 @@ class Worker:
             log.warning("database unavailable or busy, trying again in %.1fs: %s", self.poll_seconds,
                         str(exc).splitlines()[0])
         self._add(stats)
+        return stats
+
+    def start_due_processes(self, stats: PassStats | None = None) -> PassStats:
+        """Start the instances of due timer start events, one process per transaction."""
+        stats = stats or PassStats()
+        with self.Session.begin() as session:
+            timerstart.sync(session, self.engine)
+        seen: list[str] = []
+        while not self.stopping and len(seen) < self.batch:
+            try:
+                with self.Session.begin() as session:
+                    done = timerstart.start_next_due(session, self.engine, seen)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - (a unique fire row taken meanwhile …): the next pass retries
+                log.exception("timer start failed; trying again on the next pass")
+                break
+            if done is None:
+                break
+            seen.append(done[0])
+            if done[1] is not None:
+                stats.started += 1
+                log.info("timer start: started instance %s of %s", done[1], done[0])
         return stats
 
     def fire_due_timers(self, stats: PassStats | None = None) -> PassStats:
@@ -234,6 +262,7 @@ class Worker:
     def _add(self, stats: PassStats) -> None:
         t = self.totals
         t.fired += stats.fired
+        t.started += stats.started
         t.incidents += stats.incidents
         t.conflicts += stats.conflicts
         t.db_errors += stats.db_errors

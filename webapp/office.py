@@ -5,7 +5,7 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
                    send_file, url_for)
 from flask_babel import gettext as _
 
-from engine import access, casefiles, inbox as inbox_mod
+from engine import access, binding, casefiles, inbox as inbox_mod
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.models import Attachment
 from engine.stats import CaseFilter
@@ -35,7 +35,9 @@ def inbox():
         sort=request.args.get("sort", "due"))
     page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar,
                            now=get_engine().clock.now())
-    return render_template("office/inbox.html", page=page, args=request.args)
+    from .startpage import startable_here
+
+    return render_template("office/inbox.html", page=page, args=request.args, startable=startable_here())
 
 
 # -- hand-over (engine/inbox.py): endpoint → (URL action, operation, takes a colleague, message) --
@@ -109,7 +111,8 @@ def case(case_id: int):
         "office/case.html", case=instance, summary=instance.summary or {},
         timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
-        overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
+        overdue=casefiles.is_overdue(instance, get_engine().clock.now()),
+        calls=binding.describe(db, instance))  # issue 15: the version each call activity used
 
 
 @bp.get("/cases/<int:case_id>/diagram.json")
@@ -169,3 +172,6 @@ def send_attachment(attachment_id: int):
 @official_required
 def download(attachment_id: int):
     return send_attachment(attachment_id)
+
+
+from . import startpage  # noqa: E402,F401 - 发起 routes on this blueprint (issue 15)

@@ -140,3 +140,36 @@ def test_migrating_an_instance_of_another_process_or_version_is_refused(engine, 
             versions.migrate(session, engine, "demo", 1, [instance_id])
         with pytest.raises(InvalidRequest, match="do not exist"):
             versions.migrate(session, engine, "demo", 1, [999])
+
+
+def test_diff_shows_old_and_new_values(engine, Session, two_versions):
+    with Session() as session:
+        diff = versions.diff_versions(session, engine, "demo", 1, 2)
+    handle = next(c for c in diff.changed if c.element_id == "handle")
+    assert {"what": "name", "old": "办理", "new": "承办"} in handle.details
+    assert "name: '办理' -> '承办'" in "\n".join(diff.lines())
+
+
+def test_a_form_or_table_only_change_is_a_difference_with_its_values(engine, Session, deploy):
+    import json
+
+    from tests.scenarios.driver import project_files
+
+    files = project_files()
+    deploy(files)
+    form = json.loads(files["intake-review.schema.json"])
+    form["properties"]["intake_reason"]["title"] = "审查理由"
+    form_bytes = json.dumps(form, ensure_ascii=False).encode()
+    deploy(project_files(**{"intake-review.schema.json": form_bytes}))
+    table = files["deadline.dmn"].replace(b"<text>7</text>", b"<text>8</text>", 1)
+    deploy(project_files(**{"intake-review.schema.json": form_bytes, "deadline.dmn": table}))
+    with Session() as session:
+        form_only = versions.diff_versions(session, engine, "ztc_case", 1, 2)
+        table_only = versions.diff_versions(session, engine, "ztc_case", 2, 3)
+    assert not form_only.is_empty and form_only.changes == []
+    (changed,) = form_only.files
+    assert changed.file == "intake-review.schema.json"
+    (row,) = changed.details
+    assert row["what"] == "field intake_reason.title" and row["new"] == "审查理由" and row["old"] != "审查理由"
+    (changed,) = table_only.files
+    assert changed.details == [{"what": "ztc_deadline rule ztc_deadline_rule2 [办理时限（工作日）]", "old": "7", "new": "8"}]

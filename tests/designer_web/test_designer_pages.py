@@ -182,7 +182,13 @@ def test_migration_preview_and_migrate_with_audit(real_as_user, real_app, Sessio
     assert post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}}).status_code == 200
     html = client.get("/designer/processes/ztc_case/migrate").get_data(as_text=True)
     assert f'data-instance="{instance_id}"' in html and "v1 → v2" in html
-    response = client.post("/designer/processes/ztc_case/migrate", {"to": "2", "scope": "all"})
+    asked = client.post("/designer/processes/ztc_case/migrate", {"to": "2", "scope": "all"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'id="confirm-question"' in html and f'value="{instance_id}"' in html
+    with Session() as s:  # 迁移全部 asks first: nothing moved yet
+        assert s.get(Instance, instance_id).process_version.version == 1
+    response = client.post("/designer/processes/ztc_case/migrate",
+                           {"to": "2", "scope": "all", "confirm": "yes", "instance": [str(instance_id)]})
     assert response.status_code == 200
     with Session() as s:
         assert s.get(Instance, instance_id).process_version.version == 2

@@ -8,7 +8,7 @@ import re
 from engine.runtime import Engine
 from engine.workdays import WorkCalendar
 
-from .driver import PROCESSES, beijing, fire_due, project_files, submit
+from .driver import PROCESSES, beijing, project_files, submit
 from .test_case_paths import CITY_WG, accept_and_dispatch, assert_closed, dispatch, review_and_visit, unit_submits
 
 
@@ -186,60 +186,3 @@ def test_repeated_escalation_and_reopening_stay_bounded(Session, engine, clock, 
     assert_closed(case, "solved")
 
 
-def test_weekly_report_from_files_only(Session, engine, clock, deployed):
-    with Session.begin() as s:
-        inst = engine.start(s, "ztc_weekly_report", {}, actor="system")
-        instance_id = inst.id
-    # Monday 03-02: the first report is due on Friday 03-06 09:00
-    with Session() as s:
-        assert engine.get_instance(s, instance_id).next_timer_at.isoformat() == "2026-03-06T01:00:00+00:00"
-        assert engine.ready_tasks(s, instance_id) == []
-    for week, day in enumerate(["2026-03-06", "2026-03-13"], start=1):
-        clock.set(beijing(day, "09:01"))
-        fire_due(Session, engine, clock)
-        with Session() as s:
-            tasks = engine.ready_tasks(s, instance_id)
-            assert sorted(g for t in tasks for g in t.candidate_groups) == sorted(
-                ["wg:city", "wg:shuangta", "wg:longcheng", "wg:beipiao", "wg:lingyuan", "wg:chaoyangxian",
-                 "wg:jianping", "wg:kazuo"])
-            for i, task in enumerate(tasks):
-                engine.complete_task(s, task.id, {"enterprises_contacted": 3, "coordinations": 2, "problems_solved": 1,
-                                                  "projects_signed": i % 2, "investment_wan_yuan": 100.0},
-                                     task.candidate_groups[0])
-            s.commit()
-            (publish,) = engine.ready_tasks(s, instance_id)
-            assert (publish.name, publish.candidate_groups) == ("审定发布周报", ["wg:city"])
-            engine.complete_task(s, publish.id, {"issue_no": 33 + week, "compile_summary": "本周综述"}, "wg:city")
-            s.commit()
-            inst = engine.get_instance(s, instance_id)
-            assert inst.summary["issue_no"] == 33 + week
-            assert inst.summary["totals"]["enterprises_contacted"] == 24
-            assert inst.summary["totals"]["projects_signed"] == 4
-            assert inst.status == "running"  # waits for next Friday
-
-
-def test_the_weekly_report_runs_for_half_a_year_without_growing(Session, engine, clock, deployed):
-    """A cycle-timer start keeps the paths of earlier weeks under it; they are pruned."""
-    import datetime as _dt
-
-    with Session.begin() as s:
-        instance_id = engine.start(s, "ztc_weekly_report", {}, actor="system").id
-    sizes = []
-    for week in range(1, 27):
-        with Session.begin() as s:
-            due = engine.get_instance(s, instance_id).next_timer_at
-        clock.set(due + _dt.timedelta(minutes=1))
-        fire_due(Session, engine, clock)
-        with Session.begin() as s:
-            for task in engine.ready_tasks(s, instance_id):
-                engine.complete_task(s, task.id, {"enterprises_contacted": 1, "coordinations": 1,
-                                                  "problems_solved": 1, "projects_signed": 0,
-                                                  "investment_wan_yuan": 0.0}, "wg")
-        with Session.begin() as s:
-            (publish,) = engine.ready_tasks(s, instance_id)
-            engine.complete_task(s, publish.id, {"issue_no": week, "compile_summary": "周报"}, "wg:city")
-            instance = engine.get_instance(s, instance_id)
-            assert instance.summary["issue_no"] == week
-            sizes.append(len(instance.state))
-    assert instance.status == "running"
-    assert max(sizes[-5:]) <= sizes[1] * 1.05, sizes

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 
+from engine import timerstart
 from engine import versions as versions_mod
 from engine.deploy import collect_files
 from engine.errors import NotFound
@@ -49,7 +50,9 @@ def process(process_id: str):
     rows = workspace.versions(get_db(), process_id)
     if not rows:
         abort(404)
-    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version)
+    schedule = timerstart.designer_view(get_db(), get_engine(), process_id)  # issue 15: timer starts
+    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version,
+                           schedule=schedule)
 
 
 @bp.get("/processes/<process_id>/<int:version>")
@@ -161,8 +164,17 @@ def migrate(process_id: str):
     from ..limits import int_arg
 
     target = load_version(process_id, int_arg("to", request.form))
+    if request.form.get("scope") == "all" and request.form.get("confirm") != "yes":
+        # 迁移全部 asks first: what would move, and the same instances are moved on confirmation
+        previews = [p for p in versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
+                    if p.can_migrate]
+        return render_template("designer/migrate_confirm.html", process_id=process_id, target=target,
+                               previews=previews)
     if request.form.get("scope") == "all":
-        ids = None
+        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]
+        if not ids:
+            flash(_("请选择要迁移的实例"), "error")
+            return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
     else:
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]  # bounded ids
         if not ids:
