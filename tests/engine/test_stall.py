@@ -46,7 +46,7 @@ def test_retry_hands_lost_multi_instance_children_to_their_parent(Session, clock
 
     broken = Engine(clock=clock)  # a process whose spec lacks the merge (the old library behaviour)
     with Session() as s:
-        loaded = broken.specs.get(s.merge(case.instance()).process_version)
+        loaded = broken.load(s.merge(case.instance()))[1]  # the spec its steps will use
     for spec in loaded.subprocess_specs.values():
         for ts in spec.task_specs.values():
             if hasattr(ts, "merge_child"):
