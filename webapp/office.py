@@ -10,7 +10,7 @@ from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.models import Attachment
 from engine.stats import CaseFilter
 
-from . import get_db, get_engine, taskconflict, taskpage
+from . import dossierview, get_db, get_engine, taskconflict, taskpage
 from .public import safe_next
 from .views_auth import official_required
 
@@ -109,6 +109,7 @@ def case(case_id: int):
         "office/case.html", case=instance, summary=instance.summary or {},
         timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
+        dossier_steps=dossierview.for_page(instance, "office"), outcomes=dossierview.outcomes(instance, "office"),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
 
 
@@ -117,7 +118,7 @@ def case(case_id: int):
 def diagram(case_id: int):
     instance = load_case(case_id)
     state = casefiles.diagram_state(get_engine(), get_db(), instance)
-    return jsonify(xml=state.xml, completed=state.completed, current=state.current)
+    return jsonify(xml=state.xml, completed=state.completed, current=state.current, counts=state.counts)
 
 
 @bp.post("/cases/<int:case_id>/comments")
@@ -156,8 +157,12 @@ def send_attachment(attachment_id: int):
     if attachment.instance_id is None:
         if attachment.uploaded_by != g.user.username:
             abort(404)
-    elif not access.can_see_case(db, g.principal, db.get(casefiles.Instance, attachment.instance_id)):
-        abort(404)
+    else:
+        instance = db.get(casefiles.Instance, attachment.instance_id)
+        if not access.can_see_case(db, g.principal, instance):
+            abort(404)
+        if g.principal.is_enterprise and not dossierview.enterprise_may_see_file(instance, attachment):
+            abort(404)  # an internal file of the government's (issue 14: visibility)
     path = casefiles.attachment_path(current_app.config["UPLOAD_DIR"], attachment)
     if not path.is_file():
         abort(404)
