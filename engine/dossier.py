@@ -181,8 +181,8 @@ def visible_attachment_ids(steps_seen: Iterable[Step]) -> set[int]:
             for v in values:
                 if isinstance(v, dict) and isinstance(v.get("id"), int):
                     ids.add(v["id"])
-                elif isinstance(v, int) and not isinstance(v, bool) and _is_file_field(answer.key):
-                    ids.add(v)
+                elif _is_file_field(answer.key) and not isinstance(v, bool) and str(v).isdigit():
+                    ids.add(int(v))  # an attachment list keeps ids as its item type (string or integer)
     return ids
 
 

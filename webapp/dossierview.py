@@ -95,6 +95,8 @@ class Formatter:
 
     def _file(self, v) -> dict:
         ident = v.get("id") if isinstance(v, dict) else v
+        if isinstance(ident, str) and ident.isdigit():
+            ident = int(ident)
         name = (v.get("name") if isinstance(v, dict) else None) or (self.file_name(ident) if isinstance(ident, int) else None)
         return {"name": name or f"#{ident}", "url": self.file_url(ident) if isinstance(ident, int) else None}
 
