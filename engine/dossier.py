@@ -111,6 +111,8 @@ def steps(session: Session, engine, instance: Instance, *, submit_form: str = "c
         data = entry.data if isinstance(entry.data, dict) else {}
         if entry.action == "start":
             schema, ui = forms.get(submit_form) or {}, forms.get(submit_ui) or {}
+            if not schema:  # a process without the submission form: its starter's own data, as typed
+                schema = {"x-visibility": "public", "properties": {k: {} for k in data}}
             out.append(Step("submission", SUBMISSION, "提交诉求", entry.actor, entry.at,
                             answers=_answers(schema, ui, data), schema=schema, ui=ui, entry_id=entry.id))
             continue
