@@ -121,7 +121,11 @@ def steps_for(instance: Instance) -> list[dossier_mod.Step]:
     """The dossier's steps the person asking may see."""
     if not dossier_mod.MESSAGE_FORMS:
         register_message_forms()
-    return dossier_mod.dossier(get_db(), get_engine(), instance, enterprise=g.principal.is_enterprise)
+    cache = g.setdefault("dossier_steps", {})  # one reading per request (page, outcomes, files)
+    if instance.id not in cache:
+        cache[instance.id] = dossier_mod.dossier(get_db(), get_engine(), instance,
+                                                 enterprise=g.principal.is_enterprise)
+    return cache[instance.id]
 
 
 def for_page(instance: Instance, audience: str) -> list[dict]:
