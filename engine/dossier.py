@@ -211,7 +211,7 @@ def parse_context(value: Any) -> list[str] | None:
     return [p for p in parts if p]
 
 
-def context_for(all_steps: list[Step], entries: list[str] | None, *, current_step: str) -> list[Step]:
+def context_for(all_steps: list[Step], entries: list[str] | None) -> list[Step]:
     """What a task's doer sees above the form: the named steps/fields (latest round of each),
     or by default the submission's key fields and the latest answers of every earlier step."""
     latest: dict[str, Step] = {}
@@ -224,11 +224,8 @@ def context_for(all_steps: list[Step], entries: list[str] | None, *, current_ste
         latest[key] = step
     if entries is None:
         out = []
-        for key in order:
+        for key in order:  # a step running again (after a send-back) sees its own last answer too
             step = latest[key]
-            if step.step_id == current_step and step.kind == "task":
-                # a step running again (修改办理结果 after a send-back) sees its own last answer too
-                pass
             if step.kind == "submission":
                 step = _pick(step, DEFAULT_SUBMISSION_FIELDS)
             out.append(step)

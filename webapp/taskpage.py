@@ -168,7 +168,7 @@ def _context(task: HumanTask, audience: str) -> tuple[list[dict], dict | None]:
     except Exception:  # noqa: BLE001 - the form still opens without its context
         entries, item_name, item = None, None, None
     steps = dossierview.steps_for(task.instance)
-    chosen = dossier.context_for(steps, entries, current_step=task.bpmn_id)
+    chosen = dossier.context_for(steps, entries)
     fmt = dossierview.formatter(audience, task.instance_id)
     shown = None
     if item_name is not None:
