@@ -188,6 +188,18 @@ def visible_attachment_ids(steps_seen: Iterable[Step]) -> set[int]:
     return ids
 
 
+def internal_uploads(session: Session, instance_id: int) -> set[int]:
+    """Ids of files an official uploaded on the case page marked internal (their upload entry
+    says so); other case-page files are public, form files follow their field."""
+    ids: set[int] = set()
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id,
+                                                          AuditEntry.action == "upload")):
+        data = entry.data if isinstance(entry.data, dict) else {}
+        if data.get("internal") and isinstance(data.get("id"), int):
+            ids.add(data["id"])
+    return ids
+
+
 def _is_file_field(key: str) -> bool:
     return key == "attachments" or key.endswith(("_attachments", "_files"))
 
@@ -278,4 +290,4 @@ def _pick(step: Step, keys: Iterable[str]) -> Step:
 
 
 __all__ = ["Answer", "Step", "steps", "dossier", "is_public", "visible_attachment_ids", "parse_context",
-           "context_for", "task_setting", "public_entry_data", "MESSAGE_FORMS", "CONTEXT_KEY", "SUBMISSION"]
+           "context_for", "task_setting", "public_entry_data", "internal_uploads", "MESSAGE_FORMS", "CONTEXT_KEY", "SUBMISSION"]

@@ -150,7 +150,10 @@ def outcomes(instance: Instance, audience: str) -> dict[int, str]:
 
 
 def enterprise_may_see_file(instance: Instance, attachment) -> bool:
-    """An enterprise's view of a case file: its own uploads and files in public answers."""
+    """An enterprise's view of a case file: its own uploads, case-page files not marked
+    internal, and files in public answers of forms."""
     if attachment.uploaded_by == g.user.username:
         return True
+    if attachment.task_id is None:  # a case-page upload: public unless marked internal
+        return attachment.id not in dossier_mod.internal_uploads(get_db(), instance.id)
     return attachment.id in dossier_mod.visible_attachment_ids(steps_for(instance))

@@ -138,7 +138,7 @@ def comment(case_id: int):
 @official_required
 def upload(case_id: int):
     instance = load_case(case_id)
-    uploads = taskpage.Uploads(None, instance.id)
+    uploads = taskpage.Uploads(None, instance.id, internal=request.form.get("internal") == "1")
     stored = [uploads(f) for f in request.files.getlist("file") if f and f.filename]
     if uploads.errors:
         for message in uploads.errors.values():

@@ -37,6 +37,7 @@ class Uploads:
     task: HumanTask | None
     instance_id: int | None
     errors: dict[str, str] = field(default_factory=dict)
+    internal: bool = False  # a case-page file the enterprise may not read
 
     def __call__(self, storage) -> dict | None:
         try:
@@ -49,7 +50,8 @@ class Uploads:
             self.errors[storage.name] = upload_message(exc)
             return None
         get_engine().audit(get_db(), g.user.username, "upload", self.task.instance if self.task else None,
-                           self.task, {"file": attachment.filename, "id": attachment.id})
+                           self.task, {"file": attachment.filename, "id": attachment.id,
+                                       **({"internal": True} if self.internal else {})})
         return {"id": attachment.id, "name": attachment.filename}
 
 
