@@ -49,7 +49,9 @@ class Uploads:
         except casefiles.UploadRejected as exc:
             self.errors[storage.name] = upload_message(exc)
             return None
-        get_engine().audit(get_db(), g.user.username, "upload", self.task.instance if self.task else None,
+        instance = self.task.instance if self.task else (
+            get_db().get(casefiles.Instance, self.instance_id) if self.instance_id else None)
+        get_engine().audit(get_db(), g.user.username, "upload", instance,
                            self.task, {"file": attachment.filename, "id": attachment.id,
                                        **({"internal": True} if self.internal else {})})
         return {"id": attachment.id, "name": attachment.filename}
