@@ -246,10 +246,12 @@ class TimelineItem:
     task_name: str | None = None
     data: dict | None = None
     comment: CaseComment | None = None
+    entry_id: int | None = None
 
 
 def timeline(session: Session, instance_id: int, include_internal: bool = True) -> list[TimelineItem]:
-    items = [TimelineItem(e.at, e.actor, e.action, e.task_name, e.data if isinstance(e.data, dict) else None)
+    items = [TimelineItem(e.at, e.actor, e.action, e.task_name, e.data if isinstance(e.data, dict) else None,
+                          entry_id=e.id)
              for e in session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id)
                                       .order_by(AuditEntry.id))]
     items += [TimelineItem(c.created_at, c.author, "comment", comment=c)
@@ -262,6 +264,33 @@ class DiagramState:
     xml: str
     completed: list[str]
     current: list[str]
+    counts: dict[str, int] = field(default_factory=dict)  # activities done more than once: how often
+
+
+def _path_taken(session: Session, instance: Instance, xml: str) -> dict[str, int]:
+    """How often each activity of the diagram was completed, from the audit (the stored state
+    prunes finished tasks): user tasks by their id, a called process's tasks on its call activity."""
+    import re
+
+    calls: dict[str, str] = {}
+    for tag in re.findall(r"<(?:bpmn:)?callActivity\b[^>]*>", xml):
+        ident, called = re.search(r'\bid="([^"]+)"', tag), re.search(r'\bcalledElement="([^"]+)"', tag)
+        if ident and called:
+            calls[called.group(1)] = ident.group(1)
+    process_of = {t.bpmn_id: t.process_id for t in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id))}
+    counts: dict[str, int] = {}
+    seen_calls: set[tuple[str, str]] = set()
+    for entry in session.scalars(select(AuditEntry).where(
+            AuditEntry.instance_id == instance.id, AuditEntry.action == "complete").order_by(AuditEntry.id)):
+        if not entry.task_bpmn_id:
+            continue
+        counts[entry.task_bpmn_id] = counts.get(entry.task_bpmn_id, 0) + 1
+        call = calls.get(process_of.get(entry.task_bpmn_id, ""))
+        if call and (call, entry.task_bpmn_id) not in seen_calls:
+            seen_calls.add((call, entry.task_bpmn_id))
+            counts.setdefault(call, 1)
+    return counts
 
 
 def diagram_state(engine, session: Session, instance: Instance) -> DiagramState:
@@ -285,7 +314,10 @@ def diagram_state(engine, session: Session, instance: Instance) -> DiagramState:
             AuditEntry.instance_id == instance.id, AuditEntry.action == "complete")) if e.task_bpmn_id}
         current = {t.bpmn_id for t in session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
-    return DiagramState(xml, sorted(completed - current), sorted(current))
+    counts = _path_taken(session, instance, xml)
+    completed |= set(counts)
+    return DiagramState(xml, sorted(completed - current), sorted(current),
+                        {k: n for k, n in sorted(counts.items()) if n > 1})
 
 
 __all__ = ["CaseQuery", "CaseList", "search_cases", "is_overdue", "find_case", "add_comment", "comments",

@@ -49,6 +49,12 @@ def action_label(action: str) -> str:
     }.get(action, action)
 
 
+def _group_names(groups) -> str:
+    from .dossierview import group_names  # unit:zrzyj → 市自然资源局
+
+    return group_names(groups)
+
+
 def register(app) -> None:
     directory = lambda: current_app.config["DIRECTORY"]  # noqa: E731
     app.jinja_env.filters["beijing"] = beijing
@@ -57,5 +63,6 @@ def register(app) -> None:
     app.jinja_env.filters["county_name"] = lambda c: directory().county_name(c)
     app.jinja_env.filters["unit_name"] = lambda u: directory().unit_name(u)
     app.jinja_env.filters["unit_names"] = lambda us: "、".join(directory().unit_name(u) for u in (us or []))
+    app.jinja_env.filters["group_names"] = _group_names
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["directory"] = directory

@@ -1,8 +1,7 @@
 """Pages for officials: inbox, task page, cases, case detail, downloads."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import access, binding, casefiles, inbox as inbox_mod
@@ -10,7 +9,7 @@ from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.models import Attachment
 from engine.stats import CaseFilter
 
-from . import get_db, get_engine, taskconflict, taskpage
+from . import dossierview, get_db, get_engine, taskconflict, taskpage
 from .public import safe_next
 from .views_auth import official_required
 
@@ -111,6 +110,7 @@ def case(case_id: int):
         "office/case.html", case=instance, summary=instance.summary or {},
         timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
+        dossier_steps=dossierview.for_page(instance, "office"), outcomes=dossierview.outcomes(instance, "office"),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()),
         calls=binding.describe(db, instance))  # issue 15: the version each call activity used
 
@@ -120,7 +120,7 @@ def case(case_id: int):
 def diagram(case_id: int):
     instance = load_case(case_id)
     state = casefiles.diagram_state(get_engine(), get_db(), instance)
-    return jsonify(xml=state.xml, completed=state.completed, current=state.current)
+    return jsonify(xml=state.xml, completed=state.completed, current=state.current, counts=state.counts)
 
 
 @bp.post("/cases/<int:case_id>/comments")
@@ -140,7 +140,7 @@ def comment(case_id: int):
 @official_required
 def upload(case_id: int):
     instance = load_case(case_id)
-    uploads = taskpage.Uploads(None, instance.id)
+    uploads = taskpage.Uploads(None, instance.id, internal=request.form.get("internal") == "1")
     stored = [uploads(f) for f in request.files.getlist("file") if f and f.filename]
     if uploads.failure is not None:
         raise uploads.failure  # 507/503 page (webapp/files.py), nothing half-saved
@@ -161,8 +161,12 @@ def send_attachment(attachment_id: int):
     if attachment.instance_id is None:
         if attachment.uploaded_by != g.user.username:
             abort(404)
-    elif not access.can_see_case(db, g.principal, db.get(casefiles.Instance, attachment.instance_id)):
-        abort(404)
+    else:
+        instance = db.get(casefiles.Instance, attachment.instance_id)
+        if not access.can_see_case(db, g.principal, instance):
+            abort(404)
+        if g.principal.is_enterprise and not dossierview.enterprise_may_see_file(instance, attachment):
+            abort(404)  # an internal file of the government's (issue 14: visibility)
     from .files import stream_attachment
 
     return stream_attachment(db, attachment)

@@ -187,8 +187,12 @@ def case(case_id: int):
         material_request = _material_request(instance)
     steps = [i for i in casefiles.timeline(db, instance.id, include_internal=False)
              if i.action in ("start", "complete", "comment", "message")]
+    from .dossierview import enterprise_may_see_file, for_page, outcomes
+
     return render_template("portal/case.html", case=instance, summary=instance.summary or {}, tasks=tasks,
-                           steps=steps, attachments=casefiles.attachments(db, instance.id),
+                           steps=steps, dossier_steps=for_page(instance, "portal"), outcomes=outcomes(instance, "portal"),
+                           attachments=[a for a in casefiles.attachments(db, instance.id)
+                                        if enterprise_may_see_file(instance, a)],
                            material_html=material_html, material_request=material_request,
                            can_withdraw=_waiting_for(instance, "enterprise_withdraws"))
 

@@ -13,7 +13,7 @@ from engine.forms import FormValidationError
 from engine.models import HumanTask
 from engine.storage import StorageError
 
-from . import formrender, get_db, get_engine, taskconflict
+from . import dossierview, formrender, get_db, get_engine, taskconflict
 from .files import file_store, storage_message
 from .i18n import current_lang
 from .public import choices
@@ -40,6 +40,7 @@ class Uploads:
     instance_id: int | None
     errors: dict[str, str] = field(default_factory=dict)
     failure: StorageError | None = None  # the file store failed: answer its 507/503, keep the typed form
+    internal: bool = False  # a case-page file the enterprise may not read
 
     @property
     def status(self) -> int:
@@ -59,8 +60,11 @@ class Uploads:
             self.failure = exc
             self.errors[storage.name] = storage_message(exc)
             return None
-        get_engine().audit(get_db(), g.user.username, "upload", self.task.instance if self.task else None,
-                           self.task, {"file": attachment.filename, "id": attachment.id})
+        instance = self.task.instance if self.task else (
+            get_db().get(casefiles.Instance, self.instance_id) if self.instance_id else None)
+        get_engine().audit(get_db(), g.user.username, "upload", instance,
+                           self.task, {"file": attachment.filename, "id": attachment.id,
+                                       **({"internal": True} if self.internal else {})})
         return {"id": attachment.id, "name": attachment.filename}
 
 
@@ -112,7 +116,10 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
 def initial_values(schema: dict | None, task_data: dict, draft: dict | None) -> dict:
     """What the form shows first: task data for its fields, then the saved draft."""
     props = (schema or {}).get("properties") or {}
-    values = {k: task_data[k] for k in props if k in task_data}
+    # a file field starts empty: the case's data holds other parties' files under the same
+    # name (the enterprise's 附件 is not the unit's); only the person's own draft refills it
+    values = {k: task_data[k] for k in props if k in task_data
+              and formrender.Field(k, props[k] or {}, {}).widget != "file"}
     for k, spec in props.items():
         if k not in values and isinstance(spec, dict) and "default" in spec:
             values[k] = spec["default"]
@@ -120,11 +127,29 @@ def initial_values(schema: dict | None, task_data: dict, draft: dict | None) -> 
     return values
 
 
+def enterprise_values(schema: dict) -> dict:
+    """Fields a form records itself when the enterprise answers (``x-enterprise-value``: the
+    return visit's method is "online" when the enterprise rates the case on the portal)."""
+    return {k: spec["x-enterprise-value"] for k, spec in (schema.get("properties") or {}).items()
+            if isinstance(spec, dict) and "x-enterprise-value" in spec}
+
+
+def _for_enterprise(schema: dict) -> dict:
+    """The form without the fields it fills in itself for the enterprise."""
+    fixed = enterprise_values(schema)
+    if not fixed:
+        return schema
+    return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in fixed},
+            "required": [k for k in schema.get("required") or [] if k not in fixed]}
+
+
 def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | None = None,
                 audience: str = "office", status: int = 200):
     engine = get_engine()
     schema, ui = engine.form_of(task)
     schema = schema or {"type": "object", "properties": {}}
+    if audience == "portal":
+        schema = _for_enterprise(schema)
     if values is None:
         try:
             data = engine.task_data(task)
@@ -137,12 +162,48 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
                                    attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
                                    attachment_name=attachment_namer(task.instance_id))
     history = casefiles.timeline(get_db(), task.instance_id, include_internal=audience == "office")
+    context, item = _context(task, audience)
     return render_template(
         f"{audience}/task.html", task=task, case=task.instance, summary=task.instance.summary or {},
         form_html=renderer.render(values, errors or {}), errors=errors or {}, history=history,
         may_complete=may_complete, form_title=schema.get("title"),
         colleagues=_colleagues(task) if audience == "office" else [],
+        context_steps=context, context_item=item,
+        outcomes=dossierview.outcomes(task.instance, audience) if audience == "office" else {},
     ), status
+
+
+def _context(task: HumanTask, audience: str) -> tuple[list[dict], dict | None]:
+    """What the doer needs from earlier steps (engine/dossier.py ``context_for``), and the
+    multi-instance task's own item (the decision item to carry out, the unit asked)."""
+    from engine import dossier
+
+    try:
+        entries, item_name, item = dossier.task_setting(get_engine(), task)
+    except Exception:  # noqa: BLE001 - the form still opens without its context
+        entries, item_name, item = None, None, None
+    steps = dossierview.steps_for(task.instance)
+    chosen = dossier.context_for(steps, entries)
+    fmt = dossierview.formatter(audience, task.instance_id)
+    shown = None
+    if item_name is not None:
+        shown = {"label": _("本事项"), "text": _item_text(item)}
+    return [fmt.step(s) for s in chosen], shown
+
+
+def _item_text(item) -> str:
+    from flask import current_app as app
+
+    if isinstance(item, dict):
+        parts = [str(item.get("content") or "")]
+        if item.get("unit"):
+            parts.append(app.config["DIRECTORY"].unit_name(item["unit"]))
+        if item.get("deadline"):
+            parts.append(_("期限 %(d)s", d=item["deadline"]))
+        return " · ".join(p for p in parts if p)
+    if isinstance(item, str):
+        return app.config["DIRECTORY"].unit_name(item)
+    return str(item)
 
 
 def _colleagues(task):
@@ -164,6 +225,8 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
     data = parse_form(schema, ui, uploads)
     if uploads.failure is not None:  # the file store failed: nothing is saved, the typed form comes back
         return render_task(task, values=data, errors=uploads.errors, audience=audience, status=uploads.status)
+    if audience == "portal":
+        data.update(enterprise_values(schema))
     if request.form.get("action") == "draft":
         engine.save_draft(get_db(), task.id, data, g.user.username)
         engine.audit(get_db(), g.user.username, "draft", task.instance, task)

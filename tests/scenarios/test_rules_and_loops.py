@@ -78,7 +78,7 @@ def _round(case, round_):
     else:
         case.complete("负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 1,
                                               "head_reason": "需要时间"})
-        case.complete("延期审批", CITY_WG, {"extension_approved": False})
+        case.complete("延期审批", CITY_WG, {"extension_approved": False, "extension_comment": "时限内可办结"})
 
 
 def test_a_case_sent_round_many_times_keeps_its_state_bounded(Session, engine, clock, deployed):

@@ -10,10 +10,10 @@ from engine.models import Instance
 from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail, instance_dict
-from .schemas import CaseArgs, CaseBody, InstanceDetailSchema, InstanceSchema, PageArgs, TimelineItemSchema, page_of
+from .schemas import CaseArgs, CaseBody, InstanceDetailSchema, InstanceSchema, PageArgs, TimelineItemSchema, page_of, DossierSchema
 
 blp = api_blueprint("cases", "/cases",
-                    "Cases: search, detail, timeline; enterprises submit new cases")
+                    "Cases: search, detail, timeline, dossier; enterprises submit new cases")
 
 
 def visible_case(case_id: int) -> Instance:
@@ -51,9 +51,52 @@ def timeline(args, case_id: int):
     """What happened to the case, oldest first (enterprises do not see internal comments)."""
     instance = visible_case(case_id)
     items = casefiles.timeline(get_db(), instance.id, include_internal=not g.principal.is_enterprise)
-    rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name, "data": i.data,
+    shown = enterprise_data(instance)
+    rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name,
+             "data": i.data if shown is None else shown.get(i.entry_id),
              "comment": i.comment.body if i.comment is not None else None} for i in items]
     return page_of_list(rows, args)
+
+
+def enterprise_data(instance: Instance) -> dict[int, dict] | None:
+    """For an enterprise: audit entry id → its public data (internal notes never leave);
+    None for officials, who see all of it."""
+    if not g.principal.is_enterprise:
+        return None
+    from engine.dossier import public_entry_data
+
+    from ..dossierview import register_message_forms
+
+    register_message_forms()
+    return public_entry_data(get_db(), get_engine(), instance)
+
+
+@blp.route(f"/<{BIG_ID}:case_id>/dossier")
+@blp.response(200, DossierSchema)
+def dossier(case_id: int):
+    """The case's record: the submission and every completed step's answers, labelled from each
+    step's own form (in the caller's language), oldest first; enterprises get public answers only."""
+    from ..dossierview import formatter, steps_for
+
+    instance = visible_case(case_id)
+    fmt = formatter("portal" if g.principal.is_enterprise else "office", instance.id)
+    steps = []
+    for step in steps_for(instance):
+        shown = fmt.step(step)
+        steps.append({**{k: shown[k] for k in ("kind", "step_id", "name", "actor", "at", "round")},
+                      "groups": step.groups, "group_names": shown["groups"],
+                      "answers": [{"key": a["key"], "label": a["label"], "public": a["public"],
+                                   "value": raw.value, "display": _display(a)}
+                                  for a, raw in zip(shown["answers"], step.answers)]})
+    return {"case_id": instance.id, "case_no": instance.business_key, "steps": steps}
+
+
+def _display(answer: dict) -> str:
+    if "files" in answer:
+        return "、".join(f["name"] for f in answer["files"])
+    if "rows" in answer:
+        return "\n".join("；".join(f"{c['label']}：{c.get('text', '')}" for c in row) for row in answer["rows"])
+    return answer.get("text", "")
 
 
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,

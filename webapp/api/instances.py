@@ -83,7 +83,17 @@ def history(args, instance_id: int):
     """The audit entries of an instance, oldest first."""
     instance = visible_instance(instance_id)
     stmt = select(AuditEntry).where(AuditEntry.instance_id == instance.id).order_by(AuditEntry.id)
-    return paginate(get_db(), stmt, args)
+    page = paginate(get_db(), stmt, args)
+    from .cases import enterprise_data
+
+    shown = enterprise_data(instance)
+    if shown is not None:  # an enterprise reads public answers only (issue 14)
+        page["items"] = [{**_entry_dict(e), "data": shown.get(e.id)} for e in page["items"]]
+    return page
+
+
+def _entry_dict(entry) -> dict:
+    return {k: getattr(entry, k) for k in ("id", "at", "actor", "action", "task_bpmn_id", "task_name")}
 
 
 @blp.route(f"/<{BIG_ID}:instance_id>/activities")
@@ -91,7 +101,7 @@ def history(args, instance_id: int):
 def activities(instance_id: int):
     """BPMN ids of the activities that are done and of those that are current."""
     state = casefiles.diagram_state(get_engine(), get_db(), visible_instance(instance_id))
-    return {"completed": state.completed, "current": state.current}
+    return {"completed": state.completed, "current": state.current, "counts": state.counts}
 
 
 # -- the admin's levers (engine/incidents.py; each writes its audit entry) ------------------

@@ -146,6 +146,8 @@ class HistoryEntrySchema(Schema):
 class ActivitiesSchema(Schema):
     completed = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of finished elements"})
     current = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of ready or waiting elements"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                         metadata={"description": "activities completed more than once: how often (from the history)"})
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -206,6 +208,32 @@ class TimelineItemSchema(Schema):
     task_name = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True, allow_none=True)
     comment = fields.String(required=True, allow_none=True)
+
+
+class DossierAnswerSchema(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "the field's title in the caller's language"})
+    public = fields.Boolean(required=True, metadata={"description": "visible to the enterprise"})
+    value = fields.Raw(required=True, metadata={"description": "the stored value"})
+    display = fields.String(required=True, metadata={"description": "the value as shown (option titles, names)"})
+
+
+class DossierStepSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "submission | task | message"})
+    step_id = fields.String(required=True)
+    name = fields.String(required=True)
+    actor = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    round = fields.Integer(required=True)
+    groups = fields.List(fields.String(), required=True)
+    group_names = fields.String(required=True)
+    answers = fields.List(fields.Nested(DossierAnswerSchema), required=True)
+
+
+class DossierSchema(Schema):
+    case_id = fields.Integer(required=True)
+    case_no = fields.String(required=True, allow_none=True)
+    steps = fields.List(fields.Nested(DossierStepSchema), required=True)
 
 
 # -- messages --------------------------------------------------------------------------------

@@ -12,6 +12,16 @@
         canvas.zoom('fit-viewport');
         (state.completed || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, 'highlight-done'); });
         (state.current || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, 'highlight-current'); });
+        // a step that ran more than once (a send-back, a reopened case) shows how often
+        var overlays = viewer.get('overlays');
+        Object.keys(state.counts || {}).forEach(function (id) {
+          if (!registry.get(id)) return;
+          var badge = document.createElement('span');
+          badge.className = 'run-count';
+          badge.setAttribute('data-element', id);
+          badge.textContent = '×' + state.counts[id];
+          overlays.add(id, { position: { top: -10, right: 10 }, html: badge });
+        });
         el.setAttribute('data-ready', '1');
       });
     })

@@ -1,0 +1,159 @@
+"""The dossier for pages and the API: engine/dossier.py's steps with labels and values as a
+reader reads them — labels and option titles from each step's own form in the reader's
+language, unit and county names instead of codes, dates localised, files as links."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Callable
+
+from flask import current_app, g, url_for
+from flask_babel import gettext as _
+
+from engine import dossier as dossier_mod
+from engine.models import Instance
+
+from . import formrender, get_db, get_engine
+from .filters import beijing
+from .i18n import current_lang
+from .public import choices
+
+
+def register_message_forms() -> None:
+    """The messages whose payload is a form (the enterprise's supplied material)."""
+    from .portal import MATERIAL_SCHEMA, MATERIAL_UI
+
+    schema = {**MATERIAL_SCHEMA, "title": "补充材料", "x-visibility": "public"}
+    dossier_mod.MESSAGE_FORMS["material_supplied"] = (schema, MATERIAL_UI)
+
+
+def _date(value: str, lang: str) -> str:
+    try:
+        day = _dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return day.strftime("%d %b %Y") if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
+
+
+def _group_name(group: str) -> str:
+    """``unit:zrzyj`` → 市自然资源局, ``wg:city`` → 朝阳市工作组, ``enterprise:…`` → 企业."""
+    directory = current_app.config["DIRECTORY"]
+    kind, _sep, code = str(group).partition(":")
+    if kind in ("unit", "head"):
+        name = directory.unit_name(code)
+        return name if kind == "unit" else _("%(unit)s负责人", unit=name)
+    if kind == "wg":
+        return _("%(county)s工作组", county=directory.county_name(code))
+    if kind == "enterprise":
+        return _("企业")
+    if kind == "leader":
+        return _("市领导")
+    return str(group)
+
+
+def group_names(groups) -> str:
+    return "、".join(_group_name(x) for x in (groups or []))
+
+
+def _title(schema: dict, ui: dict, lang: str) -> str | None:
+    if lang == "en":
+        return ui.get("ui:title_en") or schema.get("x-title-en") or schema.get("title")
+    return schema.get("title")
+
+
+class Formatter:
+    def __init__(self, lang: str, file_url: Callable[[int], str], file_name: Callable[[int], str | None]):
+        self.lang, self.file_url, self.file_name = lang, file_url, file_name
+        self.choices = choices()
+
+    def value(self, key: str, schema: dict, ui: dict, value: Any) -> dict:
+        f = formrender.Field(key, schema or {}, ui or {})
+        widget = f.widget
+        if widget == "file":
+            return {"files": [self._file(v) for v in (value if isinstance(value, list) else [value])]}
+        if widget == "rows" and isinstance(value, list):
+            items = (schema.get("items") or {})
+            rows = []
+            for row in value:
+                if isinstance(row, dict):
+                    rows.append([{"label": fld.label(self.lang), **self.value(fld.name, fld.schema, fld.ui, row[fld.name])}
+                                 for fld in formrender.fields_of(items, ui.get("items") or {}) if row.get(fld.name) not in (None, "")])
+            return {"rows": rows}
+        if widget in ("checkboxes", "multiselect", "lines") and isinstance(value, list):
+            items = schema.get("items") or {}
+            opts = dict(formrender._options(items, ui, self.choices, f.source, self.lang))
+            return {"text": "、".join(str(opts.get(v, v)) for v in value), "lines": widget == "lines"}
+        if widget in ("select", "radio"):
+            opts = dict(formrender._options(schema, ui, self.choices, f.source, self.lang))
+            return {"text": str(opts.get(value, value))}
+        if isinstance(value, bool):
+            return {"text": formrender.LABELS.get(self.lang, formrender.LABELS["zh"])["yes" if value else "no"]}
+        if widget == "date":
+            return {"text": _date(value, self.lang)}
+        if widget == "datetime":
+            return {"text": beijing(value)}
+        return {"text": str(value), "long": widget == "textarea" or len(str(value)) > 60}
+
+    def _file(self, v) -> dict:
+        ident = v.get("id") if isinstance(v, dict) else v
+        if isinstance(ident, str) and ident.isdigit():
+            ident = int(ident)
+        name = (v.get("name") if isinstance(v, dict) else None) or (self.file_name(ident) if isinstance(ident, int) else None)
+        return {"name": name or f"#{ident}", "url": self.file_url(ident) if isinstance(ident, int) else None}
+
+    def step(self, step: dossier_mod.Step) -> dict:
+        return {
+            "kind": step.kind, "step_id": step.step_id,
+            "name": (_title(step.schema, step.ui, self.lang) if step.kind == "message" else None) or _(step.name),
+            "actor": step.actor, "at": step.at, "round": step.round, "groups": group_names(step.groups),
+            "answers": [{"key": a.key, "label": formrender.Field(a.key, a.schema, a.ui).label(self.lang),
+                         "public": a.public, **self.value(a.key, a.schema, a.ui, a.value)} for a in step.answers],
+        }
+
+
+def formatter(audience: str, instance_id: int) -> Formatter:
+    from .taskpage import attachment_namer
+
+    endpoint = "portal.download" if audience == "portal" else "office.download"
+    return Formatter(current_lang(), lambda i: url_for(endpoint, attachment_id=i), attachment_namer(instance_id))
+
+
+def steps_for(instance: Instance) -> list[dossier_mod.Step]:
+    """The dossier's steps the person asking may see."""
+    if not dossier_mod.MESSAGE_FORMS:
+        register_message_forms()
+    cache = g.setdefault("dossier_steps", {})  # one reading per request (page, outcomes, files)
+    if instance.id not in cache:
+        cache[instance.id] = dossier_mod.dossier(get_db(), get_engine(), instance,
+                                                 enterprise=g.principal.is_enterprise)
+    return cache[instance.id]
+
+
+def for_page(instance: Instance, audience: str) -> list[dict]:
+    fmt = formatter(audience, instance.id)
+    return [fmt.step(s) for s in steps_for(instance)]
+
+
+def outcomes(instance: Instance, audience: str) -> dict[int, str]:
+    """Audit entry id → the step's outcome as the timeline states it ("审查结论：受理"): the
+    first choice (or yes/no) answer of the step's form that the reader may see."""
+    fmt = formatter(audience, instance.id)
+    out: dict[int, str] = {}
+    for step in steps_for(instance):
+        if step.kind != "task" or step.entry_id is None:
+            continue
+        for a in step.answers:
+            f = formrender.Field(a.key, a.schema, a.ui)
+            if f.widget in ("radio", "select", "yesno", "checkbox") and f.source is None:
+                out[step.entry_id] = f"{f.label(fmt.lang)}：{fmt.value(a.key, a.schema, a.ui, a.value)['text']}"
+                break
+    return out
+
+
+def enterprise_may_see_file(instance: Instance, attachment) -> bool:
+    """An enterprise's view of a case file: its own uploads, case-page files not marked
+    internal, and files in public answers of forms."""
+    if attachment.uploaded_by == g.user.username:
+        return True
+    if attachment.task_id is None:  # a case-page upload: public unless marked internal
+        return attachment.id not in dossier_mod.internal_uploads(get_db(), instance.id)
+    return attachment.id in dossier_mod.visible_attachment_ids(steps_for(instance))
