@@ -122,7 +122,7 @@ def check_files_deploy(session: Session, process_id: str, latest: ProcessVersion
     from_files = last_from_files(session, process_id)
     if from_files is not None and from_files.content_hash == digest:
         return "keep", None
-    if latest.deployment.origin == "files" or force:
+    if latest.deployment.origin == "files" or force or (from_files is not None and from_files.version >= latest.version):
         return "deploy", None
     changed, text = file_diff(subset, latest.files, "files", f"v{latest.version}")
     return "refuse", Superseded(process_id, "files", from_files.version if from_files else None, latest.version,
