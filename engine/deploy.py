@@ -181,7 +181,7 @@ def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
 
 def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system",
            source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
-           force: bool = False) -> DeployResult:
+           force: bool = False, scenario_dir: str | Path | None = None, calendar=None) -> DeployResult:
     """Validate the bundle and store changed processes as new versions (flush only).
 
     ``origin`` says where the files came from (files / web / api). A deploy never silently
@@ -189,7 +189,8 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
     when its files changed since the last deploy from files, and refused when the latest was
     made on the web/API; with ``base_versions`` (process id -> the version the edit started
     from), refused when the latest moved on. ``force`` deploys anyway. Refusals raise
-    DeployConflict and store nothing."""
+    DeployConflict and store nothing. With ``scenario_dir``, the ``*.scenarios.json`` there about a
+    process getting a new version run against the bundle first; a failing one refuses the deploy."""
     if origin not in guard.ORIGINS:
         raise ValueError(f"unknown origin {origin!r}")
     p = plan(files)
@@ -221,6 +222,10 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
         pending.append((process_id, subset, digest))
     if refused:
         raise guard.DeployConflict(refused)
+    if scenario_dir is not None and pending:
+        failures = run_scenarios(p.bundle, files, scenario_dir, [pid for pid, _s, _d in pending], calendar)
+        if failures:
+            raise BundleError(failures)
     deployment: Deployment | None = None
     for process_id, subset, digest in pending:
         if deployment is None:
@@ -242,6 +247,25 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
                               "kept": [list(k) for k in kept]}
     session.flush()
     return DeployResult(deployment.id if deployment else None, created, unchanged, kept)
+
+
+def run_scenarios(bundle: ParsedBundle, files: dict[str, bytes], scenario_dir: str | Path, process_ids: list[str],
+                  calendar=None) -> list[Problem]:
+    """The failing scenarios of ``scenario_dir`` about these processes, run on the bundle, as
+    problems at the incident's element (when there is one)."""
+    from .parsing import element_line
+    from .scenarios import run_file, scenarios_for
+
+    problems = []
+    for path in scenarios_for(scenario_dir, files, process_ids):
+        for result in run_file(path, calendar, files):
+            if result.passed:
+                continue
+            file, line = element_line(bundle.trees, result.element_id)
+            problems.append(Problem(file or result.file, f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
+                                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
+                                    line, result.element_id))
+    return problems
 
 
 def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:

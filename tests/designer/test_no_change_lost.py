@@ -79,3 +79,24 @@ def test_a_deploy_based_on_an_old_version_is_refused_with_the_diff(engine, Sessi
     with Session() as session:
         v3 = session.query(ProcessVersion).filter_by(version=3).one()
         assert (v3.base_version, v3.deployment.origin, v3.deployment.deployed_by) == (2, "web", "bob")
+
+
+# -- scenarios run as part of a deploy -------------------------------------------------------
+BROKEN = {"demo_v1.bpmn": V1["demo.bpmn"].replace(b"add_workdays(now(), 3)", b"add_workdays(now(), lead_days)")}
+
+
+def test_a_failing_scenario_refuses_the_deploy_naming_the_incident(engine, Session, tmp_path):
+    from engine.parsing import BundleError
+
+    (tmp_path / "demo.scenarios.json").write_bytes((DATA / "demo.scenarios.json").read_bytes())
+    with pytest.raises(BundleError) as caught:
+        _deploy(engine, Session, BROKEN, scenario_dir=tmp_path)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.element_id) == ("demo_v1.bpmn", "set_deadline") and problem.line
+    assert "流程测试 demo.scenarios.json“按期办结”未通过" in problem.message
+    assert "incident at set_deadline (定期限)" in problem.message and "lead_days" in problem.message
+    with Session() as session:
+        assert session.query(ProcessVersion).count() == 0
+    # the same files, fixed: the scenarios pass and the version is stored
+    fixed = {"demo_v1.bpmn": V1["demo.bpmn"]}
+    assert _deploy(engine, Session, fixed, scenario_dir=tmp_path).created == [("demo", 1)]

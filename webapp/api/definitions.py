@@ -82,8 +82,10 @@ def deploy(args):
         files[name] = storage.read()
     if request.content_length is not None and request.content_length > current_app.config["API_MAX_DEPLOY_BYTES"]:
         raise RequestEntityTooLarge()
+    from ..designer.workspace import scenario_dir
+
     result = get_engine().deploy(get_db(), files, g.user.username, source="api", origin="api",
-                                 base_versions=_base_versions(files))
+                                 base_versions=_base_versions(files), scenario_dir=scenario_dir())
     return {"deployment_id": result.deployment_id,
             "created": [{"process_id": p, "version": v} for p, v in result.created],
             "unchanged": [{"process_id": p, "version": v} for p, v in result.unchanged]}

@@ -20,7 +20,7 @@ def deploy_from_files(Session, settings: Settings, by: str, force: bool = False)
     files = collect_files(settings.processes_dir, settings.forms_dir)
     with Session.begin() as session:
         return build_engine(settings).deploy(session, files, by, source=f"files: {settings.processes_dir}"[:200],
-                                             origin="files", force=force)
+                                             origin="files", force=force, scenario_dir=settings.processes_dir)
 
 
 def echo_conflict(exc) -> None:

@@ -147,7 +147,8 @@ def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source
     if not outcome.ok:
         return outcome
     try:
-        result = engine.deploy(session, files, actor, source, origin=origin, base_versions=base_versions)
+        result = engine.deploy(session, files, actor, source, origin=origin, base_versions=base_versions,
+                               scenario_dir=scenario_dir())
     except BundleError as exc:
         outcome.problems = exc.problems
         return outcome
@@ -157,6 +158,14 @@ def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source
         return outcome
     outcome.created, outcome.unchanged = result.created, result.unchanged
     return outcome
+
+
+def scenario_dir():
+    """Where the ``*.scenarios.json`` a deploy runs live (processes/ of the settings)."""
+    from flask import current_app
+
+    settings = current_app.config.get("SETTINGS")
+    return getattr(settings, "processes_dir", None)
 
 
 def with_deployed(session: Session, files: dict[str, bytes]) -> dict[str, bytes]:
