@@ -128,6 +128,57 @@ def check_table(file: str, decision, table) -> Iterator[Problem]:
         rows.append((index, rule, values))
     if policy == "UNIQUE":
         yield from _overlaps(file, did, rows)
+    yield from _trial_runs(file, did, table, inputs, rows)
+
+
+_PLACEHOLDER = {"string": "", "integer": 0, "long": 0, "int": 0, "double": 0.0, "number": 0.0, "boolean": False}
+
+
+def _input_names(table) -> list[str | None]:
+    names = []
+    for el in _children(table, "input"):
+        expr = _children(el, "inputExpression")
+        text = _text(expr[0])[0] if expr else ""
+        names.append(text if text.isidentifier() else None)
+    return names
+
+
+def _trial_runs(file: str, did: str, table, inputs: list[Column], rows: list) -> Iterator[Problem]:
+    """Evaluate the table as the engine does on one synthetic input per rule (its literal values,
+    a value of the column's type for its blank cells): an entry that raises on a value of its
+    column's type would raise at run time too."""
+    from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+    from .sandbox import SandboxedScriptEngine
+
+    names = _input_names(table)
+    if not all(names) or not all(c.type_ref.lower() in _PLACEHOLDER for c in inputs):
+        return
+    script_engine = SandboxedScriptEngine()
+    environment = script_engine.environment
+    rules = _children(table, "rule")
+    failed: set[str] = set()
+    for index, _rule, values in rows:
+        if any(v is _UNKNOWN for v in values):
+            continue
+        data = {name: (_PLACEHOLDER[col.type_ref.lower()] if v is _ANY else v)
+                for name, col, v in zip(names, inputs, values)}
+        for other in rules:
+            for name, entry in zip(names, _children(other, "inputEntry")):
+                source, line = _text(entry)
+                if source in ("", "-") or "?" in source or entry.get("id") in failed:
+                    continue
+                try:
+                    expr = f"({name}) == ({source})" if DMNEngine.needs_eq(None, script_engine, source) \
+                        else f"{name} {source}"
+                    environment.evaluate(expr, dict(data))
+                except SyntaxError:
+                    continue  # reported by the expression checks
+                except Exception as exc:  # noqa: BLE001 - whatever the entry raises, it raises at run time
+                    failed.add(entry.get("id"))
+                    yield Problem(file, f"决策表 {did} 按第 {index} 条规则的输入试算时，条目 {source} 出错："
+                                        f"{exc.__class__.__name__}: {exc} / evaluating the table on rule {index}'s "
+                                        f"input, entry {source} fails", line, entry.get("id") or other.get("id"))
 
 
 def _certainly_matches(entry: Any, value: Any) -> bool:

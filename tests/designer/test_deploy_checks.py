@@ -101,3 +101,11 @@ def test_a_field_left_out_of_the_ui_order_is_still_drawn():
     names = [f.name for f in fields_of(schema, ui)]
     assert names[-1] == "risk_note" and names[:3] == ui["ui:order"]
     assert next(f for f in fields_of(schema, ui) if f.name == "risk_note").required
+
+
+def test_each_table_is_tried_on_one_input_per_rule():
+    # a number comparison in a text column: fails on every real input, found on rule 2's input
+    files = edited("deadline.dmn", '<text>"特急"</text>', "<text>&gt; 5</text>")
+    [problem] = problems_of(files)
+    assert problem.element_id == "ztc_deadline_rule1_in0" and problem.line == 19
+    assert "按第 2 条规则的输入试算时，条目 > 5 出错：TypeError" in problem.message
