@@ -112,6 +112,7 @@ def check_table(file: str, decision, table) -> Iterator[Problem]:
                             f"{policy} is not supported (use UNIQUE, FIRST or COLLECT)", table.sourceline, did)
     inputs, outputs = _columns(table, "input"), _columns(table, "output")
     rows: list[tuple[int, Any, list[Any]]] = []
+    flagged: set[str] = set()  # entries already refused: not tried again
     for index, rule in enumerate(_children(table, "rule"), start=1):
         values = []
         for kind, columns, is_input in (("inputEntry", inputs, True), ("outputEntry", outputs, False)):
@@ -122,13 +123,14 @@ def check_table(file: str, decision, table) -> Iterator[Problem]:
                     values.append(value)
                 message = _type_problem(value, source, col, is_input)
                 if message:
+                    flagged.add(entry.get("id"))
                     where = "输入" if is_input else "输出"
                     yield Problem(file, f"决策表 {did} {_rule_name(index, rule)}的{where}“{col.label}”：{message}",
                                   line, entry.get("id") or rule.get("id"))
         rows.append((index, rule, values))
     if policy == "UNIQUE":
         yield from _overlaps(file, did, rows)
-    yield from _trial_runs(file, did, table, inputs, rows)
+    yield from _trial_runs(file, did, table, inputs, rows, flagged)
 
 
 _PLACEHOLDER = {"string": "", "integer": 0, "long": 0, "int": 0, "double": 0.0, "number": 0.0, "boolean": False}
@@ -143,7 +145,7 @@ def _input_names(table) -> list[str | None]:
     return names
 
 
-def _trial_runs(file: str, did: str, table, inputs: list[Column], rows: list) -> Iterator[Problem]:
+def _trial_runs(file: str, did: str, table, inputs: list[Column], rows: list, failed: set[str]) -> Iterator[Problem]:
     """Evaluate the table as the engine does on one synthetic input per rule (its literal values,
     a value of the column's type for its blank cells): an entry that raises on a value of its
     column's type would raise at run time too."""
@@ -157,7 +159,6 @@ def _trial_runs(file: str, did: str, table, inputs: list[Column], rows: list) ->
     script_engine = SandboxedScriptEngine()
     environment = script_engine.environment
     rules = _children(table, "rule")
-    failed: set[str] = set()
     for index, _rule, values in rows:
         if any(v is _UNKNOWN for v in values):
             continue
