@@ -2,7 +2,9 @@
 
 A deploy stores a new ProcessVersion of an executable process only when the content
 of the files it needs (its BPMN, called processes, DMN tables, forms) changed. Nothing is
-stored when any file has a problem.
+stored when any file has a problem: the specs' checks (checks.py), forms (formcheck.py), DMN
+tables (dmncheck.py) and, when asked, the scenario files about the processes (scenarios.py).
+A deploy never silently supersedes a newer version (deployguard.py).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import deployguard as guard
+from . import dmncheck, formcheck
 from . import forms as forms_mod
 from .checks import check_specs
 from .models import Deployment, ProcessVersion
@@ -71,6 +75,17 @@ def _needed_files(bundle: ParsedBundle, spec, subprocess_specs, process_id: str)
     return sorted(needed)
 
 
+def _form_pairs(spec, subprocess_specs) -> set[tuple[str, str]]:
+    """(schema, UI schema) file names used together by a user task."""
+    pairs = set()
+    for process_spec in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
+        for task_spec in process_spec.task_specs.values():
+            props = task_properties(task_spec)
+            if props.get(forms_mod.FORM_KEY) and props.get(forms_mod.UI_KEY):
+                pairs.add((props[forms_mod.FORM_KEY], props[forms_mod.UI_KEY]))
+    return pairs
+
+
 def _tables(bundle: ParsedBundle, decision_id: str) -> list:
     tables = []
     for parser in bundle.parsers.values():
@@ -85,6 +100,7 @@ def plan(files: dict[str, bytes]) -> Plan:
     bundle = load_bundle(files)
     result = Plan(bundle)
     problems: list[Problem] = []
+    pairs: set[tuple[str, str]] = set()
     for name, schema in bundle.forms.items():
         if name.endswith(".schema.json") or (isinstance(schema, dict) and "$schema" in schema):
             reason = forms_mod.check_schema(schema)
@@ -102,9 +118,13 @@ def plan(files: dict[str, bytes]) -> Plan:
         for sid in missing:
             problems.append(Problem(bundle.process_files[process_id], f"called process '{sid}' does not exist"))
         problems.extend(check_specs(bundle, spec, subprocess_specs))
+        pairs |= _form_pairs(spec, subprocess_specs)
         result.processes[process_id] = _needed_files(bundle, spec, subprocess_specs, process_id)
         result.names[process_id] = getattr(spec, "description", None) or process_id
     problems.extend(_files_without_executable_process(bundle, result))
+    problems.extend(dmncheck.check_bundle(bundle))
+    texts = {name: files[name].decode("utf-8", "replace") for name in bundle.forms if name in files}
+    problems.extend(formcheck.check_bundle(bundle.forms, texts, pairs))
     if problems:
         raise BundleError(sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message)))
     return result
@@ -142,10 +162,15 @@ class DeployResult:
     deployment_id: int | None
     created: list[tuple[str, int]]
     unchanged: list[tuple[str, int]]
+    # deploys from files: processes whose files did not change since the last deploy from files,
+    # while a newer web/API version is the latest (kept: new cases keep using it)
+    kept: list[tuple[str, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"new     {pid} v{v}" for pid, v in self.created]
         out += [f"same    {pid} v{v}" for pid, v in self.unchanged]
+        out += [f"kept    {pid} v{v} (made on the web/API; the files did not change since the last deploy "
+                f"from files)" for pid, v in self.kept]
         return out
 
 
@@ -157,20 +182,56 @@ def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
 
 
 def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system",
-           source: str = "") -> DeployResult:
-    """Validate the bundle and store changed processes as new versions (flush only)."""
+           source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
+           force: bool = False, scenario_dir: str | Path | None = None, calendar=None) -> DeployResult:
+    """Validate the bundle and store changed processes as new versions (flush only).
+
+    ``origin`` says where the files came from (files / web / api). A deploy never silently
+    supersedes a newer version (engine/deployguard.py): from files, a process is stored only
+    when its files changed since the last deploy from files, and refused when the latest was
+    made on the web/API; with ``base_versions`` (process id -> the version the edit started
+    from), refused when the latest moved on. ``force`` deploys anyway. Refusals raise
+    DeployConflict and store nothing. With ``scenario_dir``, the ``*.scenarios.json`` there about a
+    process getting a new version run against the bundle first; a failing one refuses the deploy."""
+    if origin not in guard.ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}")
     p = plan(files)
-    created, unchanged = [], []
-    deployment: Deployment | None = None
+    created, unchanged, kept, refused = [], [], [], []
+    pending: list[tuple[str, dict[str, bytes], str]] = []
     for process_id, needed in sorted(p.processes.items()):
         subset = {name: files[name] for name in needed}
         digest = content_hash(process_id, subset)
         latest = latest_version(session, process_id)
         if latest is not None and latest.content_hash == digest:
             unchanged.append((process_id, latest.version))
+            if origin == "files" and latest.deployment.origin != "files":
+                guard.adopt(session, latest, deployed_by, source)
             continue
+        texts = {name: content.decode("utf-8") for name, content in subset.items()}
+        if latest is not None and origin == "files":
+            verdict, why = guard.check_files_deploy(session, process_id, latest, digest, texts, force)
+            if verdict == "keep":
+                kept.append((process_id, latest.version))
+                continue
+            if why is not None:
+                refused.append(why)
+                continue
+        elif latest is not None and base_versions and process_id in base_versions and not force:
+            why = guard.check_base(session, process_id, latest, base_versions[process_id], texts)
+            if why is not None:
+                refused.append(why)
+                continue
+        pending.append((process_id, subset, digest))
+    if refused:
+        raise guard.DeployConflict(refused)
+    if scenario_dir is not None and pending:
+        failures = run_scenarios(p.bundle, files, scenario_dir, [pid for pid, _s, _d in pending], calendar)
+        if failures:
+            raise BundleError(failures)
+    deployment: Deployment | None = None
+    for process_id, subset, digest in pending:
         if deployment is None:
-            deployment = Deployment(deployed_by=deployed_by, source=source, summary={})
+            deployment = Deployment(deployed_by=deployed_by, source=source, origin=origin, summary={})
             session.add(deployment)
             session.flush()
         next_version = (session.scalar(
@@ -180,13 +241,33 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
             process_id=process_id, version=next_version, name=p.names.get(process_id, process_id),
             flavor=p.bundle.flavors.get(main, "spiff"), content_hash=digest, main_file=main,
             files={name: content.decode("utf-8") for name, content in subset.items()},
-            deployment=deployment,
+            deployment=deployment, base_version=(base_versions or {}).get(process_id),
         ))
         created.append((process_id, next_version))
     if deployment is not None:
-        deployment.summary = {"created": [list(c) for c in created], "unchanged": [list(u) for u in unchanged]}
+        deployment.summary = {"created": [list(c) for c in created], "unchanged": [list(u) for u in unchanged],
+                              "kept": [list(k) for k in kept]}
     session.flush()
-    return DeployResult(deployment.id if deployment else None, created, unchanged)
+    return DeployResult(deployment.id if deployment else None, created, unchanged, kept)
+
+
+def run_scenarios(bundle: ParsedBundle, files: dict[str, bytes], scenario_dir: str | Path, process_ids: list[str],
+                  calendar=None) -> list[Problem]:
+    """The failing scenarios of ``scenario_dir`` about these processes, run on the bundle, as
+    problems at the incident's element (when there is one)."""
+    from .parsing import element_line
+    from .scenarios import run_file, scenarios_for
+
+    problems = []
+    for path in scenarios_for(scenario_dir, files, process_ids):
+        for result in run_file(path, calendar, files):
+            if result.passed:
+                continue
+            file, line = element_line(bundle.trees, result.element_id)
+            problems.append(Problem(file or result.file, f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
+                                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
+                                    line, result.element_id))
+    return problems
 
 
 def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:

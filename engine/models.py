@@ -64,6 +64,8 @@ class Deployment(Base):
     deployed_at: Mapped[_dt.datetime] = mapped_column(default=_now)
     deployed_by: Mapped[str] = mapped_column(String(100), default="system")
     source: Mapped[str] = mapped_column(String(200), default="")
+    # where the files came from: "files" (processes/ and forms/, CLI or `run`), "web" or "api"
+    origin: Mapped[str] = mapped_column(String(20), default="files", server_default="files")
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -86,6 +88,8 @@ class ProcessVersion(Base):
     main_file: Mapped[str] = mapped_column(String(300))
     files: Mapped[dict[str, Any]] = mapped_column()
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    # the version a web or API deploy was based on (None: deployed from files, or not said)
+    base_version: Mapped[Optional[int]] = mapped_column(Integer)
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
     deployment: Mapped[Deployment] = relationship()

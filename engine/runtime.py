@@ -83,9 +83,11 @@ class Engine:
 
     # -- deploy --------------------------------------------------------------------------
     def deploy(self, session: Session, files: dict[str, bytes], deployed_by: str = "system",
-               source: str = "") -> DeployResult:
+               source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
+               force: bool = False, scenario_dir=None) -> DeployResult:
         with clock_mod.using(self.clock):
-            return deploy_files(session, files, deployed_by, source)
+            return deploy_files(session, files, deployed_by, source, origin, base_versions, force,
+                                scenario_dir=scenario_dir, calendar=self.calendar)
 
     def version(self, session: Session, process_id: str, version: int | None = None) -> ProcessVersion:
         query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)

@@ -27,7 +27,11 @@ DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday morning in Beijing
 
 
 class Mismatch(Exception):
-    """The first thing that was not as the scenario expected."""
+    """The first thing that was not as the scenario expected (``element_id``: the incident's)."""
+
+    def __init__(self, message: str, element_id: str | None = None):
+        super().__init__(message)
+        self.element_id = element_id
 
 
 @dataclass
@@ -36,6 +40,7 @@ class ScenarioResult:
     name: str
     passed: bool
     message: str = ""
+    element_id: str | None = None  # the element of the incident that made it fail
 
     def line(self) -> str:
         head = f"{'PASS' if self.passed else 'FAIL'}  {self.file} :: {self.name}"
@@ -50,7 +55,10 @@ def find_scenario_files(paths: list[str | Path]) -> list[Path]:
     return found
 
 
-def run_file(path: str | Path, calendar: WorkCalendar | None = None) -> list[ScenarioResult]:
+def run_file(path: str | Path, calendar: WorkCalendar | None = None,
+             files: dict[str, bytes] | None = None) -> list[ScenarioResult]:
+    """Run a scenario file; with ``files``, against that bundle (a deploy being checked) instead
+    of the process files beside it."""
     path = Path(path)
     label = path.name
     try:
@@ -59,7 +67,7 @@ def run_file(path: str | Path, calendar: WorkCalendar | None = None) -> list[Sce
             raise ValueError('the file must be an object with a "scenarios" list')
     except (OSError, ValueError) as exc:
         return [ScenarioResult(label, "(file)", False, f"cannot read the scenario file: {exc}")]
-    files = _files_of(path, spec)
+    files = files if files is not None else _files_of(path, spec)
     if isinstance(files, ScenarioResult):
         return [files]
     if calendar is None:
@@ -84,7 +92,7 @@ def run_file(path: str | Path, calendar: WorkCalendar | None = None) -> list[Sce
                 try:
                     _run(Session, calendar, spec, scenario, deployed)
                 except Mismatch as exc:
-                    results.append(ScenarioResult(label, name, False, str(exc)))
+                    results.append(ScenarioResult(label, name, False, str(exc), exc.element_id))
                 else:
                     results.append(ScenarioResult(label, name, True))
         finally:
@@ -128,7 +136,9 @@ def _deploy(Session, files, calendar, spec, label):
     process_ids = [pid for pid, _ in result.created + result.unchanged]
     process_id = spec.get("process")
     if process_id is None:
-        main = [n for n in files if is_bpmn(n)][:1]
+        stem = label[: -len(SUFFIX)] if label.endswith(SUFFIX) else label
+        main = [n for n in files if is_bpmn(n) and n in (f"{stem}.bpmn", f"{stem}.bpmn20.xml")][:1] \
+            or [n for n in files if is_bpmn(n)][:1]
         candidates = [pid for pid in process_ids if main and _file_of(Session, engine, pid) == main[0]]
         if len(candidates) != 1:
             return ScenarioResult(label, "(file)", False, f'say which process to start with "process" '
@@ -167,7 +177,7 @@ def _run(Session, calendar, spec: dict, scenario: dict, process_id: str) -> None
         try:
             _step(Session, engine, calendar, instance_id, step)
         except Mismatch as exc:
-            raise Mismatch(f"step {number} ({_describe(step)}): {exc}") from None
+            raise Mismatch(f"step {number} ({_describe(step)}): {exc}", exc.element_id) from None
     _check(Session, _new_engine(calendar, engine.clock), instance_id, scenario.get("expect") or {}, "at the end")
 
 
@@ -237,7 +247,7 @@ def _complete(Session, engine, instance_id: int, step: dict) -> None:
         matching = [t for t in ready if t.bpmn_id == bpmn_id]
         if not matching:
             raise Mismatch(f"task {bpmn_id} is not ready (instance {instance.status}{_error(instance)}; "
-                           f"ready: {', '.join(t.bpmn_id for t in ready) or 'none'})")
+                           f"ready: {', '.join(t.bpmn_id for t in ready) or 'none'})", _element(instance))
         task = matching[0]
         group = step.get("as")
         if group and group not in (task.candidate_groups or []):
@@ -252,9 +262,17 @@ def _complete(Session, engine, instance_id: int, step: dict) -> None:
 
 
 def _error(instance) -> str:
+    """The incident, in words: its element (and name) and the engine's message, which names the
+    expression that failed."""
     if instance.status == "error" and instance.error:
-        return f": {instance.error.get('element_id')}: {instance.error.get('message')}"
+        name = instance.error.get("element_name")
+        return (f": incident at {instance.error.get('element_id')}{f' ({name})' if name else ''}: "
+                f"{instance.error.get('message')}")
     return ""
+
+
+def _element(instance) -> str | None:
+    return (instance.error or {}).get("element_id") if instance.status == "error" else None
 
 
 def _check(Session, engine, instance_id: int, expect: dict, where: str) -> None:
@@ -264,11 +282,13 @@ def _check(Session, engine, instance_id: int, expect: dict, where: str) -> None:
         ready = engine.ready_tasks(session, instance_id)
         if "status" in expect and instance.status != expect["status"]:
             raise Mismatch(f"expected status {expect['status']}{where}, got {instance.status}{_error(instance)} "
-                           f"(ready: {', '.join(t.bpmn_id for t in ready) or 'none'})")
+                           f"(ready: {', '.join(t.bpmn_id for t in ready) or 'none'})", _element(instance))
         if "ready" in expect:
             got = sorted(t.bpmn_id for t in ready)
-            if got != sorted(expect["ready"]):
-                raise Mismatch(f"expected ready tasks {sorted(expect['ready'])}{where}, got {got}")
+            if got != sorted(expect["ready"]):  # an incident is the reason: say it rather than hide it
+                raise Mismatch(f"expected ready tasks {sorted(expect['ready'])}{where}, got {got}"
+                               f"{f' (instance {instance.status}{_error(instance)})' if _error(instance) else ''}",
+                               _element(instance))
         for bpmn_id, groups in (expect.get("groups") or {}).items():
             rows = [t for t in ready if t.bpmn_id == bpmn_id]
             if not rows:
@@ -305,3 +325,25 @@ def _audit(expected, actions: list[str], where: str) -> None:
             position += 1
     if position < len(wanted):
         raise Mismatch(f"audit actions{where} lack '{wanted[position]}' in order {wanted}; got {actions}")
+
+
+def scenarios_for(folder: str | Path, files: dict[str, bytes], process_ids: list[str]) -> list[Path]:
+    """The scenario files in ``folder`` about the given processes (their "process", or a
+    ``<name>.bpmn`` of the bundle that defines one of them)."""
+    from .deploy import _process_ids
+
+    found = []
+    for path in find_scenario_files([folder]) if Path(folder).is_dir() else []:
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            spec = {}
+        pid = spec.get("process") if isinstance(spec, dict) else None
+        stem = path.name[: -len(SUFFIX)]
+        defined = set()
+        for name in (f"{stem}.bpmn", f"{stem}.bpmn20.xml"):
+            if name in files:
+                defined |= _process_ids(files[name])
+        if (pid in process_ids) or (pid is None and defined & set(process_ids)):
+            found.append(path)
+    return found

@@ -154,11 +154,13 @@ def _base_options(schema: dict, ui: dict, choices: dict[str, Choices], source: s
 def fields_of(schema: dict, ui: dict | None, prefix: str = "") -> list[Field]:
     ui = ui or {}
     props = schema.get("properties") or {}
-    order = ui.get("ui:order") or list(props)
+    order = list(ui.get("ui:order") or props)
+    rest = [k for k in props if k not in order]
     if "*" in order:
         star = order.index("*")
-        rest = [k for k in props if k not in order]
         order = order[:star] + rest + order[star + 1:]
+    else:  # every property is drawn: those ui:order leaves out come last (a required one can be filled in)
+        order += rest
     required = set(schema.get("required") or [])
     out = []
     for key in order:

@@ -36,16 +36,24 @@ def home():
     return render_template("portal/home.html", cases=cases, tasks=tasks)
 
 
-def submit_form() -> tuple[dict, dict]:
-    """The submission form: the process designers' file in forms/ when it exists."""
-    settings = current_app.config["SETTINGS"]
+def _deployed_submit_form() -> tuple[dict | None, dict]:
+    """The submission form (and its UI schema) of the case process's latest deployed version:
+    the form intake validates against. Never read from forms/ at request time."""
+    from engine.cases import CASE_PROCESS
+
     name = current_app.config["SUBMIT_FORM"]
-    path = Path(settings.forms_dir) / name
-    if path.is_file():
-        ui_path = path.with_name(name.replace(".schema.json", ".uischema.json"))
-        ui = json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {}
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    else:
+    try:
+        version = get_engine().version(get_db(), current_app.config.get("CASE_PROCESS") or CASE_PROCESS)
+    except NotFound:
+        return None, {}
+    forms = get_engine().specs.get(version).forms
+    return forms.get(name), forms.get(name.replace(".schema.json", ".uischema.json")) or {}
+
+
+def submit_form() -> tuple[dict, dict]:
+    """The submission form: the deployed case process's (the built-in one when it has none)."""
+    schema, ui = _deployed_submit_form()
+    if schema is None:
         schema = json.loads((SCHEMAS / "submit.schema.json").read_text(encoding="utf-8"))
         ui = json.loads((SCHEMAS / "submit.uischema.json").read_text(encoding="utf-8"))
     # the enterprise's identity comes from its account, never from the form; it submits online
@@ -56,11 +64,8 @@ def submit_form() -> tuple[dict, dict]:
 
 
 def submit_form_raw_keys() -> list[str]:
-    settings = current_app.config["SETTINGS"]
-    path = Path(settings.forms_dir) / current_app.config["SUBMIT_FORM"]
-    if path.is_file():
-        return list(json.loads(path.read_text(encoding="utf-8")).get("properties", {}))
-    return []
+    schema, _ui = _deployed_submit_form()
+    return list((schema or {}).get("properties", {}))
 
 
 def start_case(data: dict) -> Instance:

@@ -44,6 +44,27 @@ def test_deploy_creates_a_version_only_when_files_changed(api):
     assert changed.get_json()["created"] == [{"process_id": "webcase", "version": 2}]
 
 
+def test_deploy_based_on_an_old_version_is_refused_with_the_diff(api):
+    designer = api("designer")
+    first, second = web_files(), web_files()
+    first["webcase.bpmn"] = first["webcase.bpmn"].replace("受理交办".encode(), "受理并交办".encode())
+    second["webcase.bpmn"] = second["webcase.bpmn"].replace("受理交办".encode(), "受理与交办".encode())
+    ok = designer.post("/api/v1/definitions", json=None, data={**_multipart(first), "base_version": "1"},
+                       content_type="multipart/form-data")
+    assert ok.get_json()["created"] == [{"process_id": "webcase", "version": 2}]
+    error = assert_error(designer.post("/api/v1/definitions", json=None,
+                                       data={**_multipart(second), "base_version": "webcase:1"},
+                                       content_type="multipart/form-data"), 409, "superseded")
+    [item] = error["details"]["superseded"]
+    assert (item["base_version"], item["latest_version"], item["latest_origin"]) == (1, 2, "api")
+    assert "+++ v2/webcase.bpmn" in item["diff"] and "受理并交办" in item["diff"]
+    assert "已有更新的版本 v2" in error["message"]
+    version = designer.get("/api/v1/definitions/webcase").get_json()
+    assert (version["version"], version["origin"], version["base_version"]) == (2, "api", 1)
+    assert_error(designer.post("/api/v1/definitions", json=None, data={**_multipart(second), "base_version": "x"},
+                               content_type="multipart/form-data"), 400, "invalid")
+
+
 def test_deploy_reports_problems_per_file_and_is_for_designers_only(api):
     files = {"broken.bpmn": b"<definitions"}
     error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),

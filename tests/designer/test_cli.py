@@ -130,3 +130,70 @@ def test_test_process_command_exit_codes(tmp_path):
     assert result.exit_code == 1
     assert "FAIL  demo.scenarios.json :: too hopeful" in result.output
     assert "expected status completed at the end, got running (ready: register)" in result.output
+
+
+def _web_edit(db, old: str, new: str, by: str = "manager") -> None:
+    """What the designer's editor does: a new version based on the latest, made on the web."""
+    from engine.db import make_engine, make_sessionmaker
+    from webapp.cli import Settings, build_engine
+
+    db_engine = make_engine(f"sqlite:///{db}")
+    try:
+        with make_sessionmaker(db_engine).begin() as session:
+            engine = build_engine(Settings())
+            latest = engine.version(session, "demo")
+            files = {n: t.replace(old, new).encode() for n, t in latest.files.items()}
+            engine.deploy(session, files, by, "web edit", origin="web", base_versions={"demo": latest.version})
+    finally:
+        db_engine.dispose()
+
+
+def test_restarting_keeps_a_web_edit_and_changed_files_are_refused_naming_it(project, capsys):
+    from webapp import cli
+    from webapp.cli import Settings
+    from webapp.cli.serve import _deploy_quietly
+
+    processes, db = project
+    shutil.copy(DATA / "demo_v1.bpmn", processes / "demo.bpmn")
+    assert "new     demo v1" in run("deploy").output
+    _web_edit(db, "登记", "收件登记")
+    settings = Settings()
+    _deploy_quietly(cli._session_factory(settings), settings)  # `zhitongche run`'s deploy step
+    assert "kept    demo v2" in capsys.readouterr().out
+    assert _count(db, "process_version") == 2
+    # the files change too: refused, naming the web version; nothing stored
+    shutil.copy(DATA / "demo_v2.bpmn", processes / "demo.bpmn")
+    _deploy_quietly(cli._session_factory(settings), settings)
+    err = capsys.readouterr().err
+    assert "最新版本 v2（网页，manager）不是从文件部署的" in err and "running with the versions deployed before" in err
+    result = run("deploy")
+    assert result.exit_code == 1 and "zhitongche export demo" in result.output
+    assert _count(db, "process_version") == 2
+    assert "new     demo v3" in run("deploy", "--force").output
+
+
+def test_export_writes_the_web_version_into_the_files(project):
+    processes, db = project
+    shutil.copy(DATA / "demo_v1.bpmn", processes / "demo.bpmn")
+    (processes.parent / "forms" / "unused.schema.json").write_text("{}", encoding="utf-8")
+    assert run("deploy").exit_code == 0
+    _web_edit(db, "登记", "收件登记")
+    result = run("export", "demo")
+    assert result.exit_code == 0 and "exported demo v2" in result.output
+    assert "收件登记" in (processes / "demo.bpmn").read_text(encoding="utf-8")
+    assert "same    demo v2" in run("deploy").output  # the files are the web version now
+    text = (processes / "demo.bpmn").read_text(encoding="utf-8")
+    (processes / "demo.bpmn").write_text(text.replace("收件登记", "收件登记（改）"), encoding="utf-8")
+    assert "new     demo v3" in run("deploy").output  # and go on from it
+    assert run("export", "demo", "--version", "9").exit_code == 1
+
+
+def test_test_process_names_the_incident_instead_of_hiding_it(tmp_path):
+    text = (DATA / "demo_v1.bpmn").read_text(encoding="utf-8")
+    (tmp_path / "demo_v1.bpmn").write_text(text.replace("add_workdays(now(), 3)", "add_workdays(now(), lead_days)"),
+                                           encoding="utf-8")
+    shutil.copy(DATA / "demo.scenarios.json", tmp_path / "demo.scenarios.json")
+    result = run("test-process", str(tmp_path / "demo.scenarios.json"))
+    assert result.exit_code == 1
+    assert ("expected ready tasks ['handle'], got [] (instance error: incident at set_deadline (定期限): NameError: "
+            "name 'lead_days' is not defined") in result.output

@@ -19,7 +19,8 @@ blp = api_blueprint("definitions", "/definitions",
 def version_dict(v: ProcessVersion) -> dict:
     return {"process_id": v.process_id, "version": v.version, "name": v.name, "flavor": v.flavor,
             "content_hash": v.content_hash, "main_file": v.main_file, "files": sorted(v.files or {}),
-            "deployment_id": v.deployment_id, "deployed_by": v.deployment.deployed_by, "created_at": v.created_at}
+            "deployment_id": v.deployment_id, "deployed_by": v.deployment.deployed_by, "created_at": v.created_at,
+            "origin": v.deployment.origin, "base_version": v.base_version}
 
 
 @blp.route("")
@@ -71,7 +72,9 @@ def deploy(args):
     """Validate and deploy process files; a process gets a new version only when its files changed.
 
     Untrusted XML is refused when it declares a DOCTYPE or entities; every expression and
-    script is compiled in the sandbox."""
+    script is compiled in the sandbox. Send the version the change is based on as form field
+    ``base_version`` (``N`` for every process of the bundle, or ``PROCESS:N``, repeatable): when the
+    latest version has moved on since, the deploy is refused (409 ``superseded``) with the diff."""
     require_groups(DESIGNERS, "deploy processes")
     files = {}
     for storage in request.files.getlist("files"):
@@ -79,7 +82,34 @@ def deploy(args):
         files[name] = storage.read()
     if request.content_length is not None and request.content_length > current_app.config["API_MAX_DEPLOY_BYTES"]:
         raise RequestEntityTooLarge()
-    result = get_engine().deploy(get_db(), files, g.user.username, source="api")
+    from ..designer.workspace import scenario_dir
+
+    result = get_engine().deploy(get_db(), files, g.user.username, source="api", origin="api",
+                                 base_versions=_base_versions(files), scenario_dir=scenario_dir())
     return {"deployment_id": result.deployment_id,
             "created": [{"process_id": p, "version": v} for p, v in result.created],
             "unchanged": [{"process_id": p, "version": v} for p, v in result.unchanged]}
+
+
+def _base_versions(files: dict[str, bytes]) -> dict[str, int] | None:
+    """The ``base_version`` form fields: ``N`` (every process of the bundle) or ``PROCESS:N``."""
+    from engine.deploy import plan
+    from engine.errors import InvalidRequest
+
+    values = request.form.getlist("base_version")
+    if not values:
+        return None
+    result: dict[str, int] = {}
+    every: int | None = None
+    for value in values:
+        pid, _, number = value.rpartition(":")
+        if not number.isdigit() or len(number) > 9:
+            raise InvalidRequest("base_version must be N or PROCESS:N", field="base_version")
+        if pid:
+            result[pid] = int(number)
+        else:
+            every = int(number)
+    if every is not None:
+        for pid in plan(files).processes:
+            result.setdefault(pid, every)
+    return result

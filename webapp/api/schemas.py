@@ -70,6 +70,8 @@ class VersionSchema(Schema):
     deployment_id = fields.Integer(required=True)
     deployed_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    origin = fields.String(required=True, metadata={"description": "files | web | api"})
+    base_version = fields.Integer(allow_none=True, metadata={"description": "the version a web/API deploy was based on"})
 
 
 class DeployFilesArgs(Schema):

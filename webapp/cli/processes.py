@@ -13,25 +13,75 @@ from webapp import cli  # commands look cli._session_factory up when they run (t
 from webapp.cli import build_engine, main
 
 
+def deploy_from_files(Session, settings: Settings, by: str, force: bool = False):
+    """Deploy processes/ and forms/ as `deploy` and `run` do: a process is stored only when its
+    files changed since the last deploy from files, never over a newer web/API version unless
+    ``force`` (engine/deployguard.py). Raises BundleError or DeployConflict; stores nothing then."""
+    files = collect_files(settings.processes_dir, settings.forms_dir)
+    with Session.begin() as session:
+        return build_engine(settings).deploy(session, files, by, source=f"files: {settings.processes_dir}"[:200],
+                                             origin="files", force=force, scenario_dir=settings.processes_dir)
+
+
+def echo_conflict(exc) -> None:
+    for item in exc.superseded:
+        click.echo(f"refused {item.message()}", err=True)
+        if item.diff:
+            click.echo(item.diff, err=True)
+
+
 @main.command()
 @click.option("--by", default="cli", help="who deploys (for the audit)")
-def deploy(by: str) -> None:
+@click.option("--force", is_flag=True, help="deploy changed files even over a newer version made on the web/API")
+def deploy(by: str, force: bool) -> None:
     """Validate processes/ and forms/ and store changed processes as new versions."""
+    from engine.deployguard import DeployConflict
+
     settings = Settings()
-    Session = cli._session_factory(settings)
-    files = collect_files(settings.processes_dir, settings.forms_dir)
     try:
-        with Session.begin() as session:
-            result = build_engine(settings).deploy(session, files, by, source=str(settings.processes_dir))
+        result = deploy_from_files(cli._session_factory(settings), settings, by, force)
     except BundleError as exc:
         for problem in exc.problems:
             click.echo(f"error   {problem}", err=True)
         click.echo("nothing was deployed", err=True)
         sys.exit(1)
+    except DeployConflict as exc:
+        echo_conflict(exc)
+        click.echo("nothing was deployed (zhitongche export PROCESS writes the newer version into the files; "
+                   "--force deploys over it)", err=True)
+        sys.exit(1)
     for line in result.lines():
         click.echo(line)
     if not result.created:
         click.echo("nothing changed")
+
+
+@main.command()
+@click.argument("process")
+@click.option("--version", "version", type=int, default=None, help="the version (default: the latest)")
+def export(process: str, version: int | None) -> None:
+    """Write a deployed version's files back into processes/ and forms/ (to commit web edits)."""
+    from engine.errors import EngineError
+    from engine.parsing import is_form
+
+    settings = Settings()
+    Session = cli._session_factory(settings)
+    try:
+        with Session() as session:
+            found = build_engine(settings).version(session, process, version)
+            files, number = dict(found.files), found.version
+    except EngineError as exc:
+        click.echo(f"error   {exc.message}", err=True)
+        sys.exit(1)
+    for name, text in sorted(files.items()):
+        folder = Path(settings.forms_dir if is_form(name) else settings.processes_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        old = target.read_text(encoding="utf-8") if target.is_file() else None
+        if old != text:
+            target.write_text(text, encoding="utf-8")
+        click.echo(f"{'same' if old == text else 'wrote':<8}{target}")
+    click.echo(f"exported {process} v{number}")
 
 
 @main.command()

@@ -111,17 +111,27 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
 
 
 def _deploy_quietly(Session, settings: Settings) -> None:
+    """`run`'s deploy step: the files, unless a newer web/API version would be superseded."""
+    from engine.deployguard import DeployConflict
+
+    from .processes import deploy_from_files, echo_conflict
+
     files = collect_files(settings.processes_dir, settings.forms_dir)
     if not any(name.endswith((".bpmn", ".bpmn20.xml")) for name in files):
         click.echo(f"no process files in {settings.processes_dir}; nothing deployed")
         return
     try:
-        with Session.begin() as session:
-            result = build_engine(settings).deploy(session, files, "run", source=str(settings.processes_dir))
+        result = deploy_from_files(Session, settings, "run")
     except BundleError as exc:
         for problem in exc.problems:
             click.echo(f"error   {problem}", err=True)
         click.echo("the process files have problems; running with the versions deployed before", err=True)
+        return
+    except DeployConflict as exc:
+        echo_conflict(exc)
+        click.echo("the files were not deployed; running with the versions deployed before "
+                   "(`zhitongche export PROCESS` to take the newer version into the files, "
+                   "`zhitongche deploy --force` to deploy the files over it)", err=True)
         return
     for line in result.lines():
         click.echo(line)

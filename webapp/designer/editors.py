@@ -60,9 +60,18 @@ def deploy_edit(process_id: str, version: int):
     found = load_version(process_id, version)
     edits = _edits()
     source = f"web edit of v{version}: " + ", ".join(sorted(edits))
+    latest = load_version(process_id)
+    if request.args.get("on_latest") == "1":  # the designer chose to apply the edit on the latest version
+        found = latest
+        source = f"web edit of v{latest.version}: " + ", ".join(sorted(edits))
     outcome = workspace.deploy(get_db(), get_engine(), workspace.edited_bundle(found, edits), g.user.username,
-                               source[:200])
+                               source[:200], origin="web", base_versions={process_id: found.version})
     body = outcome.as_dict()
+    if outcome.superseded:
+        mine = next((s for s in outcome.superseded if s.process_id == process_id), None)
+        if mine is not None and mine.can_apply_on_latest:
+            body["apply_url"] = url_for("designer.deploy_edit", process_id=process_id, version=version, on_latest=1)
+        return jsonify(body), 409
     if outcome.ok:
         new = dict(outcome.created).get(process_id) or dict(outcome.unchanged).get(process_id)
         body["version_url"] = url_for("designer.version", process_id=process_id, version=new) if new else None

@@ -104,7 +104,8 @@ def deploy_upload():
     only_validate = request.form.get("action") == "validate"
     if request.form.get("fill") == "1" and not workspace.check_uploads(files):
         files = workspace.with_deployed(get_db(), files)
-    return _deploy_or_report(files, uploaded, only_validate, source="web upload: " + ", ".join(uploaded))
+    return _deploy_or_report(files, uploaded, only_validate, source="web upload: " + ", ".join(uploaded),
+                             origin="web")
 
 
 @bp.post("/deploy/repository")
@@ -112,14 +113,15 @@ def deploy_repository():
     settings = current_app.config["SETTINGS"]
     files = collect_files(settings.processes_dir, settings.forms_dir)
     return _deploy_or_report(files, sorted(files), request.form.get("action") == "validate",
-                             source="web: repository files")
+                             source="web: repository files", origin="files")
 
 
-def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validate: bool, source: str):
+def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validate: bool, source: str,
+                      origin: str):
     if only_validate:
         outcome = workspace.validate(files)
     else:
-        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200])
+        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200], origin=origin)
     diagrams = [(name, files[name].decode("utf-8", "replace")) for name in uploaded
                 if is_bpmn(name) and name in files]
     if outcome.ok and not only_validate:

@@ -113,6 +113,7 @@ class Outcome:
     created: list[tuple[str, int]] = field(default_factory=list)
     unchanged: list[tuple[str, int]] = field(default_factory=list)
     processes: dict[str, list[str]] = field(default_factory=dict)
+    superseded: list = field(default_factory=list)  # engine.deployguard.Superseded: refused, newer version
 
     @property
     def ok(self) -> bool:
@@ -120,7 +121,8 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "problems": [p.as_dict() for p in self.problems],
-                "created": [list(c) for c in self.created], "unchanged": [list(u) for u in self.unchanged]}
+                "created": [list(c) for c in self.created], "unchanged": [list(u) for u in self.unchanged],
+                "superseded": [s.as_dict() for s in self.superseded]}
 
 
 def validate(files: dict[str, bytes]) -> Outcome:
@@ -135,18 +137,35 @@ def validate(files: dict[str, bytes]) -> Outcome:
     return outcome
 
 
-def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source: str) -> Outcome:
-    """Validate and store new versions (flush only; the caller commits or rolls back)."""
+def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source: str, origin: str = "web",
+           base_versions: dict[str, int] | None = None) -> Outcome:
+    """Validate and store new versions (flush only; the caller commits or rolls back). A deploy
+    that would supersede a newer version is refused (``superseded``)."""
+    from engine.deployguard import DeployConflict
+
     outcome = validate(files)
     if not outcome.ok:
         return outcome
     try:
-        result = engine.deploy(session, files, actor, source)
+        result = engine.deploy(session, files, actor, source, origin=origin, base_versions=base_versions,
+                               scenario_dir=scenario_dir())
     except BundleError as exc:
         outcome.problems = exc.problems
         return outcome
+    except DeployConflict as exc:
+        outcome.superseded = exc.superseded
+        outcome.problems = [Problem(s.process_id, s.message()) for s in exc.superseded]
+        return outcome
     outcome.created, outcome.unchanged = result.created, result.unchanged
     return outcome
+
+
+def scenario_dir():
+    """Where the ``*.scenarios.json`` a deploy runs live (processes/ of the settings)."""
+    from flask import current_app
+
+    settings = current_app.config.get("SETTINGS")
+    return getattr(settings, "processes_dir", None)
 
 
 def with_deployed(session: Session, files: dict[str, bytes]) -> dict[str, bytes]:

@@ -11,8 +11,22 @@
   function files() {
     return modeler.saveXML({ format: true }).then(function (r) { var out = {}; out[fileName] = r.xml; return out; });
   }
-  document.getElementById('btn-validate').addEventListener('click', function () { E.run('validate', files); });
-  document.getElementById('btn-deploy').addEventListener('click', function () { E.run('deploy', files); });
+  // problems of the deploy check marked on their cells (input/output entries, rules)
+  function mark(problems) {
+    Array.prototype.forEach.call(canvasEl.querySelectorAll('.has-problem'), function (el) {
+      el.classList.remove('has-problem'); el.removeAttribute('title');
+    });
+    (problems || []).forEach(function (p) {
+      if (!p.element_id) return;
+      Array.prototype.forEach.call(canvasEl.querySelectorAll('[data-element-id]'), function (el) {
+        if (el.getAttribute('data-element-id') === p.element_id) {
+          el.classList.add('has-problem'); el.setAttribute('title', p.message);
+        }
+      });
+    });
+  }
+  document.getElementById('btn-validate').addEventListener('click', function () { E.run('validate', files, mark); });
+  document.getElementById('btn-deploy').addEventListener('click', function () { E.run('deploy', files, mark); });
   document.getElementById('btn-download').addEventListener('click', function () {
     files().then(function (f) { E.download(fileName, f[fileName]); });
   });

@@ -54,16 +54,42 @@
     problemsEl.appendChild(table);
   }
 
-  // action: 'validate' | 'deploy'; getFiles() → Promise<{name: text}>
-  function run(action, getFiles, onProblems) {
-    status(root.dataset.lWorking, '');
-    return Promise.resolve(getFiles()).then(function (files) {
-      var url = action === 'deploy' ? root.dataset.deployUrl : root.dataset.validateUrl;
-      return postJSON(url, { files: files });
-    }).then(function (result) {
+  // a deploy refused because the latest version moved on since this edit's base: what changed
+  // in between (a diff per process) and, when the edit touches other files, applying it on the latest
+  function showConflict(result, files, onProblems) {
+    var box = document.getElementById('editor-conflict');
+    if (!box) {
+      box = document.createElement('div');
+      box.id = 'editor-conflict';
+      box.className = 'conflict';
+      problemsEl.parentNode.insertBefore(box, problemsEl.nextSibling);
+    }
+    box.textContent = '';
+    box.hidden = !(result.superseded && result.superseded.length);
+    (result.superseded || []).forEach(function (s) {
+      var p = document.createElement('p'); p.className = 'conflict-message'; p.textContent = s.message;
+      var pre = document.createElement('pre'); pre.className = 'conflict-diff'; pre.textContent = s.diff || '';
+      box.appendChild(p); box.appendChild(pre);
+    });
+    if (result.apply_url) {
+      var button = document.createElement('button');
+      button.type = 'button'; button.className = 'btn primary'; button.id = 'btn-apply-latest';
+      button.textContent = root.dataset.lApply;
+      button.addEventListener('click', function () {
+        status(root.dataset.lWorking, '');
+        postJSON(result.apply_url, { files: files }).then(function (r) { report('deploy', r, files, onProblems); });
+      });
+      box.appendChild(button);
+    }
+  }
+
+  function report(action, result, files, onProblems) {
       showProblems(result.problems);
       if (onProblems) onProblems(result.problems || []);
-      if (!result.ok) {
+      showConflict(result, files, onProblems);
+      if (result.superseded && result.superseded.length) {
+        status(root.dataset.lSuperseded, 'error');
+      } else if (!result.ok) {
         status(root.dataset.lRefused.replace('{n}', (result.problems || []).length), 'error');
       } else if (action === 'deploy') {
         var created = (result.created || []).map(function (c) { return c[0] + ' v' + c[1]; });
@@ -77,6 +103,18 @@
       }
       root.setAttribute('data-last', action + ':' + (result.ok ? 'ok' : 'refused'));
       return result;
+  }
+
+  // action: 'validate' | 'deploy'; getFiles() → Promise<{name: text}>
+  function run(action, getFiles, onProblems) {
+    status(root.dataset.lWorking, '');
+    var sent = null;
+    return Promise.resolve(getFiles()).then(function (files) {
+      sent = files;
+      var url = action === 'deploy' ? root.dataset.deployUrl : root.dataset.validateUrl;
+      return postJSON(url, { files: files });
+    }).then(function (result) {
+      return report(action, result, sent, onProblems);
     }).catch(function (err) {
       status(String(err && err.message || err), 'error');
       root.setAttribute('data-last', action + ':failed');
