@@ -10,7 +10,7 @@ import threading
 
 from sqlalchemy import select, update
 
-from engine.models import HumanTask, UserSession, WorkerHeartbeat
+from engine.models import HumanTask, Instance, UserSession, WorkerHeartbeat
 from tests.api.conftest import make_token
 
 from .conftest import INTAKE_OK, ready_task
@@ -101,3 +101,15 @@ def test_a_read_that_meets_a_writer_while_writing_runs_again_as_a_writer(app, as
     assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
     with Session() as session:
         assert session.scalars(select(UserSession.end_reason)).all() == ["idle"]
+
+
+def test_a_long_case_history_shows_its_newest_entries_first_then_all(app, as_user, Session, engine, start_case):
+    case = start_case()
+    with Session.begin() as session:
+        for i in range(60):
+            engine.audit(session, "wg.city", "comment", session.get(Instance, case), data={"i": i})
+    browser = as_user("wg.city")
+    page = browser.get(f"/cases/{case}").get_data(as_text=True)
+    assert page.count('<li class="tl-') == 50 and "显示最近 50 条，共 61 条" in page
+    everything = browser.get(f"/cases/{case}?timeline=all").get_data(as_text=True)
+    assert everything.count('<li class="tl-') == 61 and "显示最近" not in everything
