@@ -162,10 +162,10 @@ class Person:
         return detail.get("status", "?")
 
 
-def pct(values: list[float], q: float) -> float | None:
-    """The q-quantile in ms (nearest rank), None for no values."""
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile in ms (nearest rank); NaN for no values (printed as "nan", never a crash)."""
     if not values:
-        return None
+        return float("nan")
     ordered = sorted(values)
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 

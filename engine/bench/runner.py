@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import bigdata, http, inprocess, pg, timers
 
-FULL = dict(ab_rounds=5, ab_cases=20, loops=[1, 10, 100, 1000], http_levels=[1, 4, 16], http_cases_per_client=6,
+FULL = dict(ab_rounds=5, ab_cases=20, loops=[1, 10, 100, 1000], http_levels=[1, 4, 8, 16], http_cases_per_client=6,
             e_cases=1_000_000, e_repeats=8, f_timers=1000)
 QUICK = dict(ab_rounds=3, ab_cases=3, loops=[1, 10, 50], http_levels=[1, 4, 16], http_cases_per_client=1,
              e_cases=5_000, e_repeats=6, f_timers=100)
