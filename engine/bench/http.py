@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..clock import SystemClock
+from ..config import SERVER_THREADS
 from ..models import User
 from ..tokens import create_token
 from . import scenario
@@ -51,7 +52,7 @@ class Server:
                 self.process.wait()
 
 
-def start_gunicorn(env: dict, workdir: Path, workers: int = 2, threads: int = 4) -> Server:
+def start_gunicorn(env: dict, workdir: Path, workers: int = 2, threads: int = SERVER_THREADS) -> Server:
     port = free_port()
     log = workdir / f"gunicorn-{port}.log"
     gunicorn = Path(sys.executable).with_name("gunicorn")

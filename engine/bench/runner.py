@@ -211,7 +211,7 @@ def _http(database: str, sizes: dict, workdir: Path, tag: str, echo, res: Result
     out: dict = {"levels": levels, "available": True}
     try:
         tokens = http.prepare(rig)
-        server = http.start_gunicorn(env, workdir, workers=2, threads=4)
+        server = http.start_gunicorn(env, workdir, workers=2)  # threads as `zhitongche run`
         try:
             http.drive(server.port, tokens, 2, 1, database)  # warm-up: both workers load the specs
             first = 1000
