@@ -249,14 +249,25 @@ class TimelineItem:
     entry_id: int | None = None
 
 
-def timeline(session: Session, instance_id: int, include_internal: bool = True) -> list[TimelineItem]:
+def timeline(session: Session, instance_id: int, include_internal: bool = True,
+             latest: int | None = None) -> list[TimelineItem]:
+    """The case's history and comments in time order; only the ``latest`` ones when given
+    (a case reopened many times has a long history: its page shows the newest first)."""
+    stmt = select(AuditEntry).where(AuditEntry.instance_id == instance_id)
+    stmt = stmt.order_by(AuditEntry.id.desc()).limit(latest) if latest is not None else stmt.order_by(AuditEntry.id)
     items = [TimelineItem(e.at, e.actor, e.action, e.task_name, e.data if isinstance(e.data, dict) else None,
                           entry_id=e.id)
-             for e in session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id)
-                                      .order_by(AuditEntry.id))]
+             for e in session.scalars(stmt)]
     items += [TimelineItem(c.created_at, c.author, "comment", comment=c)
               for c in comments(session, instance_id, include_internal)]
-    return sorted(items, key=lambda i: i.at)
+    items.sort(key=lambda i: i.at)
+    return items if latest is None else items[-latest:]
+
+
+def timeline_size(session: Session, instance_id: int, include_internal: bool = True) -> int:
+    """How many entries ``timeline`` has in all."""
+    audit = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.instance_id == instance_id))
+    return (audit or 0) + len(comments(session, instance_id, include_internal))
 
 
 @dataclass

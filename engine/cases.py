@@ -9,7 +9,8 @@ import hashlib
 import json
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Engine as _SaEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,22 +26,30 @@ PREFIX = "ZTC"
 
 
 def next_case_no(session: Session, year: int) -> str:
-    """Allocate the next number of ``year`` inside the caller's transaction."""
-    for _ in range(5):
-        counter = session.scalars(
-            select(CaseCounter).where(CaseCounter.year == year).with_for_update()).first()
-        if counter is None:
-            try:
-                with session.begin_nested():
-                    session.add(CaseCounter(year=year, last=0))
-                    session.flush()
-            except IntegrityError:  # another transaction created the year's row first
-                pass
-            continue
-        session.execute(update(CaseCounter).where(CaseCounter.year == year).values(last=CaseCounter.last + 1))
-        session.refresh(counter)
-        return f"{PREFIX}-{year}-{counter.last:04d}"
-    raise RuntimeError("could not allocate a case number")
+    """Allocate the next number of ``year``: one upsert (``INSERT … ON CONFLICT DO UPDATE …
+    RETURNING``).
+
+    On PostgreSQL it runs in a short transaction of its own, committed at once, so concurrent
+    submissions hold the counter row only for that statement, not for the whole start. A start
+    that then fails leaves a gap in the numbers, never a half-saved case nor a number given
+    twice. On SQLite the caller already holds the write lock: it runs in the caller's
+    transaction (a second connection would wait for that lock)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and isinstance(bind, _SaEngine):
+        with bind.begin() as conn:  # its own transaction: the row lock ends with this statement
+            last = conn.execute(_bump(bind.dialect.name, year)).scalar_one()
+    else:
+        last = session.execute(_bump(bind.dialect.name, year)).scalar_one()
+    return f"{PREFIX}-{year}-{last:04d}"
+
+
+def _bump(dialect: str, year: int):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(CaseCounter).values(year=year, last=1)
+    return stmt.on_conflict_do_update(index_elements=[CaseCounter.year],
+                                      set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
 
 
 def start_case(session: Session, engine, data: dict[str, Any], actor: str) -> Instance:

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# threads per gunicorn worker of `zhitongche run` and of the bench's server: writers waiting for
+# SQLite's write lock each hold one, so with too few the readers queue behind them (issue 18);
+# at most the connection pool's 15, so that a thread never waits for a connection
+SERVER_THREADS = 12
 DEFAULT_DATABASE_URL = "sqlite:///" + str(ROOT / "var" / "zhitongche.db")  # the demo database of `./dev run`
 
 

@@ -64,6 +64,53 @@ READ_ONLY = "ztc_read_only"
 SQLITE_BUSY_MS = 30000
 
 
+def reader(bind: Engine) -> Engine:
+    """``bind`` whose transactions are reads: on SQLite a deferred ``BEGIN`` (no write lock;
+    in WAL mode a reader never waits for a writer), elsewhere ``bind`` itself (PostgreSQL
+    readers never wait for writers). A write in such a transaction may fail at once with
+    SQLITE_BUSY when another connection writes (see ``is_busy``): the caller retries the
+    unit in a writing transaction, or writes apart (``write_apart``)."""
+    if bind.dialect.name != "sqlite":
+        return bind
+    return bind.execution_options(**{READ_ONLY: True})
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT)."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+@contextmanager
+def write_apart(bind: Engine, timeout_s: float = 0.5) -> Iterator[Session]:
+    """A short writing transaction on a connection of its own, committed at the end, that
+    waits at most ``timeout_s`` for the write lock (raises OperationalError after that).
+    For a small write a read-only request must make (a session's last-seen time)."""
+    ms = max(1, int(timeout_s * 1000))
+    with bind.connect() as conn:
+        sqlite = bind.dialect.name == "sqlite"
+        if sqlite:
+            # the pragma runs outside a transaction, so BEGIN IMMEDIATE waits only this long
+            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={ms}")
+        else:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        try:
+            with Session(bind=conn) as session:
+                yield session
+                session.commit()
+            if conn.in_transaction():  # PostgreSQL: the session joined the SET LOCAL's transaction
+                conn.commit()
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            if sqlite:
+                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+
+
 @contextmanager
 def read_only_session(bind: Engine, timeout_s: float = 2.0) -> Iterator[Session]:
     """A short read on a connection of its own that never takes a write lock: on SQLite a

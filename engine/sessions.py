@@ -14,6 +14,7 @@ import datetime as _dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -47,8 +48,12 @@ def new_session(session: Session, user: User, now: _dt.datetime | None = None) -
 
 
 def check(session: Session, secret: str | None, limits: Limits = Limits(),
-          now: _dt.datetime | None = None) -> User | None:
-    """The active user of a live session, or None (an expired session is ended here)."""
+          now: _dt.datetime | None = None,
+          touch: Callable[[Callable[[Session], object]], None] | None = None) -> User | None:
+    """The active user of a live session, or None (an expired session is ended here).
+
+    ``touch`` (a read-only request): the last-seen write is handed to it as a function of a
+    session of its own, instead of being made in ``session``."""
     if not secret or not isinstance(secret, str) or len(secret) > 200:
         return None
     row = session.get(UserSession, session_id(secret))
@@ -68,7 +73,12 @@ def check(session: Session, secret: str | None, limits: Limits = Limits(),
         session.flush()
         return None
     if now - row.last_seen_at >= SEEN_EVERY:
-        row.last_seen_at = now
+        if touch is None:
+            row.last_seen_at = now
+        else:
+            sid = row.id
+            touch(lambda other: other.execute(update(UserSession).where(UserSession.id == sid)
+                                              .values(last_seen_at=now)))
     return user
 
 

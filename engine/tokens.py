@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from typing import Callable
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
@@ -40,21 +42,35 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
     return row, secret
 
 
-def user_for_token(session: Session, secret: str) -> User | None:
-    """The active user of a valid, unrevoked token (marks it used), or None."""
+Touch = Callable[[Callable[[Session], object]], None]
+
+
+def user_for_token(session: Session, secret: str, touch: Touch | None = None) -> User | None:
+    """The active user of a valid, unrevoked token (marks it used), or None.
+
+    One query on the unique index of the hash, the user joined. ``last_used_at`` moves at
+    most once a minute: in this session, or, when ``touch`` is given (a read-only request),
+    handed to ``touch`` as a function of a session of its own."""
     if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     digest = token_hash(secret)
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-    # the lookup is by hash; compare again in constant time for good measure
-    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+    found = session.execute(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+                            .where(ApiToken.token_hash == digest)).first()
+    if found is None:
         return None
-    if row.user is None or not row.user.active:
+    row, user = found
+    # the lookup is by hash; compare again in constant time for good measure
+    if not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None or not user.active:
         return None
     now = clock_mod.now()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:  # not a write per request
-        row.last_used_at = now
-    return row.user
+        if touch is None:
+            row.last_used_at = now
+        else:
+            token_id = row.id
+            touch(lambda other: other.execute(update(ApiToken).where(ApiToken.id == token_id)
+                                              .values(last_used_at=now)))
+    return user
 
 
 def tokens_of(session: Session, user: User):

@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.config import ROOT, Settings
 
-from . import i18n
+from . import dbmode, i18n
 from .secret import load_or_create_secret
 
 csrf = CSRFProtect()
@@ -116,6 +116,8 @@ def _wire_database(app: Flask, settings: Settings) -> None:
 
     from engine import clock as clock_mod
 
+    app.wsgi_app = dbmode.RetryAsWriter(app.wsgi_app)  # a read request that met a writer runs again
+
     @app.before_request
     def _use_engine_clock():
         # engine modules read clock.now(): make it the engine's clock for this request
@@ -126,13 +128,7 @@ def _wire_database(app: Flask, settings: Settings) -> None:
     def _commit(response):
         db = g.pop("db", None)
         if db is not None:
-            try:
-                if response.status_code < 400 or g.get("force_commit"):
-                    db.commit()
-                else:
-                    db.rollback()
-            finally:
-                db.close()
+            dbmode.finish(db, response.status_code < 400 or g.get("force_commit"))
         return response
 
     @app.teardown_request
@@ -150,7 +146,7 @@ def get_db():
     if "db" not in g:
         from flask import current_app
 
-        g.db = current_app.config["SESSIONMAKER"]()
+        g.db = dbmode.open_session(current_app.config["SESSIONMAKER"])  # readers: no write lock
         current_app.config["ENGINE"].calendar.sync(g.db)  # an admin's calendar edit, in every process
     return g.db
 

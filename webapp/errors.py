@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 
+from .dbmode import retry_as_writer
+
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +77,8 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def _crash(exc):
+        if retry_as_writer(exc):  # a read request met a writer: it runs again
+            return "", 503
         if isinstance(exc, HTTPException):
             return _http(exc)
         _reset_db()  # (the log line reads the user)

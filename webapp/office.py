@@ -14,6 +14,7 @@ from .public import safe_next
 from .views_auth import official_required
 
 bp = Blueprint("office", __name__)
+TIMELINE_PAGE = 50  # a case page shows this many of the newest timeline entries
 taskconflict.register(bp, "office")  # a task finished by someone else: who, when, input kept
 
 
@@ -106,9 +107,12 @@ def case(case_id: int):
     instance = load_case(case_id)
     db = get_db()
     tasks = get_engine().ready_tasks(db, instance.id)
+    everything = request.args.get("timeline") == "all"  # else the newest TIMELINE_PAGE entries (issue 18)
+    timeline = casefiles.timeline(db, instance.id, latest=None if everything else TIMELINE_PAGE)
+    total = len(timeline) if everything or len(timeline) < TIMELINE_PAGE else casefiles.timeline_size(db, instance.id)
     return render_template(
         "office/case.html", case=instance, summary=instance.summary or {},
-        timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
+        timeline=timeline, timeline_total=total, attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
         dossier_steps=dossierview.for_page(instance, "office"), outcomes=dossierview.outcomes(instance, "office"),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()),

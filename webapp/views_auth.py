@@ -39,9 +39,9 @@ def register_user_loading(app: Flask) -> None:
             if "uid" in session:  # a cookie from before server-side sessions
                 _clear_keeping_lang()
             return
-        from . import get_db
+        from . import dbmode, get_db
 
-        user = sessions.check(get_db(), session.get("sid"), session_limits(current_app))
+        user = sessions.check(get_db(), session.get("sid"), session_limits(current_app), touch=dbmode.touch())
         if user is None:
             _clear_keeping_lang()
             return

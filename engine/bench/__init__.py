@@ -3,10 +3,11 @@
 On the real case process (processes/case.bpmn, driven with valid form data from
 ``scenario.py``) it measures, in one run:
 
-(a) the bare library in memory — ``inprocess.bare_library``;
+(a) the bare library in memory, our script engine and the library's default — ``inprocess.bare_library``;
 (b) the engine with persistence in process, SQLite WAL — ``inprocess.persisted``;
-(c) the full stack over HTTP: gunicorn + the REST API, N concurrent clients, SQLite and
-    PostgreSQL — ``http``;
+(c) the full stack over HTTP: gunicorn + the REST API, 1/4/16 clients, cases submitted by the
+    enterprise, tasks opened and completed by users of their roles, SQLite and PostgreSQL — ``http``;
+(g) the inbox's p95 while (c) writes with 16 clients, against idle — ``http``;
 (d) the cost per step as one case loops 1, 10, 100, 1,000 times — ``inprocess.loops``;
 (e) inbox and dashboard latency over many generated cases in PostgreSQL — ``bigdata``;
 (f) timer firing with one and two worker processes — ``timers``;

@@ -77,8 +77,20 @@ class Rig:
 
 
 # -- (a) the library alone --------------------------------------------------------------------
-def _bare_case(engine: Engine, loaded, data: dict) -> int:
-    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=engine.script_engine)
+def library_default_engine(engine: Engine):
+    """The library's own script engine (``PythonScriptEngine`` on its ``TaskDataEnvironment``,
+    no sandbox, no compiled-expression cache) with the same helper functions as ours, which the
+    case process's expressions call."""
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+    from ..sandbox import BASE_HELPERS
+
+    helpers = engine.script_engine.environment.helpers
+    return PythonScriptEngine(environment=TaskDataEnvironment({**BASE_HELPERS, **helpers.local}))
+
+
+def _bare_case(engine: Engine, loaded, data: dict, script_engine=None) -> int:
+    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine or engine.script_engine)
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(data)
     wf.do_engine_steps()
@@ -97,18 +109,20 @@ def _bare_case(engine: Engine, loaded, data: dict) -> int:
     return done
 
 
-def bare_library(rig: Rig, n_cases: int) -> dict:
-    """User tasks per second of SpiffWorkflow alone: spec parsed once, no persistence."""
+def bare_library(rig: Rig, n_cases: int, library_default: bool = False) -> dict:
+    """User tasks per second of SpiffWorkflow alone: spec parsed once, no persistence; with our
+    sandboxed script engine, or (``library_default``) the library's default one."""
     from ..clock import using
 
     with rig.Session() as s:
         pv = rig.engine.version(s, scenario.CASE_PROCESS)
         loaded = rig.engine.specs.get(pv)
+    script_engine = library_default_engine(rig.engine) if library_default else None
     with using(rig.engine.clock):
         times, cpu = [], []
         for i in range(n_cases):
             t0, c0 = time.perf_counter(), time.process_time()
-            _bare_case(rig.engine, loaded, {**scenario.submission(i), "case_no": f"ZTC-2026-{i:04d}"})
+            _bare_case(rig.engine, loaded, {**scenario.submission(i), "case_no": f"ZTC-2026-{i:04d}"}, script_engine)
             times.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
     return {**_rate(times, cpu, scenario.HAPPY_STEPS, n_cases), "all_completed": True}

@@ -15,9 +15,9 @@ from typing import Callable
 
 from . import bigdata, http, inprocess, pg, timers
 
-FULL = dict(ab_rounds=5, ab_cases=20, loops=[1, 10, 100, 1000], http_clients=8, http_cases=96,
+FULL = dict(ab_rounds=5, ab_cases=20, loops=[1, 10, 100, 1000], http_levels=[1, 4, 8, 16], http_cases_per_client=6,
             e_cases=1_000_000, e_repeats=8, f_timers=1000)
-QUICK = dict(ab_rounds=3, ab_cases=3, loops=[1, 10, 50], http_clients=4, http_cases=8,
+QUICK = dict(ab_rounds=3, ab_cases=3, loops=[1, 10, 50], http_levels=[1, 4, 16], http_cases_per_client=1,
              e_cases=5_000, e_repeats=6, f_timers=100)
 PARTS = ("a", "b", "c", "d", "e", "f")
 
@@ -94,10 +94,11 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
     if "a" in parts or "b" in parts:
         inprocess.bare_library(rig, 1)
         inprocess.persisted(rig, 1)
-        a_rounds, b_rounds = [], []
+        a_rounds, b_rounds, a0_rounds = [], [], []
         for _ in range(sizes["ab_rounds"]):
             if "a" in parts:
                 a_rounds.append(inprocess.bare_library(rig, sizes["ab_cases"]))
+                a0_rounds.append(inprocess.bare_library(rig, sizes["ab_cases"], library_default=True))
             if "b" in parts:
                 b_rounds.append(inprocess.persisted(rig, sizes["ab_cases"]))
         if a_rounds:
@@ -106,6 +107,11 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
                       "cases": sum(r["cases"] for r in a_rounds)}
             _say(echo, f"(a) bare library, in memory          {f['a']['tasks_per_s']:8.0f} user tasks/s "
                        f"(median of {len(a_rounds)} rounds × {sizes['ab_cases']} cases × 6 tasks)")
+            f["a0"] = {"tasks_per_s": statistics.median(r["tasks_per_s"] for r in a0_rounds),
+                       "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in a0_rounds)}
+            _say(echo, f"(a) bare library, its default script engine {f['a0']['tasks_per_s']:8.0f} user tasks/s "
+                       f"(CPU {f['a0']['cpu_tasks_per_s']:.0f}); above: our sandboxed engine "
+                       f"(CPU {f['a']['cpu_tasks_per_s']:.0f})")
         if b_rounds:
             f["b"] = {"tasks_per_s": statistics.median(r["tasks_per_s"] for r in b_rounds),
                       "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in b_rounds),
@@ -117,6 +123,9 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
             f["b/a"] = f["b"]["tasks_per_s"] / f["a"]["tasks_per_s"]
             f["b/a cpu"] = f["b"]["cpu_tasks_per_s"] / f["a"]["cpu_tasks_per_s"]
             _say(echo, f"    b/a = {f['b/a']:.2f} (CPU time: {f['b/a cpu']:.2f})")
+            f["b/a0"] = f["b"]["tasks_per_s"] / f["a0"]["tasks_per_s"]
+            f["b/a0 cpu"] = f["b"]["cpu_tasks_per_s"] / f["a0"]["cpu_tasks_per_s"]
+            _say(echo, f"    b/a against the library's default engine = {f['b/a0']:.2f} (CPU time: {f['b/a0 cpu']:.2f})")
         if profile and "b" in parts:
             res.profile = profile_summary(lambda: inprocess.persisted(rig, sizes["ab_cases"]))
             _say(echo, "profile of (b):\n" + res.profile)
@@ -184,9 +193,10 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
 
 
 def _http(database: str, sizes: dict, workdir: Path, tag: str, echo, res: Results) -> dict:
+    """(c) at each client count of ``http_levels`` on one server and database, then (g): the
+    inbox while the most clients write, against the same reads with nothing else running."""
     env = {"ZHITONGCHE_SECRET_KEY": secrets.token_hex(16), "ZHITONGCHE_UPLOAD_DIR": str(workdir / "uploads"),
            "ZHITONGCHE_WORKER_POLL_SECONDS": "3600"}
-    n = sizes["http_cases"]
     if database == "sqlite":
         db_path = workdir / "http.db"
         rig = inprocess.Rig.sqlite(workdir, "http.db")
@@ -197,28 +207,51 @@ def _http(database: str, sizes: dict, workdir: Path, tag: str, echo, res: Result
         db, pg_env = cm.__enter__()
         rig = inprocess.Rig.on(db)
         env.update(pg_env)
+    levels: dict[int, dict] = {}
+    out: dict = {"levels": levels, "available": True}
     try:
-        token, case_ids = http.prepare(rig, n)
-        server = http.start_gunicorn(env, workdir, workers=2, threads=4)
+        tokens = http.prepare(rig)
+        server = http.start_gunicorn(env, workdir, workers=2)  # threads as `zhitongche run`
         try:
-            result = http.drive(server.port, token, case_ids, sizes["http_clients"], database)
+            http.drive(server.port, tokens, 2, 1, database)  # warm-up: both workers load the specs
+            first = 1000
+            top = max(sizes["http_levels"])
+            for clients in sizes["http_levels"]:
+                n = clients * sizes["http_cases_per_client"]
+                result = http.drive(server.port, tokens, n, clients, database, first=first, probe=clients == top)
+                first += n
+                levels[clients] = r = result.as_dict()
+                if not result.available:
+                    out["available"] = False
+                    out["errors"] = result.errors
+                    _say(echo, f"(c) HTTP, {database}: not measured — {result.errors[0]}")
+                    res.notes.append(f"(c) {database}: {result.errors[0]}")
+                    return out
+                c = r["complete"]
+                _say(echo, f"(c) HTTP {database:10} {clients:>2} clients: {r['tasks_per_s']:6.1f} completions/s; "
+                           f"complete p50/p95/p99 {c['p50_ms']:.0f}/{c['p95_ms']:.0f}/{c['p99_ms']:.0f} ms, "
+                           f"form GET p95 {r['form']['p95_ms']:.0f} ms, submit p95 {r['submit']['p95_ms']:.0f} ms "
+                           f"({r['completions']} completions, {r['n_errors']} errors)")
+                res.checks[f"c: {database}, {clients} clients: every case completed over HTTP"] = (
+                    r["completed_cases"] == n and not r["n_errors"],
+                    f"{r['completed_cases']}/{n} cases, {r['n_errors']} errors {r['errors'][:1]}")
+            idle = http.spread(http.idle_inbox(server.port, tokens))
         finally:
             server.stop()
     finally:
         rig.db.dispose()
         if cm is not None:
             cm.__exit__(None, None, None)
-    out = result.as_dict()
-    if not result.available:
-        _say(echo, f"(c) HTTP, {database}: not measured — {result.errors[0]}")
-        res.notes.append(f"(c) {database}: {result.errors[0]}")
-        return out
-    _say(echo, f"(c) HTTP, gunicorn -w 2 --threads 4, {database:10} {out['tasks_per_s']:7.1f} user tasks/s "
-               f"({sizes['http_clients']} clients, {out['completions']} completions in {out['seconds']:.1f} s, "
-               f"median {out['median_ms'] or 0:.0f} ms, p95 {out['p95_ms'] or 0:.0f} ms, {out['n_errors']} errors)")
-    res.checks[f"c: {database}: every case completed over HTTP"] = (
-        out["completed_cases"] == n and not out["n_errors"], f"{out['completed_cases']}/{n} cases, "
-                                                             f"{out['n_errors']} errors {out['errors'][:1]}")
+    busy = levels[top]["inbox"]
+    out["g"] = {"idle": idle, "busy": busy, "clients": top,
+                "ratio": (busy["p95_ms"] / idle["p95_ms"]) if busy["p95_ms"] and idle["p95_ms"] else None}
+    _say(echo, f"(g) inbox {database:10} p95 idle {idle['p95_ms']:.1f} ms, while {top} clients write "
+               f"{busy['p95_ms'] or 0:.1f} ms ({busy['n']} reads): ratio {out['g']['ratio'] or 0:.2f}")
+    low, high = levels[min(levels)], levels[top]
+    out["scale"] = high["tasks_per_s"] / low["tasks_per_s"] if low["tasks_per_s"] else None
+    out["tasks_per_s"] = max(r["tasks_per_s"] for r in levels.values())
+    out["median_ms"], out["p95_ms"] = high["median_ms"], high["p95_ms"]
+    _say(echo, f"    {database}: {top} clients ÷ 1 client = {out['scale'] or 0:.2f}")
     return out
 
 

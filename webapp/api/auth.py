@@ -12,7 +12,7 @@ from engine import tokens
 from engine.access import Principal
 from engine.errors import NotAllowed
 
-from .. import get_db
+from .. import dbmode, get_db
 from .errors import AuthRequired
 
 ADMIN = frozenset({"admin"})
@@ -26,7 +26,7 @@ def authenticate() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthRequired()
-    user = tokens.user_for_token(get_db(), secret.strip())
+    user = tokens.user_for_token(get_db(), secret.strip(), touch=dbmode.touch())
     if user is None:
         raise AuthRequired()
     g.user = user

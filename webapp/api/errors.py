@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (BundleError, Conflict, EngineError, FormValidationError, InvalidRequest,
                            MessageNotAccepted, NotAllowed, NotFound)
 
+from ..dbmode import retry_as_writer
+
 log = logging.getLogger(__name__)
 
 
@@ -94,6 +96,8 @@ def _auth_required(exc: AuthRequired):
 
 
 def _crash(exc: Exception):
+    if retry_as_writer(exc):  # a read request met a writer: it runs again
+        return "", 503
     if isinstance(exc, HTTPException):
         return http_error(exc)
     log.exception("unhandled API error on %s %s (user %s)", request.method, request.path,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine.config import Settings
+from engine.config import SERVER_THREADS, Settings
 from engine.deploy import collect_files
 from engine.parsing import BundleError
 from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
@@ -148,10 +148,12 @@ def _start_worker() -> "subprocess.Popen | None":
 @main.command()
 @click.option("--dev", is_flag=True, help="werkzeug's threaded server instead of gunicorn")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--threads", type=int, default=SERVER_THREADS, show_default=True,
+              help="threads per gunicorn worker (a writer waiting for SQLite's lock holds one)")
 @click.option("--no-worker", is_flag=True, help="do not start the timer worker")
 @click.option("--demo", is_flag=True,
               help="create the demo users (password 'zhitongche', admin included): for trying it out only")
-def run(dev: bool, workers: int, no_worker: bool, demo: bool) -> None:
+def run(dev: bool, workers: int, threads: int, no_worker: bool, demo: bool) -> None:
     """Migrate, deploy processes/ and forms/, set up accounts, then serve the web app and run the
     timer worker (port ZHITONGCHE_PORT, default 5000, host ZHITONGCHE_HOST).
 
@@ -184,19 +186,19 @@ def run(dev: bool, workers: int, no_worker: bool, demo: bool) -> None:
             signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
             run_simple(settings.host, settings.port, create_app(), threaded=True, use_reloader=False)
         else:
-            _serve_gunicorn(settings, workers, on_exit=stop_worker)
+            _serve_gunicorn(settings, workers, on_exit=stop_worker, threads=threads)
     finally:
         stop_worker()
 
 
-def _serve_gunicorn(settings: Settings, workers: int, on_exit) -> None:
+def _serve_gunicorn(settings: Settings, workers: int, on_exit, threads: int = SERVER_THREADS) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", max(1, workers))
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", max(1, threads))
             self.cfg.set("timeout", 60)
             self.cfg.set("accesslog", "-")
             self.cfg.set("on_exit", lambda _server: on_exit())
