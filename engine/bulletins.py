@@ -181,6 +181,11 @@ def document(session: Session, bulletin: Bulletin, directory=None) -> Document:
     totals = figures.get("totals", {})
     rates = figures.get("rates", {})
     figure_rows = [(label, str(totals.get(key, 0))) for key, label in FIGURE_LABELS]
+    if "awaiting_intake" in totals:  # 办理中 counts accepted open cases; those still at intake apart
+        waiting = int(totals["awaiting_intake"] or 0)
+        at = [k for k, _ in FIGURE_LABELS].index("open")
+        figure_rows[at] = ("办理中（件）", str(int(totals.get("open", 0)) - waiting))
+        figure_rows.insert(at + 1, ("待受理（受理审查或补充材料中，件）", str(waiting)))
     if rates.get("on_time") is not None:
         figure_rows.append(("按期办结率", f"{rates['on_time'] * 100:.1f}%"))
     if rates.get("satisfaction") is not None:
