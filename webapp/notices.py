@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine import clock, notices
 from engine.models import UserNotice
@@ -20,7 +21,10 @@ def _inject() -> dict:
     user = g.get("user")
     if user is None:
         return {"unread_notices": 0}
-    return {"unread_notices": notices.unread_count(get_db(), user.username)}
+    try:
+        return {"unread_notices": notices.unread_count(get_db(), user.username)}
+    except SQLAlchemyError:  # an error page after a failed statement: the header goes without the count
+        return {"unread_notices": 0}
 
 
 def _require_user():
