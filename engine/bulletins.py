@@ -147,6 +147,7 @@ class Document:
     figures: list[tuple[str, str]]
     cases: list[dict[str, Any]]
     signed: str
+    instruction: str = ""  # the signing leader's 批示
 
     @property
     def number_line(self) -> str:
@@ -176,11 +177,16 @@ def document(session: Session, bulletin: Bulletin, directory=None) -> Document:
         county = directory.county_name(r.county) if directory else (r.county or "")
         cases.append({"case_no": r.case_no, "enterprise": r.enterprise_name or "", "title": s.get("title", ""),
                       "category": r.category or "", "county": county, "unit": unit, "status": r.status or "",
-                      "leader_mode": r.leader_mode or ""})
+                      "leader_mode": r.leader_mode or "", "instruction": str(s.get("leader_instruction") or "")})
     figures = bulletin.figures or {}
     totals = figures.get("totals", {})
     rates = figures.get("rates", {})
     figure_rows = [(label, str(totals.get(key, 0))) for key, label in FIGURE_LABELS]
+    if "awaiting_intake" in totals:  # 办理中 counts accepted open cases; those still at intake apart
+        waiting = int(totals["awaiting_intake"] or 0)
+        at = [k for k, _ in FIGURE_LABELS].index("open")
+        figure_rows[at] = ("办理中（件）", str(int(totals.get("open", 0)) - waiting))
+        figure_rows.insert(at + 1, ("待受理（受理审查或补充材料中，件）", str(waiting)))
     if rates.get("on_time") is not None:
         figure_rows.append(("按期办结率", f"{rates['on_time'] * 100:.1f}%"))
     if rates.get("satisfaction") is not None:
@@ -195,7 +201,8 @@ def document(session: Session, bulletin: Bulletin, directory=None) -> Document:
     return Document(series_name=series_name, number=bulletin.number, title=bulletin.title, issuer=issuer,
                     date=f"{day.year}年{day.month}月{day.day}日", status=STATUS_LABELS.get(bulletin.status, ""),
                     period=period, body=bulletin.body or "", figures=figure_rows, cases=cases,
-                    signed=f"审签：{_display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "")
+                    signed=f"审签：{_display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "",
+                    instruction=bulletin.leader_comment or "")
 
 
 def _display_name(session: Session, username: str) -> str:
@@ -217,6 +224,17 @@ def _east_asian(run, font: str = "宋体", latin: str = "Times New Roman") -> No
     rfonts.set(qn("w:eastAsia"), font)
 
 
+def a4(d) -> None:
+    """Every section of a python-docx document on A4 paper (python-docx's template is US Letter)
+    with the margins of official documents (GB/T 9704: top 37 mm, sides 28/26 mm)."""
+    from docx.shared import Mm
+
+    for section in d.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+
+
 def render_docx(doc: Document) -> bytes:
     """The issue as a Word document; every run carries an East Asian font (宋体/黑体)."""
     from docx import Document as Docx
@@ -225,6 +243,7 @@ def render_docx(doc: Document) -> bytes:
     from docx.shared import Pt, RGBColor
 
     d = Docx()
+    a4(d)
     normal = d.styles["Normal"]
     normal.font.name = "Times New Roman"
     normal.font.size = Pt(12)
@@ -246,6 +265,8 @@ def render_docx(doc: Document) -> bytes:
     para(doc.number_line + ("" if doc.status == "已印发" else f"（{doc.status}）"), 14, False,
          WD_ALIGN_PARAGRAPH.CENTER)
     para(f"{doc.issuer}　　　　{doc.date}", 12, False, WD_ALIGN_PARAGRAPH.CENTER)
+    if doc.instruction:
+        para(f"领导批示：{doc.instruction}", 14, font="楷体")
     para(doc.title, 18, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体")
     if doc.period:
         para(f"统计期间：{doc.period}", 12)
@@ -265,15 +286,15 @@ def render_docx(doc: Document) -> bytes:
             _east_asian(cell.paragraphs[0].add_run(text))
     para("二、提请领导关注的案件", 14, True, font="黑体")
     if doc.cases:
-        table = d.add_table(rows=1, cols=5)
+        table = d.add_table(rows=1, cols=6)
         table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, ("案件编号", "企业", "诉求", "牵头单位", "状态")):
+        for cell, text in zip(table.rows[0].cells, ("案件编号", "企业", "诉求", "牵头单位", "状态", "领导批示")):
             cell.text = ""
             _east_asian(cell.paragraphs[0].add_run(text), "黑体")
         for c in doc.cases:
             cells = table.add_row().cells
             values = (c["case_no"], c["enterprise"], f"【{c['category']}】{c['title']}", c["unit"],
-                      c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else ""))
+                      c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else ""), c.get("instruction", ""))
             for cell, text in zip(cells, values):
                 cell.text = ""
                 _east_asian(cell.paragraphs[0].add_run(text))
@@ -297,6 +318,7 @@ h1 { font-size: 18pt; text-align: center; } h2 { font-size: 14pt; margin-top: 14
 p.body { font-size: 14pt; text-indent: 2em; margin: 4pt 0; }
 table { border-collapse: collapse; width: 100%; } td, th { border: 0.6pt solid #333; padding: 3pt 5pt; font-size: 10.5pt; }
 th { background: #f2f2f2; } .signed { text-align: right; margin-top: 18pt; }
+.instruction { border: 1pt solid #c00000; padding: 6pt 8pt; font-size: 13pt; margin: 8pt 0; }
 """
 
 
@@ -306,7 +328,10 @@ def render_html(doc: Document) -> str:
              f'{e(doc.number_line)}</title><style>{PDF_CSS}</style></head><body>',
              f'<p class="series">{e(doc.series_name)}</p>',
              f'<p class="number">{e(doc.number_line)}{"" if doc.status == "已印发" else "（" + e(doc.status) + "）"}</p>',
-             f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>', f"<h1>{e(doc.title)}</h1>"]
+             f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>']
+    if doc.instruction:
+        parts.append(f'<p class="instruction">领导批示：{e(doc.instruction)}</p>')
+    parts.append(f"<h1>{e(doc.title)}</h1>")
     if doc.period:
         parts.append(f"<p>统计期间：{e(doc.period)}</p>")
     parts += [f'<p class="body">{e(line)}</p>' for line in (doc.body or "").splitlines() if line.strip()]
@@ -314,13 +339,14 @@ def render_html(doc: Document) -> str:
     parts += [f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in doc.figures]
     parts.append("</table><h2>二、提请领导关注的案件</h2>")
     if doc.cases:
-        parts.append('<table class="cases"><colgroup><col style="width:17%"><col style="width:24%"><col style="width:29%">'
-                     '<col style="width:16%"><col style="width:14%"></colgroup>')
-        parts.append("<tr><th>案件编号</th><th>企业</th><th>诉求</th><th>牵头单位</th><th>状态</th></tr>")
+        parts.append('<table class="cases"><colgroup><col style="width:15%"><col style="width:19%"><col style="width:22%">'
+                     '<col style="width:13%"><col style="width:12%"><col style="width:19%"></colgroup>')
+        parts.append("<tr><th>案件编号</th><th>企业</th><th>诉求</th><th>牵头单位</th><th>状态</th><th>领导批示</th></tr>")
         for c in doc.cases:
             status = c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else "")
             parts.append(f"<tr><td>{e(c['case_no'])}</td><td>{e(c['enterprise'])}</td>"
-                         f"<td>【{e(c['category'])}】{e(c['title'])}</td><td>{e(c['unit'])}</td><td>{e(status)}</td></tr>")
+                         f"<td>【{e(c['category'])}】{e(c['title'])}</td><td>{e(c['unit'])}</td><td>{e(status)}</td>"
+                         f"<td>{e(c.get('instruction', ''))}</td></tr>")
         parts.append("</table>")
     else:
         parts.append("<p>本期无。</p>")

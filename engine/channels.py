@@ -1,6 +1,8 @@
-"""Notification channels: how one message reaches one person (``log``, ``email`` over SMTP,
-``webhook`` as WeCom / DingTalk group robots accept), configured from ``ZHITONGCHE_*``
-variables. The outbox and its delivery are in engine/notify.py."""
+"""Notification channels: how one message reaches one person (``inapp``: the notification
+centre in the web app, ``log``, ``email`` over SMTP, ``webhook`` as WeCom / DingTalk group
+robots accept), configured from ``ZHITONGCHE_*`` variables. The outbox and its delivery are in
+engine/notify.py; ``inapp`` needs no delivery: its notice is a ``user_notice`` row written in
+the transaction that causes it (engine/notices.py)."""
 from __future__ import annotations
 
 import json
@@ -17,7 +19,8 @@ from typing import Mapping, Protocol
 
 log = logging.getLogger("zhitongche.notify")
 
-CHANNELS = ("log", "email", "webhook")
+CHANNELS = ("inapp", "log", "email", "webhook")
+INAPP = "inapp"  # written at once as a user_notice row, never through the outbox
 
 
 @dataclass
@@ -142,7 +145,8 @@ def _env(env: Mapping[str, str], name: str, default: str = "") -> str:
 
 def channel_names(env: Mapping[str, str] | None = None) -> list[str]:
     """The channels new notifications go to: ``ZHITONGCHE_NOTIFY_CHANNELS`` (comma list), else
-    email if ``ZHITONGCHE_SMTP_HOST`` is set and webhook if ``ZHITONGCHE_WEBHOOK_URL`` is, else log."""
+    the in-app centre plus email if ``ZHITONGCHE_SMTP_HOST`` is set and webhook if
+    ``ZHITONGCHE_WEBHOOK_URL`` is, else plus log."""
     env = os.environ if env is None else env
     explicit = _env(env, "NOTIFY_CHANNELS")
     if explicit.strip():
@@ -156,7 +160,7 @@ def channel_names(env: Mapping[str, str] | None = None) -> list[str]:
         names.append("email")
     if _env(env, "WEBHOOK_URL"):
         names.append("webhook")
-    return names or ["log"]
+    return [INAPP] + (names or ["log"])
 
 
 def channels_from_env(env: Mapping[str, str] | None = None) -> dict[str, Channel]:

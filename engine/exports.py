@@ -4,6 +4,7 @@ Every cell goes through ``cell_value``: text a spreadsheet could take for a form
 with ``= + - @``, a tab or a carriage return — an enterprise's title ``=cmd|' /C calc'!A0``)
 is written as text with a leading apostrophe (OWASP "CSV injection"), and values that are not
 numbers, dates or text (lists, dicts from a process's summary) are written as their text.
+Dates and times are real date cells (Beijing time, formatted ``yyyy-mm-dd hh:mm``), not text.
 """
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .stats import LEADER_MODES, Dashboard, UnitScore
+from .workdays import CHINA
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
 BOLD = Font(bold=True)
 
 
@@ -29,8 +33,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def cell_value(value: Any) -> Any:
     """What is written into a cell: numbers, dates and booleans as they are, everything else
     as text that no spreadsheet evaluates."""
-    if isinstance(value, (_dt.datetime, _dt.time)) and value.tzinfo is not None:
-        value = value.isoformat()  # Excel has no time zones
+    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(CHINA).replace(tzinfo=None)  # Excel has no time zones: Beijing time
+    elif isinstance(value, _dt.time) and value.tzinfo is not None:
+        value = value.isoformat()
     if value is None or isinstance(value, (bool, int, float, Decimal, _dt.date, _dt.datetime, _dt.time)):
         return value
     if not isinstance(value, str):
@@ -47,6 +53,11 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[list], wi
         cell.font, cell.fill, cell.alignment = BOLD, HEADER_FILL, Alignment(horizontal="center")
     for row in rows:
         ws.append([cell_value(v) for v in row])
+        for cell in ws[ws.max_row]:  # real date cells (sortable, filterable), shown as dates
+            if isinstance(cell.value, _dt.datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(cell.value, _dt.date):
+                cell.number_format = DATE_FORMAT
     for i, width in enumerate(widths or [16] * len(header), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"

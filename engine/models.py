@@ -332,6 +332,27 @@ class Notification(Base):
     task: Mapped[Optional[HumanTask]] = relationship()
 
 
+class UserNotice(Base):
+    """The in-app notification centre: one notice to one user (channel ``inapp``), written in
+    the transaction of the change that causes it; ``read_at`` is set when the user reads it.
+    Read notices older than the retention age are pruned by the worker (engine/notify.py)."""
+
+    __tablename__ = "user_notice"
+    __table_args__ = (Index("ix_user_notice_unread", "username", "read_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[Optional[str]] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now, index=True)
+    read_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+
+    task: Mapped[Optional[HumanTask]] = relationship()
+
+
 class CaseCounter(Base):
     """The last case number handed out per year (直通车 case numbers: ZTC-<year>-<seq>).
 

@@ -16,7 +16,8 @@ lost); a permanent refusal marks it failed with the reason. A worker that dies b
 sending and marking leaves a claim that expires after ``CLAIM_LEASE`` and is sent again:
 delivery is at-least-once only across that crash window.
 
-Channels (engine/channels.py): ``log`` (default), ``email`` (SMTP), ``webhook`` (JSON text
+Channels (engine/channels.py): ``inapp`` (the notification centre, engine/notices.py: a
+``user_notice`` row written at once, no outbox row), ``log`` (default), ``email`` (SMTP), ``webhook`` (JSON text
 message as WeCom / DingTalk group robots accept), configured from ``ZHITONGCHE_*`` variables.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .channels import (  # noqa: F401 - re-exported: callers configure channels through this module
     CHANNELS,
+    INAPP,
     Channel,
     DeliveryError,
     EmailChannel,
@@ -42,6 +44,7 @@ from .channels import (  # noqa: F401 - re-exported: callers configure channels 
     channel_names,
     channels_from_env,
 )
+from . import notices
 from .models import HumanTask, Instance, Notification, User
 from .properties import NOTIFY  # noqa: F401 - the property a process uses to ask for a notification
 
@@ -81,10 +84,15 @@ def usernames_in_groups(session: Session, groups: Iterable[str]) -> list[str]:
 def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: str, body: str,
             now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
             level: str | None = None, channels: Iterable[str] | None = None) -> list[Notification]:
-    """Add one outbox row per recipient and channel (flush left to the caller)."""
+    """Add one outbox row per recipient and channel, or an in-app notice for the ``inapp``
+    channel (flush left to the caller); returns the outbox rows."""
     rows = []
     for username in dict.fromkeys(r for r in recipients if r):
         for channel in channels if channels is not None else channel_names():
+            if channel == INAPP:  # the notification centre: stored at once, nothing to deliver
+                notices.add(session, username=username, kind=kind, level=level, subject=subject, body=body,
+                            now=now, instance_id=instance.id if instance is not None else None, task=task)
+                continue
             row = Notification(kind=kind[:30], level=level, recipient=username, channel=channel,
                                subject=subject[:300], body=body, status="pending", attempts=0,
                                next_attempt_at=now, created_at=now,

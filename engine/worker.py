@@ -12,7 +12,9 @@ One pass (``Worker.step``):
    timers, advance it, write the audit and commit — one transaction per instance. A worker
    killed mid-step loses its transaction and its row lock with it; another worker (or the
    next pass) fires the timer then, exactly once;
-4. notifications — claim due outbox rows and send them (engine/notify.py).
+4. notifications — claim due outbox rows and send them (engine/notify.py);
+5. pruning — at most every ``PRUNE_EVERY``, delete sent outbox rows and read in-app notices older
+   than ``ZHITONGCHE_NOTIFICATION_RETENTION_DAYS`` (engine/notices.py).
 
 An instance that fails (a script, expression or decision table raising) becomes an incident
 (``status = "error"``, see engine/incidents.py); an unexpected exception is recorded the same
@@ -40,7 +42,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import notify, timerstart
+from . import notices, notify, timerstart
 from .errors import Conflict
 from .models import Instance, WorkerHeartbeat
 from .runtime import Engine
@@ -50,6 +52,7 @@ log = logging.getLogger("zhitongche.worker")
 HEARTBEAT_PRUNE_AFTER = _dt.timedelta(days=1)
 ALIVE_MIN_SECONDS = 10.0
 HEARTBEAT_EVERY_S = 2.0  # during a long pass, the heartbeat is refreshed this often
+PRUNE_EVERY = _dt.timedelta(minutes=10)
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -77,7 +80,7 @@ class Worker:
     def __init__(self, Session: sessionmaker, engine: Engine, *, worker_id: str | None = None,
                  poll_seconds: float = 2.0, batch: int = 200, notify_batch: int = 50,
                  channels: Mapping[str, notify.Channel] | None = None,
-                 backoff_base_s: float = notify.BACKOFF_BASE_S) -> None:
+                 backoff_base_s: float = notify.BACKOFF_BASE_S, retention_days: int | None = None) -> None:
         self.Session = Session
         self.engine = engine
         self.clock = engine.clock
@@ -87,6 +90,8 @@ class Worker:
         self.notify_batch = notify_batch
         self.channels = dict(channels) if channels is not None else notify.channels_from_env()
         self.backoff_base_s = backoff_base_s
+        self.retention_days = retention_days if retention_days is not None else notices.retention_days()
+        self._pruned_at: _dt.datetime | None = None  # only spaces the pruning out; any worker may prune
         self.totals = PassStats()
         self._stop = threading.Event()
         self._started_at = self.clock.now()
@@ -135,6 +140,8 @@ class Worker:
                     self.Session, self.channels, clock=self.clock, worker_id=self.worker_id,
                     batch=self.notify_batch, backoff_base_s=self.backoff_base_s,
                     should_stop=lambda: self._heartbeat_if_due() or self.stopping)
+            if not self.stopping:
+                self.prune_notifications()
         except TRANSIENT_DB_ERRORS as exc:
             stats.db_errors += 1
             log.warning("database unavailable or busy, trying again in %.1fs: %s", self.poll_seconds,
@@ -251,6 +258,19 @@ class Worker:
             row.sent = self.totals.notifications.sent
             session.execute(delete(WorkerHeartbeat).where(
                 WorkerHeartbeat.last_seen < now - HEARTBEAT_PRUNE_AFTER, WorkerHeartbeat.worker_id != self.worker_id))
+
+    def prune_notifications(self, force: bool = False) -> tuple[int, int]:
+        """Delete old sent notifications and read notices (at most every PRUNE_EVERY unless forced)."""
+        now = self.clock.now()
+        if not force and self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0, 0
+        with self.Session.begin() as session:
+            pruned = notices.prune(session, now, self.retention_days)
+        self._pruned_at = now
+        if any(pruned):
+            log.info("pruned %s sent notifications and %s read notices older than %s days", *pruned,
+                     self.retention_days)
+        return pruned
 
     def _sign_off(self) -> None:
         try:

@@ -87,6 +87,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .account import bp as account_bp  # issue 16: change one's own password
 
     app.register_blueprint(account_bp)
+    from .notices import bp as notices_bp  # issue 14: the in-app notification centre
+
+    app.register_blueprint(notices_bp)
+    from .documents import bp as documents_bp  # issue 14: printable 交办单, 督办单, 会议纪要
+
+    app.register_blueprint(documents_bp)
 
     from . import api, security  # issue 6: JSON API, security headers, log-in throttling and audit
 

@@ -86,6 +86,22 @@ def export_dashboard():
     return _xlsx(exports.dashboard_workbook(board, _directory()), "直通车统计.xlsx")
 
 
+@bp.get("/stats/enterprises")
+@official_required
+def enterprises():
+    """沟通企业: the distinct enterprises behind the received cases of the period."""
+    from engine.stats.enterprises import enterprises as enterprise_rows
+
+    from .limits import int_arg
+
+    period, county = _scope()
+    page = int_arg("page") or 1
+    rows, total = enterprise_rows(get_db(), period, county, now=_now(), offset=(page - 1) * 50, limit=50)
+    links = stats.figure_links(period, county)
+    return render_template("stats/enterprises.html", rows=rows, total=total, page=page, per_page=50,
+                           recv=links["_received"], period=period, county=county, args=request.args)
+
+
 # -- unit assessment -----------------------------------------------------------------------
 @bp.get("/stats/assessment")
 @official_required

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +45,8 @@ class UnitScore:
 def assessment(session: Session, period: Period, county: str | None = None,
                now: _dt.datetime | None = None) -> list[UnitScore]:
     """Units ranked by on-time rate (high first), then satisfaction rate (high first), then
-    overdue count (low first); units with nothing closed in the period come last."""
+    overdue count (low first); units with nothing closed in the period come last. Units equal on
+    all of these share a rank and the next rank skips (1, 1, 3); ties are listed by unit code."""
     now = now or _dt.datetime.now(UTC)
     scores: dict[str, UnitScore] = {}
 
@@ -67,12 +68,18 @@ def assessment(session: Session, period: Period, county: str | None = None,
     for unit, n in coordinations(session, period, county).items():
         score(unit).coordinations += n
 
-    def key(s: UnitScore):
-        return (s.on_time_rate is None, -(s.on_time_rate or 0), -(s.satisfaction_rate or 0), s.overdue, s.unit)
+    return rank(scores.values())
 
-    ranked = sorted(scores.values(), key=key)
+
+def rank(scores: Iterable[UnitScore]) -> list[UnitScore]:
+    """Sort and rank with competition ranking ("1224"): units equal on on-time rate, satisfaction
+    rate and overdue count share a rank and the next rank skips as many places."""
+    def merit(s: UnitScore):
+        return (s.on_time_rate is None, -(s.on_time_rate or 0), -(s.satisfaction_rate or 0), s.overdue)
+
+    ranked = sorted(scores, key=lambda s: (merit(s), s.unit))
     for i, s in enumerate(ranked, start=1):
-        s.rank = i
+        s.rank = ranked[i - 2].rank if i > 1 and merit(ranked[i - 2]) == merit(s) else i
     return ranked
 
 
@@ -81,8 +88,13 @@ def export_rows(session: Session, instances: list[Instance], names) -> list[dict
     ids = [i.id for i in instances]
     records = {r.instance_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.instance_id.in_(ids or [-1])))}
 
-    def when(value):
-        return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if value else None
+    def when(value):  # a datetime: the workbook writes it as a date cell in Beijing time
+        if isinstance(value, str):
+            try:
+                value = _dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        return value.astimezone(CHINA) if value else None
 
     rows = []
     for inst in instances:
@@ -97,7 +109,7 @@ def export_rows(session: Session, instances: list[Instance], names) -> list[dict
             "status": s.get("status"), "outcome": s.get("outcome"),
             "received_at": when(r.received_at) if r else when(inst.created_at),
             "closed_at": when(r.closed_at) if r else when(inst.ended_at),
-            "deadline": when(r.deadline) if r else s.get("deadline"),
+            "deadline": when(r.deadline if r else s.get("deadline")),
             "ever_overdue": ("是" if r.ever_overdue else "否") if r else None,
             "leader_mode": s.get("leader_mode"), "satisfaction": s.get("satisfaction"),
             "reopen_count": s.get("reopen_count"), "workdays_to_close": r.workdays_to_close if r else None,

@@ -241,6 +241,11 @@ class Dashboard:
                 "by_unit": self.by_unit, "rates": self.rates, "leader_modes": self.leader_modes,
                 "bulletins": self.bulletins, "records": self.records}
 
+    def top_units(self, n: int = 15) -> list[list]:
+        """The ``n`` lead units with most cases received: ``[code, count]``, most first (ties by
+        code). A list, because JSON objects lose their order (Flask sorts keys)."""
+        return [[u, c] for u, c in sorted(self.by_unit.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
 
 def _sum(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
@@ -327,6 +332,16 @@ def open_not_overdue(session: Session, period: Period, county: str | None, now: 
     r = CaseRecord
     where = [r.is_open == True, or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
              _between(r.received_at, period)]
+    if county:
+        where.append(r.county == county)
+    return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
+
+
+def awaiting_intake(session: Session, period: Period, county: str | None) -> int:
+    """Cases received in the period, open and not accepted yet (受理审查, 补充材料): counted in
+    "open" but not in "accepted" — the bulletin shows them apart so that 办理中 ≤ 已受理."""
+    r = CaseRecord
+    where = [r.is_open == True, r.accepted_at.is_(None), _between(r.received_at, period)]  # noqa: E712
     if county:
         where.append(r.county == county)
     return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
@@ -419,7 +434,7 @@ def dashboard(session: Session, period: Period, county: str | None = None,
     coord = coordinations(session, period, county)
     totals.update(solved=closed["solved"], closed=closed["closed"], handled=closed["handled"],
                   on_time=closed["on_time"], enterprises=distinct_enterprises(session, period, county),
-                  coordinations=sum(coord.values()))
+                  coordinations=sum(coord.values()), awaiting_intake=awaiting_intake(session, period, county))
     rates = {
         "on_time": _ratio(closed["on_time"], closed["handled"]),
         "satisfaction": _ratio(closed["sat_good"], closed["sat_answered"]),

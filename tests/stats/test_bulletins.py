@@ -84,7 +84,8 @@ def test_sign_off_in_the_process(Session, engine, deployed, new_case):
         b = s.get(Bulletin, bid)
         assert (b.status, b.leader_comment, b.issued_at) == ("draft", "请补充办理进展", None)
     complete(Session, engine, iid, {"body": "本期报送一件需领导协调的案件，自然资源局已着手办理。"}, "wg.city")
-    complete(Session, engine, iid, {"signoff_decision": "approve"}, "leader.mayor")
+    complete(Session, engine, iid, {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
+             "leader.mayor")
     with Session() as s:
         b = s.get(Bulletin, bid)
         assert (b.status, b.signed_by, b.number) == ("issued", "leader.mayor", number)
@@ -112,7 +113,8 @@ def issued(Session, engine, deployed, new_case):
     bid, number, iid = compose(Session, engine, series="key_project", case_ids=[case.instance().id],
                                title="关于重点项目建设情况的专报")
     complete(Session, engine, iid, {"body": "一、总体情况\n本月重点项目推进顺利。"}, "wg.city")
-    complete(Session, engine, iid, {"signoff_decision": "approve"}, "leader.mayor")
+    complete(Session, engine, iid, {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
+             "leader.mayor")
     with Session() as s:
         from engine.names import load_directory
 
@@ -135,6 +137,9 @@ def test_docx_has_the_issue_number_and_east_asian_font(issued):
     assert "辽宁柏慧燕都食品有限公司" in cells and "市发展和改革委员会" in cells
     fonts = {r._element.rPr.rFonts.get(qn("w:eastAsia")) for p in doc.paragraphs for r in p.runs}
     assert None not in fonts and "黑体" in fonts
+    assert "领导批示：同意印发，请各单位抓紧落实" in text
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4, not US Letter
 
 
 def test_pdf_text_is_chinese(issued, tmp_path):
@@ -147,6 +152,9 @@ def test_pdf_text_is_chinese(issued, tmp_path):
     assert "重点项目建设情况专报" in text
     assert "第3期" in text
     assert "辽宁柏慧燕都食品有限公司" in "".join(text.split())  # a table cell may wrap it
+    assert "领导批示：同意印发，请各单位抓紧落实" in "".join(text.split())
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True, text=True).stdout
+    assert "(A4)" in info
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "bulletin.pdf").write_bytes(data)
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "bulletin")],

@@ -72,7 +72,8 @@ def reference(session, period: stats.Period, county, now) -> dict:
         "overdue_now": sum(bool(r.is_open and r.deadline and r.deadline < now) for r in received),
         "escalated": sum(bool(r.escalated) for r in received), "solved": len(solved), "closed": len(closed),
         "handled": len(handled), "on_time": sum(r.on_time is True for r in closed),
-        "enterprises": len({r.uscc for r in received if r.uscc is not None}), "coordinations": len(units)}
+        "enterprises": len({r.uscc for r in received if r.uscc is not None}), "coordinations": len(units),
+        "awaiting_intake": sum(bool(r.is_open and r.accepted_at is None) for r in received)}
     rates = {
         "on_time": stats._ratio(totals["on_time"], len(handled)),
         "satisfaction": stats._ratio(sum(r.satisfaction in stats.GOOD_SATISFACTION for r in closed), len(answered)),

@@ -153,9 +153,9 @@ def test_notify_value_must_be_a_dict(Session, engine, processes):
 
 
 def test_channels_follow_the_environment():
-    assert notify.channel_names({}) == ["log"]
+    assert notify.channel_names({}) == ["inapp", "log"]
     env = {"ZHITONGCHE_SMTP_HOST": "smtp.example", "ZHITONGCHE_WEBHOOK_URL": "http://robot"}
-    assert notify.channel_names(env) == ["email", "webhook"]
+    assert notify.channel_names(env) == ["inapp", "email", "webhook"]
     assert sorted(notify.channels_from_env(env)) == ["email", "log", "webhook"]
     assert notify.channel_names({"ZHITONGCHE_NOTIFY_CHANNELS": "log, webhook"}) == ["log", "webhook"]
     with pytest.raises(ValueError):

@@ -314,7 +314,7 @@ class StatisticsSchema(Schema):
     county = fields.String(required=True, allow_none=True, metadata={"description": "null: every county"})
     totals = _Counts("cases received in the period (received, accepted, rejected, withdrawn, open, overdue, "
                      "overdue_now, escalated), closed in it (closed, solved, handled, on_time), distinct "
-                     "enterprises, unit coordinations")
+                     "enterprises, unit coordinations, awaiting_intake (open and not accepted yet)")
     by_category = _Counts("cases received, per category")
     by_county = _Counts("cases received, per county")
     by_mode = _Counts("cases received, per handling mode (马上办/快速办/监督办)")

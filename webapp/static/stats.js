@@ -67,5 +67,7 @@
   chart("chart-county", bars(entries(data.by_county, county)), function (p) { return { rcounty: p.data.code }; });
   chart("chart-mode", pie(entries(data.by_mode)), function (p) { return { mode: p.data.code }; });
   chart("chart-leader", pie(entries(data.leader_modes)), function (p) { return { leader_mode: p.data.code }; });
-  chart("chart-unit", bars(entries(data.by_unit, unit).slice(0, 15), true), function (p) { return { lead_unit: p.data.code }; });
+  // the 15 lead units with most cases, most first (a list from the server: object keys come sorted by code)
+  var unitTop = (payload.unit_top || []).map(function (e) { return { code: e[0], name: unit(e[0]), value: e[1] }; });
+  chart("chart-unit", bars(unitTop, true), function (p) { return { lead_unit: p.data.code }; });
 })();
