@@ -379,6 +379,10 @@ class CaseRecord(Base):
         Index("ix_case_record_open_deadline", "is_open", "deadline"),
         Index("ix_case_record_lead_closed", "lead_unit", "closed_at"),
         Index("ix_case_record_uscc", "uscc"),
+        # substring search (engine/search.py): trigrams on PostgreSQL; SQLite scans (see there),
+        # its index is kept empty (WHERE 0) so that both databases have the same schema
+        Index("ix_case_record_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
     )
     instance_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
@@ -410,6 +414,21 @@ class CaseRecord(Base):
     on_time: Mapped[Optional[bool]] = mapped_column()  # closed after handling, never overdue
     workdays_to_close: Mapped[Optional[int]] = mapped_column(Integer)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    # what the search box finds (case number, enterprise, title, description, contact, results)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SavedFilter(Base):
+    """A named inbox or case-list filter (the query string), a person's own or shared with a group."""
+
+    __tablename__ = "saved_filter"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    shared_group: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    page: Mapped[str] = mapped_column(String(20))  # inbox | cases
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
 
 class CaseUnit(Base):

@@ -155,7 +155,11 @@ class TaskArgs(PageArgs):
     county = Text(100)
     mode = Text(100)
     overdue = fields.Boolean(load_default=False)
-    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650),
+                                     metadata={"description": "due by the end of the N-th working day from today"})
+    due_today = fields.Boolean(load_default=False, metadata={"description": "due today (今日到期)"})
+    q = Text(200, metadata={"description": "words of the case (number, enterprise, title, description, contact, "
+                                           "unit result) or the task's name"})
     sort = fields.String(load_default="due", validate=validate.OneOf(["due", "created"]))
 
 
@@ -169,6 +173,8 @@ class TaskSchema(TaskRefSchema):
     delegated_from = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     marker = fields.String(required=True, allow_none=True, metadata={"description": "deadline marker: yellow, red or null"})
+    days_left = fields.Integer(allow_none=True, metadata={
+        "description": "working days to the deadline (0: due today; negative: working days overdue)"})
     summary = fields.Dict(required=True)
 
 
@@ -186,7 +192,8 @@ class CompleteBody(Schema):
 
 # -- cases -----------------------------------------------------------------------------------
 class CaseArgs(PageArgs):
-    q = Text(200, metadata={"description": "case number, enterprise, title or credit code contains"})
+    q = Text(200, metadata={"description": "words the case contains: number, enterprise, credit code, title, "
+                                           "description, contact, units' results"})
     category = Text(100)
     county = Text(100)
     status = Text(100, metadata={"description": "running/completed/error or a Chinese status label"})

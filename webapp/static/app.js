@@ -44,3 +44,12 @@ document.addEventListener('submit', function (ev) {
     ev.stopImmediatePropagation();
   }
 }, true);
+
+// inbox: a "select all" box ticks every task row for the bulk form
+(function () {
+  const all = document.getElementById('select-all');
+  if (!all) return;
+  all.addEventListener('change', () => {
+    document.querySelectorAll('.select-task').forEach((box) => { box.checked = all.checked; });
+  });
+})();
