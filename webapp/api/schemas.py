@@ -185,6 +185,24 @@ class TaskDetailSchema(TaskSchema):
     draft = fields.Dict(required=True, allow_none=True)
 
 
+class BulkBody(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["claim", "assign", "transfer"]),
+                           metadata={"description": "claim; assign (a free task or mine); transfer (a head of the unit, or the holder)"})
+    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+                           validate=validate.Length(min=1, max=200))
+    to = Text(100, metadata={"description": "the colleague (user name) for assign and transfer"})
+
+
+class BulkFailureSchema(Schema):
+    id = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class BulkResultSchema(Schema):
+    done = fields.List(fields.Integer(), required=True)
+    failed = fields.List(fields.Nested(BulkFailureSchema), required=True)
+
+
 class CompleteBody(Schema):
     data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict,
                        metadata={"description": "the form's values (validated against its JSON Schema)"})

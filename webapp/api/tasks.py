@@ -10,7 +10,7 @@ from engine.models import HumanTask
 from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail
-from .schemas import CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
+from .schemas import BulkBody, BulkResultSchema, CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
 
 blp = api_blueprint("tasks", "/tasks",
                     "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
@@ -61,6 +61,16 @@ def list_tasks(args):
     result = page_of_list([task_dict(r.task, r.marker, r.days_left) for r in page.rows], args)
     result["page"]["total"] = page.counts.get(args["tab"], len(page.rows))
     return result
+
+
+@blp.route("/bulk", methods=["POST"])
+@blp.arguments(BulkBody, as_kwargs=False)
+@blp.response(200, BulkResultSchema)
+def bulk(body):
+    """Claim, assign or transfer many tasks at once; each is checked and audited on its own, and
+    those that cannot be handed over are listed with the reason (the others go ahead)."""
+    result = inbox.bulk(get_db(), g.principal, body["action"], body["task_ids"], body.get("to") or None)
+    return {"done": result.done, "failed": [{"id": i, "message": m} for i, m in result.failed.items()]}
 
 
 @blp.route(f"/<{BIG_ID}:task_id>")
