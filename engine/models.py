@@ -154,6 +154,9 @@ class HumanTask(Base):
     completed_by: Mapped[Optional[str]] = mapped_column(String(100))
     # who handed the task to the current assignee (delegation); they may take it back
     delegated_from: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    # 催办: the last time someone urged the task's holder (engine/office_verbs.py), and who
+    urged_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    urged_by: Mapped[Optional[str]] = mapped_column(String(100))
 
     instance: Mapped[Instance] = relationship()
     groups: Mapped[list["HumanTaskGroup"]] = relationship(cascade="all, delete-orphan")
@@ -428,6 +431,30 @@ class SavedFilter(Base):
     page: Mapped[str] = mapped_column(String(20))  # inbox | cases
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class CaseCopy(Base):
+    """抄送: a case copied to a person or a group for reading (engine/office_verbs.py)."""
+
+    __tablename__ = "case_copy"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                             ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[Optional[str]] = mapped_column(String(100), index=True)  # a username, or
+    group: Mapped[Optional[str]] = mapped_column(String(200), index=True)  # a group
+    copied_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class Phrase(Base):
+    """常用意见: a person's saved phrase, inserted into opinion fields."""
+
+    __tablename__ = "phrase"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    text: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
 

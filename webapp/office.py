@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from sqlalchemy import select
 
-from engine import access, casefiles, inbox as inbox_mod, savedfilters
+from engine import access, casefiles, inbox as inbox_mod, office_verbs, savedfilters
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import Attachment, User
 from engine.stats import CaseFilter
@@ -154,9 +154,10 @@ def cases():
                            is_overdue=lambda c: casefiles.is_overdue(c, get_engine().clock.now()))
 
 
-def load_case(case_id: int):
+def load_case(case_id: int, copies: bool = True):
+    """The case if the person may read it (``copies=False``: act on it — 抄送 is read-only)."""
     instance = get_db().get(casefiles.Instance, case_id)
-    if instance is None or not access.can_see_case(get_db(), g.principal, instance):
+    if instance is None or not access.can_see_case(get_db(), g.principal, instance, copies=copies):
         raise NotFound(f"case {case_id}")
     return instance
 
@@ -171,6 +172,9 @@ def case(case_id: int):
         "office/case.html", case=instance, summary=instance.summary or {},
         timeline=casefiles.timeline(db, instance.id), attachments=casefiles.attachments(db, instance.id),
         tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
+        read_only=not access.can_see_case(db, g.principal, instance, copies=False),
+        urgeable={t.id for t in tasks if office_verbs.may_urge(g.principal, t)},
+        may_copy=office_verbs.may_copy(db, g.principal, instance), copies=office_verbs.copies_of(db, instance.id),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
 
 
@@ -185,7 +189,7 @@ def diagram(case_id: int):
 @bp.post("/cases/<int:case_id>/comments")
 @official_required
 def comment(case_id: int):
-    instance = load_case(case_id)
+    instance = load_case(case_id, copies=False)
     try:
         casefiles.add_comment(get_db(), instance, g.user.username, request.form.get("body", ""),
                               internal=request.form.get("internal") == "1")
@@ -198,7 +202,7 @@ def comment(case_id: int):
 @bp.post("/cases/<int:case_id>/attachments")
 @official_required
 def upload(case_id: int):
-    instance = load_case(case_id)
+    instance = load_case(case_id, copies=False)
     uploads = taskpage.Uploads(None, instance.id)
     stored = [uploads(f) for f in request.files.getlist("file") if f and f.filename]
     if uploads.errors:

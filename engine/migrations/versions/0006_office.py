@@ -1,5 +1,5 @@
 """Office conventions (issue 19): case_record.search_text with a pg_trgm index (PostgreSQL),
-saved filters.
+saved filters, 催办 marks on human_task, 抄送 (case_copy), 常用意见 (phrase).
 
 The search text of existing cases starts from their summary (case number, enterprise, title);
 descriptions and results join it at the case's next step.
@@ -46,9 +46,40 @@ def upgrade() -> None:
     )
     op.create_index('ix_saved_filter_owner', 'saved_filter', ['owner'])
     op.create_index('ix_saved_filter_shared_group', 'saved_filter', ['shared_group'])
+    op.add_column('human_task', sa.Column('urged_at', engine.models.UtcDateTime(timezone=True), nullable=True))
+    op.add_column('human_task', sa.Column('urged_by', sa.String(length=100), nullable=True))
+    op.create_table(
+        'case_copy',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('instance_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('recipient', sa.String(length=100), nullable=True),
+        sa.Column('group', sa.String(length=200), nullable=True),
+        sa.Column('copied_by', sa.String(length=100), nullable=False),
+        sa.Column('note', sa.String(length=500), nullable=False),
+        sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_case_copy_instance_id', 'case_copy', ['instance_id'])
+    op.create_index('ix_case_copy_recipient', 'case_copy', ['recipient'])
+    op.create_index('ix_case_copy_group', 'case_copy', ['group'])
+    op.create_table(
+        'phrase',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('owner', sa.String(length=100), nullable=False),
+        sa.Column('text', sa.String(length=500), nullable=False),
+        sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_phrase_owner', 'phrase', ['owner'])
 
 
 def downgrade() -> None:
+    op.drop_table('phrase')
+    op.drop_table('case_copy')
+    with op.batch_alter_table('human_task') as batch:
+        batch.drop_column('urged_by')
+        batch.drop_column('urged_at')
     op.drop_table('saved_filter')
     op.drop_index('ix_case_record_search_trgm', table_name='case_record')
     with op.batch_alter_table('case_record') as batch:
