@@ -54,6 +54,15 @@ def may_recall(session: Session, principal: Principal, row: HumanTask) -> bool:
     return True
 
 
+def last_recallable(session: Session, principal: Principal, instance_id: int) -> HumanTask | None:
+    """The task of the case the person completed last, if they may still take it back."""
+    row = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == "completed",
+        HumanTask.completed_by == principal.username)
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
+    return row if row is not None and may_recall(session, principal, row) else None
+
+
 def recall(session: Session, engine, principal: Principal, task_id: int) -> HumanTask:
     row = session.get(HumanTask, task_id)
     if row is None:
@@ -88,4 +97,4 @@ def recall(session: Session, engine, principal: Principal, task_id: int) -> Huma
     return row
 
 
-__all__ = ["recall", "may_recall"]
+__all__ = ["recall", "may_recall", "last_recallable"]

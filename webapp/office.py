@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import access, casefiles, inbox as inbox_mod, office_verbs, savedfilters
+from engine import recall as recall_mod
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import Attachment, User
 from engine.stats import CaseFilter
@@ -175,6 +176,7 @@ def case(case_id: int):
         read_only=not access.can_see_case(db, g.principal, instance, copies=False),
         urgeable={t.id for t in tasks if office_verbs.may_urge(g.principal, t)},
         may_copy=office_verbs.may_copy(db, g.principal, instance), copies=office_verbs.copies_of(db, instance.id),
+        recallable=recall_mod.last_recallable(db, g.principal, instance.id),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()))
 
 

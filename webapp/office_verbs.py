@@ -1,15 +1,16 @@
-"""Pages of the office verbs (engine/office_verbs.py): 催办 a task, 抄送 a case, the 抄送我的
-list, and 常用意见 (a person's phrases, inserted into opinion fields by static/app.js)."""
+"""Pages of the office verbs (engine/office_verbs.py, engine/recall.py): 撤回 my completion,
+催办 a task, 抄送 a case, the 抄送我的 list, and 常用意见 (a person's phrases, inserted into opinion fields by static/app.js)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import office_verbs
+from engine import recall as recall_mod
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import HumanTask
 
-from . import get_db
+from . import get_db, get_engine
 from .office import load_case
 from .views_auth import official_required
 
@@ -33,6 +34,26 @@ def urge(task_id: int):
               else _("该事项已办结，无需催办"), "error")
     except InvalidRequest:
         flash(_("催办意见最多500字"), "error")
+    return redirect(url_for("office.case", case_id=task.instance_id))
+
+
+@bp.post("/tasks/<int:task_id>/recall")
+@official_required
+def recall(task_id: int):
+    """撤回: take back my completion while the next task is unclaimed."""
+    task = get_db().get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    load_case(task.instance_id)
+    try:
+        recall_mod.recall(get_db(), get_engine(), g.principal, task_id)
+        flash(_("已撤回，可以重新办理"), "ok")
+        return redirect(url_for("office.task", task_id=task_id))
+    except NotAllowed:
+        flash(_("只能撤回自己办理的事项"), "error")
+    except Conflict as exc:
+        who = exc.details.get("assignee")
+        flash(_("下一环节已由 %(who)s 认领，不能撤回", who=who) if who else _("案件已继续办理，不能撤回"), "error")
     return redirect(url_for("office.case", case_id=task.instance_id))
 
 

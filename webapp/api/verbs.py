@@ -1,4 +1,4 @@
-"""The office verbs on the API (engine/office_verbs.py): 催办 a task, 抄送 a case, the cases
+"""The office verbs on the API (engine/office_verbs.py, engine/recall.py): 撤回, 催办 a task, 抄送 a case, the cases
 copied to the caller (抄送我的), and the caller's 常用意见 (phrases)."""
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from flask import g
 from marshmallow import Schema, fields
 
 from engine import office_verbs
+from engine import recall as recall_mod
 from engine.errors import NotFound
 from engine.models import HumanTask
 
-from .. import get_db
+from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint
 from .cases import visible_case
 from .schemas import Text
@@ -25,6 +26,12 @@ class UrgeResultSchema(Schema):
     task_id = fields.Integer(required=True)
     urged_at = fields.DateTime(required=True)
     urged_by = fields.String(required=True)
+
+
+class RecallSchema(Schema):
+    task_id = fields.Integer(required=True)
+    state = fields.String(required=True)
+    assignee = fields.String(required=True)
 
 
 class CopyBody(Schema):
@@ -72,6 +79,19 @@ def urge(body, task_id: int):
     visible_case(task.instance_id)
     task = office_verbs.urge(get_db(), g.principal, task_id, body.get("message") or "")
     return {"task_id": task.id, "urged_at": task.urged_at, "urged_by": task.urged_by}
+
+
+@blp.route(f"/tasks/<{BIG_ID}:task_id>/recall", methods=["POST"])
+@blp.response(200, RecallSchema)
+def recall(task_id: int):
+    """撤回: the doer takes a completion back while the next task is unclaimed (409 with the reason
+    otherwise: claimed, moved_on, ended, gone, subprocess); the task is theirs again, input as draft."""
+    task = get_db().get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    visible_case(task.instance_id)
+    row = recall_mod.recall(get_db(), get_engine(), g.principal, task_id)
+    return {"task_id": row.id, "state": row.state, "assignee": row.assignee}
 
 
 @blp.route(f"/cases/<{BIG_ID}:case_id>/copies", methods=["POST"])
