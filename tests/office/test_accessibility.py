@@ -50,3 +50,28 @@ def test_no_serious_accessibility_violations(browser, live_server, start_case, S
     context.close()
     bad = {url: v for url, v in found.items() if v}
     assert bad == {}, "\n".join(f"{u}: {x}" for u, vs in bad.items() for x in vs)
+
+
+def test_skip_link_and_phone_inputs(browser, live_server):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#username", "wg.jianping")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(live_server + "/inbox")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    sizes = page.evaluate("[...document.querySelectorAll('#inbox-filters input:not([type=checkbox]):not([type=hidden]), #inbox-filters select')]"
+                          ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 16, sizes
+    # the tab bar scrolls: its last tab can be brought into view, nothing clipped for good
+    last = page.locator("nav.tabs a.tab").last
+    last.scroll_into_view_if_needed()
+    box, bar = last.bounding_box(), page.locator("nav.tabs").bounding_box()
+    assert box["x"] + box["width"] <= bar["x"] + bar["width"] + 1
+    context.close()
