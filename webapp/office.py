@@ -14,6 +14,7 @@ from engine.models import Attachment, User
 from engine.stats import CaseFilter
 
 from . import get_db, get_engine, taskconflict, taskpage
+from .downloads import set_filename
 from .public import safe_next
 from .views_auth import official_required
 
@@ -231,6 +232,7 @@ def send_attachment(attachment_id: int):
         abort(404)
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.filename, max_age=0)
+    set_filename(response, attachment.filename, f"attachment-{attachment.id}")  # RFC 6266, ASCII fallback
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
