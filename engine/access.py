@@ -10,7 +10,9 @@ Rules (docs/CONVENTIONS.md groups):
   leads or cooperates (summary ``lead_unit`` / ``coop_units``);
 - an enterprise sees only its own cases (summary ``uscc`` equal to its code, or cases it
   started itself);
-- anyone sees a case on which they hold, held or delegated a task.
+- anyone sees a case on which they hold, held or delegated a task;
+- a case copied (抄送) to a person or one of their groups is theirs to read only
+  (``can_see_case(..., copies=False)`` for anything that acts on it).
 
 Messages to a case have senders (``may_send``): the enterprise that owns the case (it started
 it, or the case's ``uscc`` is its code) alone sends ``material_supplied`` and
@@ -98,7 +100,7 @@ def case_filter(principal: Principal):
         if principal.uscc:
             own.append(summary["uscc"].as_string() == principal.uscc)
         return or_(*own)
-    allowed = [Instance.id.in_(_participation(principal))]
+    allowed = [Instance.id.in_(_participation(principal)), Instance.id.in_(_copies(principal))]
     for county in sorted(principal.counties):
         allowed.append(summary["county"].as_string() == county)
     if principal.units:
@@ -119,7 +121,18 @@ def _unit_matches(summary: dict, units: set[str]) -> bool:
     return bool(units & {str(u) for u in coop})
 
 
-def can_see_case(session: Session, principal: Principal, instance: Instance | None) -> bool:
+def _copies(principal: Principal, instance_id: int | None = None):
+    """Instance ids copied (抄送) to the person or one of their groups: read-only."""
+    from .models import CaseCopy
+
+    stmt = select(CaseCopy.instance_id).where(or_(CaseCopy.recipient == principal.username,
+                                                  CaseCopy.group.in_(sorted(principal.groups))))
+    return stmt if instance_id is None else stmt.where(CaseCopy.instance_id == instance_id)
+
+
+def can_see_case(session: Session, principal: Principal, instance: Instance | None, copies: bool = True) -> bool:
+    """May read the case; ``copies=False``: without the cases merely copied to them (抄送 is
+    read-only: no comment, upload or other act on the case)."""
     if instance is None:
         return False
     if principal.sees_all_cases:
@@ -131,8 +144,10 @@ def can_see_case(session: Session, principal: Principal, instance: Instance | No
         return True
     if principal.units and _unit_matches(summary, principal.units):
         return True
-    return session.scalar(select(HumanTask.id).where(
-        HumanTask.instance_id == instance.id, _task_of(principal)).limit(1)) is not None
+    if session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == instance.id, _task_of(principal)).limit(1)) is not None:
+        return True
+    return copies and session.scalar(_copies(principal, instance.id).limit(1)) is not None
 
 
 def owns_case(principal: Principal, instance: Instance) -> bool:

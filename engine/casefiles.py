@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
+from . import search as search_mod
 from . import storage
 from .access import Principal, visible_cases
 from .errors import InvalidRequest, NotFound
-from .models import Attachment, AuditEntry, CaseComment, HumanTask, Instance
+from .models import Attachment, AuditEntry, CaseComment, CaseRecord, HumanTask, Instance
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ALLOWED_TYPES = {
@@ -42,7 +43,7 @@ _SIGNATURES = {
 # -- case list -----------------------------------------------------------------------------
 @dataclass
 class CaseQuery:
-    q: str | None = None  # case number, enterprise, title
+    q: str | None = None  # words of the search text: number, enterprise, title, description, …
     category: str | None = None
     county: str | None = None
     status: str | None = None
@@ -66,13 +67,11 @@ def search_cases(session: Session, principal: Principal, query: CaseQuery,
     s = Instance.summary
     stmt = visible_cases(principal)
     if query.stats is not None:
-        from .models import CaseRecord
-
         stmt = stmt.join(CaseRecord, CaseRecord.instance_id == Instance.id).where(*query.stats.clauses(now))
-    if query.q:
-        like = f"%{query.q.strip()}%"
-        stmt = stmt.where(or_(Instance.business_key.like(like), s["enterprise_name"].as_string().like(like),
-                              s["title"].as_string().like(like), s["uscc"].as_string().like(like)))
+    found = search_mod.matches(CaseRecord.search_text, query.q)
+    if found is not None:  # case number, enterprise, title, description, contact, results (engine/search.py)
+        stmt = stmt.where(or_(Instance.id.in_(select(CaseRecord.instance_id).where(found)),
+                              search_mod.matches(Instance.business_key, query.q)))
     if query.category:
         stmt = stmt.where(s["category"].as_string() == query.category)
     if query.county:

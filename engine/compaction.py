@@ -11,7 +11,8 @@ finished task that is not near any live task is not needed any more.
 - A finished subtree hanging beside the only branch that still has live tasks is dropped
   (a completed parallel branch after its join, a finished non-interrupting path).
 - A completed task with a single child, more than ``KEEP`` levels above every live task
-  below it, is spliced out: its child takes its place under its parent.
+  below it, is spliced out: its child takes its place under its parent — except the last
+  completed human task above them (what 撤回 resets to, engine/recall.py).
 - A waiting event (a cycle timer start, a repeating non-interrupting boundary event)
   keeps the paths it started earlier as children; the finished ones are dropped.
 
@@ -79,9 +80,11 @@ def compact_tree(workflow, top_workflow=None) -> int:
         if not node.has_state(TaskState.COMPLETED):
             break
         spine.append(node)
-    # Splice completed single-child tasks out of the spine, keeping root and the last KEEP.
+    # Splice completed single-child tasks out of the spine, keeping root and the last KEEP,
+    # and the last completed human task (its doer may take it back: engine/recall.py).
+    last_manual = next((t for t in reversed(spine) if getattr(t.task_spec, "manual", False)), None)
     for task in spine[1:-KEEP] if len(spine) > KEEP + 1 else []:
-        if len(task.children) != 1 or not task.has_state(TaskState.COMPLETED):
+        if len(task.children) != 1 or not task.has_state(TaskState.COMPLETED) or task is last_manual:
             continue
         if task.id in top_workflow.subprocesses and not top_workflow.subprocesses[task.id].completed:
             continue

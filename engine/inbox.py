@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import clock as clock_mod
+from . import search as search_mod
 from .access import Principal, can_see_task, in_task_groups, task_filter
 from .errors import Conflict, InvalidRequest, NotAllowed, NotFound
-from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, User
-from .workdays import WorkCalendar, to_china_date
+from .models import AuditEntry, CaseRecord, HumanTask, HumanTaskGroup, Instance, User
+from .workdays import CHINA, WorkCalendar, to_china_date
 
 TABS = ("all", "mine", "group", "delegated")
 
@@ -28,7 +29,9 @@ class InboxFilter:
     county: str | None = None
     mode: str | None = None
     overdue: bool = False
-    due_within_days: int | None = None
+    due_within_days: int | None = None  # working days (engine/workdays.py), today counting as 0
+    due_today: bool = False  # 今日到期: the deadline falls on today's date in China
+    q: str | None = None  # words of the case's search text (engine/search.py) or the task's name
     sort: str = "due"  # due | created
     limit: int = 200
 
@@ -38,6 +41,7 @@ class InboxRow:
     task: HumanTask
     instance: Instance
     marker: str | None  # None | "yellow" | "red"
+    days_left: int | None = None  # working days to the deadline; negative: working days overdue
 
     @property
     def summary(self) -> dict:
@@ -78,7 +82,21 @@ def deadline_marker(due: _dt.datetime | None, now: _dt.datetime, calendar: WorkC
     return warning if warning in ("red", "yellow") else None
 
 
-def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime):
+def days_left(due: _dt.datetime | None, now: _dt.datetime, calendar: WorkCalendar) -> int | None:
+    """Working days from today to the deadline's date (0: due today); negative once past it."""
+    if due is None:
+        return None
+    today, day = to_china_date(now), to_china_date(due)
+    if due < now:
+        return -max(1, calendar.workdays_between(day, today))
+    return calendar.workdays_between(today, day)
+
+
+def _day_end(day: _dt.date) -> _dt.datetime:
+    return _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=CHINA).astimezone(_dt.timezone.utc)
+
+
+def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime, calendar: WorkCalendar | None = None):
     """(tab counts, page) statements.
 
     The counts start from the person's own task ids (``access.task_filter``: a union of
@@ -90,9 +108,18 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime):
     on_task = []
     if filters.overdue:
         on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at < now]
-    if filters.due_within_days is not None:
-        on_task += [HumanTask.due_at.is_not(None),
-                    HumanTask.due_at <= now + _dt.timedelta(days=max(0, filters.due_within_days))]
+    today = to_china_date(now)
+    if filters.due_within_days is not None:  # by the end of the N-th working day from today
+        n = max(0, filters.due_within_days)
+        last = (calendar or WorkCalendar()).add_workdays(today, n) if n else today
+        on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at < _day_end(last)]
+    if filters.due_today:
+        on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at >= _day_end(today - _dt.timedelta(days=1)),
+                    HumanTask.due_at < _day_end(today)]
+    found = search_mod.matches(CaseRecord.search_text, filters.q)
+    if found is not None:
+        on_task.append(or_(HumanTask.instance_id.in_(select(CaseRecord.instance_id).where(found)),
+                           search_mod.matches(HumanTask.name, filters.q)))
     summary = Instance.summary
     on_case = [summary[key].as_string() == value
                for key, value in (("category", filters.category), ("county", filters.county), ("mode", filters.mode))
@@ -118,12 +145,12 @@ def inbox(session: Session, principal: Principal, filters: InboxFilter | None = 
     filters = filters or InboxFilter()
     calendar = calendar or WorkCalendar()
     now = now or clock_mod.now()
-    count_query, page_query = queries(principal, filters, now)
+    count_query, page_query = queries(principal, filters, now, calendar)
     counts = dict(session.execute(count_query).one()._mapping)
     rows = []
     for task in session.scalars(page_query):
         marker = deadline_marker(task.due_at, now, calendar, (task.instance.summary or {}).get("warning"))
-        rows.append(InboxRow(task, task.instance, marker))
+        rows.append(InboxRow(task, task.instance, marker, days_left(task.due_at, now, calendar)))
     return InboxPage(rows, counts, filters)
 
 
@@ -226,6 +253,60 @@ def take_back(session: Session, principal: Principal, task_id: int) -> HumanTask
     return task
 
 
+def transfer(session: Session, principal: Principal, task_id: int, to: str) -> HumanTask:
+    """转办: a head of the task's unit (``head:<u>`` with ``unit:<u>`` a candidate group) or the
+    task's holder hands it, claimed or not, to another member of its groups."""
+    task = _ready(session, task_id)
+    heads = {f"unit:{g.split(':', 1)[1]}" for g in principal.groups if g.startswith("head:")}
+    if not (heads & set(task.candidate_groups or []) or task.assignee == principal.username):
+        raise NotAllowed("only a head of the task's unit or its holder may transfer it")
+    colleague = _colleague(session, to)
+    if not set(colleague.groups or []) & set(task.candidate_groups or []):
+        raise InvalidRequest(f"'{to}' is not in the task's groups", field="to")
+    before = task.assignee
+    task.assignee = colleague.username
+    task.delegated_from = None
+    _audit(session, principal.username, "transfer", task, {"from": before, "to": colleague.username})
+    session.flush()
+    return task
+
+
+BULK = {"claim": claim, "assign": assign, "transfer": transfer}
+MAX_BULK = 200
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # task id → why (the operation's message)
+
+
+def bulk(session: Session, principal: Principal, action: str, task_ids: list[int], to: str | None = None) -> BulkResult:
+    """One hand-over on many tasks (multi-select in the inbox), each checked and audited on its
+    own; a task that may not be handed over is reported and the others go ahead."""
+    if action not in BULK:
+        raise InvalidRequest(f"unknown bulk action {action!r}", field="action")
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        raise InvalidRequest("select at least one task", field="task_ids")
+    if len(ids) > MAX_BULK:
+        raise InvalidRequest(f"at most {MAX_BULK} tasks at once", field="task_ids")
+    if action != "claim" and not to:
+        raise InvalidRequest("choose the colleague to hand the tasks to", field="to")
+    result = BulkResult()
+    for task_id in ids:
+        try:
+            BULK[action](session, principal, task_id, *([] if action == "claim" else [to]))
+            result.done.append(task_id)
+        except (Conflict, NotAllowed, NotFound) as exc:
+            result.failed[task_id] = str(exc)
+        except InvalidRequest as exc:
+            if exc.details.get("field") == "to":  # the colleague is wrong for every task
+                raise
+            result.failed[task_id] = str(exc)
+    return result
+
+
 def colleagues(session: Session, principal: Principal, task: HumanTask) -> list[User]:
     """Officials who share one of the task's groups (assign) or one of mine (delegate)."""
     wanted = set(task.candidate_groups or []) | {g for g in principal.groups if ":" in g and not g.startswith("enterprise:")}
@@ -234,5 +315,6 @@ def colleagues(session: Session, principal: Principal, task: HumanTask) -> list[
     return [u for u in users if set(u.groups or []) & wanted]
 
 
-__all__ = ["TABS", "InboxFilter", "InboxRow", "InboxPage", "inbox", "deadline_marker", "claim", "unclaim",
-           "assign", "delegate", "take_back", "colleagues", "can_see_task"]
+__all__ = ["TABS", "InboxFilter", "InboxRow", "InboxPage", "inbox", "deadline_marker", "days_left", "claim",
+           "unclaim", "assign", "delegate", "take_back", "transfer", "bulk", "BulkResult", "colleagues",
+           "can_see_task"]

@@ -160,6 +160,9 @@ class HumanTask(Base):
     completed_by: Mapped[Optional[str]] = mapped_column(String(100))
     # who handed the task to the current assignee (delegation); they may take it back
     delegated_from: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    # 催办: the last time someone urged the task's holder (engine/office_verbs.py), and who
+    urged_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    urged_by: Mapped[Optional[str]] = mapped_column(String(100))
 
     instance: Mapped[Instance] = relationship()
     groups: Mapped[list["HumanTaskGroup"]] = relationship(cascade="all, delete-orphan")
@@ -428,6 +431,10 @@ class CaseRecord(Base):
         Index("ix_case_record_open_deadline", "is_open", "deadline"),
         Index("ix_case_record_lead_closed", "lead_unit", "closed_at"),
         Index("ix_case_record_uscc", "uscc"),
+        # substring search (engine/search.py): trigrams on PostgreSQL; SQLite scans (see there),
+        # its index is kept empty (WHERE 0) so that both databases have the same schema
+        Index("ix_case_record_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
     )
     instance_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
@@ -459,6 +466,45 @@ class CaseRecord(Base):
     on_time: Mapped[Optional[bool]] = mapped_column()  # closed after handling, never overdue
     workdays_to_close: Mapped[Optional[int]] = mapped_column(Integer)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+    # what the search box finds (case number, enterprise, title, description, contact, results)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SavedFilter(Base):
+    """A named inbox or case-list filter (the query string), a person's own or shared with a group."""
+
+    __tablename__ = "saved_filter"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    shared_group: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    page: Mapped[str] = mapped_column(String(20))  # inbox | cases
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class CaseCopy(Base):
+    """抄送: a case copied to a person or a group for reading (engine/office_verbs.py)."""
+
+    __tablename__ = "case_copy"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                             ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[Optional[str]] = mapped_column(String(100), index=True)  # a username, or
+    group: Mapped[Optional[str]] = mapped_column(String(200), index=True)  # a group
+    copied_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
+
+
+class Phrase(Base):
+    """常用意见: a person's saved phrase, inserted into opinion fields."""
+
+    __tablename__ = "phrase"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[_dt.datetime] = mapped_column(default=_now)
 
 
 class CaseUnit(Base):

@@ -196,7 +196,7 @@ class Engine:
         try:
             with session.no_autoflush:  # one flush below writes the instance and its tasks together
                 self._sync_human_tasks(session, instance, workflow, loaded)
-                stats_mod.project(session, instance, self.calendar, now, actor)  # case_record, rollups
+                stats_mod.project(session, instance, self.calendar, now, actor, workflow)  # case_record, rollups
             session.flush()
         except StaleDataError:
             raise Conflict("this case was changed by someone else at the same time; reload and try again") from None

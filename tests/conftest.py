@@ -49,7 +49,9 @@ def make_test_db(kind: str, tmp_dir: Path):
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))  # case search (0006)
+    # the test's own schema first; public for the pg_trgm operator class
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema},public"})
     Base.metadata.create_all(engine)
 
     def cleanup():

@@ -74,6 +74,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(office_bp)
+    from .office_verbs import bp as verbs_bp  # 催办, 抄送, 常用意见 (issue 19)
+
+    app.register_blueprint(verbs_bp)
     app.register_blueprint(portal_bp)
     from .designer import bp as designer_bp  # issue 7: designer / manager pages
 

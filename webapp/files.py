@@ -3,9 +3,7 @@ when the store fails (507 when it is full, 503 when it cannot be reached — nev
 from __future__ import annotations
 
 import errno
-import unicodedata
 from typing import Iterator
-from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -13,6 +11,8 @@ from flask_babel import gettext as _
 from engine import storage
 from engine.errors import NotFound
 from engine.models import Attachment
+
+from .downloads import set_filename
 
 
 def file_store() -> storage.FileStore:
@@ -40,7 +40,7 @@ def stream_attachment(db, attachment: Attachment) -> Response:
                 yield from chunks
 
     response = Response(body(), mimetype=attachment.content_type, direct_passthrough=True)
-    response.headers.set("Content-Disposition", "attachment", **_filename_options(attachment.filename))
+    set_filename(response, attachment.filename, f"attachment-{attachment.id}")  # RFC 6266, ASCII fallback
     if attachment.size:
         response.content_length = attachment.size
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -49,16 +49,6 @@ def stream_attachment(db, attachment: Attachment) -> Response:
 
 
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES}
-
-
-def _filename_options(name: str) -> dict[str, str]:
-    """RFC 6266 filename parameters, as Flask's send_file writes them (non-ASCII via filename*)."""
-    try:
-        name.encode("ascii")
-        return {"filename": name}
-    except UnicodeEncodeError:
-        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        return {"filename": simple, "filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"}
 
 
 def storage_message(exc: storage.StorageError) -> str:

@@ -214,7 +214,8 @@ class Renderer:
             return _macros().hidden(f.name, _str(value))
         control = getattr(self, f"_w_{widget}")(f, value, errors)
         return _macros().field(f, widget, control, f.label(self.lang), self.t("required"),
-                               None if widget in NO_LABEL_FOR else f.dom_id, errors.get(f.name), f.help(self.lang))
+                               f.dom_id if widget not in NO_LABEL_FOR or (widget == "file" and not self.readonly)
+                               else None, errors.get(f.name), f.help(self.lang))  # a file input has a label
 
     def _attrs(self, f: Field, errors: dict[str, str], **extra: Any) -> dict[str, Any]:
         """The control's attributes (None: left out); the template escapes every value."""

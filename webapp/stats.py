@@ -55,7 +55,10 @@ def _now():
 
 
 def _xlsx(data: bytes, name: str):
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name, max_age=0)
+    from .downloads import set_filename
+
+    return set_filename(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name, max_age=0),
+                        name, "export")
 
 
 # -- dashboard -----------------------------------------------------------------------------
@@ -241,6 +244,9 @@ def _download(bulletin_id: int, ext: str):
         data, mimetype = bulletins_mod.render_pdf(doc), "application/pdf"
     response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                          download_name=f"{doc.series_name}{doc.number_line}.{ext}", max_age=0)
+    from .downloads import set_filename
+
+    set_filename(response, f"{doc.series_name}{doc.number_line}.{ext}", f"bulletin-{bulletin_id}")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -42,7 +42,8 @@ def schema(name: str, keep: bool = False, fresh: bool = True):
         if fresh:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
-    engine = make_engine(pg_url(), connect_args={"options": f"-csearch_path={name}"})
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))  # case search index
+    engine = make_engine(pg_url(), connect_args={"options": f"-csearch_path={name},public"})
     env = {"ZHITONGCHE_DATABASE_URL": pg_url(), "ZHITONGCHE_DB_SCHEMA": name}
     try:
         yield engine, env

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterprise, StatsEnterpriseDay,
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit)
+from .. import search as search_mod
 from ..workdays import CHINA, to_china_date
 
 UTC = _dt.timezone.utc
@@ -51,7 +52,7 @@ def _units(summary: dict) -> tuple[str | None, list[str]]:
 
 
 def project(session: Session, instance: Instance, calendar=None, now: _dt.datetime | None = None,
-            actor: str | None = None) -> CaseRecord | None:
+            actor: str | None = None, workflow=None) -> CaseRecord | None:
     """Bring ``case_record``/``case_unit`` (and a bulletin's row) up to date with the instance.
 
     Called by ``Engine._save`` after every step, before its flush. Only instances whose
@@ -117,6 +118,7 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
     else:
         record.workdays_to_close = None
     record.updated_at = now
+    record.search_text = search_mod.merged_text(record.search_text, summary, workflow)
 
     assigned: dict[tuple, dict[str, int]] = {}
     if lead != record.lead_unit or coop != list(record.coop_units or []):

@@ -61,6 +61,7 @@ def test_full_case_with_meeting(real_server, login_page, shots, tmp_path):
     unit = login_page("unit.zrzyj")
     open_task(unit, "拟办办理结果", shots, "unit-draft")
     unit.fill("#f-handling_result", "已完成用地预审初审，尚需市级协调用地指标。")
+    unit.check("#f-solved-0")  # 问题是否已解决: nothing pre-answered (issue 19)
     submit(unit, shots, "unit-draft")
     coop = login_page("unit.fgw")
     open_task(coop, "配合单位意见", shots, "coop")

@@ -159,7 +159,11 @@ class TaskArgs(PageArgs):
     county = Text(100)
     mode = Text(100)
     overdue = fields.Boolean(load_default=False)
-    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650),
+                                     metadata={"description": "due by the end of the N-th working day from today"})
+    due_today = fields.Boolean(load_default=False, metadata={"description": "due today (今日到期)"})
+    q = Text(200, metadata={"description": "words of the case (number, enterprise, title, description, contact, "
+                                           "unit result) or the task's name"})
     sort = fields.String(load_default="due", validate=validate.OneOf(["due", "created"]))
 
 
@@ -173,6 +177,8 @@ class TaskSchema(TaskRefSchema):
     delegated_from = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     marker = fields.String(required=True, allow_none=True, metadata={"description": "deadline marker: yellow, red or null"})
+    days_left = fields.Integer(allow_none=True, metadata={
+        "description": "working days to the deadline (0: due today; negative: working days overdue)"})
     summary = fields.Dict(required=True)
 
 
@@ -183,6 +189,24 @@ class TaskDetailSchema(TaskSchema):
     draft = fields.Dict(required=True, allow_none=True)
 
 
+class BulkBody(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["claim", "assign", "transfer"]),
+                           metadata={"description": "claim; assign (a free task or mine); transfer (a head of the unit, or the holder)"})
+    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+                           validate=validate.Length(min=1, max=200))
+    to = Text(100, metadata={"description": "the colleague (user name) for assign and transfer"})
+
+
+class BulkFailureSchema(Schema):
+    id = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class BulkResultSchema(Schema):
+    done = fields.List(fields.Integer(), required=True)
+    failed = fields.List(fields.Nested(BulkFailureSchema), required=True)
+
+
 class CompleteBody(Schema):
     data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict,
                        metadata={"description": "the form's values (validated against its JSON Schema)"})
@@ -190,7 +214,8 @@ class CompleteBody(Schema):
 
 # -- cases -----------------------------------------------------------------------------------
 class CaseArgs(PageArgs):
-    q = Text(200, metadata={"description": "case number, enterprise, title or credit code contains"})
+    q = Text(200, metadata={"description": "words the case contains: number, enterprise, credit code, title, "
+                                           "description, contact, units' results"})
     category = Text(100)
     county = Text(100)
     status = Text(100, metadata={"description": "running/completed/error or a Chinese status label"})

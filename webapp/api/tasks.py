@@ -10,19 +10,19 @@ from engine.models import HumanTask
 from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail
-from .schemas import CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
+from .schemas import BulkBody, BulkResultSchema, CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
 
 blp = api_blueprint("tasks", "/tasks",
                     "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
 
 
-def task_dict(task: HumanTask, marker: str | None = None) -> dict:
+def task_dict(task: HumanTask, marker: str | None = None, days_left: int | None = None) -> dict:
     return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
             "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional),
             "instance_id": task.instance_id,
             "case_no": task.instance.business_key, "process_id": task.process_id, "lane": task.lane,
             "state": task.state, "form": task.form, "delegated_from": task.delegated_from,
-            "created_at": task.created_at, "marker": marker, "summary": task.instance.summary or {}}
+            "created_at": task.created_at, "marker": marker, "days_left": days_left, "summary": task.instance.summary or {}}
 
 
 def visible_task(task_id: int) -> HumanTask:
@@ -54,12 +54,23 @@ def list_tasks(args):
     engine = get_engine()
     filters = inbox.InboxFilter(tab=args["tab"], category=args.get("category"), county=args.get("county"),
                                 mode=args.get("mode"), overdue=args["overdue"],
-                                due_within_days=args.get("due_within_days"), sort=args["sort"],
+                                due_within_days=args.get("due_within_days"), due_today=args["due_today"],
+                                q=args.get("q") or None, sort=args["sort"],
                                 limit=args["page"] * args["per_page"])
     page = inbox.inbox(get_db(), g.principal, filters, calendar=engine.calendar, now=engine.clock.now())
-    result = page_of_list([task_dict(r.task, r.marker) for r in page.rows], args)
+    result = page_of_list([task_dict(r.task, r.marker, r.days_left) for r in page.rows], args)
     result["page"]["total"] = page.counts.get(args["tab"], len(page.rows))
     return result
+
+
+@blp.route("/bulk", methods=["POST"])
+@blp.arguments(BulkBody, as_kwargs=False)
+@blp.response(200, BulkResultSchema)
+def bulk(body):
+    """Claim, assign or transfer many tasks at once; each is checked and audited on its own, and
+    those that cannot be handed over are listed with the reason (the others go ahead)."""
+    result = inbox.bulk(get_db(), g.principal, body["action"], body["task_ids"], body.get("to") or None)
+    return {"done": result.done, "failed": [{"id": i, "message": m} for i, m in result.failed.items()]}
 
 
 @blp.route(f"/<{BIG_ID}:task_id>")

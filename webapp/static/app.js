@@ -44,3 +44,50 @@ document.addEventListener('submit', function (ev) {
     ev.stopImmediatePropagation();
   }
 }, true);
+
+// inbox: a "select all" box ticks every task row for the bulk form
+(function () {
+  const all = document.getElementById('select-all');
+  if (!all) return;
+  all.addEventListener('change', () => {
+    document.querySelectorAll('.select-task').forEach((box) => { box.checked = all.checked; });
+  });
+})();
+
+// 常用意见: beside every text area of a task form, a list of the person's saved phrases;
+// choosing one inserts it at the cursor (webapp/office_verbs.py serves /phrases.json)
+(function () {
+  const form = document.getElementById('task-form');
+  if (!form) return;
+  const areas = form.querySelectorAll('textarea');
+  if (!areas.length) return;
+  const lang = document.documentElement.lang;
+  fetch('/phrases.json', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((body) => {
+    if (!body || !body.phrases.length) return;
+    areas.forEach((area) => {
+      const pick = document.createElement('select');
+      pick.className = 'phrase-pick';
+      pick.setAttribute('aria-label', (lang === 'en' ? 'Insert a saved phrase into ' : '插入常用意见到') +
+        ((area.labels && area.labels[0] && area.labels[0].textContent.trim()) || ''));
+      const first = document.createElement('option');
+      first.value = '';
+      first.textContent = lang === 'en' ? 'Insert a saved phrase…' : '插入常用意见…';
+      pick.appendChild(first);
+      body.phrases.forEach((text) => {
+        const option = document.createElement('option');
+        option.value = text;
+        option.textContent = text.length > 40 ? text.slice(0, 40) + '…' : text;
+        pick.appendChild(option);
+      });
+      pick.addEventListener('change', () => {
+        if (!pick.value) return;
+        const at = area.selectionStart ?? area.value.length;
+        area.value = area.value.slice(0, at) + pick.value + area.value.slice(area.selectionEnd ?? at);
+        area.dispatchEvent(new Event('input', { bubbles: true }));
+        pick.value = '';
+        area.focus();
+      });
+      area.insertAdjacentElement('beforebegin', pick);
+    });
+  });
+})();
