@@ -1,7 +1,8 @@
 """Proving that no step depends on what one process holds in memory.
 
 ``FreshEngine`` behaves as if every call ran in another process; ``fingerprint`` describes the
-structure of parsed specs, so a test can show that running cases never changed them.
+structure of parsed specs, so a test can show that running cases never changed them;
+``lose_the_merge`` gives an engine the library's old in-memory-only multi-instance merge.
 """
 from __future__ import annotations
 
@@ -34,3 +35,13 @@ def fingerprint(loaded) -> dict:
             for name, ts in spec.task_specs.items()}
         out[spec.name]["trigger_specs"] = tuple(getattr(spec.start, "trigger_specs", ()))
     return out
+
+
+def lose_the_merge(engine: Engine, Session, case) -> None:
+    """The old library behaviour: this engine's spec does not connect children to their parent."""
+    with Session() as s:
+        loaded = engine.load(s.merge(case.instance()))[1]  # the spec its steps will use
+    for spec in loaded.subprocess_specs.values():
+        for ts in spec.task_specs.values():
+            if hasattr(ts, "merge_child"):
+                spec.task_specs[ts.task_spec].completed_event.disconnect(ts.merge_child)

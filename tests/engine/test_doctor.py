@@ -7,6 +7,7 @@ from sqlalchemy import update
 
 from engine.models import HumanTask, Instance
 from engine.runtime import Engine
+from tests.fresh import lose_the_merge
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import accept_and_dispatch
 from webapp import cli
@@ -16,16 +17,6 @@ from webapp.cli import main
 def doctor(monkeypatch, Session, *args):
     monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: Session)
     return CliRunner().invoke(main, ["doctor", *args])
-
-
-def lose_the_merge(engine: Engine, Session, case) -> None:
-    """The old library behaviour: this engine's spec does not connect children to their parent."""
-    with Session() as s:
-        loaded = engine.load(s.merge(case.instance()))[1]  # the spec its steps will use
-    for spec in loaded.subprocess_specs.values():
-        for ts in spec.task_specs.values():
-            if hasattr(ts, "merge_child"):
-                spec.task_specs[ts.task_spec].completed_event.disconnect(ts.merge_child)
 
 
 def test_doctor_reports_stalled_and_inconsistent_cases(monkeypatch, Session, clock, deploy):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from engine import incidents
 from engine.models import AuditEntry
 from engine.runtime import Engine
+from tests.fresh import lose_the_merge
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import accept_and_dispatch
 
@@ -45,12 +46,7 @@ def test_retry_hands_lost_multi_instance_children_to_their_parent(Session, clock
     case.complete("配合单位意见", "unit:gdgs", {"coop_agree": True, "coop_opinion_text": "同意"})
 
     broken = Engine(clock=clock)  # a process whose spec lacks the merge (the old library behaviour)
-    with Session() as s:
-        loaded = broken.load(s.merge(case.instance()))[1]  # the spec its steps will use
-    for spec in loaded.subprocess_specs.values():
-        for ts in spec.task_specs.values():
-            if hasattr(ts, "merge_child"):
-                spec.task_specs[ts.task_spec].completed_event.disconnect(ts.merge_child)
+    lose_the_merge(broken, Session, case)
     case.engine = broken
     task = case.task("配合单位意见", "unit:zrzyj")
     with Session.begin() as s:
