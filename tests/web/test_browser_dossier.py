@@ -108,6 +108,7 @@ def test_every_step_sees_what_was_written_before(real_server, login_page, shots,
     sees(unit, DESCRIPTION, HELP, DISPATCH_NOTE)
     expect(unit.locator("#task-form")).not_to_contain_text("用地材料.pdf")
     unit.fill("#f-handling_result", DRAFT_1)
+    unit.check("#f-solved-0")  # 问题是否已解决: nothing pre-answered (issue 19)
     submit(unit, shots, "unit-draft")
 
     # the cooperating unit sees the draft it is asked to agree with, and which unit it is
@@ -133,6 +134,7 @@ def test_every_step_sees_what_was_written_before(real_server, login_page, shots,
     open_task(unit, "修改办理结果", shots, "unit-revise")
     sees(unit, SEND_BACK, DRAFT_1)
     unit.fill("#f-handling_result", DRAFT_2)
+    unit.check("#f-solved-0")
     submit(unit, shots, "unit-revise")
     open_task(head, "负责人审核", shots, "head-again")
     sees(head, DRAFT_2, SEND_BACK)
