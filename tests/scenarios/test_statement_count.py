@@ -8,7 +8,11 @@ from sqlalchemy import event
 
 from engine import cases
 
-CEILING = 18  # the most statements any happy-path completion issues today (goal: 8)
+# the most statements any happy-path completion issues today (goal: 8). It was 18 when issue 18's
+# work was measured; merging the in-app notices, search text, calendar reload and call-activity
+# binding lookups of the same round raised it (docs/PERFORMANCE.md). A new engine also reads the
+# version's files and bindings.
+CEILING = {"one-engine": 28, "fresh-engine-per-step": 32}
 
 HAPPY_PATH = [
     ("受理审查", "wg:city", {"intake_decision": "accept"}),
@@ -20,7 +24,7 @@ HAPPY_PATH = [
 ]
 
 
-def test_a_completion_costs_a_bounded_number_of_statements(new_case, Session, engine, db_engine):
+def test_a_completion_costs_a_bounded_number_of_statements(new_case, Session, engine, db_engine, request):
     case = new_case()
     counts = {}
     for name, group, data in HAPPY_PATH:
@@ -39,4 +43,5 @@ def test_a_completion_costs_a_bounded_number_of_statements(new_case, Session, en
                 event.remove(db_engine, "before_cursor_execute", count)
         counts[name] = len(statements)
     assert case.status == "completed"
-    assert max(counts.values()) <= CEILING, counts
+    mode = "one-engine" if "one-engine" in request.node.name else "fresh-engine-per-step"
+    assert max(counts.values()) <= CEILING[mode], counts
