@@ -24,8 +24,11 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # the operator class lives in the extension's schema, which need not be on the search path
+        ext_schema = bind.execute(sa.text(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")).scalar()
         op.create_index('ix_case_record_search_trgm', 'case_record', ['search_text'], postgresql_using='gin',
-                        postgresql_ops={'search_text': 'gin_trgm_ops'})
+                        postgresql_ops={'search_text': f'{ext_schema}.gin_trgm_ops'})
         op.execute("UPDATE case_record r SET search_text = concat_ws(E'\\n', r.case_no, r.enterprise_name, r.uscc, "
                    "i.summary->>'title') FROM instance i WHERE i.id = r.instance_id")
     else:  # an empty index: SQLite searches by scanning (engine/search.py)
