@@ -27,7 +27,7 @@ def test_bench_quick_completes_prints_figures_and_passes_its_checks(tmp_path):
         assert figure in text, f"{figure!r} not printed:\n{text}"
     assert "after 54 loops the case is completed with 55 result reviews" in text
     if pg.reachable() is None:
-        for figure in ("(c) HTTP postgresql  16 clients", "(g) inbox postgresql", "(e) inbox", "(e) dashboard",
+        for figure in ("(c) HTTP postgresql 16 clients", "(g) inbox postgresql", "(e) inbox", "(e) dashboard",
                        "(e) assessment, city WG, one year",
                        "(f) 1 worker process:", "(f) 2 worker processes:", "f2/f1 ="):
             assert figure in text, f"{figure!r} not printed:\n{text}"
