@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,9 @@ from . import stats
 from .errors import InvalidRequest, NotFound
 from .models import Bulletin, BulletinSeries, CaseRecord, Instance
 from .workdays import to_china_date
+
+if TYPE_CHECKING:
+    from .step import StepSaved
 
 PROCESS = "ztc_bulletin"
 SERIES = stats.BULLETIN_SERIES
@@ -83,8 +86,15 @@ def compose(session: Session, engine, *, series: str, title: str, period: stats.
     return bulletin
 
 
-def project_bulletin(session: Session, instance: Instance, summary: dict, now, actor: str | None) -> None:
-    """Called from the engine's save path: the issue's row follows its process."""
+def on_step_saved(event: StepSaved) -> None:
+    """Step listener (engine/domain.py): an issue's row follows its process (a ``bulletin_id``
+    in the summary marks a bulletin process)."""
+    summary = event.instance.summary or {}
+    if summary.get("bulletin_id"):
+        project_bulletin(event.session, summary, event.now, event.actor)
+
+
+def project_bulletin(session: Session, summary: dict, now, actor: str | None) -> None:
     bulletin = session.get(Bulletin, int(summary["bulletin_id"]))
     if bulletin is None:
         return

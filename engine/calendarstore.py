@@ -15,19 +15,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import clock
 from .errors import Conflict, InvalidRequest
 from .models import AuditEntry, WorkCalendarData
-from .workdays import KINDS, check_year
+from .workdays import CALENDAR_ROW, KINDS, check_year, current
 
-ROW_ID = 1
-
-
-def current(session: Session, known: int | None) -> tuple[int | None, dict[int, dict[str, list[str]]]]:
-    """(revision, years) of the stored calendar; the years are read only when the revision
-    is not ``known`` (None, {} when nothing was ever stored)."""
-    revision = session.scalar(select(WorkCalendarData.revision).where(WorkCalendarData.id == ROW_ID))
-    if revision is None or revision == known:
-        return revision, {}
-    years = session.scalar(select(WorkCalendarData.years).where(WorkCalendarData.id == ROW_ID)) or {}
-    return revision, {int(y): {k: list(v.get(k, [])) for k in KINDS} for y, v in years.items()}
+ROW_ID = CALENDAR_ROW
 
 
 def stored_years(session: Session) -> dict[int, dict[str, list[str]]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Callable, Iterable
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from sqlalchemy import func, select
@@ -25,6 +25,9 @@ from .models import Deployment, ProcessVersion
 from .parsing import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, BundleError, ParsedBundle, Problem, build_specs, is_bpmn,
                       is_dmn, is_form, load_bundle, parse_xml)
 from .properties import task_properties
+
+# the scenario run a deploy asks first (engine/scenarios.py deploy_problems): problems refuse it
+ScenarioCheck = Callable[[ParsedBundle, dict[str, bytes], list[str]], list[Problem]]
 
 def collect_files(processes_dir: str | Path, forms_dir: str | Path | None = None) -> dict[str, bytes]:
     """The deployable files of a project: processes/*.bpmn, *.dmn and forms/*.json."""
@@ -183,7 +186,7 @@ def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
 
 def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system",
            source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
-           force: bool = False, scenario_dir: str | Path | None = None, calendar=None) -> DeployResult:
+           force: bool = False, check: ScenarioCheck | None = None) -> DeployResult:
     """Validate the bundle and store changed processes as new versions (flush only).
 
     ``origin`` says where the files came from (files / web / api). A deploy never silently
@@ -191,8 +194,8 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
     when its files changed since the last deploy from files, and refused when the latest was
     made on the web/API; with ``base_versions`` (process id -> the version the edit started
     from), refused when the latest moved on. ``force`` deploys anyway. Refusals raise
-    DeployConflict and store nothing. With ``scenario_dir``, the ``*.scenarios.json`` there about a
-    process getting a new version run against the bundle first; a failing one refuses the deploy."""
+    DeployConflict and store nothing. ``check`` (the scenario run, engine/scenarios.py) is asked
+    about the processes getting a new version first; a problem it reports refuses the deploy."""
     if origin not in guard.ORIGINS:
         raise ValueError(f"unknown origin {origin!r}")
     p = plan(files)
@@ -224,8 +227,8 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
         pending.append((process_id, subset, digest))
     if refused:
         raise guard.DeployConflict(refused)
-    if scenario_dir is not None and pending:
-        failures = run_scenarios(p.bundle, files, scenario_dir, [pid for pid, _s, _d in pending], calendar)
+    if check is not None and pending:
+        failures = check(p.bundle, files, [pid for pid, _s, _d in pending])
         if failures:
             raise BundleError(failures)
     deployment: Deployment | None = None
@@ -249,25 +252,6 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
                               "kept": [list(k) for k in kept]}
     session.flush()
     return DeployResult(deployment.id if deployment else None, created, unchanged, kept)
-
-
-def run_scenarios(bundle: ParsedBundle, files: dict[str, bytes], scenario_dir: str | Path, process_ids: list[str],
-                  calendar=None) -> list[Problem]:
-    """The failing scenarios of ``scenario_dir`` about these processes, run on the bundle, as
-    problems at the incident's element (when there is one)."""
-    from .parsing import element_line
-    from .scenarios import run_file, scenarios_for
-
-    problems = []
-    for path in scenarios_for(scenario_dir, files, process_ids):
-        for result in run_file(path, calendar, files):
-            if result.passed:
-                continue
-            file, line = element_line(bundle.trees, result.element_id)
-            problems.append(Problem(file or result.file, f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
-                                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
-                                    line, result.element_id))
-    return problems
 
 
 def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
@@ -306,7 +290,7 @@ def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
         wanted |= {el.get(f"{{{CAMUNDA_NS}}}decisionRef") for el in root.iter("{*}businessRuleTask")}
         wanted |= {(el.text or "").strip() for el in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
         wanted -= {el.get("id") for el in root.iter("{*}process", "{*}decision")}
-        wanted -= {pid for n in files if n != name and is_bpmn(n) for pid in _process_ids(files[n])}
+        wanted -= {pid for n in files if n != name and is_bpmn(n) for pid in process_ids(files[n])}
         found = {defines[w] for w in wanted if w in defines}
         found |= {n for n in candidates if is_form(n) and n.encode() in files[name]}
         for extra in sorted(found - set(files)):
@@ -315,7 +299,7 @@ def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
     return files
 
 
-def _process_ids(content: bytes) -> set[str]:
+def process_ids(content: bytes) -> set[str]:
     try:
         return {el.get("id") for el in parse_xml("", content).getroot().iter("{*}process")}
     except BundleError:

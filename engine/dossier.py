@@ -87,7 +87,7 @@ def _answers(schema: dict | None, ui: dict | None, data: dict) -> list[Answer]:
 
 
 def _forms(engine, instance: Instance) -> dict:
-    loaded = engine.specs.get(engine._version_of(instance))
+    loaded = engine.specs.get(engine.version_of(instance))
     return loaded.forms
 
 

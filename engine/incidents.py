@@ -103,8 +103,8 @@ def update_data(session: Session, engine: Engine, instance_id: int, data: dict[s
                 remove: Iterable[str] = ()) -> Instance:
     """Correct the variables of the failed task(s) of an instance in error (before ``retry``)."""
     instance = _instance(engine, session, instance_id, ("error",), "corrected")
-    workflow, loaded = engine.load(instance)
-    tasks = _failed_tasks(workflow, instance)
+    step = engine.step(session, instance, actor)
+    tasks = _failed_tasks(step.workflow, instance)
     if not tasks:
         raise InvalidRequest(f"instance {instance_id} has no failed task whose data could be corrected")
     remove = list(remove)
@@ -112,10 +112,9 @@ def update_data(session: Session, engine: Engine, instance_id: int, data: dict[s
         task.data.update(data)
         for key in remove:
             task.data.pop(key, None)
-    engine._save(session, instance, workflow, loaded, actor)
-    engine.audit(session, actor, "update_data", instance,
-                 data={"tasks": sorted({t.task_spec.bpmn_id or t.task_spec.name for t in tasks}),
-                       "set": data, "removed": remove})
+    step.save()
+    step.audit("update_data", data={"tasks": sorted({t.task_spec.bpmn_id or t.task_spec.name for t in tasks}),
+                                    "set": data, "removed": remove})
     return instance
 
 
@@ -156,17 +155,16 @@ def resume(session: Session, engine: Engine, instance_id: int, actor: str) -> In
 def terminate(session: Session, engine: Engine, instance_id: int, actor: str, reason: str = "") -> Instance:
     """End an instance for good: its workflow and open human tasks are cancelled."""
     instance = _instance(engine, session, instance_id, ("running", "suspended", "error"), "terminated")
-    workflow, loaded = engine.load(instance)
-    with_clock = engine.clock.now()
-    workflow.cancel()
+    step = engine.step(session, instance, actor)
+    step.workflow.cancel()
     instance.status = "terminated"
-    instance.ended_at = with_clock
+    instance.ended_at = engine.clock.now()
     summary = dict(instance.summary or {})
     summary["terminated"] = True
     instance.summary = summary
-    engine._save(session, instance, workflow, loaded, actor)  # keeps the status; cancels human tasks
+    step.save()  # keeps the status; cancels human tasks
     notify.cancel_pending(session, instance.id)
-    engine.audit(session, actor, "terminate", instance, data={"reason": reason} if reason else None)
+    step.audit("terminate", data={"reason": reason} if reason else None)
     session.flush()
     return instance
 

@@ -18,36 +18,14 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+from .problems import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
+from .subset import lint_references, lint_tree
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a process file: where it is and what to do about it."""
-
-    file: str
-    message: str
-    line: int | None = None
-    element_id: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line:
-            where += f":{self.line}"
-        if self.element_id:
-            where += f" [{self.element_id}]"
-        return f"{where}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "element_id": self.element_id, "message": self.message}
 
 
 class BundleError(Exception):
@@ -224,8 +202,6 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
     bundle = ParsedBundle(trees, flavors, parsers, forms)
     refused: set[str] = set()
     if validate:  # deployed versions are loaded as they were accepted, never re-judged
-        from .subset import lint_references, lint_tree
-
         for name, flavor in flavors.items():
             found = lint_tree(name, trees[name], flavor)
             problems.extend(found)

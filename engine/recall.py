@@ -69,7 +69,8 @@ def recall(session: Session, engine, principal: Principal, task_id: int) -> Huma
         raise NotFound(f"task {task_id} does not exist")
     following = _check(session, principal, row)
     instance = row.instance
-    workflow, loaded = engine.load(instance)
+    step = engine.step(session, instance, principal.username)
+    workflow = step.workflow
     try:
         task = workflow.get_task_from_id(UUID(row.task_guid))
     except (TaskNotFoundException, ValueError):
@@ -87,12 +88,11 @@ def recall(session: Session, engine, principal: Principal, task_id: int) -> Huma
     # parent may be a spliced-out ancestor, engine/compaction.py, so not "copy the parent's")
     before = {k: copy.deepcopy(v) for k, v in task.data.items() if k not in (submitted or {})}
     workflow.reset_from_task_id(task.id, data=before)
-    engine._save(session, instance, workflow, loaded, principal.username)  # rows: this ready again, next cancelled
+    step.save()  # rows: this ready again, next cancelled
     session.refresh(row)
     row.assignee, row.delegated_from = principal.username, None
     row.draft = submitted or None
-    engine.audit(session, principal.username, "recall", instance, row,
-                 {"cancelled": [t.name for t in following]})
+    step.audit("recall", row, {"cancelled": [t.name for t in following]})
     session.flush()
     return row
 

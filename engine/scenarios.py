@@ -13,14 +13,19 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import FakeClock
+from .deploy import process_ids as defined_processes
 from .deploy import with_referenced_files
 from .errors import EngineError
 from .forms import FormValidationError
-from .parsing import BundleError, is_bpmn
+from .parsing import BundleError, ParsedBundle, element_line, is_bpmn
+from .problems import Problem
 from .workdays import CHINA, WorkCalendar
+
+if TYPE_CHECKING:
+    from .runtime import Engine
 
 SUFFIX = ".scenarios.json"
 DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday morning in Beijing
@@ -55,10 +60,10 @@ def find_scenario_files(paths: list[str | Path]) -> list[Path]:
     return found
 
 
-def run_file(path: str | Path, calendar: WorkCalendar | None = None,
+def run_file(path: str | Path, engine_class: type[Engine], calendar: WorkCalendar | None = None,
              files: dict[str, bytes] | None = None) -> list[ScenarioResult]:
-    """Run a scenario file; with ``files``, against that bundle (a deploy being checked) instead
-    of the process files beside it."""
+    """Run a scenario file with a new ``engine_class`` engine per step; with ``files``, against
+    that bundle (a deploy being checked) instead of the process files beside it."""
     path = Path(path)
     label = path.name
     try:
@@ -82,7 +87,7 @@ def run_file(path: str | Path, calendar: WorkCalendar | None = None,
             Base.metadata.create_all(db)
             Session = make_sessionmaker(db)
             try:
-                deployed = _deploy(Session, files, calendar, spec, label)
+                deployed = _deploy(engine_class, Session, files, calendar, spec, label)
             except Mismatch as exc:  # e.g. a "clock" that is not a date-time
                 deployed = ScenarioResult(label, "(file)", False, str(exc))
             if isinstance(deployed, ScenarioResult):
@@ -90,7 +95,7 @@ def run_file(path: str | Path, calendar: WorkCalendar | None = None,
             for index, scenario in enumerate(spec["scenarios"], 1):
                 name = str(scenario.get("name") or f"scenario {index}")
                 try:
-                    _run(Session, calendar, spec, scenario, deployed)
+                    _run(engine_class, Session, calendar, spec, scenario, deployed)
                 except Mismatch as exc:
                     results.append(ScenarioResult(label, name, False, str(exc), exc.element_id))
                 else:
@@ -116,17 +121,15 @@ def _files_of(path: Path, spec: dict):
     return with_referenced_files(paths)
 
 
-def _new_engine(calendar: WorkCalendar, start: str | FakeClock):
+def _new_engine(engine_class: type[Engine], calendar: WorkCalendar, start: str | FakeClock) -> Engine:
     """A new engine (empty spec cache): every step of a scenario runs on its own, as if in
     another process (another web worker, after a restart), on the scenario's clock."""
-    from .runtime import Engine
-
     clock = start if isinstance(start, FakeClock) else FakeClock(_parse_time(start))
-    return Engine(clock=clock, calendar=calendar)
+    return engine_class(clock=clock, calendar=calendar)
 
 
-def _deploy(Session, files, calendar, spec, label):
-    engine = _new_engine(calendar, spec.get("clock", DEFAULT_START))
+def _deploy(engine_class, Session, files, calendar, spec, label):
+    engine = _new_engine(engine_class, calendar, spec.get("clock", DEFAULT_START))
     try:
         with Session.begin() as session:
             result = engine.deploy(session, files, "scenario")
@@ -163,8 +166,8 @@ def _parse_time(value: str) -> _dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)
 
 
-def _run(Session, calendar, spec: dict, scenario: dict, process_id: str) -> None:
-    engine = _new_engine(calendar, scenario.get("clock", spec.get("clock", DEFAULT_START)))
+def _run(engine_class, Session, calendar, spec: dict, scenario: dict, process_id: str) -> None:
+    engine = _new_engine(engine_class, calendar, scenario.get("clock", spec.get("clock", DEFAULT_START)))
     try:
         with Session.begin() as session:
             instance = engine.start(session, process_id, scenario.get("data") or {}, actor="scenario",
@@ -173,12 +176,12 @@ def _run(Session, calendar, spec: dict, scenario: dict, process_id: str) -> None
     except EngineError as exc:
         raise Mismatch(f"the process does not start: {exc.message}") from None
     for number, step in enumerate(scenario.get("steps") or [], 1):
-        engine = _new_engine(calendar, engine.clock)
+        engine = _new_engine(engine_class, calendar, engine.clock)
         try:
             _step(Session, engine, calendar, instance_id, step)
         except Mismatch as exc:
             raise Mismatch(f"step {number} ({_describe(step)}): {exc}", exc.element_id) from None
-    _check(Session, _new_engine(calendar, engine.clock), instance_id, scenario.get("expect") or {}, "at the end")
+    _check(Session, _new_engine(engine_class, calendar, engine.clock), instance_id, scenario.get("expect") or {}, "at the end")
 
 
 def _describe(step: dict) -> str:
@@ -330,8 +333,6 @@ def _audit(expected, actions: list[str], where: str) -> None:
 def scenarios_for(folder: str | Path, files: dict[str, bytes], process_ids: list[str]) -> list[Path]:
     """The scenario files in ``folder`` about the given processes (their "process", or a
     ``<name>.bpmn`` of the bundle that defines one of them)."""
-    from .deploy import _process_ids
-
     found = []
     for path in find_scenario_files([folder]) if Path(folder).is_dir() else []:
         try:
@@ -343,7 +344,24 @@ def scenarios_for(folder: str | Path, files: dict[str, bytes], process_ids: list
         defined = set()
         for name in (f"{stem}.bpmn", f"{stem}.bpmn20.xml"):
             if name in files:
-                defined |= _process_ids(files[name])
+                defined |= defined_processes(files[name])
         if (pid in process_ids) or (pid is None and defined & set(process_ids)):
             found.append(path)
     return found
+
+
+def deploy_problems(engine_class: type[Engine], scenario_dir: str | Path, calendar: WorkCalendar | None,
+                    bundle: ParsedBundle, files: dict[str, bytes], process_ids: list[str]) -> list[Problem]:
+    """The failing scenarios of ``scenario_dir`` about these processes, run on the bundle, as
+    problems at the incident's element (when there is one): a deploy's scenario check
+    (``Engine.deploy(scenario_dir=…)``)."""
+    problems = []
+    for path in scenarios_for(scenario_dir, files, process_ids):
+        for result in run_file(path, engine_class, calendar, files):
+            if result.passed:
+                continue
+            file, line = element_line(bundle.trees, result.element_id)
+            problems.append(Problem(file or result.file, f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
+                                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
+                                    line, result.element_id))
+    return problems

@@ -15,6 +15,7 @@ such children to their parent again.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -47,10 +48,10 @@ def _unmerged_parents(workflow: BpmnWorkflow) -> list:
     return found
 
 
-def stall_error(workflow: BpmnWorkflow, actor: str, now: _dt.datetime) -> dict:
-    """``Instance.error`` for a stalled case: the last element completed (in this step, as the
-    engine's ``_advance`` records it; else the library's last task) and who completed it."""
-    last = getattr(workflow, "completed_in_step", None) or workflow.last_task
+def stall_error(workflow: BpmnWorkflow, actor: str, now: _dt.datetime, last: Any = None) -> dict:
+    """``Instance.error`` for a stalled case: the last element completed (``last``: in this step,
+    as engine/step.py records it; else the library's last task) and who completed it."""
+    last = last or workflow.last_task
     spec = last.task_spec if last is not None else None
     element_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     element_name = getattr(spec, "bpmn_name", None)

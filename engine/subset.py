@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from lxml import etree
 
-from .parsing import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
+from .problems import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
 
 B = "{%s}" % BPMN_NS
 C = "{%s}" % CAMUNDA_NS

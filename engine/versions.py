@@ -10,7 +10,7 @@ A migration is refused, with the reason, when the library cannot do it safely: a
 instance (ready, waiting or already done) belongs to an activity the new version removed, or
 a running subprocess's process no longer exists. Ready and waiting tasks are re-predicted on
 the new version; a waiting timer whose activity did not change keeps its due time. The
-human-task rows and ``next_timer_at`` are rewritten in the same transaction (Engine._save),
+human-task rows and ``next_timer_at`` are rewritten in the same transaction (``Step.save``, engine/step.py),
 and every migration writes an audit entry. Functions flush at most; the caller commits.
 """
 from __future__ import annotations
@@ -36,9 +36,9 @@ from . import forms as forms_mod
 from .deploy import bundle_json
 from .errors import InvalidRequest
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
-from .properties import DUE_DATE, task_properties
+from .properties import DUE_DATE
 from .valuediff import FileChange, element_details, file_changes
-from .values import parse_due
+from .step import Step
 
 # attributes of a serialized task spec that say nothing a designer changed
 _NOISE = {"name", "description", "manual", "lookahead", "position"}
@@ -301,10 +301,11 @@ def _migrate_one(session, engine, instance, workflow, new, target, top_diff, sub
             task.internal_data.update(internal)
     instance.process_version = target
     instance.process_version_id = target.id
-    engine._advance(instance, workflow, lambda: None)
+    step = Step(engine, session, instance, workflow, new, actor)
+    step.advance()
     _refresh_changed_rows(session, engine, instance, workflow, changed_ids)
-    engine._save(session, instance, workflow, new, actor)
-    engine.audit(session, actor, "migrate", instance, data={
+    step.save()
+    step.audit("migrate", data={
         "from_version": from_version, "to_version": target.version,
         "changed_tasks": sorted({t.element_id for t in preview.tasks if t.fate == "changed"}),
     })
@@ -319,8 +320,7 @@ def _refresh_changed_rows(session, engine, instance, workflow, changed_ids) -> N
         row = rows.get(str(task.id))
         if row is None or task.id not in changed_ids:
             continue
-        props = task_properties(task.task_spec)
-        groups = engine._candidate_groups(task, props)
+        props, groups, due = engine.offer(task)
         row.name = task.task_spec.bpmn_name or task.task_spec.name
         row.bpmn_id = task.task_spec.bpmn_id or task.task_spec.name
         row.lane = task.task_spec.lane
@@ -328,8 +328,7 @@ def _refresh_changed_rows(session, engine, instance, workflow, changed_ids) -> N
         row.ui_form = props.get(forms_mod.UI_KEY)
         row.candidate_groups = groups
         if props.get(DUE_DATE):
-
-            row.due_at = parse_due(engine._property(task, props.get(DUE_DATE)))
+            row.due_at = due
         row.groups.clear()
         session.flush()
         row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]

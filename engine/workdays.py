@@ -20,12 +20,17 @@ import chinese_calendar
 import holidays as _holidays
 from chinese_calendar.constants import holidays as _CC_HOLIDAYS
 from chinese_calendar.constants import workdays as _CC_WORKDAYS
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import WorkCalendarData
 
 CHINA = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
 END_OF_DAY = _dt.time(17, 30)
 # the years the installed chinesecalendar package has official data for
 PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
 KINDS = ("holidays", "workdays")
+CALENDAR_ROW = 1  # the one row of ``work_calendar``
 
 
 class DateProblem(NamedTuple):
@@ -113,6 +118,17 @@ def read_calendar_file(path: str | Path) -> dict[int, dict[str, list[str]]]:
     return out
 
 
+def current(session: Session, known: int | None) -> tuple[int | None, dict[int, dict[str, list[str]]]]:
+    """(revision, years) of the administrators' calendar stored in the database (engine/calendarstore.py
+    edits it); the years are read only when the revision is not ``known`` (None, {} when nothing
+    was ever stored)."""
+    revision = session.scalar(select(WorkCalendarData.revision).where(WorkCalendarData.id == CALENDAR_ROW))
+    if revision is None or revision == known:
+        return revision, {}
+    years = session.scalar(select(WorkCalendarData.years).where(WorkCalendarData.id == CALENDAR_ROW)) or {}
+    return revision, {int(y): {k: list(v.get(k, [])) for k in KINDS} for y, v in years.items()}
+
+
 class _Days(NamedTuple):
     years: frozenset
     holidays: frozenset
@@ -150,8 +166,6 @@ class WorkCalendar:
     def sync(self, session) -> None:
         """Reload the database calendar if it changed since this process last read it (one
         small query; call it at the start of every request / worker step)."""
-        from .calendarstore import current
-
         revision, years = current(session, self._revision)
         if revision != self._revision:
             self._apply(years)

@@ -5,7 +5,7 @@ PostgreSQL schema of their own: ``instance`` rows with a realistic ``summary`` (
 queryable face, as the case process writes it), ``human_task`` rows (the history of
 completed tasks, and the ready task of every open case), ``human_task_group`` rows for
 the ready ones, and the statistics projection of every case — ``case_record`` and
-``case_unit`` rows (as ``stats.project`` writes them in ``Engine._save``; same county, lead
+``case_unit`` rows (as ``stats.project`` writes them on every saved step; same county, lead
 unit, registration time and open/closed state as the instance) — from which
 ``stats.rebuild_rollups`` then builds the rollup tables. ``instance.state`` holds a short
 placeholder: no measured query reads it (a real state is ~20 KB, stored out of line by TOAST).

@@ -9,7 +9,7 @@ assessment (考核) and the case filters every figure links to.
 
 Everything other code uses is re-exported here: ``from engine import stats; stats.dashboard(…)``.
 
-The projection (``project``) runs inside the engine's save path (``Engine._save``), so
+The projection (``project``) runs as a listener of every saved step (engine/domain.py), so
 ``case_record`` and ``case_unit`` always change in the same transaction as the instance.
 So do the rollups (``stats_*`` tables, engine/models.py): ``project`` applies the difference
 between a case's old and new contributions as concurrency-safe upserts, per day and per

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, and_, case, cast, delete, func, literal, select, text
 from sqlalchemy.orm import Session
@@ -14,6 +14,9 @@ from ..models import (CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterpri
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit)
 from .. import search as search_mod
 from ..workdays import CHINA, to_china_date
+
+if TYPE_CHECKING:
+    from ..step import StepSaved
 
 UTC = _dt.timezone.utc
 PRE_ACCEPT = frozenset({"待受理", "待补充材料", "不予受理", "已撤回"})
@@ -51,19 +54,19 @@ def _units(summary: dict) -> tuple[str | None, list[str]]:
     return (str(lead) if lead else None), coop
 
 
+def on_step_saved(event: StepSaved) -> None:
+    """Step listener (engine/domain.py): the case's statistics follow its step."""
+    project(event.session, event.instance, event.calendar, event.now, event.actor, event.workflow)
+
+
 def project(session: Session, instance: Instance, calendar=None, now: _dt.datetime | None = None,
             actor: str | None = None, workflow=None) -> CaseRecord | None:
     """Bring ``case_record``/``case_unit`` (and a bulletin's row) up to date with the instance.
 
-    Called by ``Engine._save`` after every step, before its flush. Only instances whose
-    summary carries a ``case_no`` are cases; a ``bulletin_id`` marks a bulletin process.
+    Called after every saved step (``on_step_saved``), before its flush. Only instances
+    whose summary carries a ``case_no`` are cases.
     """
     summary = instance.summary or {}
-    if summary.get("bulletin_id"):
-        from ..bulletins import project_bulletin
-
-        project_bulletin(session, instance, summary, now, actor)
-        return None
     if not summary.get("case_no") or instance.id is None:
         return None
     now = now or instance.updated_at or _dt.datetime.now(UTC)

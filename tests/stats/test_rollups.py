@@ -130,7 +130,7 @@ PERIODS = [
 
 class Driver:
     """Cases changed at random the way the case process changes their summary, each step
-    projected by ``stats.project`` as ``Engine._save`` does."""
+    projected by ``stats.project`` as every saved step does."""
 
     def __init__(self, Session, seed: int):
         self.Session = Session

@@ -160,6 +160,7 @@ def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...],
 @click.argument("files", nargs=-1, type=click.Path(exists=True))
 def test_process(files: tuple[str, ...]) -> None:
     """Run process scenario files (default: processes/*.scenarios.json) on a throwaway database."""
+    from engine.runtime import Engine
     from engine.scenarios import find_scenario_files, run_file
 
     settings = Settings()
@@ -170,7 +171,7 @@ def test_process(files: tuple[str, ...]) -> None:
     calendar = cli.load_calendar(settings)
     failed = total = 0
     for path in paths:
-        for result in run_file(path, calendar):
+        for result in run_file(path, Engine, calendar):
             total += 1
             failed += not result.passed
             click.echo(result.line())
