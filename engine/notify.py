@@ -104,7 +104,7 @@ def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: 
     return rows
 
 
-def _case_label(instance: Instance | None) -> str:
+def case_label(instance: Instance | None) -> str:
     if instance is None:
         return ""
     summary = instance.summary or {}
@@ -121,7 +121,7 @@ def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[N
         recipients = usernames_in_groups(session, task.candidate_groups or [])
     if not recipients:
         return []
-    case = _case_label(task.instance)
+    case = case_label(task.instance)
     body = f"案件 {case}：您有一项新的待办「{task.name}」，请及时登录直通车系统办理。"
     if task.due_at is not None:
         body += f"办理期限：{task.due_at.astimezone(_dt.timezone(_dt.timedelta(hours=8))):%Y-%m-%d %H:%M}。"
@@ -132,7 +132,7 @@ def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[N
 def task_assigned(session: Session, task: HumanTask, username: str, now: _dt.datetime,
                   by: str | None = None) -> list[Notification]:
     """A task handed to one person (assign, delegate)."""
-    case = _case_label(task.instance)
+    case = case_label(task.instance)
     body = f"案件 {case}：待办「{task.name}」已交由您办理" + (f"（{by} 指派）" if by else "") + "。"
     return enqueue(session, kind="assignment", recipients=[username], subject=f"【直通车】待办指派：{task.name}",
                    body=body, now=now, instance=task.instance, task=task)
@@ -162,7 +162,7 @@ def requested(session: Session, instance: Instance, value: Any, now: _dt.datetim
         if not recipients:
             log.warning("notify of %s on instance %s has no recipients (groups %s)", source, instance.id, groups)
             continue
-        case = _case_label(instance)
+        case = case_label(instance)
         subject = str(request.get("subject") or source or "直通车通知")
         text = str(request.get("text") or subject)
         rows += enqueue(session, kind=str(request.get("kind") or "notice"), level=request.get("level"),

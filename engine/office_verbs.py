@@ -74,7 +74,7 @@ def urge(session: Session, principal: Principal, task_id: int, message: str = ""
     if task.urged_at is not None and now - task.urged_at < URGE_INTERVAL:
         raise Conflict(f"task {task_id} was urged by {task.urged_by} a moment ago", urged_by=task.urged_by)
     recipients = [task.assignee] if task.assignee else notify_mod.usernames_in_groups(session, task.candidate_groups or [])
-    case = notify_mod._case_label(task.instance)
+    case = notify_mod.case_label(task.instance)
     body = f"案件 {case}：待办「{task.name}」已被 {principal.username} 催办，请尽快办理。" + (f"催办意见：{message}" if message else "")
     notify_mod.enqueue(session, kind="urge", recipients=recipients, subject=f"【直通车】催办：{task.name}", body=body,
                        now=now, instance=task.instance, task=task)
@@ -118,7 +118,7 @@ def copy_case(session: Session, principal: Principal, instance: Instance, *, to_
     copy = CaseCopy(instance_id=instance.id, recipient=to_user or None, group=to_group or None,
                     copied_by=principal.username, note=note, created_at=clock_mod.now())
     session.add(copy)
-    case = notify_mod._case_label(instance)
+    case = notify_mod.case_label(instance)
     notify_mod.enqueue(session, kind="copy", recipients=recipients, subject=f"【直通车】抄送：{case}",
                        body=f"{principal.username} 将案件 {case} 抄送给您阅知。" + (f"附言：{note}" if note else ""),
                        now=clock_mod.now(), instance=instance)

@@ -7,9 +7,11 @@ its draft. Works on a freshly loaded workflow (nothing kept in memory between st
 
 Refused (Conflict, with the reason) when the next task was claimed or finished, when the
 case ended, or when the completed task is no longer in the workflow's tree (compaction
-keeps the few levels above live tasks and the last human task; see engine/compaction.py),
-and — for now — for a task inside a sub-process (the unit's handling). No web here; the caller
-owns the transaction.
+keeps the few levels above live tasks and the last human task; see engine/compaction.py).
+A task inside a sub-process (the unit's handling) is taken back like any other
+(engine/sendback.py ``reopen``): inside a running sub-process its boundary timers stay as they
+are; a sub-process that the completion had finished runs again with its boundary timers armed
+afresh. No web here; the caller owns the transaction.
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from . import clock as clock_mod
 from .access import Principal
 from .errors import Conflict, NotAllowed, NotFound
 from .models import AuditEntry, HumanTask
+from .sendback import reopen
 
 
 def _check(session: Session, principal: Principal, row: HumanTask) -> list[HumanTask]:
@@ -33,7 +37,7 @@ def _check(session: Session, principal: Principal, row: HumanTask) -> list[Human
     if row.instance.status != "running":
         raise Conflict("the case has ended or is held; the completion cannot be taken back", reason="ended")
     last = session.execute(select(AuditEntry.task_bpmn_id, AuditEntry.actor).where(
-        AuditEntry.instance_id == row.instance_id, AuditEntry.action.in_(("complete", "recall")))
+        AuditEntry.instance_id == row.instance_id, AuditEntry.action.in_(("complete", "recall", "send_back")))
         .order_by(AuditEntry.id.desc()).limit(1)).first()
     if last is None or tuple(last) != (row.bpmn_id, row.completed_by):
         raise Conflict("the case has moved on: a later task was already completed", reason="moved_on")
@@ -77,17 +81,14 @@ def recall(session: Session, engine, principal: Principal, task_id: int) -> Huma
         task = None
     if task is None or not task.has_state(TaskState.COMPLETED):
         raise Conflict("this completion is too far back to be taken back", reason="gone")
-    if task.workflow is not workflow:
-        # resetting inside a sub-process resets the sub-process task and its boundary timers
-        # (SpiffWorkflow); with compacted ancestors they lose their data: not safe yet
-        raise Conflict("a task inside a sub-process cannot be taken back yet", reason="subprocess")
     submitted = session.scalars(select(AuditEntry.data).where(
         AuditEntry.instance_id == instance.id, AuditEntry.action == "complete", AuditEntry.task_bpmn_id == row.bpmn_id,
         AuditEntry.actor == principal.username).order_by(AuditEntry.id.desc()).limit(1)).first()
     # the task's data before it was completed: what it holds less what the form added (its
     # parent may be a spliced-out ancestor, engine/compaction.py, so not "copy the parent's")
     before = {k: copy.deepcopy(v) for k, v in task.data.items() if k not in (submitted or {})}
-    workflow.reset_from_task_id(task.id, data=before)
+    with clock_mod.using(engine.clock):  # timers armed again read the engine's clock
+        reopen(workflow, task, before)
     step.save()  # rows: this ready again, next cancelled
     session.refresh(row)
     row.assignee, row.delegated_from = principal.username, None

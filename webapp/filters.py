@@ -45,7 +45,7 @@ def action_label(action: str) -> str:
         "timer": _("定时"), "incident": _("异常"), "retry": _("重试"), "comment": _("评论"),
         "upload": _("上传附件"), "draft": _("保存草稿"), "update_data": _("更正数据"), "suspend": _("挂起"),
         "resume": _("恢复"), "terminate": _("终止"), "calendar": _("修改工作日历"),
-        "timer_start": _("定时启动"),
+        "timer_start": _("定时启动"), "send_back": _("退回"), "recall": _("撤回"),
     }.get(action, action)
 
 

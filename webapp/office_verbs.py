@@ -1,4 +1,5 @@
-"""Pages of the office verbs (engine/office_verbs.py, engine/recall.py): 撤回 my completion,
+"""Pages of the office verbs (engine/office_verbs.py, engine/recall.py, engine/sendback.py): 退回 a case to an
+earlier step (from the task page), 撤回 my completion,
 催办 a task, 抄送 a case, the 抄送我的 list, and 常用意见 (a person's phrases, inserted into opinion fields by static/app.js)."""
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask_babel import gettext as _
 
 from engine import office_verbs
 from engine import recall as recall_mod
+from engine import sendback
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import HumanTask
 
@@ -55,6 +57,45 @@ def recall(task_id: int):
         who = exc.details.get("assignee")
         flash(_("下一环节已由 %(who)s 认领，不能撤回", who=who) if who else _("案件已继续办理，不能撤回"), "error")
     return redirect(url_for("office.case", case_id=task.instance_id))
+
+
+@bp.app_context_processor
+def _send_back_helpers():
+    def send_back_area(task):
+        """(the earlier steps this person may return the task to, the 退回 that reopened it)."""
+        db = get_db()
+        try:
+            offered = sendback.targets(db, get_engine(), g.principal, task) if getattr(g, "principal", None) else []
+        except Exception:  # noqa: BLE001 - the page still opens without the 退回 choice
+            offered = []
+        return offered, sendback.last_return(db, task)
+
+    return {"send_back_area": send_back_area}
+
+
+@bp.post("/tasks/<int:task_id>/send-back")
+@official_required
+def send_back(task_id: int):
+    """退回: return the case from this open task to an earlier step, with a reason."""
+    task = get_db().get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    load_case(task.instance_id, copies=False)
+    target = request.form.get("target", type=int)
+    try:
+        row = sendback.send_back(get_db(), get_engine(), g.principal, task_id, target or 0,
+                                 request.form.get("reason", ""))
+        flash(_("已退回到「%(name)s」", name=row.name), "ok")
+        return redirect(url_for("office.case", case_id=task.instance_id))
+    except NotAllowed:
+        flash(_("只有工作组或本单位负责人可以退回"), "error")
+    except InvalidRequest as exc:
+        flash(_("请填写退回理由（最多500字）") if exc.details.get("field") == "reason" else _("请选择要退回到的环节"),
+              "error")
+    except Conflict as exc:
+        flash(_("该环节已不在案件的当前状态中，无法退回到此环节") if exc.details.get("reason") == "gone"
+              else _("该事项已办理或不能退回到此环节"), "error")
+    return redirect(url_for("office.task", task_id=task_id) + "#send-back")
 
 
 @bp.post("/cases/<int:case_id>/copies")

@@ -57,17 +57,3 @@ def test_recall_before_the_next_claim_and_refused_after(Session, new_case, clock
                                      "mode": "快速办"}, actor="wg.city2")
     assert "拟办办理结果" in [t.name for t in case.tasks()]
 
-
-def test_recall_inside_the_unit_handling_is_refused_for_now(Session, new_case, clock):
-    """Resetting inside a sub-process also resets its timers (not safe yet): a clear refusal."""
-    engine = FreshEngine(clock)
-    case = new_case(uscc=make_uscc("91211300MA0Q1AAA1"))
-    case.complete("受理审查", "wg:city", {"intake_decision": "accept"})
-    case.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
-                                     "mode": "快速办"})
-    case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "已办理", "solved": True}, actor="unit.zrzyj")
-    with Session.begin() as s, pytest.raises(Conflict) as refused:
-        recall(s, engine, UNIT, _row(Session, case, "拟办办理结果").id)
-    assert refused.value.details["reason"] == "subprocess"
-    case.complete("负责人审核", "head:zrzyj", {"head_decision": "submit"})
-    assert "结果审核" in [t.name for t in case.tasks()]

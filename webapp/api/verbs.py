@@ -1,4 +1,4 @@
-"""The office verbs on the API (engine/office_verbs.py, engine/recall.py): 撤回, 催办 a task, 抄送 a case, the cases
+"""The office verbs on the API (engine/office_verbs.py, engine/recall.py, engine/sendback.py): 退回, 撤回, 催办 a task, 抄送 a case, the cases
 copied to the caller (抄送我的), and the caller's 常用意见 (phrases)."""
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from engine import office_verbs
 from engine import recall as recall_mod
+from engine import sendback
 from engine.errors import NotFound
 from engine.models import HumanTask
 
@@ -15,7 +16,7 @@ from . import BIG_ID, api_blueprint
 from .cases import visible_case
 from .schemas import Text
 
-blp = api_blueprint("office_verbs", "/office", "Office verbs: 催办 (urge), 抄送 (copy a case), 常用意见 (phrases)")
+blp = api_blueprint("office_verbs", "/office", "Office verbs: 退回 (send back), 撤回 (recall), 催办 (urge), 抄送 (copy a case), 常用意见 (phrases)")
 
 
 class UrgeBody(Schema):
@@ -32,6 +33,28 @@ class RecallSchema(Schema):
     task_id = fields.Integer(required=True)
     state = fields.String(required=True)
     assignee = fields.String(required=True)
+
+
+class SendBackBody(Schema):
+    target_task_id = fields.Integer(required=True, validate=lambda v: 0 < v < 2**62,
+                                    metadata={"description": "a completed task of the case (see send-back-targets)"})
+    reason = Text(500, required=True, metadata={"description": "shown to the receiver; required"})
+
+
+class SendBackTargetSchema(Schema):
+    task_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    bpmn_id = fields.String(required=True)
+    done_by = fields.String(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+
+
+class SendBackSchema(Schema):
+    task_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    state = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
 
 
 class CopyBody(Schema):
@@ -85,13 +108,43 @@ def urge(body, task_id: int):
 @blp.response(200, RecallSchema)
 def recall(task_id: int):
     """撤回: the doer takes a completion back while the next task is unclaimed (409 with the reason
-    otherwise: claimed, moved_on, ended, gone, subprocess); the task is theirs again, input as draft."""
+    otherwise: claimed, moved_on, ended, gone); the task is theirs again, input as draft."""
     task = get_db().get(HumanTask, task_id)
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     visible_case(task.instance_id)
     row = recall_mod.recall(get_db(), get_engine(), g.principal, task_id)
     return {"task_id": row.id, "state": row.state, "assignee": row.assignee}
+
+
+def _open_task(task_id: int) -> HumanTask:
+    task = get_db().get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    visible_case(task.instance_id)
+    return task
+
+
+@blp.route(f"/tasks/<{BIG_ID}:task_id>/send-back-targets", methods=["GET"])
+@blp.response(200, SendBackTargetSchema(many=True))
+def send_back_targets(task_id: int):
+    """退回: the earlier steps the caller may return this open task to, newest first (empty when
+    they may not return it)."""
+    task = _open_task(task_id)
+    return [vars(t) for t in sendback.targets(get_db(), get_engine(), g.principal, task)]
+
+
+@blp.route(f"/tasks/<{BIG_ID}:task_id>/send-back", methods=["POST"])
+@blp.arguments(SendBackBody, as_kwargs=False)
+@blp.response(200, SendBackSchema)
+def send_back(body, task_id: int):
+    """退回: return the case from this open task to an earlier step it passed through, with a
+    required reason (the working group; a unit head within their unit). The step is ready again
+    for its former doer, their answers as its draft, a fresh due date; 409 with the reason
+    otherwise: not_open, not_a_target, gone (compacted out of the case's state)."""
+    _open_task(task_id)
+    row = sendback.send_back(get_db(), get_engine(), g.principal, task_id, body["target_task_id"], body["reason"])
+    return {"task_id": row.id, "name": row.name, "state": row.state, "assignee": row.assignee, "due_at": row.due_at}
 
 
 @blp.route(f"/cases/<{BIG_ID}:case_id>/copies", methods=["POST"])
