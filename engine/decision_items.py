@@ -43,7 +43,7 @@ class DecisionItem:
     title: str | None
     county: str | None
     meeting: str  # the step that decided it: 专题会议纪要 / 现场办公记录
-    meeting_at: _dt.datetime
+    meeting_at: _dt.datetime  # when its minutes were recorded
     leader: str | None  # user name of the leader whose 批示 called the meeting
     index: int  # 1-based position in its meeting's list
     content: str
@@ -57,6 +57,7 @@ class DecisionItem:
     completed_by: str | None = None
     report: str | None = None
     overdue: bool = False
+    meeting_date: str | None = None  # the day of the meeting / visit as recorded (会议日期, 现场办公日期)
 
     @property
     def late_done(self) -> bool:
@@ -140,11 +141,13 @@ def _of_instance(instance: Instance, entries: list[AuditEntry], rows: list[Human
             if row is not None:
                 group.remove(row)
             status = _STATE_STATUS.get(row.state, "open") if row is not None else "open"
+            held = data.get("meeting_date") or data.get("visit_date")
             di = DecisionItem(
                 instance_id=instance.id, case_no=summary.get("case_no") or instance.business_key,
                 title=summary.get("title"), county=summary.get("county"), meeting=entry.task_name or "",
                 meeting_at=_aware(entry.at), leader=leader, index=index, content=str(item.get("content") or ""),
-                unit=unit, deadline=str(item["deadline"]) if item.get("deadline") else None, status=status)
+                unit=unit, deadline=str(item["deadline"]) if item.get("deadline") else None, status=status,
+                meeting_date=str(held) if held else None)
             if row is not None:
                 di.task_id, di.assignee = row.id, row.assignee
                 di.due_at = _aware(row.due_at) if row.due_at else None
@@ -217,7 +220,8 @@ def board(session: Session, principal: access.Principal, query: ItemQuery, now: 
 
 def as_dict(item: DecisionItem) -> dict[str, Any]:
     return {"instance_id": item.instance_id, "case_no": item.case_no, "title": item.title, "county": item.county,
-            "meeting": item.meeting, "meeting_at": item.meeting_at, "leader": item.leader, "index": item.index,
+            "meeting": item.meeting, "meeting_at": item.meeting_at, "meeting_date": item.meeting_date,
+            "leader": item.leader, "index": item.index,
             "content": item.content, "unit": item.unit, "deadline": item.deadline, "task_id": item.task_id,
             "due_at": item.due_at, "status": item.status, "assignee": item.assignee,
             "completed_at": item.completed_at, "completed_by": item.completed_by, "report": item.report,

@@ -38,6 +38,7 @@ def test_each_item_has_its_unit_deadline_status_report_and_overdue_mark(journey,
         ("保障施工用电", "gdgs", "2026-03-16", "open", True, "leader.mayor", "专题会议纪要")]
     assert items[0].report == "用地批复已于3月12日下达" and items[0].completed_by == "unit.zrzyj"
     assert items[1].report is None and items[1].task_id is not None
+    assert {i.meeting_date for i in items} == {"2026-03-11"}
 
     board = _board(Session, "wg.city", clock)
     # open overdue first, then open by due time, done last
