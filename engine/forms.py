@@ -2,6 +2,9 @@
 
 This is the one place a form reference is resolved and submitted data is validated.
 Custom formats: ``uscc`` (统一社会信用代码, GB 32100-2015 check digit) and ``cn-mobile``.
+A (sub)schema may word its own refusal: ``"x-message"`` (Chinese) and ``"x-message-en"`` replace
+the generic message of any keyword of that schema that fails (dispatch.schema.json: a deadline
+too short for cooperating units).
 """
 from __future__ import annotations
 
@@ -73,8 +76,10 @@ class FieldError:
     params: tuple[tuple[str, Any], ...] = ()
 
     def message(self, lang: str = "zh") -> str:
-        zh, en = _MESSAGES.get(self.code, _MESSAGES.get(self.code.split(":")[0], ("无效", "Invalid")))
         params = dict(self.params)
+        if self.code == "custom":  # the form's own words for the rule (``x-message``)
+            return str(params.get("zh") if lang.startswith("zh") else params.get("en") or params.get("zh"))
+        zh, en = _MESSAGES.get(self.code, _MESSAGES.get(self.code.split(":")[0], ("无效", "Invalid")))
         if "expected" in params:
             names = _TYPE_NAMES.get(params["expected"], (params["expected"],) * 2)
             params["expected"] = names[0 if lang.startswith("zh") else 1]
@@ -108,6 +113,10 @@ def check_schema(schema: Any) -> str | None:
 
 def _to_field_error(err) -> FieldError:
     path = [str(p) for p in err.absolute_path]
+    own = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    if isinstance(own, str) and own and err.validator != "required":
+        # a rule of the form (e.g. in an if/then) that says in its own words what is wrong
+        return FieldError(".".join(path), "custom", (("zh", own), ("en", err.schema.get("x-message-en") or own)))
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else ""
         return FieldError(".".join(path + [missing]), "required")

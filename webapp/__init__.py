@@ -77,6 +77,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .office_verbs import bp as verbs_bp  # 催办, 抄送, 常用意见 (issue 19)
 
     app.register_blueprint(verbs_bp)
+    from .decisions import bp as decisions_bp  # 议定事项 board (issue 19)
+
+    app.register_blueprint(decisions_bp)
     app.register_blueprint(portal_bp)
     from .designer import bp as designer_bp  # issue 7: designer / manager pages
 

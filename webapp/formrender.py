@@ -8,7 +8,8 @@ so every text and attribute (property names included) is escaped.
 
 Widgets: text, textarea, number, date, date-time, select, radio, checkbox, yes/no radio,
 multi-select (checkboxes, or ``<select multiple>``), units/counties choice lists
-(``ui:options: {"source": "units"}``), file upload (``ui:widget: "file"``; the value is
+(``ui:options: {"source": "units"}``; a long list of units — a city case offers ~80 — is grouped
+by county, the case's county first, and static/app.js adds a search box), file upload (``ui:widget: "file"``; the value is
 a list of ``{"id", "name"}`` of stored attachments), repeatable rows (array of objects),
 nested objects, hidden and read-only fields. An array of strings or integers named
 ``attachments`` (or ``*_attachments``, ``*_files``) is an upload field too and keeps the
@@ -27,9 +28,11 @@ Choices = list[tuple[Any, str]]
 
 LABELS = {
     "zh": {"required": "必填", "add_row": "添加一行", "remove_row": "删除", "yes": "是", "no": "否",
-           "choose": "请选择", "kept": "已上传（取消勾选即移除）", "no_rows": "暂无"},
+           "choose": "请选择", "kept": "已上传（取消勾选即移除）", "no_rows": "暂无",
+           "find_unit": "搜索单位"},
     "en": {"required": "required", "add_row": "Add a row", "remove_row": "Remove", "yes": "Yes", "no": "No",
-           "choose": "Choose…", "kept": "Uploaded (untick to remove)", "no_rows": "None"},
+           "choose": "Choose…", "kept": "Uploaded (untick to remove)", "no_rows": "None",
+           "find_unit": "Find a unit"},
 }
 
 
@@ -175,6 +178,7 @@ def fields_of(schema: dict, ui: dict | None, prefix: str = "") -> list[Field]:
 # decides what goes where. Its own environment: forms render outside a request too.
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates" / "forms"), autoescape=True)
 NO_LABEL_FOR = ("radio", "checkboxes", "yesno", "rows", "object", "file", "checkbox")
+UNIT_PICKER_MIN = 12  # a choice of at least this many units is grouped by county and searchable
 DEFAULT_ACCEPT = ".pdf,.jpg,.jpeg,.png,.doc,.docx,.xls,.xlsx,.txt,.zip,.ofd"
 
 
@@ -198,6 +202,7 @@ class Renderer:
     readonly: bool = False
     attachment_url: Callable[[int], str] | None = None
     attachment_name: Callable[[int], str | None] | None = None
+    county: str | None = None  # the case's county: its units come first in a unit picker
 
     def t(self, key: str) -> str:
         return LABELS.get(self.lang, LABELS["zh"])[key]
@@ -266,6 +271,11 @@ class Renderer:
 
     def _w_select(self, f, value, errors):
         opts = _options(f.schema, f.ui, self.choices, f.source, self.lang)
+        groups = self._unit_groups(opts)
+        if groups:
+            return _macros().unit_select(self._attrs(f, errors, **{"data-unit-picker": "1"}),
+                                         [(name, self._selectable(g, {_str(value)})) for _c, name, g in groups],
+                                         self.t("choose"), self.t("find_unit"))
         return _macros().select(self._attrs(f, errors), self._selectable(opts, {_str(value)}), self.t("choose"))
 
     def _w_multiselect(self, f, value, errors):
@@ -282,7 +292,34 @@ class Renderer:
 
     def _w_checkboxes(self, f, value, errors):
         opts = _options(f.schema.get("items") or {}, f.ui, self.choices, f.source, self.lang)
+        groups = self._unit_groups(opts)
+        if groups:
+            chosen = {_str(v) for v in (value or []) if v is not None}
+            disabled = bool(self.readonly or f.ui.get("ui:readonly"))
+            shown, start = [], 0
+            for code, name, group in groups:
+                boxes = self._selectable(group, chosen)
+                keep_open = code in (self.county, "city") or any(c for _v, _l, c in boxes)
+                shown.append({"county": code, "name": name, "options": boxes, "start": start, "open": keep_open})
+                start += len(boxes)
+            return _macros().unit_choices(f, f.label(self.lang), shown, disabled, self.t("find_unit"))
         return self._choice_group(f, opts, list(value or []), "checkbox")
+
+    def _unit_groups(self, opts: Choices) -> list[tuple[str, str, Choices]] | None:
+        """A long list of units (every value a unit of the directory): grouped by county, the
+        case's county first, then the city's units, then the other counties; None otherwise."""
+        units = dict(self.choices.get("units") or [])
+        if len(opts) < UNIT_PICKER_MIN or not units or any(_str(v) not in units for v, _l in opts):
+            return None
+        counties = dict(self.choices.get("counties") or [])
+        by_county: dict[str, Choices] = {}
+        for value, label in opts:
+            prefix = _str(value).split(".", 1)[0] if "." in _str(value) else "city"
+            by_county.setdefault(prefix if prefix in counties else "city", []).append((value, label))
+        order = [c for c in (self.county, "city") if c in by_county]
+        order += [c for c in counties if c in by_county and c not in order]
+        order += [c for c in by_county if c not in order]
+        return [(c, counties.get(c, c), by_county[c]) for c in dict.fromkeys(order)]
 
     def _choice_group(self, f: Field, opts: Choices, selected: list, kind: str) -> Markup:
         chosen = {_str(v) for v in selected if v is not None}

@@ -160,7 +160,8 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
     files_endpoint = "portal.download" if audience == "portal" else "office.download"
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
                                    attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
-                                   attachment_name=attachment_namer(task.instance_id))
+                                   attachment_name=attachment_namer(task.instance_id),
+                                   county=(task.instance.summary or {}).get("county"))  # its units first in a unit picker
     history = casefiles.timeline(get_db(), task.instance_id, include_internal=audience == "office")
     context, item = _context(task, audience)
     return render_template(

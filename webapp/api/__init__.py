@@ -57,7 +57,7 @@ def page_of_list(items: list, args: dict) -> dict:
 def init_app(app: Flask) -> ZtcApi:
     from .. import csrf
     from . import cases, definitions, docs, errors, incidents, instances, messages, statistics, tasks, tokens, verbs
-    from . import tokens_page
+    from . import decision_items, tokens_page
 
     app.config.setdefault("API_TITLE", "直通车 zhitongche API")
     app.config.setdefault("API_VERSION", "v1")
@@ -73,7 +73,8 @@ def init_app(app: Flask) -> ZtcApi:
         "servers": [{"url": "/"}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (definitions, instances, tasks, cases, messages, incidents, statistics, tokens, verbs):
+    for module in (definitions, instances, tasks, cases, messages, incidents, statistics, tokens, verbs,
+                   decision_items):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     errors.install_routing_errors(app, PREFIX)

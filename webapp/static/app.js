@@ -91,3 +91,46 @@ document.addEventListener('submit', function (ev) {
     });
   });
 })();
+
+// unit pickers (webapp/formrender.py): a long list of units, grouped by county with the case's
+// county first, gets a search box; the plain list works without script
+(function () {
+  document.querySelectorAll('[data-unit-picker]').forEach((picker) => {
+    const find = document.createElement('input');
+    find.type = 'search';
+    find.className = 'unit-find';
+    find.id = picker.id + '-find';
+    find.placeholder = picker.getAttribute('data-find-label') || '';
+    find.setAttribute('aria-label', find.placeholder);
+    find.setAttribute('aria-controls', picker.id);
+    find.autocomplete = 'off';
+    picker.parentNode.insertBefore(find, picker);
+    const groups = Array.from(picker.querySelectorAll('details'));
+    const wasOpen = groups.map((d) => d.open);
+    const matches = (text, value, q) => !q || text.toLowerCase().includes(q) || value.toLowerCase().includes(q);
+    find.addEventListener('keydown', (e) => { if (e.key === 'Enter') e.preventDefault(); });  // no submit
+    find.addEventListener('input', () => {
+      const q = find.value.trim().toLowerCase();
+      if (picker.tagName === 'SELECT') {
+        picker.querySelectorAll('option').forEach((o) => {
+          o.hidden = !!o.value && !o.selected && !matches(o.textContent, o.value, q);
+        });
+        picker.querySelectorAll('optgroup').forEach((g) => {
+          g.hidden = !Array.from(g.children).some((o) => !o.hidden);
+        });
+        return;
+      }
+      groups.forEach((details, i) => {
+        let shown = 0;
+        details.querySelectorAll('label.choice').forEach((label) => {
+          const box = label.querySelector('input');
+          const keep = box.checked || matches(label.textContent, box.value, q);
+          label.hidden = !keep;
+          if (keep) shown += 1;
+        });
+        details.hidden = shown === 0;
+        details.open = q ? shown > 0 : wasOpen[i] || !!details.querySelector('input:checked');
+      });
+    });
+  });
+})();

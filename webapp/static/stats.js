@@ -41,7 +41,8 @@
     var cat = { type: "category", data: items.map(function (i) { return i.name; }), axisLabel: { interval: 0 } };
     var val = { type: "value", minInterval: 1 };
     return {
-      grid: { left: horizontal ? 130 : 40, right: 20, top: 20, bottom: horizontal ? 20 : 50 },
+      // containLabel: long unit names stay inside the chart, never cut at its edge
+      grid: { left: 10, right: 30, top: 20, bottom: horizontal ? 10 : 20, containLabel: true },
       xAxis: horizontal ? val : Object.assign(cat, { axisLabel: { interval: 0, rotate: 30 } }),
       yAxis: horizontal ? Object.assign(cat, { inverse: true }) : val,
       series: [{ type: "bar", data: items.map(function (i) { return { value: i.value, code: i.code }; }),
@@ -54,9 +55,14 @@
     if (!items.length) {
       return { title: { text: "—", left: "center", top: "middle", textStyle: { color: "#999" } }, series: [] };
     }
+    // names in the legend, whole and with their counts (a label beside a slice was cut to "马..."
+    // where the box is narrow); the count alone inside each slice
+    var counts = {};
+    items.forEach(function (i) { counts[i.name] = i.value; });
     return {
-      legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b}: {c}" },
+      legend: { bottom: 0, left: "center", itemGap: 12, formatter: function (name) { return name + "  " + counts[name]; } },
+      series: [{ type: "pie", radius: ["32%", "62%"], center: ["50%", "44%"],
+                 label: { position: "inside", formatter: "{c}", color: "#fff", fontWeight: "bold" }, labelLine: { show: false },
                  data: items.map(function (i) { return { name: i.name, value: i.value, code: i.code }; }) }]
     };
   }
