@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Callable
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, url_for
 from flask_babel import gettext as _
 
 from engine import dossier as dossier_mod
@@ -193,6 +193,8 @@ def fold(all_steps: list, keep: int = FOLD_KEEP, over: int = FOLD_OVER) -> tuple
 def for_page(instance: Instance, audience: str) -> DossierPage:
     """The dossier on the case page; folded when long unless the page asks ``?dossier=all``
     (only the steps shown are formatted, so a long case's page stays fast)."""
+    from flask import request
+
     fmt = formatter(audience, instance.id)
     everything = steps_for(instance)
     shown, folded = (everything, 0) if request.args.get("dossier") == "all" else fold(everything)

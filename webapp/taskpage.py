@@ -113,7 +113,8 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
     return data
 
 
-def initial_values(schema: dict | None, task_data: dict, draft: dict | None, fresh: set[str] | frozenset = frozenset()) -> dict:
+def initial_values(schema: dict | None, task_data: dict, draft: dict | None,
+                   fresh: set[str] | frozenset = frozenset()) -> dict:
     """What the form shows first: task data for its fields, then the saved draft. A field in
     ``fresh`` (the same step answered it in an earlier round: engine/dossier.py ``fresh_fields``)
     starts from its default instead: the official decides again and reads the earlier answer
