@@ -12,7 +12,10 @@ with who and when. Who may read which answer is decided here, not in a template:
 
 Attachments inherit the visibility of the field that holds them (``visible_attachment_ids``).
 The task page's context (``context_for``) is a selection of the same steps, chosen by the task's
-``context`` property (docs/CONVENTIONS.md "Context beside a task form"). No web here.
+``context`` property (docs/CONVENTIONS.md "Context beside a task form"). A step that runs again
+decides afresh: its form does not start from the answers it gave in an earlier round
+(``fresh_fields``) unless its ``prefill`` property names them; those answers are in the context.
+No web here.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from .models import AuditEntry, HumanTask, Instance
 SUBMISSION = "submission"  # the pseudo step id of the enterprise's submission
 MESSAGE_FORMS: dict[str, dict] = {}  # message name → (schema, ui); the web layer registers its forms
 CONTEXT_KEY = "context"
+PREFILL_KEY = "prefill"  # fields a repeated step's form still starts from the case's data
 # shown when a task's process file is silent: the submission's key fields, then every earlier step
 DEFAULT_SUBMISSION_FIELDS = ("enterprise_name", "contact", "mobile", "project", "category", "title",
                              "description", "help_wanted", "urgency", "attachments")
@@ -80,8 +84,8 @@ def _answers(schema: dict | None, ui: dict | None, data: dict) -> list[Answer]:
     out = []
     for key in order:
         value = data.get(key)
-        if value is None or value == "" or value == []:
-            continue
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+            continue  # white space alone is no answer (nor a blank box in the dossier)
         out.append(Answer(key, props[key] or {}, ui.get(key) or {}, value, is_public(schema, key)))
     return out
 
@@ -223,9 +227,12 @@ def parse_context(value: Any) -> list[str] | None:
     return [p for p in parts if p]
 
 
-def context_for(all_steps: list[Step], entries: list[str] | None) -> list[Step]:
+def context_for(all_steps: list[Step], entries: list[str] | None, own: str | None = None,
+                own_groups: Iterable[str] = ()) -> list[Step]:
     """What a task's doer sees above the form: the named steps/fields (latest round of each),
-    or by default the submission's key fields and the latest answers of every earlier step."""
+    or by default the submission's key fields and the latest answers of every earlier step.
+    A step running again (``own``: its bpmn id) always sees its own latest answers: its form
+    starts afresh (``fresh_fields``), so what it decided before is shown here instead."""
     latest: dict[str, Step] = {}
     order: list[str] = []
     for step in all_steps:
@@ -254,11 +261,28 @@ def context_for(all_steps: list[Step], entries: list[str] | None) -> list[Step]:
             if step.step_id != step_id:
                 continue
             out.append(step if None in fields else _pick(step, fields))
+    if own is not None and own not in dict(wanted):
+        groups = list(own_groups)
+        for key in order:
+            step = latest[key]
+            if step.step_id == own and (not _multi(all_steps, step) or step.groups == groups):
+                out.append(step)
     return [s for s in out if s.answers]
 
 
-def task_setting(engine, row: HumanTask) -> tuple[list[str] | None, str | None, Any]:
-    """(the task's ``context`` entries or None, the name of its multi-instance item, the item):
+@dataclass
+class TaskSetting:
+    """What the task page needs from the task's workflow, read with one load of it."""
+
+    context: list[str] | None = None  # the ``context`` entries; None: the process file is silent
+    item_name: str | None = None  # the multi-instance item's name (``coop_unit``, ``item``)
+    item: Any = None
+    prefill: list[str] = field(default_factory=list)  # the ``prefill`` property's fields
+    data: dict = field(default_factory=dict)  # the task's data (what its form may start from)
+
+
+def task_setting(engine, row: HumanTask) -> TaskSetting:
+    """The task's ``context`` and ``prefill`` properties, its data, and its multi-instance item:
     a cooperating unit's task has its ``coop_unit``, a decision item's task its ``item``."""
     from uuid import UUID
 
@@ -267,15 +291,39 @@ def task_setting(engine, row: HumanTask) -> tuple[list[str] | None, str | None, 
     workflow, _loaded = engine.load(row.instance)
     task = workflow.get_task_from_id(UUID(row.task_guid))
     if task is None:
-        return None, None, None
-    entries = parse_context(task_properties(task.task_spec).get(CONTEXT_KEY))
+        return TaskSetting()
+    props = task_properties(task.task_spec)
+    setting = TaskSetting(parse_context(props.get(CONTEXT_KEY)), prefill=parse_context(props.get(PREFILL_KEY)) or [],
+                          data=dict(task.data))
     parent = task.parent
     spec = getattr(parent, "task_spec", None) if parent is not None else None
     input_item = getattr(spec, "input_item", None)
     name = getattr(input_item, "bpmn_id", None) if input_item is not None else None
     if name and name in task.data:
-        return entries, name, task.data[name]
-    return entries, None, None
+        setting.item_name, setting.item = name, task.data[name]
+    return setting
+
+
+# -- a step that runs again decides afresh ------------------------------------------------------
+def earlier_answers(session: Session, instance_id: int, bpmn_id: str) -> set[str]:
+    """The fields the step ``bpmn_id`` answered (not blank) in its earlier rounds of the case."""
+    keys: set[str] = set()
+    for data in session.scalars(select(AuditEntry.data).where(
+            AuditEntry.instance_id == instance_id, AuditEntry.action == "complete",
+            AuditEntry.task_bpmn_id == bpmn_id)):
+        if isinstance(data, dict):
+            keys.update(k for k, v in data.items()
+                        if v is not None and v != [] and not (isinstance(v, str) and not v.strip()))
+    return keys
+
+
+def fresh_fields(session: Session, row: HumanTask, prefill: Iterable[str] = ()) -> set[str]:
+    """The fields of a ready task's form that start from the form's defaults, not from the
+    case's data: whatever the same step (same BPMN id, any candidate group) answered in an
+    earlier round of the case — the official decides afresh and reads the earlier answer in
+    the context — except the fields its ``prefill`` property names (修改办理结果 revises the
+    draft it was sent back with; 分级交办 starts from the rules' new suggestion)."""
+    return earlier_answers(session, row.instance_id, row.bpmn_id) - set(prefill)
 
 
 def _multi(all_steps: list[Step], step: Step) -> bool:
@@ -290,4 +338,5 @@ def _pick(step: Step, keys: Iterable[str]) -> Step:
 
 
 __all__ = ["Answer", "Step", "steps", "dossier", "is_public", "visible_attachment_ids", "parse_context",
-           "context_for", "task_setting", "public_entry_data", "internal_uploads", "MESSAGE_FORMS", "CONTEXT_KEY", "SUBMISSION"]
+           "context_for", "task_setting", "TaskSetting", "earlier_answers", "fresh_fields", "public_entry_data",
+           "internal_uploads", "MESSAGE_FORMS", "CONTEXT_KEY", "PREFILL_KEY", "SUBMISSION"]

@@ -1,6 +1,12 @@
 """The dossier for pages and the API: engine/dossier.py's steps with labels and values as a
 reader reads them — labels and option titles from each step's own form in the reader's
-language, unit and county names instead of codes, dates localised, files as links."""
+language, unit and county names instead of codes, dates localised, files as links.
+
+English: a form's own ``ui:title_en`` / ``ui:enumNames_en`` first (as the task page's form);
+texts a form or process file gives only in Chinese — step (task) names, the material form's
+labels — through the Flask-Babel catalogue (``step_name``), the one mechanism for fixed Chinese
+text. A long case is folded: the submission and the newest ``FOLD_KEEP`` steps are shown,
+the earlier ones one click away (``?dossier=all``)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -56,8 +62,34 @@ def group_names(groups) -> str:
 
 def _title(schema: dict, ui: dict, lang: str) -> str | None:
     if lang == "en":
-        return ui.get("ui:title_en") or schema.get("x-title-en") or schema.get("title")
+        return ui.get("ui:title_en") or schema.get("x-title-en") or (_(schema["title"]) if schema.get("title") else None)
     return schema.get("title")
+
+
+def step_name(name: str | None) -> str:
+    """A step's (task's) name in the reader's language: the catalogue's English for the
+    shipped processes' names; a name the catalogue does not know stays as written."""
+    return _(name) if name else (name or "")
+
+
+def _label(f: formrender.Field, lang: str) -> str:
+    """A field's label: the form's own English title, else the catalogue's (the material form)."""
+    label = f.label(lang)
+    if lang == "en" and not (f.ui.get("ui:title_en") or f.schema.get("x-title-en")):
+        return _(label) if label else label
+    return label
+
+
+def clean_text(value) -> str:
+    """Text as typed, without the blank boxes: line ends unified, the white space around the
+    text and at line ends dropped, runs of blank lines made one; newlines kept."""
+    lines = [line.rstrip() for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
 
 
 class Formatter:
@@ -75,13 +107,16 @@ class Formatter:
             rows = []
             for row in value:
                 if isinstance(row, dict):
-                    rows.append([{"label": fld.label(self.lang), **self.value(fld.name, fld.schema, fld.ui, row[fld.name])}
-                                 for fld in formrender.fields_of(items, ui.get("items") or {}) if row.get(fld.name) not in (None, "")])
+                    rows.append([{"label": _label(fld, self.lang), **self.value(fld.name, fld.schema, fld.ui, row[fld.name])}
+                                 for fld in formrender.fields_of(items, ui.get("items") or {})
+                                 if row.get(fld.name) not in (None, "") and not _blank(row.get(fld.name))])
             return {"rows": rows}
         if widget in ("checkboxes", "multiselect", "lines") and isinstance(value, list):
             items = schema.get("items") or {}
             opts = dict(formrender._options(items, ui, self.choices, f.source, self.lang))
-            return {"text": "、".join(str(opts.get(v, v)) for v in value), "lines": widget == "lines"}
+            if widget == "lines":  # one item a line, as typed
+                return {"text": "\n".join(clean_text(v) for v in value if not _blank(v)), "lines": True}
+            return {"text": "、".join(str(opts.get(v, v)) for v in value), "lines": False}
         if widget in ("select", "radio"):
             opts = dict(formrender._options(schema, ui, self.choices, f.source, self.lang))
             return {"text": str(opts.get(value, value))}
@@ -91,7 +126,8 @@ class Formatter:
             return {"text": _date(value, self.lang)}
         if widget == "datetime":
             return {"text": beijing(value)}
-        return {"text": str(value), "long": widget == "textarea" or len(str(value)) > 60}
+        text = clean_text(value)
+        return {"text": text, "long": widget == "textarea" or len(text) > 60 or "\n" in text}
 
     def _file(self, v) -> dict:
         ident = v.get("id") if isinstance(v, dict) else v
@@ -103,9 +139,9 @@ class Formatter:
     def step(self, step: dossier_mod.Step) -> dict:
         return {
             "kind": step.kind, "step_id": step.step_id,
-            "name": (_title(step.schema, step.ui, self.lang) if step.kind == "message" else None) or _(step.name),
+            "name": (_title(step.schema, step.ui, self.lang) if step.kind == "message" else None) or step_name(step.name),
             "actor": step.actor, "at": step.at, "round": step.round, "groups": group_names(step.groups),
-            "answers": [{"key": a.key, "label": formrender.Field(a.key, a.schema, a.ui).label(self.lang),
+            "answers": [{"key": a.key, "label": _label(formrender.Field(a.key, a.schema, a.ui), self.lang),
                          "public": a.public, **self.value(a.key, a.schema, a.ui, a.value)} for a in step.answers],
         }
 
@@ -128,9 +164,71 @@ def steps_for(instance: Instance) -> list[dossier_mod.Step]:
     return cache[instance.id]
 
 
-def for_page(instance: Instance, audience: str) -> list[dict]:
+def _blank(value) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+FOLD_OVER = 20  # a dossier with more steps than this is folded on the page …
+FOLD_KEEP = 12  # … to the submission and the newest FOLD_KEEP steps
+
+
+class DossierPage(list):
+    """The formatted steps a page shows (a list), with how many earlier ones are folded."""
+
+    folded: int = 0
+    total: int = 0
+    fold_at: int = 0  # where the folded steps were (after the submission)
+
+
+def fold(all_steps: list, keep: int = FOLD_KEEP, over: int = FOLD_OVER) -> tuple[list, int]:
+    """(the steps shown, how many are folded): a long dossier keeps its submission and its
+    newest ``keep`` steps; the ones in between are folded."""
+    if len(all_steps) <= over:
+        return list(all_steps), 0
+    head = [s for s in all_steps[:1] if s.kind == "submission"]
+    tail = all_steps[-keep:]
+    return head + tail, len(all_steps) - len(head) - len(tail)
+
+
+def for_page(instance: Instance, audience: str) -> DossierPage:
+    """The dossier on the case page; folded when long unless the page asks ``?dossier=all``
+    (only the steps shown are formatted, so a long case's page stays fast)."""
+    from flask import request
+
     fmt = formatter(audience, instance.id)
-    return [fmt.step(s) for s in steps_for(instance)]
+    everything = steps_for(instance)
+    shown, folded = (everything, 0) if request.args.get("dossier") == "all" else fold(everything)
+    page = DossierPage(fmt.step(s) for s in shown)
+    page.folded, page.total = folded, len(everything)
+    page.fold_at = 1 if shown and shown[0].kind == "submission" else 0
+    return page
+
+
+def api_page(instance: Instance, audience: str, page: int, per_page: int, order: str) -> dict:
+    """The dossier for ``GET /api/v1/cases/{id}/dossier``: a page of steps, oldest first or
+    (``order=newest``) newest first, with the API's page envelope."""
+    everything = steps_for(instance)
+    ordered = list(reversed(everything)) if order == "newest" else everything
+    chosen = ordered[(page - 1) * per_page: page * per_page]
+    fmt = formatter(audience, instance.id)
+    steps = []
+    for step in chosen:
+        shown = fmt.step(step)
+        steps.append({**{k: shown[k] for k in ("kind", "step_id", "name", "actor", "at", "round")},
+                      "groups": step.groups, "group_names": shown["groups"],
+                      "answers": [{"key": a["key"], "label": a["label"], "public": a["public"],
+                                   "value": raw.value, "display": _display(a)}
+                                  for a, raw in zip(shown["answers"], step.answers)]})
+    return {"case_id": instance.id, "case_no": instance.business_key, "steps": steps,
+            "page": {"page": page, "per_page": per_page, "total": len(everything)}}
+
+
+def _display(answer: dict) -> str:
+    if "files" in answer:
+        return "、".join(f["name"] for f in answer["files"])
+    if "rows" in answer:
+        return "\n".join("；".join(f"{c['label']}：{c.get('text', '')}" for c in row) for row in answer["rows"])
+    return answer.get("text", "")
 
 
 def outcomes(instance: Instance, audience: str) -> dict[int, str]:
@@ -144,7 +242,7 @@ def outcomes(instance: Instance, audience: str) -> dict[int, str]:
         for a in step.answers:
             f = formrender.Field(a.key, a.schema, a.ui)
             if f.widget in ("radio", "select", "yesno", "checkbox") and f.source is None:
-                out[step.entry_id] = f"{f.label(fmt.lang)}：{fmt.value(a.key, a.schema, a.ui, a.value)['text']}"
+                out[step.entry_id] = f"{_label(f, fmt.lang)}：{fmt.value(a.key, a.schema, a.ui, a.value)['text']}"
                 break
     return out
 

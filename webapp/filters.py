@@ -55,6 +55,12 @@ def _group_names(groups) -> str:
     return group_names(groups)
 
 
+def _step_name(name) -> str:
+    from .dossierview import step_name  # 受理审查 → Intake review in English (the catalogue)
+
+    return step_name(name)
+
+
 def register(app) -> None:
     directory = lambda: current_app.config["DIRECTORY"]  # noqa: E731
     app.jinja_env.filters["beijing"] = beijing
@@ -64,5 +70,6 @@ def register(app) -> None:
     app.jinja_env.filters["unit_name"] = lambda u: directory().unit_name(u)
     app.jinja_env.filters["unit_names"] = lambda us: "、".join(directory().unit_name(u) for u in (us or []))
     app.jinja_env.filters["group_names"] = _group_names
+    app.jinja_env.filters["step_name"] = _step_name
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["directory"] = directory

@@ -113,12 +113,16 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
     return data
 
 
-def initial_values(schema: dict | None, task_data: dict, draft: dict | None) -> dict:
-    """What the form shows first: task data for its fields, then the saved draft."""
+def initial_values(schema: dict | None, task_data: dict, draft: dict | None,
+                   fresh: set[str] | frozenset = frozenset()) -> dict:
+    """What the form shows first: task data for its fields, then the saved draft. A field in
+    ``fresh`` (the same step answered it in an earlier round: engine/dossier.py ``fresh_fields``)
+    starts from its default instead: the official decides again and reads the earlier answer
+    in the context above the form."""
     props = (schema or {}).get("properties") or {}
     # a file field starts empty: the case's data holds other parties' files under the same
     # name (the enterprise's 附件 is not the unit's); only the person's own draft refills it
-    values = {k: task_data[k] for k in props if k in task_data
+    values = {k: task_data[k] for k in props if k in task_data and k not in fresh
               and formrender.Field(k, props[k] or {}, {}).widget != "file"}
     for k, spec in props.items():
         if k not in values and isinstance(spec, dict) and "default" in spec:
@@ -150,12 +154,11 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
     schema = schema or {"type": "object", "properties": {}}
     if audience == "portal":
         schema = _for_enterprise(schema)
+    setting = _setting(task)
     if values is None:
-        try:
-            data = engine.task_data(task)
-        except Exception:  # noqa: BLE001 - the form still opens without prefilled data
-            data = {}
-        values = initial_values(schema, data, task.draft)
+        from engine.dossier import fresh_fields
+
+        values = initial_values(schema, setting.data, task.draft, fresh_fields(get_db(), task, setting.prefill))
     may_complete = access.can_complete_task(g.principal, task)
     files_endpoint = "portal.download" if audience == "portal" else "office.download"
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
@@ -163,7 +166,7 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
                                    attachment_name=attachment_namer(task.instance_id),
                                    county=(task.instance.summary or {}).get("county"))  # its units first in a unit picker
     history = casefiles.timeline(get_db(), task.instance_id, include_internal=audience == "office")
-    context, item = _context(task, audience)
+    context, item = _context(task, audience, setting)
     return render_template(
         f"{audience}/task.html", task=task, case=task.instance, summary=task.instance.summary or {},
         form_html=renderer.render(values, errors or {}), errors=errors or {}, history=history,
@@ -174,21 +177,27 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
     ), status
 
 
-def _context(task: HumanTask, audience: str) -> tuple[list[dict], dict | None]:
+def _setting(task: HumanTask):
+    """The task's properties, data and multi-instance item (one load of its workflow)."""
+    from engine import dossier
+
+    try:
+        return dossier.task_setting(get_engine(), task)
+    except Exception:  # noqa: BLE001 - the form still opens, without prefilled data or context
+        return dossier.TaskSetting()
+
+
+def _context(task: HumanTask, audience: str, setting) -> tuple[list[dict], dict | None]:
     """What the doer needs from earlier steps (engine/dossier.py ``context_for``), and the
     multi-instance task's own item (the decision item to carry out, the unit asked)."""
     from engine import dossier
 
-    try:
-        entries, item_name, item = dossier.task_setting(get_engine(), task)
-    except Exception:  # noqa: BLE001 - the form still opens without its context
-        entries, item_name, item = None, None, None
     steps = dossierview.steps_for(task.instance)
-    chosen = dossier.context_for(steps, entries)
+    chosen = dossier.context_for(steps, setting.context, own=task.bpmn_id, own_groups=task.candidate_groups or [])
     fmt = dossierview.formatter(audience, task.instance_id)
     shown = None
-    if item_name is not None:
-        shown = {"label": _("本事项"), "text": _item_text(item)}
+    if setting.item_name is not None:
+        shown = {"label": _("本事项"), "text": _item_text(setting.item)}
     return [fmt.step(s) for s in chosen], shown
 
 

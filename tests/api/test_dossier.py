@@ -21,3 +21,12 @@ def test_another_enterprises_dossier_is_not_found(api, start_case):
     case = start_case(uscc=ENT2, county="shuangta", by="ent.demo2", title="电力增容")
     assert_error(api("ent.demo1").get(f"/api/v1/cases/{case}/dossier"), 404)
     assert_error(api("ent.demo1").get("/api/v1/cases/999999/dossier"), 404)
+
+
+def test_the_dossier_is_paged(api, start_case):
+    case = start_case(title="厂房用地手续办理")
+    body = api("wg.city").get(f"/api/v1/cases/{case}/dossier?per_page=1&order=newest").get_json()
+    assert body["page"] == {"page": 1, "per_page": 1, "total": 1} and body["steps"][0]["kind"] == "submission"
+    assert api("wg.city").get(f"/api/v1/cases/{case}/dossier?page=2").get_json()["steps"] == []
+    assert_error(api("wg.city").get(f"/api/v1/cases/{case}/dossier?order=sideways"), 422)
+    assert_error(api("wg.city").get(f"/api/v1/cases/{case}/dossier?per_page=101"), 422)

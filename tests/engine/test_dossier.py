@@ -47,3 +47,19 @@ def test_files_in_answers_are_the_visible_ones():
     steps = [step("a", attachments=["7", 8]), step("b", material_files=[{"id": 9, "name": "x.pdf"}]),
              step("c", count=10)]
     assert visible_attachment_ids(steps) == {7, 8, 9}
+
+
+def test_a_step_running_again_sees_its_own_last_answer_even_when_its_context_names_other_steps():
+    steps = [step("submission", "submission", title="用地"), step("Task_coop", groups=["unit:fgw"], coop_opinion_text="同意"),
+             step("Task_coop", groups=["unit:zjj"], coop_opinion_text="另议"), step("Task_draft", handling_result="初稿")]
+    chosen = context_for(steps, ["submission.title", "Task_draft"], own="Task_coop", own_groups=["unit:fgw"])
+    assert [(s.step_id, s.answers[0].value) for s in chosen] == [
+        ("submission", "用地"), ("Task_draft", "初稿"), ("Task_coop", "同意")]  # its own group's answer only
+    assert context_for(steps[:1], ["submission.title"], own="Task_coop") == context_for(steps[:1], ["submission.title"])
+
+
+def test_white_space_alone_is_no_answer():
+    from engine.dossier import _answers
+
+    schema = {"properties": {"a": {}, "b": {}, "c": {}}}
+    assert [a.key for a in _answers(schema, {}, {"a": " \n\u3000\t", "b": "\n意见\n", "c": []})] == ["b"]

@@ -237,6 +237,12 @@ class TimelineItemSchema(Schema):
     comment = fields.String(required=True, allow_none=True)
 
 
+class DossierArgs(PageArgs):
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    order = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]),
+                          metadata={"description": "oldest first (the submission on page 1) or newest first"})
+
+
 class DossierAnswerSchema(Schema):
     key = fields.String(required=True)
     label = fields.String(required=True, metadata={"description": "the field's title in the caller's language"})
@@ -261,6 +267,7 @@ class DossierSchema(Schema):
     case_id = fields.Integer(required=True)
     case_no = fields.String(required=True, allow_none=True)
     steps = fields.List(fields.Nested(DossierStepSchema), required=True)
+    page = fields.Nested(PageMetaSchema, required=True, metadata={"description": "total: every step of the case"})
 
 
 # -- messages --------------------------------------------------------------------------------
