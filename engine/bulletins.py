@@ -211,18 +211,18 @@ def document(session: Session, bulletin: Bulletin, directory=None) -> Document:
     return Document(series_name=series_name, number=bulletin.number, title=bulletin.title, issuer=issuer,
                     date=f"{day.year}年{day.month}月{day.day}日", status=STATUS_LABELS.get(bulletin.status, ""),
                     period=period, body=bulletin.body or "", figures=figure_rows, cases=cases,
-                    signed=f"审签：{_display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "",
+                    signed=f"审签：{display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "",
                     instruction=bulletin.leader_comment or "")
 
 
-def _display_name(session: Session, username: str) -> str:
+def display_name(session: Session, username: str) -> str:
     from .models import User
 
     user = session.scalars(select(User).where(User.username == username)).first()
     return (user.display_name or username) if user else username
 
 
-def _east_asian(run, font: str = "宋体", latin: str = "Times New Roman") -> None:
+def east_asian(run, font: str = "宋体", latin: str = "Times New Roman") -> None:
     from docx.oxml.ns import qn
 
     run.font.name = latin
@@ -268,7 +268,7 @@ def render_docx(doc: Document) -> bytes:
         run.bold = bold
         if color:
             run.font.color.rgb = RGBColor.from_string(color)
-        _east_asian(run, font)
+        east_asian(run, font)
         return p
 
     para(doc.series_name, 26, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体", "C00000")
@@ -288,26 +288,26 @@ def render_docx(doc: Document) -> bytes:
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, ("指标", "数值")):
         cell.text = ""
-        _east_asian(cell.paragraphs[0].add_run(text), "黑体")
+        east_asian(cell.paragraphs[0].add_run(text), "黑体")
     for label, value in doc.figures:
         cells = table.add_row().cells
         for cell, text in zip(cells, (label, value)):
             cell.text = ""
-            _east_asian(cell.paragraphs[0].add_run(text))
+            east_asian(cell.paragraphs[0].add_run(text))
     para("二、提请领导关注的案件", 14, True, font="黑体")
     if doc.cases:
         table = d.add_table(rows=1, cols=6)
         table.style = "Table Grid"
         for cell, text in zip(table.rows[0].cells, ("案件编号", "企业", "诉求", "牵头单位", "状态", "领导批示")):
             cell.text = ""
-            _east_asian(cell.paragraphs[0].add_run(text), "黑体")
+            east_asian(cell.paragraphs[0].add_run(text), "黑体")
         for c in doc.cases:
             cells = table.add_row().cells
             values = (c["case_no"], c["enterprise"], f"【{c['category']}】{c['title']}", c["unit"],
                       c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else ""), c.get("instruction", ""))
             for cell, text in zip(cells, values):
                 cell.text = ""
-                _east_asian(cell.paragraphs[0].add_run(text))
+                east_asian(cell.paragraphs[0].add_run(text))
     else:
         para("本期无。", 12)
     if doc.signed:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .bulletins import PDF_CSS, _display_name, _east_asian, a4
+from .bulletins import PDF_CSS, display_name, east_asian, a4
 from .models import AuditEntry, Instance
 from .workdays import CHINA
 
@@ -87,7 +87,7 @@ def build(session: Session, instance: Instance, entry_id: int, directory) -> Cas
             or entry.task_bpmn_id not in KINDS):
         return None
     data, s = entry.data or {}, instance.summary or {}
-    who = _display_name(session, entry.actor)
+    who = display_name(session, entry.actor)
     unit, units = directory.unit_name, (lambda codes: "、".join(directory.unit_name(c) for c in codes or []))
     county = s.get("county") or "city"
     issuer = "朝阳市书记市长直通车工作组" if county == "city" else f"{directory.county_name(county)}直通车工作组"
@@ -173,7 +173,7 @@ def render_docx(doc: CaseDocument) -> bytes:
         run.font.size, run.bold = Pt(size), bold
         if color:
             run.font.color.rgb = RGBColor.from_string(color)
-        _east_asian(run, font)
+        east_asian(run, font)
 
     def table(rows, header=False):
         t = d.add_table(rows=0, cols=len(rows[0]))
@@ -181,7 +181,7 @@ def render_docx(doc: CaseDocument) -> bytes:
         for i, row in enumerate(rows):
             for cell, text in zip(t.add_row().cells, row):
                 cell.text = ""
-                _east_asian(cell.paragraphs[0].add_run(text), "黑体" if (header and i == 0) else "宋体")
+                east_asian(cell.paragraphs[0].add_run(text), "黑体" if (header and i == 0) else "宋体")
 
     para(doc.title, 24, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体", "C00000")
     para(doc.number, 14, align=WD_ALIGN_PARAGRAPH.CENTER)

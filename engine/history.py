@@ -267,7 +267,7 @@ class Runner:
                     "category": p.category}
         elif b in ("Task_draft", "Task_revise"):
             with self.Session() as s:
-                deadline = stats._parse_dt(s.get(Instance, task.instance_id).summary.get("deadline"))
+                deadline = stats.parse_dt(s.get(Instance, task.instance_id).summary.get("deadline"))
             if state["late"] and deadline is not None:
                 state["late"] = False
                 late = 4 if p.auto_escalate else 1
@@ -335,7 +335,7 @@ class Runner:
         with self.Session.begin() as s:
             picked = list(s.scalars(select(stats.CaseRecord.instance_id).where(
                 stats.CaseRecord.escalated == True,  # noqa: E712
-                stats._between(stats.CaseRecord.received_at, period)).limit(5)))
+                stats.between(stats.CaseRecord.received_at, period)).limit(5)))
             bulletin = bulletins_mod.compose(s, self.engine, series=series, title=title, period=period,
                                              case_ids=picked, actor="wg.city")
             iid = bulletin.instance_id

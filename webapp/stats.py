@@ -166,7 +166,7 @@ def records():
         return redirect(url_for("stats.records", kind=kind))
     from sqlalchemy import select
 
-    stmt = select(WorkRecord).where(WorkRecord.kind == kind, stats._day_between(WorkRecord.occurred_on, period))
+    stmt = select(WorkRecord).where(WorkRecord.kind == kind, stats.day_between(WorkRecord.occurred_on, period))
     if county:
         stmt = stmt.where(WorkRecord.county == county)
     items = list(db.scalars(stmt.order_by(WorkRecord.occurred_on.desc(), WorkRecord.id.desc()).limit(500)))
@@ -216,7 +216,7 @@ def new_bulletin():
     candidates = list(db.scalars(select(CaseRecord).where(
         or_(CaseRecord.escalated == True, CaseRecord.ever_overdue == True,  # noqa: E712
             CaseRecord.is_open == True)).where(  # noqa: E712
-        stats._between(CaseRecord.received_at, stats.Period(None, period.end)),
+        stats.between(CaseRecord.received_at, stats.Period(None, period.end)),
         or_(CaseRecord.closed_at.is_(None), CaseRecord.closed_at >= lo) if lo else CaseRecord.instance_id > 0)
         .order_by(CaseRecord.escalated.desc(), CaseRecord.received_at.desc()).limit(200)))
     return render_template("stats/bulletin_new.html", series=series, period=period, candidates=candidates,

@@ -45,19 +45,19 @@ from ..models import CaseRecord
 from .assessment import UnitScore, assessment, export_rows
 from .projection import (ALL_COUNTIES, ANSWERED_SATISFACTION, CLOSED_COUNTERS, COUNTERS, FIRST_DAY, GOOD_SATISFACTION,
                          HANDLED_OUTCOMES, LEADER_MODES, LM_COLUMNS, NONE, PRE_ACCEPT, RECEIVED_COUNTERS,
-                         ROLLUP_TABLES, ROLLUPS, UTC, _parse_dt, project, rebuild_rollups)
+                         ROLLUP_TABLES, ROLLUPS, UTC, parse_dt, project, rebuild_rollups)
 from .queries import (BULLETIN_SERIES, RECORD_KINDS, WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK, CaseFilter, Dashboard,
-                      Period, _between, _day_between, _ratio, bulletin_counts, can_see_stats, case_list_args,
+                      Period, between, day_between, ratio, bulletin_counts, can_see_stats, case_list_args,
                       coordinations, dashboard, distinct_enterprises, figure_links, open_not_overdue,
                       parse_period, record_counts, scoped_county, stats_scope, weekly_reports)
 
 # every public name of the former engine/stats.py, the private helpers used elsewhere
-# (_between, _day_between, _parse_dt, _ratio) and CaseRecord (engine/history.py: stats.CaseRecord)
+# (between, day_between, parse_dt, ratio) and CaseRecord (engine/history.py: stats.CaseRecord)
 __all__ = [
     "ALL_COUNTIES", "ANSWERED_SATISFACTION", "BULLETIN_SERIES", "CLOSED_COUNTERS", "COUNTERS", "FIRST_DAY",
     "GOOD_SATISFACTION", "HANDLED_OUTCOMES", "LEADER_MODES", "LM_COLUMNS", "NONE", "PRE_ACCEPT", "RECEIVED_COUNTERS",
     "RECORD_KINDS", "ROLLUPS", "ROLLUP_TABLES", "UTC", "WEEKLY_PROCESS", "WEEKLY_PUBLISH_TASK", "CaseFilter",
-    "CaseRecord", "Dashboard", "Period", "UnitScore", "_between", "_day_between", "_parse_dt", "_ratio", "assessment",
+    "CaseRecord", "Dashboard", "Period", "UnitScore", "between", "day_between", "parse_dt", "ratio", "assessment",
     "bulletin_counts", "can_see_stats", "case_list_args", "coordinations", "dashboard", "distinct_enterprises",
     "export_rows", "figure_links", "open_not_overdue", "parse_period", "project", "rebuild_rollups", "record_counts",
     "scoped_county", "stats_scope", "weekly_reports",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import CaseRecord, Instance
 from ..workdays import CHINA
 from .projection import UTC
-from .queries import Period, _closed_groups, _ratio, _received_groups, coordinations
+from .queries import Period, closed_groups, ratio, received_groups, coordinations
 
 
 # -- the unit assessment (考核) -------------------------------------------------------------
@@ -29,11 +29,11 @@ class UnitScore:
 
     @property
     def on_time_rate(self) -> float | None:
-        return _ratio(self.on_time, self.closed)
+        return ratio(self.on_time, self.closed)
 
     @property
     def satisfaction_rate(self) -> float | None:
-        return _ratio(self.sat_good, self.sat_answered)
+        return ratio(self.sat_good, self.sat_answered)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "unit": self.unit, "received": self.received, "closed": self.closed,
@@ -53,12 +53,12 @@ def assessment(session: Session, period: Period, county: str | None = None,
     def score(unit):
         return scores.setdefault(unit, UnitScore(unit))
 
-    for row in _received_groups(session, period, county):
+    for row in received_groups(session, period, county):
         if row.lead_unit:
             s = score(row.lead_unit)
             s.received += int(row.received or 0)
             s.overdue += int(row.overdue or 0)
-    for row in _closed_groups(session, period, county):
+    for row in closed_groups(session, period, county):
         if row.lead_unit:
             s = score(row.lead_unit)
             s.closed += int(row.handled or 0)

@@ -27,7 +27,7 @@ LEADER_MODES = ("签批督办", "专题会议", "现场办公")
 
 
 # -- the projection ------------------------------------------------------------------------
-def _parse_dt(value: Any) -> _dt.datetime | None:
+def parse_dt(value: Any) -> _dt.datetime | None:
     if not value:
         return None
     if isinstance(value, _dt.datetime):
@@ -95,11 +95,11 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
     record.status = status
     record.is_open = is_open
     record.outcome = outcome
-    record.received_at = _parse_dt(summary.get("registered_at")) or instance.created_at or now
+    record.received_at = parse_dt(summary.get("registered_at")) or instance.created_at or now
     if record.accepted_at is None and status and status not in PRE_ACCEPT:
-        record.accepted_at = _parse_dt(summary.get("accepted_at")) or now
+        record.accepted_at = parse_dt(summary.get("accepted_at")) or now
     record.closed_at = None if is_open else (instance.ended_at or record.closed_at or now)
-    deadline = _parse_dt(summary.get("deadline"))
+    deadline = parse_dt(summary.get("deadline"))
     if deadline is not None and calendar is not None and (
             deadline != record.deadline or "deadline_provisional" not in summary):
         # a deadline set in this step: computed over a year without an official calendar? (临时时限)

@@ -47,7 +47,7 @@ class Period:
         return out
 
 
-def _between(column, period: Period):
+def between(column, period: Period):
     lo, hi = period.bounds()
     clauses = []
     if lo is not None:
@@ -57,7 +57,7 @@ def _between(column, period: Period):
     return and_(*clauses) if clauses else literal(True)
 
 
-def _day_between(column, period: Period):
+def day_between(column, period: Period):
     clauses = []
     if period.start:
         clauses.append(column >= period.start)
@@ -142,9 +142,9 @@ class CaseFilter:
         r = CaseRecord
         out = []
         if self.received:
-            out.append(_between(r.received_at, self.received))
+            out.append(between(r.received_at, self.received))
         if self.closed:
-            out.append(_between(r.closed_at, self.closed))
+            out.append(between(r.closed_at, self.closed))
         if self.county:
             out.append(r.county == self.county)
         if self.category:
@@ -251,7 +251,7 @@ def _sum(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def _ratio(num: int, den: int) -> float | None:
+def ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
@@ -297,7 +297,7 @@ def _rollup_where(table, period: Period, county: str | None) -> list:
     return where
 
 
-def _received_groups(session: Session, period: Period, county: str | None):
+def received_groups(session: Session, period: Period, county: str | None):
     """The cases received in the period (stats_received), by county and lead unit."""
     t = StatsReceived.__table__
     stmt = select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS]).where(
@@ -317,7 +317,7 @@ def _received_by(session: Session, period: Period, county: str | None) -> dict[s
     return out
 
 
-def _closed_groups(session: Session, period: Period, county: str | None):
+def closed_groups(session: Session, period: Period, county: str | None):
     """The cases closed in the period (stats_closed), by lead unit."""
     t = StatsClosed.__table__
     stmt = select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS]).where(
@@ -331,7 +331,7 @@ def open_not_overdue(session: Session, period: Period, county: str | None, now: 
     "Overdue now" is the period's open cases (stats_received) minus these."""
     r = CaseRecord
     where = [r.is_open == True, or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
-             _between(r.received_at, period)]
+             between(r.received_at, period)]
     if county:
         where.append(r.county == county)
     return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
@@ -341,7 +341,7 @@ def awaiting_intake(session: Session, period: Period, county: str | None) -> int
     """Cases received in the period, open and not accepted yet (受理审查, 补充材料): counted in
     "open" but not in "accepted" — the bulletin shows them apart so that 办理中 ≤ 已受理."""
     r = CaseRecord
-    where = [r.is_open == True, r.accepted_at.is_(None), _between(r.received_at, period)]  # noqa: E712
+    where = [r.is_open == True, r.accepted_at.is_(None), between(r.received_at, period)]  # noqa: E712
     if county:
         where.append(r.county == county)
     return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
@@ -372,7 +372,7 @@ def bulletin_counts(session: Session, period: Period, county: str | None) -> dic
     b = Bulletin
     series = dict(BULLETIN_SERIES)
     series.update({code: name for code, name in session.execute(select(BulletinSeries.code, BulletinSeries.name))})
-    stmt = select(b.series, func.count()).where(b.status == "issued", _between(b.issued_at, period))
+    stmt = select(b.series, func.count()).where(b.status == "issued", between(b.issued_at, period))
     if county:
         stmt = stmt.where(b.county == county)
     counts = dict(session.execute(stmt.group_by(b.series)).all())
@@ -381,7 +381,7 @@ def bulletin_counts(session: Session, period: Period, county: str | None) -> dic
 
 def record_counts(session: Session, period: Period, county: str | None) -> dict[str, int]:
     w = WorkRecord
-    stmt = select(w.kind, func.count()).where(_day_between(w.occurred_on, period))
+    stmt = select(w.kind, func.count()).where(day_between(w.occurred_on, period))
     if county:
         stmt = stmt.where(w.county == county)
     counts = dict(session.execute(stmt.group_by(w.kind)).all())
@@ -395,7 +395,7 @@ def weekly_reports(session: Session, period: Period) -> int:
     a = AuditEntry
     return session.scalar(select(func.count()).select_from(a).join(Instance, Instance.id == a.instance_id).where(
         a.action == "complete", a.task_bpmn_id == WEEKLY_PUBLISH_TASK, Instance.process_id == WEEKLY_PROCESS,
-        _between(a.at, period))) or 0
+        between(a.at, period))) or 0
 
 
 def dashboard(session: Session, period: Period, county: str | None = None,
@@ -405,8 +405,8 @@ def dashboard(session: Session, period: Period, county: str | None = None,
     The caller has already limited ``county`` to what the person may see (``scoped_county``).
     """
     now = now or _dt.datetime.now(UTC)
-    received_rows = _received_groups(session, period, county)
-    closed_rows = _closed_groups(session, period, county)
+    received_rows = received_groups(session, period, county)
+    closed_rows = closed_groups(session, period, county)
     totals = {k: 0 for k in ("received", "accepted", "rejected", "withdrawn", "open", "overdue", "overdue_now",
                              "escalated")}
     by_county: dict[str, int] = {}
@@ -436,9 +436,9 @@ def dashboard(session: Session, period: Period, county: str | None = None,
                   on_time=closed["on_time"], enterprises=distinct_enterprises(session, period, county),
                   coordinations=sum(coord.values()), awaiting_intake=awaiting_intake(session, period, county))
     rates = {
-        "on_time": _ratio(closed["on_time"], closed["handled"]),
-        "satisfaction": _ratio(closed["sat_good"], closed["sat_answered"]),
-        "reopen": _ratio(closed["reopened"], closed["handled"]),
+        "on_time": ratio(closed["on_time"], closed["handled"]),
+        "satisfaction": ratio(closed["sat_good"], closed["sat_answered"]),
+        "reopen": ratio(closed["reopened"], closed["handled"]),
         "workdays_to_close": round(closed["wd_sum"] / closed["solved"], 1) if closed["solved"] else None,
     }
     board = Dashboard(period, county, totals, dict(sorted(by_category.items(), key=lambda kv: -kv[1])), by_county,

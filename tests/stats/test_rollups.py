@@ -75,9 +75,9 @@ def reference(session, period: stats.Period, county, now) -> dict:
         "enterprises": len({r.uscc for r in received if r.uscc is not None}), "coordinations": len(units),
         "awaiting_intake": sum(bool(r.is_open and r.accepted_at is None) for r in received)}
     rates = {
-        "on_time": stats._ratio(totals["on_time"], len(handled)),
-        "satisfaction": stats._ratio(sum(r.satisfaction in stats.GOOD_SATISFACTION for r in closed), len(answered)),
-        "reopen": stats._ratio(sum(r.reopen_count > 0 for r in handled), len(handled)),
+        "on_time": stats.ratio(totals["on_time"], len(handled)),
+        "satisfaction": stats.ratio(sum(r.satisfaction in stats.GOOD_SATISFACTION for r in closed), len(answered)),
+        "reopen": stats.ratio(sum(r.reopen_count > 0 for r in handled), len(handled)),
         "workdays_to_close": round(sum(r.workdays_to_close or 0 for r in solved) / len(solved), 1) if solved else None}
     scores: dict[str, list[int]] = {}
     for r in received:
