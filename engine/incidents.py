@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -79,7 +81,7 @@ def _instance(engine: Engine, session: Session, instance_id: int, allowed: Itera
     return instance
 
 
-def _failed_tasks(workflow, instance: Instance) -> list:
+def _failed_tasks(workflow: BpmnWorkflow, instance: Instance) -> list[SpiffTask]:
     """The tasks the incident is about: tasks in ERROR, else live tasks of the failed element."""
     failed = workflow.get_tasks(state=TaskState.ERROR)
     if failed:

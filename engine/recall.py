@@ -16,6 +16,7 @@ afresh. No web here; the caller owns the transaction.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import select
@@ -28,6 +29,9 @@ from .access import Principal
 from .errors import Conflict, NotAllowed, NotFound
 from .models import AuditEntry, HumanTask
 from .sendback import reopen
+
+if TYPE_CHECKING:
+    from .runtime import Engine
 
 
 def _check(session: Session, principal: Principal, row: HumanTask) -> list[HumanTask]:
@@ -67,7 +71,7 @@ def last_recallable(session: Session, principal: Principal, instance_id: int) ->
     return row if row is not None and may_recall(session, principal, row) else None
 
 
-def recall(session: Session, engine, principal: Principal, task_id: int) -> HumanTask:
+def recall(session: Session, engine: Engine, principal: Principal, task_id: int) -> HumanTask:
     row = session.get(HumanTask, task_id)
     if row is None:
         raise NotFound(f"task {task_id} does not exist")

@@ -47,7 +47,7 @@ from .values import json_safe
 from .domain import DOMAIN_LISTENERS
 
 clock_mod.install_into_spiffworkflow()
-_INSERT_AUDIT = insert(AuditEntry.__table__)  # one statement, compiled once
+_INSERT_AUDIT = insert(AuditEntry)  # one statement, compiled once
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -113,6 +113,7 @@ class Engine:
         version = session.identity_map.get(identity_key(ProcessVersion, instance.process_version_id))
         if version is None:  # (get() with options would query even when the version is in the session)
             version = session.get(ProcessVersion, instance.process_version_id, options=[defer(ProcessVersion.files)])
+        assert version is not None  # (a foreign key)
         set_committed_value(instance, "process_version", version)  # loaded, not a change
         return version
 
@@ -249,7 +250,7 @@ class Engine:
         session.flush()
         return row
 
-    def _message_event(self, flavor: str, name: str, payload: Any, correlations: dict | None):
+    def _message_event(self, flavor: str, name: str, payload: Any, correlations: dict | None) -> BpmnEvent:
         if flavor == "camunda":
             from SpiffWorkflow.camunda.specs.event_definitions import (
                 MessageEventDefinition,

@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,7 +36,7 @@ from . import notify as notify_mod
 from .compaction import compact
 from .errors import Conflict
 from .events import next_timer_due
-from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance
+from .models import HumanTask, HumanTaskGroup, Instance
 from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
 from .serializer import SERIALIZER_VERSION
 from .values import json_safe, parse_due
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 # stopped as an incident.
 MAX_TASKS_PER_STEP = 10_000
 MAX_PATH_DEPTH = 800
-_INSERT_AUDIT = insert(AuditEntry.__table__)  # one statement, compiled once
 
 Change = Callable[[], Iterable[SpiffTask] | None]
 

@@ -7,19 +7,20 @@ from typing import Any
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from .. import clock
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[_dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: _dt.datetime | None, dialect: Dialect) -> _dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -27,7 +28,7 @@ class UtcDateTime(TypeDecorator):
         value = value.astimezone(_dt.timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: _dt.datetime | None, dialect: Dialect) -> _dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
