@@ -1,7 +1,9 @@
 """The web app: HTML pages for officials (``office``) and enterprises (``portal``).
 
 ``create_app(config)`` is the one composition root: defaults, then overrides, then
-extensions and blueprints. Views stay thin: parse input, call the engine, render.
+extensions and blueprints; this module holds nothing else. What a request works with
+(``get_db``, ``get_engine``, ``csrf``) lives in ``webapp/context.py``, and no module of the
+package imports this one. Views stay thin: parse input, call the engine, render.
 One database session per request; it commits once at the end or rolls back.
 """
 from __future__ import annotations
@@ -12,16 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 
 from engine.config import ROOT, Settings
 
 from . import dbmode, i18n
+from .context import babel, csrf
 from .secret import load_or_create_secret
-
-csrf = CSRFProtect()
-babel = Babel()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -115,7 +113,7 @@ def _wire_database(app: Flask, settings: Settings) -> None:
 
         app.config["SESSIONMAKER"] = make_sessionmaker(make_engine(settings.database_url))
     if app.config.get("ENGINE") is None:
-        from webapp.cli import build_engine
+        from .cli.common import build_engine
 
         app.config["ENGINE"] = build_engine(settings)
     if app.config.get("DIRECTORY") is None:
@@ -149,19 +147,4 @@ def _wire_database(app: Flask, settings: Settings) -> None:
         if db is not None:  # the request failed before after_request
             db.rollback()
             db.close()
-
-
-def get_db():
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = dbmode.open_session(current_app.config["SESSIONMAKER"])  # readers: no write lock
-        current_app.config["ENGINE"].calendar.sync(g.db)  # an admin's calendar edit, in every process
-    return g.db
-
-
-def get_engine():
-    from flask import current_app
-
-    return current_app.config["ENGINE"]
 

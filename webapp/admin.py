@@ -14,7 +14,7 @@ from engine import incidents
 from engine.errors import InvalidRequest
 from engine.models import Instance
 
-from . import get_db, get_engine
+from .context import get_db, get_engine
 from .views_auth import official_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

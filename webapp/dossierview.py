@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from engine import dossier as dossier_mod
 from engine.models import Instance
 
-from . import formrender, get_db, get_engine
+from . import formrender
+from .context import get_db, get_engine
+from .directory import choices
 from .filters import beijing
 from .i18n import current_lang
-from .public import choices
 
 
 def register_message_forms() -> None:

@@ -12,7 +12,8 @@ from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import Attachment, User
 from engine.stats import CaseFilter
 
-from . import dossierview, get_db, get_engine, taskconflict, taskpage
+from . import dossierview, taskconflict, taskpage
+from .context import get_db, get_engine
 from .downloads import set_filename
 from .public import safe_next
 from .views_auth import official_required

@@ -16,10 +16,11 @@ from engine.errors import InvalidRequest, MessageNotAccepted, NotFound
 from engine.forms import FormValidationError, validate
 from engine.models import HumanTask, Instance
 
-from . import formrender, get_db, get_engine, taskconflict, taskpage
+from . import formrender, taskconflict, taskpage
+from .context import get_db, get_engine
+from .directory import choices
 from .i18n import current_lang
 from .office import send_attachment
-from .public import choices
 from .views_auth import enterprise_required
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")

@@ -10,8 +10,10 @@ from engine import users
 from engine.errors import InvalidRequest
 from engine.forms import FormValidationError, validate
 
-from . import formrender, get_db
+from . import formrender
 from .account import field_message
+from .context import get_db
+from .directory import choices
 from .health import response as health_response
 from .i18n import LANGS, current_lang
 from .views_auth import log_in, log_out
@@ -130,15 +132,6 @@ def _registration_message(code: str | None) -> str:
         "uscc": _("统一社会信用代码无效（18位，末位为校验码）"),
         "mismatch": _("两次输入的密码不一致"),
     }.get(code or "") or field_message(code)  # the password policy's messages (webapp/account.py)
-
-
-def choices() -> dict:
-    directory = current_app.config["DIRECTORY"]
-    return {
-        "counties": list(directory.counties.items()),
-        "units": list(directory.units.items()),
-        "categories": [(c, c) for c in directory.categories],
-    }
 
 
 @bp.get("/healthz")

@@ -84,7 +84,7 @@ def init_app(app: Flask) -> None:
     def _throttle_login():
         if not _is_login_post():
             return None
-        from . import get_db
+        from .context import get_db
 
         username = request.form.get("username", "")
         verdict = logins.check(get_db(), username, client_ip(), current_app.config["LOGIN_THROTTLE"])
@@ -100,7 +100,7 @@ def init_app(app: Flask) -> None:
         if _is_login_post() and not g.get("login_throttled") and response.status_code in (302, 303, 401):
             succeeded = response.status_code in (302, 303)  # the form redirects on success, 401 otherwise
             username = request.form.get("username", "")
-            from . import get_db
+            from .context import get_db
 
             logins.record(get_db(), username, client_ip(), succeeded)
             busy = None if succeeded else g.get("login_busy")
@@ -151,7 +151,7 @@ def _auto_secure(interface):
 
 
 def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> None:
-    from . import get_db, get_engine
+    from .context import get_db, get_engine
 
     data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
     if reason:

@@ -13,10 +13,11 @@ from engine.forms import FormValidationError
 from engine.models import HumanTask
 from engine.storage import StorageError
 
-from . import dossierview, formrender, get_db, get_engine, taskconflict
+from . import dossierview, formrender, taskconflict
+from .context import get_db, get_engine
+from .directory import choices
 from .files import file_store, storage_message
 from .i18n import current_lang
-from .public import choices
 from .taskconflict import TaskFinished
 
 

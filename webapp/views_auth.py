@@ -39,7 +39,8 @@ def register_user_loading(app: Flask) -> None:
             if "uid" in session:  # a cookie from before server-side sessions
                 _clear_keeping_lang()
             return
-        from . import dbmode, get_db
+        from . import dbmode
+        from .context import get_db
 
         user = sessions.check(get_db(), session.get("sid"), session_limits(current_app), touch=dbmode.touch())
         if user is None:
@@ -62,7 +63,7 @@ def _clear_keeping_lang() -> None:
 
 def log_in(user: User) -> None:
     """Start a new server-side session for ``user`` (ending the one this browser had)."""
-    from . import get_db
+    from .context import get_db
 
     sessions.end(get_db(), session.get("sid"), "replaced")
     _clear_keeping_lang()  # a new session (and CSRF secret) for the new identity
@@ -72,7 +73,7 @@ def log_in(user: User) -> None:
 
 def log_out() -> None:
     """End this browser's session on the server, then forget it in the cookie."""
-    from . import get_db
+    from .context import get_db
 
     sessions.end(get_db(), session.get("sid"), "logout")
     _clear_keeping_lang()

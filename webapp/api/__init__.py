@@ -55,7 +55,7 @@ def page_of_list(items: list, args: dict) -> dict:
 
 
 def init_app(app: Flask) -> ZtcApi:
-    from .. import csrf
+    from ..context import csrf
     from . import cases, definitions, docs, errors, incidents, instances, messages, statistics, tasks, tokens, verbs
     from . import tokens_page
 

@@ -7,7 +7,7 @@ from engine import access, casefiles
 from engine.errors import InvalidRequest, NotAllowed, NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail, instance_dict
 from .schemas import CaseArgs, CaseBody, InstanceDetailSchema, InstanceSchema, PageArgs, TimelineItemSchema, page_of, DossierSchema

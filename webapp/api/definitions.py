@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.models import ProcessVersion
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import api_blueprint, paginate
 from .auth import DESIGNERS, require_groups, require_official
 from .schemas import DefinitionArgs, DeployFilesArgs, DeployResultSchema, PageArgs, VersionSchema, page_of

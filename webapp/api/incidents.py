@@ -8,7 +8,7 @@ from engine import incidents
 from engine.errors import NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import BIG_ID, api_blueprint, paginate
 from .auth import ADMIN, require_groups
 from .instances import instance_detail

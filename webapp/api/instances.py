@@ -8,7 +8,7 @@ from engine import access, casefiles, incidents
 from engine.errors import NotFound
 from engine.models import AuditEntry, Instance
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import BIG_ID, api_blueprint, paginate
 from .auth import ADMIN, DESIGNERS, require_groups
 from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,

@@ -8,7 +8,7 @@ from engine.cases import send_as
 from engine.errors import NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import api_blueprint
 from .instances import instance_detail
 from .schemas import InstanceDetailSchema, MessageBody

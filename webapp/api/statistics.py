@@ -8,7 +8,7 @@ from engine import access, incidents, stats
 from engine.errors import NotAllowed
 from engine.models import HumanTask
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import api_blueprint
 from .schemas import StatisticsArgs, StatisticsSchema
 

@@ -5,7 +5,7 @@ from flask import g
 
 from engine import tokens
 
-from .. import get_db
+from ..context import get_db
 from . import ID, api_blueprint, paginate
 from .schemas import NewTokenSchema, PageArgs, TokenBody, TokenSchema, page_of
 

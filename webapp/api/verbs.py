@@ -10,7 +10,7 @@ from engine import recall as recall_mod
 from engine.errors import NotFound
 from engine.models import HumanTask
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import BIG_ID, api_blueprint
 from .cases import visible_case
 from .schemas import Text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from webapp.cli import main
+from webapp.cli.common import main
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, g, jsonify, render_template, request, url_for
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from ..i18n import current_lang
 from . import bp, workspace
 from .views import load_version
@@ -82,7 +82,7 @@ def deploy_edit(process_id: str, version: int):
 @bp.post("/forms/preview.json")
 def form_preview():
     from ..formrender import Renderer
-    from ..public import choices
+    from ..directory import choices
 
     body = request.get_json(silent=True) or {}
     schema, error = workspace.parse_json(body.get("schema") or "")

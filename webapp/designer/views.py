@@ -11,7 +11,7 @@ from engine.errors import NotFound
 from engine.models import ProcessVersion
 from engine.parsing import is_bpmn
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from . import bp, workspace
 
 DESIGNER_GROUPS = frozenset({"designer", "admin"})
