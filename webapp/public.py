@@ -16,7 +16,8 @@ from .context import get_db
 from .directory import choices
 from .health import response as health_response
 from .i18n import LANGS, current_lang
-from .views_auth import log_in, log_out
+from .security import throttled_response
+from .views_auth import attempt_log_in, log_in, log_out
 
 bp = Blueprint("public", __name__)
 
@@ -51,12 +52,13 @@ def login():
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        user = users.authenticate(get_db(), username, request.form.get("password", ""))
-        if user is None:
+        outcome = attempt_log_in(username, request.form.get("password", ""))
+        if outcome.wait is not None:
+            return throttled_response(username, outcome.wait)
+        if outcome.user is None:
             error = _("用户名或密码错误")
         else:
-            log_in(user)
-            return redirect(safe_next(request.args.get("next")) or _home_for(user))
+            return redirect(safe_next(request.args.get("next")) or _home_for(outcome.user))
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
