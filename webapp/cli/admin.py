@@ -51,7 +51,7 @@ def demo_command(history: bool, until: str | None) -> None:
 
     from sqlalchemy import func, select
 
-    from engine import history as history_mod
+    from tooling import demo_history
     from engine.clock import FakeClock
     from engine.models import Instance
     from engine.workdays import CHINA
@@ -69,7 +69,7 @@ def demo_command(history: bool, until: str | None) -> None:
         clock = FakeClock(_dt.datetime(2019, 9, 1, 9, 0, tzinfo=CHINA))
         engine = build_engine(settings)
         engine.clock = clock
-        made = history_mod.generate(Session, engine, clock, end=end, log=click.echo)
+        made = demo_history.generate(Session, engine, clock, end=end, log=click.echo)
         click.echo(f"history until {end}: {made}")
     print_login_hints(users, password, f"http://{settings.host}:{settings.port}/stats")
 
