@@ -52,7 +52,6 @@ def load_calendar(settings: Settings) -> WorkCalendar:
 
 def build_engine(settings: Settings) -> Engine:
     from engine.runtime import Engine
-    from engine.users import DemoUser
 
     return Engine(calendar=load_calendar(settings), time_limit_s=settings.script_time_limit)
 
