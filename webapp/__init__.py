@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     views_auth.register_user_loading(app)
 
+    from . import startpage  # noqa: F401  (发起 routes on the office blueprint, issue 15)
     from .office import bp as office_bp
     from .portal import bp as portal_bp
     from .public import bp as public_bp
@@ -82,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .stats import bp as stats_bp  # issue 8: statistics, unit assessment, bulletins
 
     app.register_blueprint(stats_bp)
+    from . import admin_calendar, admin_users  # noqa: F401  (accounts, calendar: routes on the admin blueprint)
     from .admin import bp as admin_bp  # issue 5: incidents, suspend / resume / terminate
 
     app.register_blueprint(admin_bp)

@@ -140,7 +140,3 @@ def resume(instance_id: int):
 @admin_required
 def terminate(instance_id: int):
     return _lever(instance_id, incidents.terminate, _("已终止"), with_reason=True)
-
-
-from . import admin_users  # noqa: E402,F401  (the account pages register on this blueprint)
-from . import admin_calendar  # noqa: E402,F401 - issue 13: the working-day calendar page (routes on bp)

@@ -50,7 +50,7 @@ def action_label(action: str) -> str:
 
 
 def _group_names(groups) -> str:
-    from .dossierview import group_names  # unit:zrzyj → 市自然资源局
+    from .directory import group_names  # unit:zrzyj → 市自然资源局
 
     return group_names(groups)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .formrender import Field, _type, fields_of
+from .formfields import Field, _type, fields_of
 
 _ROW_KEY = re.compile(r"^(\d+)\.")
 

@@ -14,7 +14,7 @@ from . import formrender
 from .context import get_db, get_engine
 from .directory import choices
 from .i18n import current_lang
-from .office import bp
+from .officebp import bp
 from .views_auth import official_required
 
 

@@ -9,7 +9,7 @@ from engine.errors import NotFound
 from engine.models import Instance
 
 from ..context import get_db, get_engine
-from . import api_blueprint
+from .common import api_blueprint
 from .instances import instance_detail
 from .schemas import InstanceDetailSchema, MessageBody
 

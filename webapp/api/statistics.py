@@ -9,7 +9,7 @@ from engine.errors import NotAllowed
 from engine.models import HumanTask
 
 from ..context import get_db, get_engine
-from . import api_blueprint
+from .common import api_blueprint
 from .schemas import StatisticsArgs, StatisticsSchema
 
 blp = api_blueprint("statistics", "/statistics",

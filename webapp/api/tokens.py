@@ -6,7 +6,7 @@ from flask import g
 from engine import tokens
 
 from ..context import get_db
-from . import ID, api_blueprint, paginate
+from .common import ID, api_blueprint, paginate
 from .schemas import NewTokenSchema, PageArgs, TokenBody, TokenSchema, page_of
 
 blp = api_blueprint("tokens", "/tokens",

@@ -7,7 +7,8 @@ from flask import abort, g, jsonify, render_template, request, url_for
 
 from ..context import get_db, get_engine
 from ..i18n import current_lang
-from . import bp, workspace
+from . import workspace
+from .blueprint import bp
 from .views import load_version
 
 TEMPLATES = {"bpmn": "designer/edit_bpmn.html", "dmn": "designer/edit_dmn.html",

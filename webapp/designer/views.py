@@ -12,7 +12,8 @@ from engine.models import ProcessVersion
 from engine.parsing import is_bpmn
 
 from ..context import get_db, get_engine
-from . import bp, workspace
+from . import workspace
+from .blueprint import bp
 
 DESIGNER_GROUPS = frozenset({"designer", "admin"})
 
