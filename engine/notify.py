@@ -4,7 +4,6 @@ Rows are created in the caller's transaction (so a notification exists exactly w
 task or warning that caused it was committed), one row per recipient and channel:
 
 - ``task_created``: a new human task → every active user in its candidate groups;
-- ``task_assigned``: a task handed to one person (for the inbox's assign/delegate);
 - ``requested``: a process asks for one with the ``notify`` property of a task or event
   (yellow/red warnings, escalation; see docs/CONVENTIONS.md).
 
@@ -126,15 +125,6 @@ def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[N
     if task.due_at is not None:
         body += f"办理期限：{task.due_at.astimezone(_dt.timezone(_dt.timedelta(hours=8))):%Y-%m-%d %H:%M}。"
     return enqueue(session, kind="assignment", recipients=recipients, subject=f"【直通车】新待办：{task.name}",
-                   body=body, now=now, instance=task.instance, task=task)
-
-
-def task_assigned(session: Session, task: HumanTask, username: str, now: _dt.datetime,
-                  by: str | None = None) -> list[Notification]:
-    """A task handed to one person (assign, delegate)."""
-    case = case_label(task.instance)
-    body = f"案件 {case}：待办「{task.name}」已交由您办理" + (f"（{by} 指派）" if by else "") + "。"
-    return enqueue(session, kind="assignment", recipients=[username], subject=f"【直通车】待办指派：{task.name}",
                    body=body, now=now, instance=task.instance, task=task)
 
 

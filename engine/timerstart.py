@@ -188,12 +188,6 @@ def start_next_due(session: Session, engine, skip: list[str] | None = None) -> t
     return row.process_id, instance_id
 
 
-def schedule_of(session: Session, process_id: str) -> TimerStart | None:
-    """The schedule row of a process (None when it has none or the worker has not seen it)."""
-    row = session.get(TimerStart, process_id)
-    return row if row is not None and row.kind != "none" else None
-
-
 def started_instances(session: Session, process_id: str, limit: int = 10) -> list[tuple[TimerStartFire, Instance]]:
     return list(session.execute(
         select(TimerStartFire, Instance).join(Instance, Instance.id == TimerStartFire.instance_id)

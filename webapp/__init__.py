@@ -1,7 +1,9 @@
 """The web app: HTML pages for officials (``office``) and enterprises (``portal``).
 
 ``create_app(config)`` is the one composition root: defaults, then overrides, then
-extensions and blueprints. Views stay thin: parse input, call the engine, render.
+extensions and blueprints; this module holds nothing else. What a request works with
+(``get_db``, ``get_engine``, ``csrf``) lives in ``webapp/context.py``, and no module of the
+package imports this one. Views stay thin: parse input, call the engine, render.
 One database session per request; it commits once at the end or rolls back.
 """
 from __future__ import annotations
@@ -12,16 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 
 from engine.config import ROOT, Settings
 
 from . import dbmode, i18n
+from .context import babel, csrf
 from .secret import load_or_create_secret
-
-csrf = CSRFProtect()
-babel = Babel()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -68,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     views_auth.register_user_loading(app)
 
+    from . import startpage  # noqa: F401  (发起 routes on the office blueprint, issue 15)
     from .office import bp as office_bp
     from .portal import bp as portal_bp
     from .public import bp as public_bp
@@ -87,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .stats import bp as stats_bp  # issue 8: statistics, unit assessment, bulletins
 
     app.register_blueprint(stats_bp)
+    from . import admin_calendar, admin_users  # noqa: F401  (accounts, calendar: routes on the admin blueprint)
     from .admin import bp as admin_bp  # issue 5: incidents, suspend / resume / terminate
 
     app.register_blueprint(admin_bp)
@@ -118,7 +118,7 @@ def _wire_database(app: Flask, settings: Settings) -> None:
 
         app.config["SESSIONMAKER"] = make_sessionmaker(make_engine(settings.database_url))
     if app.config.get("ENGINE") is None:
-        from webapp.cli import build_engine
+        from .cli.common import build_engine
 
         app.config["ENGINE"] = build_engine(settings)
     if app.config.get("DIRECTORY") is None:
@@ -152,19 +152,4 @@ def _wire_database(app: Flask, settings: Settings) -> None:
         if db is not None:  # the request failed before after_request
             db.rollback()
             db.close()
-
-
-def get_db():
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = dbmode.open_session(current_app.config["SESSIONMAKER"])  # readers: no write lock
-        current_app.config["ENGINE"].calendar.sync(g.db)  # an admin's calendar edit, in every process
-    return g.db
-
-
-def get_engine():
-    from flask import current_app
-
-    return current_app.config["ENGINE"]
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from engine import accounts, logins, passwords
 from engine.errors import InvalidRequest
 
-from . import get_db
+from .context import get_db
 from .security import client_ip
 from .views_auth import current_session_secret
 

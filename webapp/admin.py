@@ -14,7 +14,7 @@ from engine import incidents
 from engine.errors import InvalidRequest
 from engine.models import Instance
 
-from . import get_db, get_engine
+from .context import get_db, get_engine
 from .views_auth import official_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -140,7 +140,3 @@ def resume(instance_id: int):
 @admin_required
 def terminate(instance_id: int):
     return _lever(instance_id, incidents.terminate, _("已终止"), with_reason=True)
-
-
-from . import admin_users  # noqa: E402,F401  (the account pages register on this blueprint)
-from . import admin_calendar  # noqa: E402,F401 - issue 13: the working-day calendar page (routes on bp)

@@ -12,8 +12,8 @@ from engine import calendarstore
 from engine.errors import Conflict, InvalidRequest
 from engine.workdays import KINDS, PACKAGE_YEARS, to_china_date
 
-from . import get_db, get_engine
 from .admin import admin_required, bp
+from .context import get_db, get_engine
 
 
 def source_label(source: str) -> str:

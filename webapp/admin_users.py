@@ -15,9 +15,9 @@ from engine import accounts
 from engine.errors import InvalidRequest, NotAllowed
 from engine.models import User
 
-from . import get_db
 from .account import field_message, new_password_from_form
 from .admin import admin_required, bp
+from .context import get_db
 
 PAGE_LIMIT = 500
 

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from engine import decision_items
 from engine.models import User
 
-from . import get_db, get_engine
+from .context import get_db, get_engine
 from .views_auth import official_required
 
 bp = Blueprint("decisions", __name__)

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, send_file
 
 from engine import access, documents
 
-from . import get_db
+from .context import get_db
 from .views_auth import official_required
 
 bp = Blueprint("documents", __name__)

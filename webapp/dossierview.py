@@ -12,22 +12,34 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Callable
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 
 from engine import dossier as dossier_mod
 from engine.models import Instance
 
-from . import formrender, get_db, get_engine
-from .filters import beijing
+from . import formrender
+from .context import get_db, get_engine
+from .directory import choices, group_names
+from .filters import beijing, step_name
 from .i18n import current_lang
-from .public import choices
+
+
+# the form of the enterprise's supplied material (a message to its case; the portal's case page)
+MATERIAL_SCHEMA = {
+    "type": "object", "required": ["material_note"],
+    "properties": {
+        "material_note": {"type": "string", "title": "补充说明", "minLength": 2, "maxLength": 5000},
+        "material_files": {"type": "array", "title": "补充材料",
+                           "items": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                                        "name": {"type": "string"}}}},
+    },
+}
+MATERIAL_UI = {"material_note": {"ui:widget": "textarea"}, "material_files": {"ui:widget": "file"}}
 
 
 def register_message_forms() -> None:
     """The messages whose payload is a form (the enterprise's supplied material)."""
-    from .portal import MATERIAL_SCHEMA, MATERIAL_UI
-
     schema = {**MATERIAL_SCHEMA, "title": "补充材料", "x-visibility": "public"}
     dossier_mod.MESSAGE_FORMS["material_supplied"] = (schema, MATERIAL_UI)
 
@@ -40,36 +52,25 @@ def _date(value: str, lang: str) -> str:
     return day.strftime("%d %b %Y") if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
 
 
-def _group_name(group: str) -> str:
-    """``unit:zrzyj`` → 市自然资源局, ``wg:city`` → 朝阳市工作组, ``enterprise:…`` → 企业."""
-    directory = current_app.config["DIRECTORY"]
-    kind, _sep, code = str(group).partition(":")
-    if kind in ("unit", "head"):
-        name = directory.unit_name(code)
-        return name if kind == "unit" else _("%(unit)s负责人", unit=name)
-    if kind == "wg":
-        return _("%(county)s工作组", county=directory.county_name(code))
-    if kind == "enterprise":
-        return _("企业")
-    if kind == "leader":
-        return _("市领导")
-    return str(group)
+def attachment_namer(instance_id: int | None):
+    """Names for attachment ids shown in a form: files of this case or of the person."""
+    from engine.models import Attachment
 
+    def name(attachment_id: int) -> str | None:
+        attachment = get_db().get(Attachment, attachment_id)
+        if attachment is None:
+            return None
+        if attachment.instance_id == instance_id or attachment.uploaded_by == g.user.username:
+            return attachment.filename
+        return None
 
-def group_names(groups) -> str:
-    return "、".join(_group_name(x) for x in (groups or []))
+    return name
 
 
 def _title(schema: dict, ui: dict, lang: str) -> str | None:
     if lang == "en":
         return ui.get("ui:title_en") or schema.get("x-title-en") or (_(schema["title"]) if schema.get("title") else None)
     return schema.get("title")
-
-
-def step_name(name: str | None) -> str:
-    """A step's (task's) name in the reader's language: the catalogue's English for the
-    shipped processes' names; a name the catalogue does not know stays as written."""
-    return _(name) if name else (name or "")
 
 
 def _label(f: formrender.Field, lang: str) -> str:
@@ -113,12 +114,12 @@ class Formatter:
             return {"rows": rows}
         if widget in ("checkboxes", "multiselect", "lines") and isinstance(value, list):
             items = schema.get("items") or {}
-            opts = dict(formrender._options(items, ui, self.choices, f.source, self.lang))
+            opts = dict(formrender.options_of(items, ui, self.choices, f.source, self.lang))
             if widget == "lines":  # one item a line, as typed
                 return {"text": "\n".join(clean_text(v) for v in value if not _blank(v)), "lines": True}
             return {"text": "、".join(str(opts.get(v, v)) for v in value), "lines": False}
         if widget in ("select", "radio"):
-            opts = dict(formrender._options(schema, ui, self.choices, f.source, self.lang))
+            opts = dict(formrender.options_of(schema, ui, self.choices, f.source, self.lang))
             return {"text": str(opts.get(value, value))}
         if isinstance(value, bool):
             return {"text": formrender.LABELS.get(self.lang, formrender.LABELS["zh"])["yes" if value else "no"]}
@@ -147,8 +148,6 @@ class Formatter:
 
 
 def formatter(audience: str, instance_id: int) -> Formatter:
-    from .taskpage import attachment_namer
-
     endpoint = "portal.download" if audience == "portal" else "office.download"
     return Formatter(current_lang(), lambda i: url_for(endpoint, attachment_id=i), attachment_namer(instance_id))
 

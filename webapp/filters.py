@@ -50,15 +50,16 @@ def action_label(action: str) -> str:
 
 
 def _group_names(groups) -> str:
-    from .dossierview import group_names  # unit:zrzyj → 市自然资源局
+    from .directory import group_names  # unit:zrzyj → 市自然资源局
 
     return group_names(groups)
 
 
-def _step_name(name) -> str:
-    from .dossierview import step_name  # 受理审查 → Intake review in English (the catalogue)
-
-    return step_name(name)
+def step_name(name: str | None) -> str:
+    """A step's (task's) name in the reader's language: the catalogue's English for the
+    shipped processes' names (受理审查 → Intake review); a name the catalogue does not know
+    stays as written."""
+    return _(name) if name else (name or "")
 
 
 def register(app) -> None:
@@ -70,6 +71,6 @@ def register(app) -> None:
     app.jinja_env.filters["unit_name"] = lambda u: directory().unit_name(u)
     app.jinja_env.filters["unit_names"] = lambda us: "、".join(directory().unit_name(u) for u in (us or []))
     app.jinja_env.filters["group_names"] = _group_names
-    app.jinja_env.filters["step_name"] = _step_name
+    app.jinja_env.filters["step_name"] = step_name
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["directory"] = directory

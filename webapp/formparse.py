@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .formrender import Field, _type, fields_of
+from .formfields import Field, fields_of, type_of
 
 _ROW_KEY = re.compile(r"^(\d+)\.")
 
@@ -37,7 +37,7 @@ def _parse_object(schema, ui, prefix, form, files, save_file) -> dict:
 
 
 def _convert(schema: dict, raw: str) -> Any:
-    t = _type(schema)
+    t = type_of(schema)
     if raw is None:
         return None
     raw = raw.strip() if t != "string" or schema.get("format") else raw
@@ -74,12 +74,12 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
                     saved = save_file(storage)
                     if saved:  # a rejected file is reported by the saver
                         kept.append(saved)
-        item_type = _type(f.schema.get("items") or {}) if _type(f.schema) == "array" else _type(f.schema)
+        item_type = type_of(f.schema.get("items") or {}) if type_of(f.schema) == "array" else type_of(f.schema)
         if item_type == "string":  # plain attachment ids, as the process forms keep them
             kept = [str(k["id"]) if isinstance(k, dict) else k for k in kept]
         elif item_type == "integer":
             kept = [int(k["id"]) if isinstance(k, dict) else k for k in kept]
-        if _type(f.schema) == "array":
+        if type_of(f.schema) == "array":
             return kept or None
         return kept[-1] if kept else None
     if widget == "checkbox":

@@ -24,154 +24,8 @@ from typing import Any, Callable
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-Choices = list[tuple[Any, str]]
-
-LABELS = {
-    "zh": {"required": "必填", "add_row": "添加一行", "remove_row": "删除", "yes": "是", "no": "否",
-           "choose": "请选择", "kept": "已上传（取消勾选即移除）", "no_rows": "暂无",
-           "find_unit": "搜索单位"},
-    "en": {"required": "required", "add_row": "Add a row", "remove_row": "Remove", "yes": "Yes", "no": "No",
-           "choose": "Choose…", "kept": "Uploaded (untick to remove)", "no_rows": "None",
-           "find_unit": "Find a unit"},
-}
-
-
-@dataclass
-class Field:
-    name: str  # dotted path: "title", "items.0.unit"
-    schema: dict
-    ui: dict
-    required: bool = False
-
-    @property
-    def widget(self) -> str:
-        s, w = self.schema, self.ui.get("ui:widget")
-        if w == "hidden":
-            return "hidden"
-        if w == "password":
-            return "password"
-        if w in ("file", "files") or s.get("format") in ("attachment", "data-url") or self.is_attachment_list:
-            return "file"
-        t = _type(s)
-        if t == "object":
-            return "object"
-        if t == "array":
-            items = s.get("items") or {}
-            if _type(items) == "object":
-                return "rows"
-            if w == "select":
-                return "multiselect"
-            return "checkboxes" if (_has_options(items) or self.source) else "lines"
-        if t == "boolean":
-            return "yesno" if w == "radio" else "checkbox"
-        if _has_options(s) or self.source:
-            return "radio" if w == "radio" else "select"
-        if w == "textarea" or (t == "string" and (s.get("maxLength") or 0) > 200 and w is None):
-            return "textarea"
-        if t in ("integer", "number"):
-            return "number"
-        fmt = s.get("format")
-        if fmt == "date" or w == "date":
-            return "date"
-        if fmt == "date-time" or w == "datetime":
-            return "datetime"
-        if fmt == "email":
-            return "email"
-        if fmt == "cn-mobile":
-            return "tel"
-        return "text"
-
-    @property
-    def is_attachment_list(self) -> bool:
-        """``attachments`` / ``*_attachments`` / ``*_files``: an array of attachment ids."""
-        key = self.name.rsplit(".", 1)[-1]
-        items = self.schema.get("items") or {}
-        return (_type(self.schema) == "array" and _type(items) in ("string", "integer")
-                and not _has_options(items) and (key == "attachments" or key.endswith(("_attachments", "_files"))))
-
-    @property
-    def source(self) -> str | None:
-        opts = self.ui.get("ui:options") or {}
-        return opts.get("source") or self.schema.get("x-source")
-
-    @property
-    def dom_id(self) -> str:
-        return "f-" + self.name.replace(".", "-")
-
-    def label(self, lang: str) -> str:
-        if lang == "en":
-            en = self.ui.get("ui:title_en") or self.schema.get("x-title-en")
-            if en:
-                return en
-        return self.ui.get("ui:title") or self.schema.get("title") or self.name.rsplit(".", 1)[-1]
-
-    def help(self, lang: str) -> str:
-        if lang == "en" and (self.ui.get("ui:help_en") or self.schema.get("x-description-en")):
-            return self.ui.get("ui:help_en") or self.schema.get("x-description-en")
-        return self.ui.get("ui:help") or self.schema.get("description") or ""
-
-
-def _type(schema: dict) -> str | None:
-    t = schema.get("type")
-    if isinstance(t, list):
-        t = next((x for x in t if x != "null"), None)
-    if t is None and ("enum" in schema or "const" in schema):
-        return "string"
-    if t is None and "properties" in schema:
-        return "object"
-    return t
-
-
-def _has_options(schema: dict) -> bool:
-    return "enum" in schema or any(isinstance(o, dict) and "const" in o for o in schema.get("oneOf", schema.get("anyOf", [])))
-
-
-def _options(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None, lang: str = "zh") -> Choices:
-    """The (value, label) pairs of a choice field; in English, ``ui:enumNames_en`` (a list in
-    the options' order, or a value → label object) relabels them."""
-    opts = _base_options(schema, ui, choices, source)
-    names_en = ui.get("ui:enumNames_en") if lang == "en" else None
-    if isinstance(names_en, list):
-        names_en = {value: name for (value, _label), name in zip(opts, names_en) if name}
-    if isinstance(names_en, dict):
-        return [(value, names_en.get(str(value), label)) for value, label in opts]
-    return opts
-
-
-def _base_options(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None) -> Choices:
-    names = ui.get("ui:enumNames") or schema.get("enumNames")
-    if "enum" in schema:
-        values = [v for v in schema["enum"] if v is not None]
-        if names and len(names) >= len(values):
-            return list(zip(values, names))
-        lookup = dict(choices.get(source, [])) if source else {}
-        return [(v, lookup.get(v, str(v))) for v in values]
-    alts = schema.get("oneOf", schema.get("anyOf", []))
-    if any(isinstance(o, dict) and "const" in o for o in alts):
-        return [(o["const"], o.get("title", str(o["const"]))) for o in alts if isinstance(o, dict) and "const" in o]
-    if source:
-        return list(choices.get(source, []))
-    return []
-
-
-def fields_of(schema: dict, ui: dict | None, prefix: str = "") -> list[Field]:
-    ui = ui or {}
-    props = schema.get("properties") or {}
-    order = list(ui.get("ui:order") or props)
-    rest = [k for k in props if k not in order]
-    if "*" in order:
-        star = order.index("*")
-        order = order[:star] + rest + order[star + 1:]
-    else:  # every property is drawn: those ui:order leaves out come last (a required one can be filled in)
-        order += rest
-    required = set(schema.get("required") or [])
-    out = []
-    for key in order:
-        if key not in props:
-            continue
-        out.append(Field(prefix + key, props[key] or {}, ui.get(key) or {}, key in required))
-    return out
-
+from .formfields import LABELS, Choices, Field, fields_of, options_of, type_of  # noqa: F401  (importable from here)
+from .formparse import is_upload_field, parse  # noqa: F401  (importable from here)
 
 # -- rendering ---------------------------------------------------------------------------
 # The HTML lives in templates/forms/_fields.html (autoescaped Jinja macros); the renderer only
@@ -255,7 +109,7 @@ class Renderer:
 
     def _w_number(self, f, value, errors):
         # type=text + inputmode keeps whatever was typed (a number input drops "12a")
-        mode = "decimal" if _type(f.schema) == "number" else "numeric"
+        mode = "decimal" if type_of(f.schema) == "number" else "numeric"
         return self._input("text", f, value, errors, inputmode=mode, **{"class": "num"})
 
     def _w_textarea(self, f, value, errors):
@@ -270,7 +124,7 @@ class Renderer:
         return [(_str(v), label, _str(v) in chosen) for v, label in opts]
 
     def _w_select(self, f, value, errors):
-        opts = _options(f.schema, f.ui, self.choices, f.source, self.lang)
+        opts = options_of(f.schema, f.ui, self.choices, f.source, self.lang)
         groups = self._unit_groups(opts)
         if groups:
             return _macros().unit_select(self._attrs(f, errors, **{"data-unit-picker": "1"}),
@@ -279,19 +133,19 @@ class Renderer:
         return _macros().select(self._attrs(f, errors), self._selectable(opts, {_str(value)}), self.t("choose"))
 
     def _w_multiselect(self, f, value, errors):
-        opts = _options(f.schema.get("items") or {}, f.ui, self.choices, f.source, self.lang)
+        opts = options_of(f.schema.get("items") or {}, f.ui, self.choices, f.source, self.lang)
         attrs = {"multiple": "multiple", "size": min(8, max(3, len(opts))), **self._attrs(f, errors)}
         return _macros().select(attrs, self._selectable(opts, {_str(v) for v in (value or [])}))
 
     def _w_radio(self, f, value, errors):
-        opts = _options(f.schema, f.ui, self.choices, f.source, self.lang)
+        opts = options_of(f.schema, f.ui, self.choices, f.source, self.lang)
         return self._choice_group(f, opts, [value], "radio")
 
     def _w_yesno(self, f, value, errors):
         return self._choice_group(f, [(True, self.t("yes")), (False, self.t("no"))], [value], "radio")
 
     def _w_checkboxes(self, f, value, errors):
-        opts = _options(f.schema.get("items") or {}, f.ui, self.choices, f.source, self.lang)
+        opts = options_of(f.schema.get("items") or {}, f.ui, self.choices, f.source, self.lang)
         groups = self._unit_groups(opts)
         if groups:
             chosen = {_str(v) for v in (value or []) if v is not None}
@@ -338,7 +192,7 @@ class Renderer:
             kept.append({"id": _str(item["id"]), "name": _str(item.get("name", "")), "url": url,
                          "label": _str(item.get("name", item["id"]))})
         accept = (f.ui.get("ui:options") or {}).get("accept", DEFAULT_ACCEPT)
-        return _macros().file(f, self._attrs(f, errors), kept, self.t("kept"), _type(f.schema) == "array",
+        return _macros().file(f, self._attrs(f, errors), kept, self.t("kept"), type_of(f.schema) == "array",
                               _str(accept), self.readonly)
 
     def _file_item(self, item) -> dict | None:
@@ -378,16 +232,3 @@ def _str(value: Any) -> str:
     if value is False:
         return "false"
     return str(value)
-
-
-# -- parsing (webapp/formparse.py; these names stay importable from here) ----------------
-def parse(schema: dict, ui: dict | None, form, files=None, save_file=None) -> dict:
-    from .formparse import parse as _parse
-
-    return _parse(schema, ui, form, files, save_file)
-
-
-def is_upload_field(schema: dict, ui: dict | None, key: str) -> bool:
-    from .formparse import is_upload_field as _is_upload_field
-
-    return _is_upload_field(schema, ui, key)

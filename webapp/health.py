@@ -19,10 +19,8 @@ ENDPOINT = "public.healthz"
 
 
 def _worker_state(db) -> dict:
-    try:
-        from engine.worker import worker_status
-    except ImportError:  # pragma: no cover - the worker module is part of the engine
-        return {"state": "unknown"}
+    from engine.worker import worker_status
+
     status = worker_status(db, clock)
     return {"state": "ok" if status["workers"] else "down", **status}
 

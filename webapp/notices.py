@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine import clock, notices
 from engine.models import UserNotice
 
-from . import get_db
+from .context import get_db
 from .limits import int_arg
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")

@@ -1,7 +1,7 @@
 """Pages for officials: inbox, task page, cases, case detail, downloads."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from sqlalchemy import select
@@ -12,12 +12,13 @@ from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import Attachment, User
 from engine.stats import CaseFilter
 
-from . import dossierview, get_db, get_engine, taskconflict, taskpage
+from . import dossierview, taskconflict, taskpage
+from .context import get_db, get_engine
 from .downloads import set_filename
+from .officebp import bp
 from .public import safe_next
 from .views_auth import official_required
 
-bp = Blueprint("office", __name__)
 TIMELINE_PAGE = 50  # a case page shows this many of the newest timeline entries
 taskconflict.register(bp, "office")  # a task finished by someone else: who, when, input kept
 
@@ -249,6 +250,3 @@ def send_attachment(attachment_id: int):
 @official_required
 def download(attachment_id: int):
     return send_attachment(attachment_id)
-
-
-from . import startpage  # noqa: E402,F401 - 发起 routes on this blueprint (issue 15)

@@ -12,7 +12,7 @@ from engine import sendback
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import HumanTask
 
-from . import get_db, get_engine
+from .context import get_db, get_engine
 from .office import load_case
 from .views_auth import official_required
 

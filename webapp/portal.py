@@ -16,10 +16,12 @@ from engine.errors import InvalidRequest, MessageNotAccepted, NotFound
 from engine.forms import FormValidationError, validate
 from engine.models import HumanTask, Instance
 
-from . import formrender, get_db, get_engine, taskconflict, taskpage
+from . import formrender, taskconflict, taskpage
+from .context import get_db, get_engine
+from .directory import choices
+from .dossierview import MATERIAL_SCHEMA, MATERIAL_UI
 from .i18n import current_lang
 from .office import send_attachment
-from .public import choices
 from .views_auth import enterprise_required
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -138,18 +140,6 @@ def load_case(case_id: int) -> Instance:
     if instance is None or not access.can_see_case(get_db(), g.principal, instance):
         raise NotFound(f"case {case_id}")
     return instance
-
-
-MATERIAL_SCHEMA = {
-    "type": "object", "required": ["material_note"],
-    "properties": {
-        "material_note": {"type": "string", "title": "补充说明", "minLength": 2, "maxLength": 5000},
-        "material_files": {"type": "array", "title": "补充材料",
-                           "items": {"type": "object", "properties": {"id": {"type": "integer"},
-                                                                        "name": {"type": "string"}}}},
-    },
-}
-MATERIAL_UI = {"material_note": {"ui:widget": "textarea"}, "material_files": {"ui:widget": "file"}}
 
 
 def _waiting_for(instance: Instance, message: str) -> bool:

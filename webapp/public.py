@@ -10,11 +10,14 @@ from engine import users
 from engine.errors import InvalidRequest
 from engine.forms import FormValidationError, validate
 
-from . import formrender, get_db
+from . import formrender
 from .account import field_message
+from .context import get_db
+from .directory import choices
 from .health import response as health_response
 from .i18n import LANGS, current_lang
-from .views_auth import log_in, log_out
+from .security import throttled_response
+from .views_auth import attempt_log_in, log_in, log_out
 
 bp = Blueprint("public", __name__)
 
@@ -49,12 +52,13 @@ def login():
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        user = users.authenticate(get_db(), username, request.form.get("password", ""))
-        if user is None:
+        outcome = attempt_log_in(username, request.form.get("password", ""))
+        if outcome.wait is not None:
+            return throttled_response(username, outcome.wait)
+        if outcome.user is None:
             error = _("用户名或密码错误")
         else:
-            log_in(user)
-            return redirect(safe_next(request.args.get("next")) or _home_for(user))
+            return redirect(safe_next(request.args.get("next")) or _home_for(outcome.user))
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
@@ -130,15 +134,6 @@ def _registration_message(code: str | None) -> str:
         "uscc": _("统一社会信用代码无效（18位，末位为校验码）"),
         "mismatch": _("两次输入的密码不一致"),
     }.get(code or "") or field_message(code)  # the password policy's messages (webapp/account.py)
-
-
-def choices() -> dict:
-    directory = current_app.config["DIRECTORY"]
-    return {
-        "counties": list(directory.counties.items()),
-        "units": list(directory.units.items()),
-        "categories": [(c, c) for c in directory.categories],
-    }
 
 
 @bp.get("/healthz")

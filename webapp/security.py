@@ -10,8 +10,9 @@
   (engine/logins.py), so every web process sees the same counts: a name locked (per name
   and address, or per account) gets 429 with Retry-After before its password is checked;
   from a busy address (too many failures over all names) only a failure gets 429, the
-  right password of an account that is not locked logs in. Every log-in and failed log-in
-  writes an audit entry (``login`` / ``login_failed``, no instance).
+  right password of an account that is not locked logs in. The attempt, its row and its
+  audit entry are made by ``views_auth.attempt_log_in``; this module keeps the throttle's
+  settings and the 429 page (``throttled_response``).
 - ``ZHITONGCHE_TRUSTED_PROXIES`` (a number, default 0): how many reverse proxies stand in
   front of the app; werkzeug's ProxyFix then takes the client address and scheme from that
   many X-Forwarded-For / X-Forwarded-Proto entries. With 0 these headers are ignored.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask import Flask, current_app, has_request_context, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -38,7 +39,6 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-LOGIN_ENDPOINT = "public.login"
 
 
 def _secure_cookies_setting(app: Flask) -> str:
@@ -53,10 +53,6 @@ def _secure_cookies_setting(app: Flask) -> str:
 def client_ip() -> str:
     """The client's address (ProxyFix has put the forwarded one there when proxies are trusted)."""
     return (request.remote_addr or "unknown")[:64]
-
-
-def _is_login_post() -> bool:
-    return request.method == "POST" and request.endpoint == LOGIN_ENDPOINT
 
 
 def init_app(app: Flask) -> None:
@@ -80,33 +76,8 @@ def init_app(app: Flask) -> None:
                 request.form)) or (request.is_json and _has_nul(request.get_json(silent=True))):
             raise BadRequest("NUL characters are not allowed in requests")
 
-    @app.before_request
-    def _throttle_login():
-        if not _is_login_post():
-            return None
-        from . import get_db
-
-        username = request.form.get("username", "")
-        verdict = logins.check(get_db(), username, client_ip(), current_app.config["LOGIN_THROTTLE"])
-        g.login_busy = verdict.busy
-        if verdict.locked is None:
-            return None
-        g.login_throttled = True
-        _audit_login(username, succeeded=False, reason="throttled")
-        return _throttled(username, verdict.locked)
-
     @app.after_request
     def _after(response):
-        if _is_login_post() and not g.get("login_throttled") and response.status_code in (302, 303, 401):
-            succeeded = response.status_code in (302, 303)  # the form redirects on success, 401 otherwise
-            username = request.form.get("username", "")
-            from . import get_db
-
-            logins.record(get_db(), username, client_ip(), succeeded)
-            busy = None if succeeded else g.get("login_busy")
-            _audit_login(username, succeeded, reason="busy" if busy else None)
-            if busy:  # a busy address: a failure waits, so that guessing from here is slowed down
-                response = _throttled(username, busy)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.path.startswith("/api/"):
@@ -120,7 +91,8 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def _throttled(username: str, wait: int):
+def throttled_response(username: str, wait: int):
+    """The log-in page answering 429: too many failures, try again in ``wait`` seconds."""
     minutes = max(1, (wait + 59) // 60)
     message = gettext("登录失败次数过多，请%(n)d分钟后再试。", n=minutes)
     response = current_app.make_response((render_template("login.html", error=message, username=username), 429))
@@ -148,14 +120,3 @@ def _auto_secure(interface):
             return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
     return AutoSecureSessionInterface()
-
-
-def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> None:
-    from . import get_db, get_engine
-
-    data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
-    if reason:
-        data["reason"] = reason
-    get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
-                       data=data)
-    g.force_commit = True  # a failed log-in answers 401/429: keep its audit entry and attempt row

@@ -10,10 +10,11 @@ from engine import startforms
 from engine.errors import NotFound
 from engine.forms import FormValidationError
 
-from . import formrender, get_db, get_engine
+from . import formrender
+from .context import get_db, get_engine
+from .directory import choices
 from .i18n import current_lang
-from .office import bp
-from .public import choices
+from .officebp import bp
 from .views_auth import official_required
 
 

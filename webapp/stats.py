@@ -14,7 +14,7 @@ from engine.errors import InvalidRequest
 from engine.models import CaseRecord, WorkRecord
 from engine.workdays import to_china_date
 
-from . import get_db, get_engine
+from .context import get_db, get_engine
 from .views_auth import official_required
 
 bp = Blueprint("stats", __name__)

@@ -17,10 +17,11 @@ from flask_babel import gettext as _
 
 from engine.models import HumanTask
 
-from . import formrender, get_db, get_engine
+from . import formrender
+from .context import get_db, get_engine
+from .directory import choices
 from .filters import beijing
 from .i18n import current_lang
-from .public import choices
 
 TASK_ENDPOINTS = ("office.task", "portal.task")
 

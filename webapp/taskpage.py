@@ -13,10 +13,12 @@ from engine.forms import FormValidationError
 from engine.models import HumanTask
 from engine.storage import StorageError
 
-from . import dossierview, formrender, get_db, get_engine, taskconflict
+from . import dossierview, formrender, taskconflict
+from .context import get_db, get_engine
+from .dossierview import attachment_namer  # noqa: F401  (also used as taskpage.attachment_namer)
+from .directory import choices
 from .files import file_store, storage_message
 from .i18n import current_lang
-from .public import choices
 from .taskconflict import TaskFinished
 
 
@@ -66,21 +68,6 @@ class Uploads:
                            self.task, {"file": attachment.filename, "id": attachment.id,
                                        **({"internal": True} if self.internal else {})})
         return {"id": attachment.id, "name": attachment.filename}
-
-
-def attachment_namer(instance_id: int | None):
-    """Names for attachment ids shown in a form: files of this case or of the person."""
-    from engine.models import Attachment
-
-    def name(attachment_id: int) -> str | None:
-        attachment = get_db().get(Attachment, attachment_id)
-        if attachment is None:
-            return None
-        if attachment.instance_id == instance_id or attachment.uploaded_by == g.user.username:
-            return attachment.filename
-        return None
-
-    return name
 
 
 def upload_message(exc: casefiles.UploadRejected) -> str:

@@ -6,17 +6,26 @@ row in ``user_session`` (engine/sessions.py), checked on every request, so logou
 deactivation and a password change end it at once, and it ends after
 ``ZHITONGCHE_SESSION_IDLE_MINUTES`` (30) without a request or ``ZHITONGCHE_SESSION_MAX_HOURS``
 (8) after the log-in.
+
+``attempt_log_in`` is the log-in itself: the throttle (engine/logins.py), the password, the
+attempt row and the audit entry (``login`` / ``login_failed``, no instance), written where the
+outcome is known.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+from dataclasses import dataclass
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
-from engine import sessions
+from engine import logins, sessions, users
 from engine.access import Principal
 from engine.models import User
+
+from . import dbmode
+from .context import get_db, get_engine
+from .security import client_ip
 
 
 def session_limits(app: Flask) -> sessions.Limits:
@@ -39,8 +48,6 @@ def register_user_loading(app: Flask) -> None:
             if "uid" in session:  # a cookie from before server-side sessions
                 _clear_keeping_lang()
             return
-        from . import dbmode, get_db
-
         user = sessions.check(get_db(), session.get("sid"), session_limits(current_app), touch=dbmode.touch())
         if user is None:
             _clear_keeping_lang()
@@ -62,8 +69,6 @@ def _clear_keeping_lang() -> None:
 
 def log_in(user: User) -> None:
     """Start a new server-side session for ``user`` (ending the one this browser had)."""
-    from . import get_db
-
     sessions.end(get_db(), session.get("sid"), "replaced")
     _clear_keeping_lang()  # a new session (and CSRF secret) for the new identity
     session.permanent = True
@@ -72,10 +77,46 @@ def log_in(user: User) -> None:
 
 def log_out() -> None:
     """End this browser's session on the server, then forget it in the cookie."""
-    from . import get_db
-
     sessions.end(get_db(), session.get("sid"), "logout")
     _clear_keeping_lang()
+
+
+@dataclass(frozen=True)
+class LogInOutcome:
+    """``user``: logged in (a new session); else ``wait``: seconds to answer 429 with (a locked
+    name, or a failure from a busy address), or None: a plain failure (wrong name or password)."""
+
+    user: User | None = None
+    wait: int | None = None
+
+
+def attempt_log_in(username: str, password: str) -> LogInOutcome:
+    """The log-in form's attempt. A name locked for this address (or everywhere) is refused
+    before its password is checked; from a busy address only a failure waits, the right password
+    of an account that is not locked logs in. Every outcome is recorded and audited here."""
+    db = get_db()
+    verdict = logins.check(db, username, client_ip(), current_app.config["LOGIN_THROTTLE"])
+    if verdict.locked is not None:
+        _audit_log_in(username, succeeded=False, reason="throttled")
+        return LogInOutcome(wait=verdict.locked)
+    user = users.authenticate(db, username, password)
+    logins.record(db, username, client_ip(), user is not None)
+    if user is None:
+        _audit_log_in(username, succeeded=False, reason="busy" if verdict.busy else None)
+        return LogInOutcome(wait=verdict.busy)  # a busy address: a failure waits, guessing is slowed down
+    _audit_log_in(username, succeeded=True)
+    log_in(user)
+    return LogInOutcome(user=user)
+
+
+def _audit_log_in(username: str, succeeded: bool, reason: str | None = None) -> None:
+    data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
+    if reason:
+        data["reason"] = reason
+    get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
+                       data=data)
+    if not succeeded:
+        g.force_commit = True  # a failed log-in answers 401/429: keep its audit entry and attempt row
 
 
 def current_session_secret() -> str | None:

@@ -52,7 +52,7 @@ from .queries import (BULLETIN_SERIES, RECORD_KINDS, WEEKLY_PROCESS, WEEKLY_PUBL
                       parse_period, record_counts, scoped_county, stats_scope, weekly_reports)
 
 # every public name of the former engine/stats.py, the private helpers used elsewhere
-# (between, day_between, parse_dt, ratio) and CaseRecord (engine/history.py: stats.CaseRecord)
+# (between, day_between, parse_dt, ratio) and CaseRecord (tooling/demo_history.py: stats.CaseRecord)
 __all__ = [
     "ALL_COUNTIES", "ANSWERED_SATISFACTION", "BULLETIN_SERIES", "CLOSED_COUNTERS", "COUNTERS", "FIRST_DAY",
     "GOOD_SATISFACTION", "HANDLED_OUTCOMES", "LEADER_MODES", "LM_COLUMNS", "NONE", "PRE_ACCEPT", "RECEIVED_COUNTERS",

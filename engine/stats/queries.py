@@ -7,7 +7,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, StatsClosed,
@@ -245,10 +245,6 @@ class Dashboard:
         """The ``n`` lead units with most cases received: ``[code, count]``, most first (ties by
         code). A list, because JSON objects lose their order (Flask sorts keys)."""
         return [[u, c] for u, c in sorted(self.by_unit.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-def _sum(cond):
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def ratio(num: int, den: int) -> float | None:

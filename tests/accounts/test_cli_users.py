@@ -14,9 +14,9 @@ GOOD = "tall pines by the river"
 
 @pytest.fixture
 def cli_db(Session, monkeypatch, tmp_path):
-    from webapp import cli
+    from webapp.cli import common
 
-    monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: Session)
+    monkeypatch.setattr(common, "session_factory", lambda settings, migrate=True: Session)
     monkeypatch.setenv("ZHITONGCHE_PROCESSES_DIR", str(tmp_path / "none"))  # the built-in directory
     return Session
 

@@ -19,7 +19,7 @@ from webapp.cli import main
 @pytest.fixture(params=_databases())
 def fresh_db(request, tmp_path, monkeypatch):
     """An empty database (no tables at all) that `run` migrates, as on a first start."""
-    from webapp import cli
+    from webapp.cli import common
     from webapp.cli import serve
 
     engine, cleanup = make_test_db(request.param, tmp_path)
@@ -32,7 +32,7 @@ def fresh_db(request, tmp_path, monkeypatch):
             upgrade(engine)
         return make_sessionmaker(engine)
 
-    monkeypatch.setattr(cli, "_session_factory", session_factory)
+    monkeypatch.setattr(common, "session_factory", session_factory)
     monkeypatch.setattr(serve, "_serve_gunicorn", lambda *args, **kwargs: None)  # start up, then stop
     monkeypatch.setenv("ZHITONGCHE_PROCESSES_DIR", str(tmp_path / "no-processes"))
     monkeypatch.setenv("ZHITONGCHE_FORMS_DIR", str(tmp_path / "no-forms"))

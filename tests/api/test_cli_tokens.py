@@ -13,12 +13,12 @@ from webapp.cli import main
 def cli_db(tmp_path, monkeypatch):
     from engine.db import make_engine, make_sessionmaker
     from engine.models import Base, User
-    from webapp import cli
+    from webapp.cli import common
 
     db_engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     Base.metadata.create_all(db_engine)
     Session = make_sessionmaker(db_engine)
-    monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: Session)
+    monkeypatch.setattr(common, "session_factory", lambda settings, migrate=True: Session)
     with Session.begin() as s:
         s.add(User(username="wg.city", password_hash="x", groups=["wg:city"]))
     yield Session

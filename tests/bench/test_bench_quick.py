@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.bench import pg
+from tooling.bench import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,11 +27,11 @@ def project(tmp_path, monkeypatch):
     # the schema from the models (tests/test_migrations.py proves the migrations build the same)
     from engine.db import make_engine, make_sessionmaker
     from engine.models import Base
-    from webapp import cli
+    from webapp.cli import common
 
     db_engine = make_engine(f"sqlite:///{db}")
     Base.metadata.create_all(db_engine)
-    monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: make_sessionmaker(db_engine))
+    monkeypatch.setattr(common, "session_factory", lambda settings, migrate=True: make_sessionmaker(db_engine))
     yield processes, db
     db_engine.dispose()
 
@@ -89,7 +89,8 @@ def test_diff_and_migrate_commands(project):
     assert run("deploy").exit_code == 0
     from engine.clock import SystemClock  # noqa: F401  (the CLI runs on the real clock)
     from engine.db import make_engine, make_sessionmaker
-    from webapp.cli import Settings, build_engine
+    from engine.config import Settings
+    from webapp.cli.common import build_engine
 
     engine = build_engine(Settings())
     db_engine = make_engine(f"sqlite:///{db}")
@@ -135,7 +136,8 @@ def test_test_process_command_exit_codes(tmp_path):
 def _web_edit(db, old: str, new: str, by: str = "manager") -> None:
     """What the designer's editor does: a new version based on the latest, made on the web."""
     from engine.db import make_engine, make_sessionmaker
-    from webapp.cli import Settings, build_engine
+    from engine.config import Settings
+    from webapp.cli.common import build_engine
 
     db_engine = make_engine(f"sqlite:///{db}")
     try:
@@ -149,21 +151,21 @@ def _web_edit(db, old: str, new: str, by: str = "manager") -> None:
 
 
 def test_restarting_keeps_a_web_edit_and_changed_files_are_refused_naming_it(project, capsys):
-    from webapp import cli
-    from webapp.cli import Settings
-    from webapp.cli.serve import _deploy_quietly
+    from engine.config import Settings
+    from webapp.cli import common
+    from webapp.cli.processes import deploy_quietly
 
     processes, db = project
     shutil.copy(DATA / "demo_v1.bpmn", processes / "demo.bpmn")
     assert "new     demo v1" in run("deploy").output
     _web_edit(db, "登记", "收件登记")
     settings = Settings()
-    _deploy_quietly(cli._session_factory(settings), settings)  # `zhitongche run`'s deploy step
+    deploy_quietly(common.session_factory(settings), settings)  # `zhitongche run`'s deploy step
     assert "kept    demo v2" in capsys.readouterr().out
     assert _count(db, "process_version") == 2
     # the files change too: refused, naming the web version; nothing stored
     shutil.copy(DATA / "demo_v2.bpmn", processes / "demo.bpmn")
-    _deploy_quietly(cli._session_factory(settings), settings)
+    deploy_quietly(common.session_factory(settings), settings)
     err = capsys.readouterr().err
     assert "最新版本 v2（网页，manager）不是从文件部署的" in err and "running with the versions deployed before" in err
     result = run("deploy")

@@ -141,9 +141,9 @@ def test_two_tabs_from_the_same_base_then_a_restart_keeps_the_web_versions(real_
     assert "办理方式（新）" in form
 
     # `zhitongche run` starts again: its deploy step keeps the web versions
-    from webapp.cli.serve import _deploy_quietly
+    from webapp.cli.processes import deploy_quietly
 
-    _deploy_quietly(Session, real_app.config["SETTINGS"])
+    deploy_quietly(Session, real_app.config["SETTINGS"])
     second.goto(real_server + "/designer/processes/ztc_case")
     rows = second.locator("#version-table tbody tr")
     expect(rows).to_have_count(3)

@@ -10,12 +10,12 @@ from engine.runtime import Engine
 from tests.fresh import lose_the_merge
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import accept_and_dispatch
-from webapp import cli
+from webapp.cli import common
 from webapp.cli import main
 
 
 def doctor(monkeypatch, Session, *args):
-    monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: Session)
+    monkeypatch.setattr(common, "session_factory", lambda settings, migrate=True: Session)
     return CliRunner().invoke(main, ["doctor", *args])
 
 

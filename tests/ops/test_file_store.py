@@ -138,7 +138,7 @@ def test_healthz_reports_the_file_store(app, Session):
 
 
 def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Session, web_settings, monkeypatch):
-    from webapp import cli
+    from webapp.cli import common
 
     old = _pdf(5000)
     (web_settings.upload_dir / "202601").mkdir(parents=True)
@@ -158,8 +158,8 @@ def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Ses
     assert app.test_client().get("/healthz").get_json()["storage"]["not_migrated"] == 3
 
     monkeypatch.setenv("ZHITONGCHE_UPLOAD_DIR", str(web_settings.upload_dir))
-    monkeypatch.setattr(cli, "_session_factory", lambda settings, migrate=True: Session)
-    result = CliRunner().invoke(cli.main, ["files-migrate", "--remove"])
+    monkeypatch.setattr(common, "session_factory", lambda settings, migrate=True: Session)
+    result = CliRunner().invoke(common.main, ["files-migrate", "--remove"])
     assert result.exit_code == 1, result.output  # one missing, one mismatched: reported, exit 1
     assert "moved 1" in result.output and "202601/gone" in result.output and "202601/a2" in result.output
     assert not (web_settings.upload_dir / "202601" / "a1").exists()  # moved, then removed
@@ -168,7 +168,7 @@ def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Ses
     response = ent.client.get(f"/portal/files/{first_id}")
     assert response.get_data() == old
     response.close()
-    again = CliRunner().invoke(cli.main, ["files-migrate"])
+    again = CliRunner().invoke(common.main, ["files-migrate"])
     assert "moved 0" in again.output and "already 1" in again.output
 
 

@@ -110,7 +110,7 @@ def _ready(Session, instance_id: int) -> HumanTask:
 
 def test_upgrade_from_the_oldest_schema_finishes_old_cases(old_site, tmp_path, monkeypatch):
     from engine.db import upgrade
-    from webapp import cli
+    from webapp.cli import common
     from webapp.cli import main
 
     opened = []
@@ -122,7 +122,7 @@ def test_upgrade_from_the_oldest_schema_finishes_old_cases(old_site, tmp_path, m
             upgrade(db)
         return make_sessionmaker(db)
 
-    monkeypatch.setattr(cli, "_session_factory", session_factory)
+    monkeypatch.setattr(common, "session_factory", session_factory)
 
     result = CliRunner().invoke(main, ["db-upgrade"])
     assert result.exit_code == 0, result.output

@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine import cases
-from engine.bench import scenario as bench_scenario
 from engine.deploy import collect_files
 from engine.forms import uscc_check_digit
 from engine.models import AuditEntry, HumanTask, Instance
 from engine.workdays import CHINA
+from tooling.bench import scenario as bench_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"

@@ -99,3 +99,17 @@ def test_failed_current_passwords_on_the_password_page_count_as_failed_log_ins(a
         assert response.status_code == 422 and "当前密码不正确" in response.get_data(as_text=True)
     response = browser.post("/account/password", {**form, "current": "zhitongche"})
     assert response.status_code == 429 and "登录失败次数过多" in response.get_data(as_text=True)
+
+
+def test_a_busy_address_audits_its_failures_as_busy_and_its_log_ins_as_log_ins(app, Session):
+    """The audit says what happened at the log-in, also when the answer is a 429 from a busy address."""
+    app.config["LOGIN_THROTTLE"] = Throttle(per_ip=2)
+    client = app.test_client()
+    assert [_login(client, f"made-up-{i}", "guess").status_code for i in range(2)] == [401, 401]
+    assert _login(client, "made-up-3", "guess").status_code == 429
+    assert _login(client, "wg.city", "zhitongche").status_code == 302
+    with Session() as s:
+        entries = [(e.actor, e.action, (e.data or {}).get("reason")) for e in s.scalars(
+            select(AuditEntry).where(AuditEntry.action.in_(["login", "login_failed"])).order_by(AuditEntry.id))]
+    assert entries == [("made-up-0", "login_failed", None), ("made-up-1", "login_failed", None),
+                       ("made-up-3", "login_failed", "busy"), ("wg.city", "login", None)]

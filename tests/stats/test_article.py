@@ -10,7 +10,7 @@ import datetime as _dt
 
 import pytest
 
-from engine import history, stats
+from engine import stats
 from engine.clock import FakeClock
 from engine.db import make_sessionmaker
 from engine.deploy import collect_files
@@ -19,6 +19,7 @@ from engine.runtime import Engine
 from engine.users import ensure_demo_users
 from engine.workdays import CHINA, WorkCalendar
 from tests.conftest import ROOT, make_test_db
+from tooling import demo_history
 
 pytestmark = pytest.mark.slow
 END = _dt.date(2026, 3, 2)
@@ -32,7 +33,7 @@ def article(tmp_path_factory):
     engine = Engine(clock=clock, calendar=WorkCalendar.from_file(ROOT / "processes" / "calendar.json"))
     with Session.begin() as s:
         engine.deploy(s, collect_files(ROOT / "processes", ROOT / "forms"), "tester")
-    made = history.generate(Session, engine, clock, end=END)
+    made = demo_history.generate(Session, engine, clock, end=END)
     yield Session, engine, made
     cleanup()
 

@@ -5,20 +5,15 @@ engine, dump. Callers authenticate with a per-user API token (``Authorization: B
 the access rules are the pages' (engine/access.py). Errors have one shape
 (webapp/api/errors.py); every list is paginated (``page``, ``per_page`` → ``items`` and
 ``page``). The OpenAPI document is /api/v1/openapi.json, rendered at /api/v1/docs.
+The resource modules take their shared helpers from ``common``; this module only mounts them.
 """
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api, Blueprint
-from sqlalchemy import func, select
+from flask_smorest import Api
 
+from .common import PREFIX
 from .schemas import ErrorSchema
-
-PREFIX = "/api/v1"
-# ids in URLs: bounded like their columns, so a huge id is a 404, never a database overflow
-BIG_ID = "int(max=9223372036854775807)"
-ID = "int(max=2147483647)"
-
 
 class ZtcApi(Api):
     ERROR_SCHEMA = ErrorSchema
@@ -28,34 +23,8 @@ class ZtcApi(Api):
         API errors are mapped per blueprint by webapp.api.errors instead."""
 
 
-def api_blueprint(name: str, path: str, description: str) -> Blueprint:
-    """A resource blueprint under /api/v1: bearer-token authentication first, the API's
-    error shape, no CSRF token (the API ignores the session cookie)."""
-    from . import auth, errors
-
-    blueprint = Blueprint(name, f"{__name__}.{name}", url_prefix=f"{PREFIX}{path}", description=description)
-    auth.protect(blueprint)
-    errors.register(blueprint)
-    return blueprint
-
-
-def paginate(session, stmt, args: dict, convert=None) -> dict:
-    """One page of a select: ``{"items": [...], "page": {"page", "per_page", "total"}}``."""
-    page, per_page = args["page"], args["per_page"]
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
-    return {"items": [convert(r) for r in rows] if convert else rows,
-            "page": {"page": page, "per_page": per_page, "total": total}}
-
-
-def page_of_list(items: list, args: dict) -> dict:
-    page, per_page = args["page"], args["per_page"]
-    start = (page - 1) * per_page
-    return {"items": items[start:start + per_page], "page": {"page": page, "per_page": per_page, "total": len(items)}}
-
-
 def init_app(app: Flask) -> ZtcApi:
-    from .. import csrf
+    from ..context import csrf
     from . import cases, definitions, docs, errors, incidents, instances, messages, statistics, tasks, tokens, verbs
     from . import decision_items, tokens_page
 

@@ -12,7 +12,8 @@ from engine import tokens
 from engine.access import Principal
 from engine.errors import NotAllowed
 
-from .. import dbmode, get_db
+from .. import dbmode
+from ..context import get_db
 from .errors import AuthRequired
 
 ADMIN = frozenset({"admin"})

@@ -7,10 +7,11 @@ from engine import access, casefiles
 from engine.errors import InvalidRequest, NotAllowed, NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
-from . import BIG_ID, api_blueprint, page_of_list
-from .instances import instance_detail, instance_dict
-from .schemas import CaseArgs, CaseBody, InstanceDetailSchema, InstanceSchema, PageArgs, TimelineItemSchema, page_of, DossierSchema
+from ..context import get_db, get_engine
+from .common import BIG_ID, api_blueprint, page_of_list
+from .instances import enterprise_data, instance_detail, instance_dict
+from .schemas import (CaseArgs, CaseBody, DossierArgs, DossierSchema, InstanceDetailSchema, InstanceSchema, PageArgs,
+                      TimelineItemSchema, page_of)
 
 blp = api_blueprint("cases", "/cases",
                     "Cases: search, detail, timeline, dossier; enterprises submit new cases")
@@ -56,22 +57,6 @@ def timeline(args, case_id: int):
              "data": i.data if shown is None else shown.get(i.entry_id),
              "comment": i.comment.body if i.comment is not None else None} for i in items]
     return page_of_list(rows, args)
-
-
-def enterprise_data(instance: Instance) -> dict[int, dict] | None:
-    """For an enterprise: audit entry id → its public data (internal notes never leave);
-    None for officials, who see all of it."""
-    if not g.principal.is_enterprise:
-        return None
-    from engine.dossier import public_entry_data
-
-    from ..dossierview import register_message_forms
-
-    register_message_forms()
-    return public_entry_data(get_db(), get_engine(), instance)
-
-
-from .schemas import DossierArgs  # noqa: E402 - its own line: the import block above is being reworked
 
 
 @blp.route(f"/<{BIG_ID}:case_id>/dossier")

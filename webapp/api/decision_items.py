@@ -8,8 +8,8 @@ from marshmallow import Schema, fields, validate
 from engine import decision_items
 from engine.errors import NotAllowed
 
-from .. import get_db, get_engine
-from . import api_blueprint, page_of_list
+from ..context import get_db, get_engine
+from .common import api_blueprint, page_of_list
 from .schemas import PageArgs, Text, page_of
 
 blp = api_blueprint("decision_items", "/decision-items",

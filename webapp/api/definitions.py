@@ -7,9 +7,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.models import ProcessVersion
 
-from .. import get_db, get_engine
-from . import api_blueprint, paginate
+from ..context import get_db, get_engine
 from .auth import DESIGNERS, require_groups, require_official
+from .common import api_blueprint, paginate
 from .schemas import DefinitionArgs, DeployFilesArgs, DeployResultSchema, PageArgs, VersionSchema, page_of
 
 blp = api_blueprint("definitions", "/definitions",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from . import PREFIX
+from .common import PREFIX
 
 bp = Blueprint("apidocs", __name__, template_folder="templates")
 

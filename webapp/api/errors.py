@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from flask import g, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (BundleError, Conflict, EngineError, FormValidationError, InvalidRequest,
@@ -121,11 +122,7 @@ HANDLERS = [
 def register(blueprint) -> None:
     for exc_class, handler in HANDLERS:
         blueprint.register_error_handler(exc_class, handler)
-    try:
-        from flask_wtf.csrf import CSRFError  # never raised for the exempt API, but be explicit
-        blueprint.register_error_handler(CSRFError, http_error)
-    except ImportError:  # pragma: no cover
-        pass
+    blueprint.register_error_handler(CSRFError, http_error)  # never raised for the exempt API, but be explicit
 
 
 def install_routing_errors(app, prefix: str) -> None:

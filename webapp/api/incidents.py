@@ -8,9 +8,9 @@ from engine import incidents
 from engine.errors import NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
-from . import BIG_ID, api_blueprint, paginate
+from ..context import get_db, get_engine
 from .auth import ADMIN, require_groups
+from .common import BIG_ID, api_blueprint, paginate
 from .instances import instance_detail
 from .schemas import IncidentArgs, IncidentDataBody, IncidentDetailSchema, IncidentSchema, InstanceDetailSchema, page_of
 

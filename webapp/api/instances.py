@@ -8,9 +8,9 @@ from engine import access, casefiles, incidents
 from engine.errors import NotFound
 from engine.models import AuditEntry, Instance
 
-from .. import get_db, get_engine
-from . import BIG_ID, api_blueprint, paginate
+from ..context import get_db, get_engine
 from .auth import ADMIN, DESIGNERS, require_groups
+from .common import BIG_ID, api_blueprint, paginate
 from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,
                       InstanceSchema, PageArgs, StartBody, page_of)
 
@@ -84,12 +84,23 @@ def history(args, instance_id: int):
     instance = visible_instance(instance_id)
     stmt = select(AuditEntry).where(AuditEntry.instance_id == instance.id).order_by(AuditEntry.id)
     page = paginate(get_db(), stmt, args)
-    from .cases import enterprise_data
-
     shown = enterprise_data(instance)
     if shown is not None:  # an enterprise reads public answers only (issue 14)
         page["items"] = [{**_entry_dict(e), "data": shown.get(e.id)} for e in page["items"]]
     return page
+
+
+def enterprise_data(instance: Instance) -> dict[int, dict] | None:
+    """For an enterprise: audit entry id → its public data (internal notes never leave);
+    None for officials, who see all of it."""
+    if not g.principal.is_enterprise:
+        return None
+    from engine.dossier import public_entry_data
+
+    from ..dossierview import register_message_forms
+
+    register_message_forms()
+    return public_entry_data(get_db(), get_engine(), instance)
 
 
 def _entry_dict(entry) -> dict:

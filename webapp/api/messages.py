@@ -8,8 +8,8 @@ from engine.cases import send_as
 from engine.errors import NotFound
 from engine.models import Instance
 
-from .. import get_db, get_engine
-from . import api_blueprint
+from ..context import get_db, get_engine
+from .common import api_blueprint
 from .instances import instance_detail
 from .schemas import InstanceDetailSchema, MessageBody
 

@@ -8,8 +8,8 @@ from engine import access, incidents, stats
 from engine.errors import NotAllowed
 from engine.models import HumanTask
 
-from .. import get_db, get_engine
-from . import api_blueprint
+from ..context import get_db, get_engine
+from .common import api_blueprint
 from .schemas import StatisticsArgs, StatisticsSchema
 
 blp = api_blueprint("statistics", "/statistics",

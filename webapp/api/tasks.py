@@ -7,8 +7,8 @@ from engine import access, inbox
 from engine.errors import Conflict, NotAllowed, NotFound
 from engine.models import HumanTask
 
-from .. import get_db, get_engine
-from . import BIG_ID, api_blueprint, page_of_list
+from ..context import get_db, get_engine
+from .common import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail
 from .schemas import BulkBody, BulkResultSchema, CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
 

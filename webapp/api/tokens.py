@@ -5,8 +5,8 @@ from flask import g
 
 from engine import tokens
 
-from .. import get_db
-from . import ID, api_blueprint, paginate
+from ..context import get_db
+from .common import ID, api_blueprint, paginate
 from .schemas import NewTokenSchema, PageArgs, TokenBody, TokenSchema, page_of
 
 blp = api_blueprint("tokens", "/tokens",

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from engine import tokens
 from engine.errors import InvalidRequest
 
-from .. import get_db
+from ..context import get_db
 
 bp = Blueprint("apitokens", __name__, template_folder="templates")
 

@@ -11,9 +11,9 @@ from engine import sendback
 from engine.errors import NotFound
 from engine.models import HumanTask
 
-from .. import get_db, get_engine
-from . import BIG_ID, api_blueprint
+from ..context import get_db, get_engine
 from .cases import visible_case
+from .common import BIG_ID, api_blueprint
 from .schemas import Text
 
 blp = api_blueprint("office_verbs", "/office", "Office verbs: 退回 (send back), 撤回 (recall), 催办 (urge), 抄送 (copy a case), 常用意见 (phrases)")

@@ -7,15 +7,15 @@ import sys
 import click
 
 from engine.config import Settings
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import build_engine, main
-from webapp.cli.serve import _deploy_quietly, _ensure_demo_users, _print_login_hints
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import build_engine, ensure_demo_users, main, print_login_hints
+from webapp.cli.processes import deploy_quietly
 
 
 @main.command("db-upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema."""
-    cli._session_factory(Settings())
+    common.session_factory(Settings())
     click.echo("database is up to date")
 
 
@@ -24,7 +24,7 @@ def stats_rebuild() -> None:
     """Recompute the statistics rollups (stats_*) from case_record and case_unit."""
     from engine import stats
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     with Session.begin() as session:
         counts = stats.rebuild_rollups(session)
     click.echo("rollups rebuilt: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
@@ -34,8 +34,8 @@ def stats_rebuild() -> None:
 def demo_users_command() -> None:
     """Create the demo users (one per role, unit and county) if missing, and list them."""
     settings = Settings()
-    users, password = _ensure_demo_users(cli._session_factory(settings), settings)
-    _print_login_hints(users, password, f"http://{settings.host}:{settings.port}/")
+    users, password = ensure_demo_users(common.session_factory(settings), settings)
+    print_login_hints(users, password, f"http://{settings.host}:{settings.port}/")
 
 
 @main.command("demo")
@@ -51,15 +51,15 @@ def demo_command(history: bool, until: str | None) -> None:
 
     from sqlalchemy import func, select
 
-    from engine import history as history_mod
+    from tooling import demo_history
     from engine.clock import FakeClock
     from engine.models import Instance
     from engine.workdays import CHINA
 
     settings = Settings()
-    Session = cli._session_factory(settings)
-    _deploy_quietly(Session, settings)
-    users, password = _ensure_demo_users(Session, settings)
+    Session = common.session_factory(settings)
+    deploy_quietly(Session, settings)
+    users, password = ensure_demo_users(Session, settings)
     if history:
         with Session() as session:
             if session.scalar(select(func.count()).select_from(Instance)):
@@ -69,9 +69,9 @@ def demo_command(history: bool, until: str | None) -> None:
         clock = FakeClock(_dt.datetime(2019, 9, 1, 9, 0, tzinfo=CHINA))
         engine = build_engine(settings)
         engine.clock = clock
-        made = history_mod.generate(Session, engine, clock, end=end, log=click.echo)
+        made = demo_history.generate(Session, engine, clock, end=end, log=click.echo)
         click.echo(f"history until {end}: {made}")
-    _print_login_hints(users, password, f"http://{settings.host}:{settings.port}/stats")
+    print_login_hints(users, password, f"http://{settings.host}:{settings.port}/stats")
 
 
 # -- API tokens (issue 6) ---------------------------------------------------------------------
@@ -98,7 +98,7 @@ def token_create(username: str, name: str) -> None:
     from engine.errors import EngineError
     from engine.tokens import create_token
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     try:
         with Session.begin() as session:
             row, secret = create_token(session, _user_or_exit(session, username), name)
@@ -116,7 +116,7 @@ def token_list(username: str) -> None:
     """The tokens of USERNAME (id, name, created, last used, revoked)."""
     from engine.tokens import tokens_of
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     with Session() as session:
         for row in session.scalars(tokens_of(session, _user_or_exit(session, username))):
             state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
@@ -131,7 +131,7 @@ def token_revoke(token_id: int) -> None:
     from engine.errors import EngineError
     from engine.tokens import revoke_token
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     try:
         with Session.begin() as session:
             revoke_token(session, None, token_id)

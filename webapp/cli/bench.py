@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from webapp.cli import main
+from webapp.cli.common import main
 
 
 @main.command()
@@ -19,8 +19,8 @@ from webapp.cli import main
 @click.option("--keep-data", is_flag=True, help="keep (and reuse) the generated cases of (e) in PostgreSQL")
 def bench(quick: bool, only: str, write_to: str | None, no_write: bool, profile: bool, keep_data: bool) -> None:
     """Measure the library, the engine, HTTP, loops, inbox/dashboard and timers (docs/PERFORMANCE.md)."""
-    from engine.bench import PARTS
-    from engine.bench import main as run_bench
+    from tooling.bench import PARTS
+    from tooling.bench import main as run_bench
     from engine.config import ROOT
 
     parts = tuple(p for p in PARTS if p in only)

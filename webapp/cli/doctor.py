@@ -7,8 +7,8 @@ import sys
 import click
 
 from engine.config import Settings
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import build_engine, main
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import build_engine, main
 
 
 @main.command("doctor")
@@ -18,7 +18,7 @@ def doctor(mark: bool) -> None:
     from engine.doctor import scan
 
     settings = Settings()
-    Session = cli._session_factory(settings, migrate=False)
+    Session = common.session_factory(settings, migrate=False)
     with Session.begin() as session:
         report = scan(session, build_engine(settings), mark=mark)
     for finding in report.findings:

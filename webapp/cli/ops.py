@@ -7,8 +7,8 @@ import sys
 import click
 
 from engine.config import Settings
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import main
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import main
 
 
 @main.command("files-migrate")
@@ -18,7 +18,7 @@ def files_migrate(remove: bool) -> None:
     from engine.storage import migrate_local_files
 
     settings = Settings()
-    Session = cli._session_factory(settings)
+    Session = common.session_factory(settings)
     report = migrate_local_files(Session, settings.upload_dir, remove=remove, log=click.echo)
     click.echo(f"moved {report.moved}, already {report.already}, missing {len(report.missing)}, "
                f"mismatched {len(report.mismatched)}")

@@ -9,8 +9,8 @@ import click
 from engine.config import Settings
 from engine.deploy import collect_files, validate_paths
 from engine.parsing import BundleError
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import build_engine, main
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import build_engine, main
 
 
 def deploy_from_files(Session, settings: Settings, by: str, force: bool = False):
@@ -30,6 +30,31 @@ def echo_conflict(exc) -> None:
             click.echo(item.diff, err=True)
 
 
+def deploy_quietly(Session, settings: Settings) -> None:
+    """`run`'s deploy step: the files, unless a newer web/API version would be superseded."""
+    from engine.deployguard import DeployConflict
+
+    files = collect_files(settings.processes_dir, settings.forms_dir)
+    if not any(name.endswith((".bpmn", ".bpmn20.xml")) for name in files):
+        click.echo(f"no process files in {settings.processes_dir}; nothing deployed")
+        return
+    try:
+        result = deploy_from_files(Session, settings, "run")
+    except BundleError as exc:
+        for problem in exc.problems:
+            click.echo(f"error   {problem}", err=True)
+        click.echo("the process files have problems; running with the versions deployed before", err=True)
+        return
+    except DeployConflict as exc:
+        echo_conflict(exc)
+        click.echo("the files were not deployed; running with the versions deployed before "
+                   "(`zhitongche export PROCESS` to take the newer version into the files, "
+                   "`zhitongche deploy --force` to deploy the files over it)", err=True)
+        return
+    for line in result.lines():
+        click.echo(line)
+
+
 @main.command()
 @click.option("--by", default="cli", help="who deploys (for the audit)")
 @click.option("--force", is_flag=True, help="deploy changed files even over a newer version made on the web/API")
@@ -39,7 +64,7 @@ def deploy(by: str, force: bool) -> None:
 
     settings = Settings()
     try:
-        result = deploy_from_files(cli._session_factory(settings), settings, by, force)
+        result = deploy_from_files(common.session_factory(settings), settings, by, force)
     except BundleError as exc:
         for problem in exc.problems:
             click.echo(f"error   {problem}", err=True)
@@ -65,7 +90,7 @@ def export(process: str, version: int | None) -> None:
     from engine.parsing import is_form
 
     settings = Settings()
-    Session = cli._session_factory(settings)
+    Session = common.session_factory(settings)
     try:
         with Session() as session:
             found = build_engine(settings).version(session, process, version)
@@ -106,7 +131,7 @@ def diff(process: str, v_from: int, v_to: int) -> None:
     from engine.versions import diff_versions
 
     settings = Settings()
-    Session = cli._session_factory(settings)
+    Session = common.session_factory(settings)
     try:
         with Session() as session:
             result = diff_versions(session, build_engine(settings), process, v_from, v_to)
@@ -137,7 +162,7 @@ def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...],
     if instance_ids and all_instances:
         raise click.UsageError("use either --instance or --all")
     settings = Settings()
-    Session = cli._session_factory(settings)
+    Session = common.session_factory(settings)
     try:
         with Session.begin() as session:
             results = migrate_instances(session, build_engine(settings), process, to_version,
@@ -168,7 +193,7 @@ def test_process(files: tuple[str, ...]) -> None:
     if not paths:
         click.echo("no *.scenarios.json found", err=True)
         sys.exit(1)
-    calendar = cli.load_calendar(settings)
+    calendar = common.load_calendar(settings)
     failed = total = 0
     for path in paths:
         for result in run_file(path, Engine, calendar):

@@ -3,18 +3,15 @@
 the worker."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import click
 
 from engine.config import SERVER_THREADS, Settings
-from engine.deploy import collect_files
-from engine.parsing import BundleError
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import build_engine, main
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import build_engine, ensure_demo_users, main, print_login_hints
+from webapp.cli.processes import deploy_quietly
 
 
 @main.command()
@@ -31,7 +28,7 @@ def worker(once: bool, poll: float | None, worker_id: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
     # the schema is migrated by `db-upgrade` / `run`; several workers must not race to do it
-    Session = cli._session_factory(settings, migrate=False)
+    Session = common.session_factory(settings, migrate=False)
     totals = run_forever(Session, build_engine(settings), once=once,
                          poll_seconds=poll if poll is not None else settings.worker_poll_seconds,
                          worker_id=worker_id)
@@ -40,33 +37,6 @@ def worker(once: bool, poll: float | None, worker_id: str | None) -> None:
                    f"{totals.notifications.sent}")
         if totals.db_errors:
             sys.exit(1)
-
-
-def _ensure_demo_users(Session, settings: Settings):
-    from engine.names import load_directory
-    from engine.users import DEMO_PASSWORD, ensure_demo_users
-
-    password = os.environ.get("ZHITONGCHE_DEMO_PASSWORD", DEMO_PASSWORD)
-    directory = load_directory(Path(settings.processes_dir) / "directory.json")
-    with Session.begin() as session:
-        return ensure_demo_users(session, directory, password), password
-
-
-def _print_login_hints(users, password: str, url: str) -> None:
-    click.echo("")
-    click.echo(f"demo users (password for all: {password})")
-    by_role: dict[str, list[str]] = {}
-    for u in users:
-        role = u.groups[0].split(":", 1)[0] if u.groups else u.kind
-        by_role.setdefault(role, []).append(u.username)
-    labels = {"admin": "admin 系统管理员", "designer": "designer 流程设计", "wg": "working group 工作组",
-              "leader": "leader 领导", "unit": "unit handler 经办人", "head": "unit head 负责人",
-              "enterprise": "enterprise 企业"}
-    for role, names in by_role.items():
-        shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
-        click.echo(f"  {labels.get(role, role):24} {shown}")
-    click.echo(f"open {url} and log in (e.g. wg.city, unit.zrzyj, head.zrzyj, leader.mayor, ent.demo1)")
-    click.echo("")
 
 
 def _is_default_database(settings: Settings) -> bool:
@@ -86,8 +56,8 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
         if not _is_default_database(settings):
             click.echo("warning: demo users with a published password on a database other than the default "
                        "demo file (var/zhitongche.db); never do this on a real database", err=True)
-        users, password = _ensure_demo_users(Session, settings)
-        _print_login_hints(users, password, url)
+        users, password = ensure_demo_users(Session, settings)
+        print_login_hints(users, password, url)
         return
     weak: list[str] = []
     with Session.begin() as session:
@@ -110,38 +80,7 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
                    "change it (`zhitongche user reset-password NAME`)", err=True)
 
 
-def _deploy_quietly(Session, settings: Settings) -> None:
-    """`run`'s deploy step: the files, unless a newer web/API version would be superseded."""
-    from engine.deployguard import DeployConflict
-
-    from .processes import deploy_from_files, echo_conflict
-
-    files = collect_files(settings.processes_dir, settings.forms_dir)
-    if not any(name.endswith((".bpmn", ".bpmn20.xml")) for name in files):
-        click.echo(f"no process files in {settings.processes_dir}; nothing deployed")
-        return
-    try:
-        result = deploy_from_files(Session, settings, "run")
-    except BundleError as exc:
-        for problem in exc.problems:
-            click.echo(f"error   {problem}", err=True)
-        click.echo("the process files have problems; running with the versions deployed before", err=True)
-        return
-    except DeployConflict as exc:
-        echo_conflict(exc)
-        click.echo("the files were not deployed; running with the versions deployed before "
-                   "(`zhitongche export PROCESS` to take the newer version into the files, "
-                   "`zhitongche deploy --force` to deploy the files over it)", err=True)
-        return
-    for line in result.lines():
-        click.echo(line)
-
-
-def _start_worker() -> "subprocess.Popen | None":
-    if "worker" not in main.commands:
-        # the timer worker is not part of this build: deadlines and timers will not fire
-        click.echo("warning: no `worker` command; timers will not fire", err=True)
-        return None
+def _start_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker"])
 
 
@@ -162,9 +101,9 @@ def run(dev: bool, workers: int, threads: int, no_worker: bool, demo: bool) -> N
     import signal
 
     settings = Settings()
-    Session = cli._session_factory(settings)  # migrates
+    Session = common.session_factory(settings)  # migrates
     click.echo("database is up to date")
-    _deploy_quietly(Session, settings)
+    deploy_quietly(Session, settings)
     url = f"http://{settings.host}:{settings.port}/"
     prepare_accounts(Session, settings, demo, url)
     worker_process = None if no_worker else _start_worker()

@@ -10,8 +10,8 @@ import sys
 import click
 
 from engine.config import Settings
-from webapp import cli  # commands look cli._session_factory up when they run (tests replace it)
-from webapp.cli import main
+from webapp.cli import common  # commands look common.session_factory up when they run (tests replace it)
+from webapp.cli.common import main
 
 ACTOR = "cli"
 
@@ -67,7 +67,7 @@ def user_create(username: str, display_name: str, groups: tuple[str, ...], count
 
     settings = Settings()
     password = _password(random_password, username)
-    Session = cli._session_factory(settings)
+    Session = common.session_factory(settings)
     try:
         with Session.begin() as session:
             created = accounts.create_user(session, _directory(settings), username=username, password=password,
@@ -90,7 +90,7 @@ def user_list(query: str | None, kind: str | None, inactive: bool) -> None:
     """User name, kind, state, county, groups and display name of each account."""
     from engine import accounts
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     with Session() as session:
         for u in session.scalars(accounts.list_users(query, kind, False if inactive else None)):
             state = "active" if u.active else "inactive"
@@ -102,7 +102,7 @@ def _change(username: str, operation) -> None:
     from engine.errors import EngineError
     from engine.users import find_user
 
-    Session = cli._session_factory(Settings())
+    Session = common.session_factory(Settings())
     try:
         with Session.begin() as session:
             target = find_user(session, username)

@@ -6,8 +6,7 @@ migration, and editors for BPMN (bpmn-js modeler), DMN (dmn-js) and forms (JSON 
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from . import editors, views  # noqa: F401  (registers the routes)
+from .blueprint import bp
 
-bp = Blueprint("designer", __name__, url_prefix="/designer")
-
-from . import editors, views  # noqa: E402,F401  (registers the routes)
+__all__ = ["bp"]

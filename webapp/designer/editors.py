@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import abort, g, jsonify, render_template, request, url_for
 
-from .. import get_db, get_engine
+from ..context import get_db, get_engine
 from ..i18n import current_lang
-from . import bp, workspace
+from . import workspace
+from .blueprint import bp
 from .views import load_version
 
 TEMPLATES = {"bpmn": "designer/edit_bpmn.html", "dmn": "designer/edit_dmn.html",
@@ -82,7 +83,7 @@ def deploy_edit(process_id: str, version: int):
 @bp.post("/forms/preview.json")
 def form_preview():
     from ..formrender import Renderer
-    from ..public import choices
+    from ..directory import choices
 
     body = request.get_json(silent=True) or {}
     schema, error = workspace.parse_json(body.get("schema") or "")

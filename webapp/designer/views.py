@@ -11,8 +11,9 @@ from engine.errors import NotFound
 from engine.models import ProcessVersion
 from engine.parsing import is_bpmn
 
-from .. import get_db, get_engine
-from . import bp, workspace
+from ..context import get_db, get_engine
+from . import workspace
+from .blueprint import bp
 
 DESIGNER_GROUPS = frozenset({"designer", "admin"})
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..clock import SystemClock
-from ..config import SERVER_THREADS
-from ..models import User
-from ..tokens import create_token
+from engine.clock import SystemClock
+from engine.config import SERVER_THREADS
+from engine.models import User
+from engine.tokens import create_token
+
 from . import scenario
 from .inprocess import Rig
 
@@ -86,9 +87,9 @@ ENTERPRISE = "ent.demo1"
 def prepare(rig: Rig) -> dict[str, str]:
     """The demo users (an enterprise, and one official per role of the happy path) and an API
     token of each: {role or "enterprise": token}. Cases are submitted over HTTP by the run."""
-    from ..config import Settings
-    from ..names import load_directory
-    from ..users import ensure_demo_users
+    from engine.config import Settings
+    from engine.names import load_directory
+    from engine.users import ensure_demo_users
 
     rig.engine.clock = SystemClock()  # the server runs on the system clock
     directory = load_directory(Path(Settings().processes_dir) / "directory.json")

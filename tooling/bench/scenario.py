@@ -5,7 +5,7 @@ valid form data (read from ``forms/*.schema.json``; the same data the scenario t
 """
 from __future__ import annotations
 
-from ..forms import uscc_check_digit
+from engine.forms import uscc_check_digit
 
 CASE_PROCESS = "ztc_case"
 WG, UNIT, HEAD = "wg:city", "unit:zrzyj", "head:zrzyj"

@@ -11,14 +11,15 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from .. import cases
-from ..clock import FakeClock
-from ..config import Settings
-from ..db import make_engine, make_sessionmaker
-from ..deploy import collect_files
-from ..models import AuditEntry, Base, Instance
-from ..runtime import Engine
-from ..workdays import WorkCalendar
+from engine import cases
+from engine.clock import FakeClock
+from engine.config import Settings
+from engine.db import make_engine, make_sessionmaker
+from engine.deploy import collect_files
+from engine.models import AuditEntry, Base, Instance
+from engine.runtime import Engine
+from engine.workdays import WorkCalendar
+
 from . import scenario
 
 START = "2026-03-02T01:00:00+00:00"  # Monday 09:00 Beijing time
@@ -83,7 +84,7 @@ def library_default_engine(engine: Engine):
     case process's expressions call."""
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-    from ..sandbox import BASE_HELPERS
+    from engine.sandbox import BASE_HELPERS
 
     helpers = engine.script_engine.environment.helpers
     return PythonScriptEngine(environment=TaskDataEnvironment({**BASE_HELPERS, **helpers.local}))
@@ -112,7 +113,7 @@ def _bare_case(engine: Engine, loaded, data: dict, script_engine=None) -> int:
 def bare_library(rig: Rig, n_cases: int, library_default: bool = False) -> dict:
     """User tasks per second of SpiffWorkflow alone: spec parsed once, no persistence; with our
     sandboxed script engine, or (``library_default``) the library's default one."""
-    from ..clock import using
+    from engine.clock import using
 
     with rig.Session() as s:
         pv = rig.engine.version(s, scenario.CASE_PROCESS)

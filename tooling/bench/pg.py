@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from ..db import database_url, make_engine, unreachable
+from engine.db import database_url, make_engine, unreachable
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

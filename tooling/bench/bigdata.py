@@ -28,9 +28,10 @@ import time
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from .. import stats
-from ..access import Principal
-from ..inbox import InboxFilter, inbox
+from engine import stats
+from engine.access import Principal
+from engine.inbox import InboxFilter, inbox
+
 from .inprocess import Rig
 
 DASHBOARD_TIMEOUT_S = 20  # a query still running after this is stopped and reported as "> 20 s"
@@ -47,7 +48,7 @@ STAGES = [  # (task name, bpmn id, group prefix, summary status, stage, form) of
 
 
 def _categories() -> list[str]:
-    from ..config import Settings
+    from engine.config import Settings
 
     schema = json.loads((Settings().forms_dir / "case-submit.schema.json").read_text(encoding="utf-8"))
     return schema["properties"]["category"]["enum"]
@@ -287,7 +288,7 @@ def measure(rig: Rig, repeats: int, calendar=None) -> dict:
 
 def explain(rig: Rig, principal: Principal) -> str:
     """EXPLAIN ANALYZE of the inbox's two statements, tab counts then page (for docs/PERFORMANCE.md)."""
-    from ..inbox import queries
+    from engine.inbox import queries
 
     out = []
     with rig.Session() as s:

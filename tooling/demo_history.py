@@ -25,12 +25,12 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from . import bulletins as bulletins_mod
-from . import cases as cases_mod
-from . import stats
-from .forms import uscc_check_digit
-from .models import HumanTask, Instance, WorkRecord
-from .workdays import CHINA, to_china_date
+from engine import bulletins as bulletins_mod
+from engine import cases as cases_mod
+from engine import stats
+from engine.forms import uscc_check_digit
+from engine.models import HumanTask, Instance, WorkRecord
+from engine.workdays import CHINA, to_china_date
 
 ARTICLE = {"ztc": 78, "key_project": 15, "six_batches": 9, "weekly_report": 33, "park_file": 48,
            "research_visit": 27, "enterprises": 236, "coordinations": 395, "solved": 257}
@@ -351,7 +351,7 @@ class Runner:
 
     def run_weekly(self, fridays: list[_dt.date]) -> None:
         """One report per Friday, each an instance its timer start event starts (engine/timerstart.py)."""
-        from . import timerstart
+        from engine import timerstart
 
         self.clock.set(_at(fridays[0] - _dt.timedelta(days=3), "09:00"))
         timerstart.start_all_due(self.Session, self.engine)  # the schedule: next Friday 09:00
