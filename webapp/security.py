@@ -159,3 +159,27 @@ def _audit_login(username: str, succeeded: bool, reason: str | None = None) -> N
     get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
                        data=data)
     g.force_commit = True  # a failed log-in answers 401/429: keep its audit entry and attempt row
+
+
+# -- access: one helper for pages and API (the rules are engine/access.py's) ----------------
+def require(rule, what: str) -> None:
+    """Refuse the request unless ``rule(g.principal)`` (an engine.access rule): ``NotAllowed``,
+    which a page answers with its 403 page and the API with its 403 error shape."""
+    from engine import access
+
+    access.check(rule(g.get("principal")), what)
+
+
+def requires(rule, what: str):
+    """View decorator of ``require``: ``@requires(access.is_admin, "only admins may …")``."""
+    import functools
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            require(rule, what)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

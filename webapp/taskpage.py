@@ -156,7 +156,7 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
         except Exception:  # noqa: BLE001 - the form still opens without prefilled data
             data = {}
         values = initial_values(schema, data, task.draft)
-    may_complete = access.can_complete_task(g.principal, task)
+    may_complete = access.can_complete(g.principal, task)
     files_endpoint = "portal.download" if audience == "portal" else "office.download"
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
                                    attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
@@ -213,10 +213,7 @@ def _colleagues(task):
 
 
 def handle_post(task: HumanTask, *, audience: str, done_url: str):
-    if not access.can_complete_task(g.principal, task):
-        from flask import abort
-
-        abort(403)
+    access.check(access.can_complete(g.principal, task), "only the task's assignee or its groups complete it")
     engine = get_engine()
     schema, ui = engine.form_of(task)
     schema = schema or {"type": "object", "properties": {}}

@@ -51,7 +51,7 @@ def get_case(case_id: int):
 def timeline(args, case_id: int):
     """What happened to the case, oldest first (enterprises do not see internal comments)."""
     instance = visible_case(case_id)
-    items = casefiles.timeline(get_db(), instance.id, include_internal=not g.principal.is_enterprise)
+    items = casefiles.timeline(get_db(), instance.id, include_internal=access.sees_internal(g.principal))
     shown = enterprise_data(instance)
     rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name,
              "data": i.data if shown is None else shown.get(i.entry_id),
@@ -62,7 +62,7 @@ def timeline(args, case_id: int):
 def enterprise_data(instance: Instance) -> dict[int, dict] | None:
     """For an enterprise: audit entry id → its public data (internal notes never leave);
     None for officials, who see all of it."""
-    if not g.principal.is_enterprise:
+    if access.sees_internal(g.principal):
         return None
     from engine.dossier import public_entry_data
 

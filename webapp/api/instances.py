@@ -10,7 +10,7 @@ from engine.models import AuditEntry, Instance
 
 from .. import get_db, get_engine
 from . import BIG_ID, api_blueprint, paginate
-from .auth import ADMIN, DESIGNERS, require_groups
+from ..security import require
 from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,
                       InstanceSchema, PageArgs, StartBody, page_of)
 
@@ -63,7 +63,7 @@ def list_instances(args):
 @blp.response(201, InstanceDetailSchema)
 def start(body):
     """Start an instance of a deployed process (designers and admins; cases: POST /cases)."""
-    require_groups(DESIGNERS, "start process instances")
+    require(access.is_designer, "only admin, designer may start process instances")
     instance = get_engine().start(get_db(), body["process_id"], body.get("data") or {}, version=body.get("version"),
                                   actor=g.user.username, business_key=body.get("business_key"))
     return instance_detail(instance)
@@ -106,7 +106,7 @@ def activities(instance_id: int):
 
 # -- the admin's levers (engine/incidents.py; each writes its audit entry) ------------------
 def _admin_instance(instance_id: int) -> Instance:
-    require_groups(ADMIN, "suspend, resume or terminate instances")
+    require(access.is_admin, "only admin may suspend, resume or terminate instances")
     return visible_instance(instance_id)
 
 
