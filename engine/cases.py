@@ -12,21 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine as _SaEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import access
+from . import access, startforms
 from . import forms as forms_mod
 from .errors import Conflict, NotAllowed, NotFound
 from .models import CaseCounter, Instance, SubmissionKey, User
 from .workdays import to_china_date
-
-if TYPE_CHECKING:
-    from .startforms import Startable
 
 CASE_PROCESS = "ztc_case"
 SUBMIT_FORM = "case-submit.schema.json"
@@ -88,12 +85,10 @@ def submit(session: Session, engine: Any, user: User, values: dict[str, Any], *,
                       data_fingerprint)
 
 
-def start_by_hand(session: Session, engine: Any, item: "Startable", data: dict[str, Any], actor: str) -> Instance:
+def start_by_hand(session: Session, engine: Any, item: startforms.Startable, data: dict[str, Any], actor: str) -> Instance:
     """An official's 发起 of a process with a start form (webapp/startpage.py): validated
     against the deployed version's start form; the case process started this way is numbered
     like every case."""
-    from . import startforms
-
     if item.process_id != CASE_PROCESS:
         return startforms.start(session, engine, item, data, actor)
     clean = forms_mod.validate(item.form, data)

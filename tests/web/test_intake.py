@@ -14,7 +14,7 @@ from engine.errors import NotAllowed
 from engine.models import Instance
 from tests.api.conftest import ApiClient, assert_error, make_token
 
-from .conftest import SUBMISSION
+from .conftest import ENT1, SUBMISSION
 from .test_conflicts import at_once
 
 _ERROR = re.compile(r'<div class="error-msg" id="[^"]*">([^<]*)</div>')
@@ -99,3 +99,26 @@ def test_statistics_refusal_is_a_403_in_the_api_and_on_the_page(app, as_user, Se
     data = unit.get("/stats/data.json", headers={"Accept": "application/json"})
     assert data.status_code == 403 and data.get_json()["error"]["code"] == 403
     assert as_user("wg.jianping").get("/stats").status_code == 200  # a county working group sees its figures
+
+
+def test_a_case_process_started_by_hand_is_numbered_like_any_case(Session, engine, deploy):
+    """A designer who lets the working group start the case process on the 发起 page (its start
+    event gets candidateStarterGroups) gets a numbered case, validated against its start form."""
+    from engine import cases, startforms
+    from engine.forms import FormValidationError
+
+    from .conftest import case_process_files
+
+    files = case_process_files()
+    starters = b'<spiffworkflow:property name="candidateStarterGroups" value="wg:city"/>\n'
+    anchor = b'<spiffworkflow:property name="formUiSchemaFilename" value="case-submit.uischema.json"/>\n'
+    assert files["case.bpmn"].count(anchor) == 1
+    files["case.bpmn"] = files["case.bpmn"].replace(anchor, anchor + starters)
+    deploy(files)
+    data = {**SUBMISSION, "enterprise_name": "朝阳示范新材料有限公司", "uscc": ENT1, "source": "phone"}
+    with Session.begin() as session:
+        item = startforms.one(session, engine, "ztc_case", frozenset({"wg:city"}))
+        with pytest.raises(FormValidationError):
+            with session.begin_nested():
+                cases.start_by_hand(session, engine, item, {**data, "mobile": "1"}, "wg.city")
+        assert cases.start_by_hand(session, engine, item, data, "wg.city").business_key == "ZTC-2026-0001"
