@@ -1,27 +1,50 @@
-"""Who may see which case and which task. Used by the web pages and the JSON API alike.
+"""Who may do what: the one place the access rules are written. Web pages and the JSON API
+both call these named rules (and refuse with ``NotAllowed`` / hide with ``NotFound``); nothing
+else compares group names.
 
-Rules (docs/CONVENTIONS.md groups):
+Groups (docs/CONVENTIONS.md): ``admin``, ``designer``, ``wg:<county>`` (working group),
+``leader:<county>``, ``unit:<u>`` (handler), ``head:<u>`` (unit head); ``<county>`` is
+``city`` for the city level. Enterprises have ``enterprise:<uscc>``.
 
-- ``admin``, ``designer``, the city working group ``wg:city`` and city leaders
-  ``leader:city`` see every case;
-- a county working group ``wg:<county>`` and county leaders ``leader:<county>`` see the
-  cases of their county (summary ``county``);
-- handlers and heads of a unit (``unit:<u>``, ``head:<u>``) see the cases where the unit
-  leads or cooperates (summary ``lead_unit`` / ``coop_units``);
-- an enterprise sees only its own cases (summary ``uscc`` equal to its code, or cases it
-  started itself);
-- anyone sees a case on which they hold, held or delegated a task;
-- a case copied (抄送) to a person or one of their groups is theirs to read only
-  (``can_see_case(..., copies=False)`` for anything that acts on it).
+Named rules, one purpose each:
 
-Messages to a case have senders (``may_send``): the enterprise that owns the case (it started
-it, or the case's ``uscc`` is its code) alone sends ``material_supplied`` and
-``enterprise_withdraws``; every other message is sent by a working group (``wg:city`` for any
-case, ``wg:<county>`` for the cases of its county). Nobody else, whatever they may see.
+- ``sees_all_cases`` — reads every case: ``admin``, ``designer``, ``wg:city``, ``leader:city``
+  (``ALL_CASES_GROUPS``). Designers are in it because they maintain the processes: they open
+  any case to migrate it to a new version or to look into an incident.
+- ``sees_all_statistics`` — the figures of every county: ``admin``, ``wg:city``,
+  ``leader:city`` (``ALL_STATISTICS_GROUPS``). Designers are *not* in it: statistics are the
+  reporting of working groups and leaders, not a tool of process maintenance (a designer who
+  is also in a working group sees that group's statistics). Deliberately a different rule
+  from ``sees_all_cases``, kept as it was.
+- ``can_see_statistics`` — any statistics at all: admins and the members of a working group or
+  of the leaders of any county; ``statistics_scope`` — None (every county) or the counties of
+  their ``wg:``/``leader:`` groups. ``check_statistics`` refuses with ``NotAllowed``.
+- ``is_admin`` (group ``admin``), ``is_designer`` (``DESIGNER_GROUPS``: ``designer``, ``admin``),
+  ``is_working_group_member`` (any ``wg:<county>``): officials only, never an enterprise.
+- ``can_see_case`` / ``case_filter`` / ``visible_cases``:
 
-A task is open to a person when it is ready and one of its candidate groups is theirs,
-or it is assigned to them, or they delegated it. Only the assignee completes an
-assigned task; an unassigned one may be completed by any member of its groups.
+  - everyone of ``sees_all_cases`` sees every case;
+  - a county working group ``wg:<county>`` and county leaders ``leader:<county>`` see the
+    cases of their county (summary ``county``);
+  - handlers and heads of a unit (``unit:<u>``, ``head:<u>``) see the cases where the unit
+    leads or cooperates (summary ``lead_unit`` / ``coop_units``);
+  - an enterprise sees only its own cases (summary ``uscc`` equal to its code, or cases it
+    started itself);
+  - anyone sees a case on which they hold, held or delegated a task;
+  - a case copied (抄送) to a person or one of their groups is theirs to read only
+    (``can_see_case(..., copies=False)`` for anything that acts on it).
+- ``sees_internal`` (field visibility) — officials read every answer and internal comment;
+  an enterprise reads only fields marked ``"x-visibility": "public"`` and no internal comment.
+- ``may_send(message)`` — messages to a case have senders: the enterprise that owns the case
+  (it started it, or the case's ``uscc`` is its code) alone sends ``material_supplied`` and
+  ``enterprise_withdraws``; every other message is sent by a working group (``wg:city`` for
+  any case, ``wg:<county>`` for the cases of its county). Nobody else, whatever they may see.
+- ``can_see_task`` / ``can_complete`` — a task is open to a person when it is ready and one of
+  its candidate groups is theirs, or it is assigned to them, or they delegated it. Only the
+  assignee completes an assigned task; an unassigned one may be completed by any member of
+  its groups.
+- ``check(allowed, what)`` — ``NotAllowed`` unless allowed: the one way to refuse (the web's
+  ``security.requires`` decorator and ``security.require`` use it for pages and API alike).
 """
 from __future__ import annotations
 
@@ -34,6 +57,9 @@ from .errors import NotAllowed, NotFound
 from .models import HumanTask, HumanTaskGroup, Instance, User
 
 ALL_CASES_GROUPS = frozenset({"admin", "designer", "wg:city", "leader:city"})
+ALL_STATISTICS_GROUPS = frozenset({"admin", "wg:city", "leader:city"})
+DESIGNER_GROUPS = frozenset({"designer", "admin"})
+ADMIN_GROUPS = frozenset({"admin"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,7 @@ class Principal:
 
     @property
     def sees_all_cases(self) -> bool:
-        return not self.is_enterprise and bool(self.groups & ALL_CASES_GROUPS)
+        return sees_all_cases(self)
 
     def _suffixes(self, *prefixes: str) -> set[str]:
         return {g.split(":", 1)[1] for g in self.groups if g.split(":", 1)[0] in prefixes and ":" in g}
@@ -72,6 +98,76 @@ class Principal:
     @property
     def counties(self) -> set[str]:
         return self._suffixes("wg", "leader") - {"city"}
+
+
+# -- roles ---------------------------------------------------------------------------------
+def check(allowed: bool, what: str, **details: object) -> None:
+    """``NotAllowed`` (403 on a page and in the API) unless ``allowed``; ``what`` says who may."""
+    if not allowed:
+        raise NotAllowed(what, **details)
+
+
+def _official_in(principal: Principal | None, groups: frozenset[str]) -> bool:
+    return principal is not None and not principal.is_enterprise and bool(principal.groups & groups)
+
+
+def sees_all_cases(principal: Principal) -> bool:
+    """Reads every case (``ALL_CASES_GROUPS``; see the module docstring)."""
+    return _official_in(principal, ALL_CASES_GROUPS)
+
+
+def is_admin(principal: Principal | None) -> bool:
+    return _official_in(principal, ADMIN_GROUPS)
+
+
+def is_designer(principal: Principal | None) -> bool:
+    """Deploys and maintains processes (``DESIGNER_GROUPS``)."""
+    return _official_in(principal, DESIGNER_GROUPS)
+
+
+def is_working_group_member(principal: Principal | None) -> bool:
+    """In the working group of the city or of a county (``wg:<county>``)."""
+    return principal is not None and not principal.is_enterprise and any(
+        g.startswith("wg:") for g in principal.groups)
+
+
+def sees_internal(principal: Principal) -> bool:
+    """Field visibility: officials read every answer and internal comment; an enterprise only
+    the fields marked public."""
+    return not principal.is_enterprise
+
+
+# -- statistics ----------------------------------------------------------------------------
+def can_see_statistics(principal: Principal | None) -> bool:
+    """Any statistics: admins, and members of a working group or of the leaders of a county."""
+    if principal is None or principal.is_enterprise:
+        return False
+    return any(g == "admin" or g.startswith(("wg:", "leader:")) for g in principal.groups)
+
+
+def follows_decision_items(principal: Principal | None) -> bool:
+    """The 议定事项 board in the navigation: the people statistics are for (working groups,
+    leaders, admins); everyone sees the items of the cases they may see."""
+    return can_see_statistics(principal)
+
+
+def sees_all_statistics(principal: Principal) -> bool:
+    """The figures of every county (``ALL_STATISTICS_GROUPS``; see the module docstring)."""
+    return _official_in(principal, ALL_STATISTICS_GROUPS)
+
+
+def statistics_scope(principal: Principal) -> set[str] | None:
+    """None: every county; else the counties the person's statistics are limited to (empty:
+    none at all)."""
+    if principal.is_enterprise:
+        return set()
+    if sees_all_statistics(principal):
+        return None
+    return set(principal.counties)
+
+
+def check_statistics(principal: Principal) -> None:
+    check(can_see_statistics(principal), "only working groups, leaders and admins may read statistics")
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -185,10 +281,10 @@ def may_send(principal: Principal, name: str, instance: Instance) -> bool:
 
 def check_may_send(principal: Principal, name: str, instance: Instance) -> None:
     """``NotAllowed`` unless ``may_send``."""
-    if not may_send(principal, name, instance):
-        who = ("only the enterprise that owns the case" if message_sender(name) == ENTERPRISE
-               else "only the working group of the case")
-        raise NotAllowed(f"{who} may send the message '{name}'", name=name, sender=message_sender(name))
+    who = ("only the enterprise that owns the case" if message_sender(name) == ENTERPRISE
+           else "only the working group of the case")
+    check(may_send(principal, name, instance), f"{who} may send the message '{name}'", name=name,
+          sender=message_sender(name))
 
 
 def visible_cases(principal: Principal):
@@ -230,12 +326,16 @@ def finished_task(session: Session, principal: Principal, task_id: int) -> Human
     return None
 
 
-def can_complete_task(principal: Principal, task: HumanTask) -> bool:
+def can_complete(principal: Principal, task: HumanTask) -> bool:
+    """May complete the ready task: its assignee, or (unassigned) a member of its groups."""
     if task.state != "ready":
         return False
     if task.assignee is not None:
         return task.assignee == principal.username
     return in_task_groups(principal, task)
+
+
+can_complete_task = can_complete  # the older name
 
 
 def task_ids(principal: Principal):

@@ -1,12 +1,17 @@
-"""The 直通车 case: numbering, starting (once per idempotency key), and messages addressed by
-case number.
+"""The 直通车 case intake — the one place a case is created: the submission form (the deployed
+version's), its validation, numbering, starting (once per idempotency key), and messages
+addressed by case number.
 
-The web UI and the API call these; the process itself lives in ``processes/case.bpmn``.
+The portal (webapp/portal.py), the office's 发起 page (webapp/startpage.py) and the API
+(webapp/api/cases.py) all come here, so an enterprise's submission is checked the same way,
+field by field, whichever way it arrives, and every case gets a number ``ZTC-YYYY-NNNN`` from
+the one counter. The process itself lives in ``processes/case.bpmn``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -14,17 +19,83 @@ from sqlalchemy.engine import Engine as _SaEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import access
+from . import access, startforms
 from . import forms as forms_mod
-from .errors import Conflict, NotFound
-from .models import CaseCounter, Instance, SubmissionKey
+from .errors import Conflict, NotAllowed, NotFound
+from .models import CaseCounter, Instance, SubmissionKey, User
 from .workdays import to_china_date
 
 CASE_PROCESS = "ztc_case"
 SUBMIT_FORM = "case-submit.schema.json"
+SUBMIT_UI = "case-submit.uischema.json"
 PREFIX = "ZTC"
+#: filled in from the enterprise's account, never from what it typed (it submits online)
+ACCOUNT_FIELDS = ("enterprise_name", "uscc", "source")
+ONLINE = "online"
 
 
+# -- the submission form -------------------------------------------------------------------
+@dataclass(frozen=True)
+class SubmissionForm:
+    """The submission form of the deployed case process's latest version, as an enterprise
+    fills it in (``schema``: without the fields its account fills in)."""
+
+    version: int
+    full: dict[str, Any]
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+
+    def check(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What the enterprise typed, validated (and coerced); ``FormValidationError`` lists
+        every bad field. Account fields in ``values`` are ignored (the account fills them)."""
+        typed = {k: v for k, v in values.items() if k not in ACCOUNT_FIELDS}
+        return forms_mod.validate(self.schema, typed)
+
+    def case_data(self, values: dict[str, Any], user: User) -> dict[str, Any]:
+        """The case's start data: the checked values plus the enterprise's identity."""
+        data = {**self.check(values), "enterprise_name": user.display_name, "uscc": user.uscc}
+        if "source" in self.full.get("properties", {}):
+            data["source"] = ONLINE
+        return data
+
+
+def submission_form(session: Session, engine: Any) -> SubmissionForm:
+    """The deployed case process's submission form (never read from forms/ at request time);
+    ``NotFound`` when the case process is not deployed."""
+    version = engine.version(session, CASE_PROCESS)
+    forms = engine.specs.get(version).forms
+    full = forms.get(SUBMIT_FORM) or {"type": "object", "properties": {}}
+    props = {k: v for k, v in full.get("properties", {}).items() if k not in ACCOUNT_FIELDS}
+    schema = {**full, "properties": props,
+              "required": [r for r in full.get("required", []) if r not in ACCOUNT_FIELDS]}
+    return SubmissionForm(version.version, full, schema, forms.get(SUBMIT_UI) or {})
+
+
+def submit(session: Session, engine: Any, user: User, values: dict[str, Any], *, key: str | None = None,
+           data_fingerprint: str | None = None, form: SubmissionForm | None = None) -> tuple[Instance, bool]:
+    """An enterprise submits a case (portal and API): ``NotAllowed`` for anyone else,
+    ``FormValidationError`` (by field) for bad values, else the numbered case, once per ``key``:
+    (case, created). With ``data_fingerprint`` a key reused for other data is a Conflict."""
+    if user.kind != "enterprise":
+        raise NotAllowed("only enterprises submit cases")
+    form = form or submission_form(session, engine)
+    data = form.case_data(values, user)
+    return start_once(session, user.username, key,
+                      lambda: start_case(session, engine, data, user.username, version=form.version),
+                      data_fingerprint)
+
+
+def start_by_hand(session: Session, engine: Any, item: startforms.Startable, data: dict[str, Any], actor: str) -> Instance:
+    """An official's 发起 of a process with a start form (webapp/startpage.py): validated
+    against the deployed version's start form; the case process started this way is numbered
+    like every case."""
+    if item.process_id != CASE_PROCESS:
+        return startforms.start(session, engine, item, data, actor)
+    clean = forms_mod.validate(item.form, data)
+    return start_case(session, engine, clean, actor, version=item.version)
+
+
+# -- numbering and starting ----------------------------------------------------------------
 def next_case_no(session: Session, year: int) -> str:
     """Allocate the next number of ``year``: one upsert (``INSERT … ON CONFLICT DO UPDATE …
     RETURNING``).
@@ -52,15 +123,17 @@ def _bump(dialect: str, year: int):
                                       set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
 
 
-def start_case(session: Session, engine, data: dict[str, Any], actor: str) -> Instance:
-    """Validate the submission, number the case and start the case process."""
-    version = engine.version(session, CASE_PROCESS)
-    forms = engine.specs.get(version).forms
+def start_case(session: Session, engine: Any, data: dict[str, Any], actor: str,
+               version: int | None = None) -> Instance:
+    """Validate the data against the submission form of the case process's version (the
+    latest when ``version`` is None), number the case and start it."""
+    pv = engine.version(session, CASE_PROCESS, version)
+    forms = engine.specs.get(pv).forms
     clean = forms_mod.validate(forms[SUBMIT_FORM], data) if SUBMIT_FORM in forms else dict(data)
     year = to_china_date(engine.clock.now()).year
     case_no = next_case_no(session, year)
     return engine.start(session, CASE_PROCESS, {**clean, "case_no": case_no}, actor=actor,
-                        business_key=case_no, version=version.version)
+                        business_key=case_no, version=pv.version)
 
 
 def fingerprint(data: Any) -> str:

@@ -9,7 +9,6 @@ One database session per request; it commits once at the end or rolls back.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES={"zh": "中文", "en": "English"},
-        SUBMIT_FORM=os.environ.get("ZHITONGCHE_SUBMIT_FORM", "case-submit.schema.json"),
-        CASE_PROCESS=os.environ.get("ZHITONGCHE_CASE_PROCESS"),  # unset: engine.cases.start_case
     )
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):

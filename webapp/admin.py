@@ -10,11 +10,12 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import incidents
+from engine import access, incidents
 from engine.errors import InvalidRequest
 from engine.models import Instance
 
 from .context import get_db, get_engine
+from .security import require
 from .views_auth import official_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,8 +26,7 @@ def admin_required(view):
     @official_required
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if "admin" not in g.principal.groups:
-            abort(403)
+        require(access.is_admin, "only administrators may do this")
         return view(*args, **kwargs)
 
     return wrapped

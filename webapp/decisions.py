@@ -6,20 +6,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, render_template, request
 
-from engine import decision_items
+from engine import access, decision_items
 from engine.models import User
 
 from .context import get_db, get_engine
 from .views_auth import official_required
 
 bp = Blueprint("decisions", __name__)
-
-
-def may_see_board(principal) -> bool:
-    """The navigation link: working groups, leaders, admins (everyone may open the page and
-    sees the items of the cases they may see)."""
-    groups = getattr(principal, "groups", None) or ()
-    return any(str(x).startswith(("wg:", "leader:")) or x == "admin" for x in groups)
 
 
 def people_names(usernames) -> dict[str, str]:
@@ -38,7 +31,7 @@ def _inject():
     def case_decision_items(instance):
         return decision_items.of_case(get_db(), instance, get_engine().clock.now())
 
-    return {"can_see_decision_board": bool(principal and may_see_board(principal)),
+    return {"can_see_decision_board": access.follows_decision_items(principal),
             "case_decision_items": case_decision_items, "decision_people": people_names}
 
 

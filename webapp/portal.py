@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine import access, casefiles
-from engine.cases import start_once
+from engine import cases as intake
 from engine.errors import InvalidRequest, MessageNotAccepted, NotFound
 from engine.forms import FormValidationError, validate
 from engine.models import HumanTask, Instance
@@ -26,7 +25,6 @@ from .views_auth import enterprise_required
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 taskconflict.register(bp, "portal")  # a task finished by someone else: who, when, input kept
-SCHEMAS = Path(__file__).parent / "schemas"
 
 
 @bp.get("/")
@@ -38,61 +36,11 @@ def home():
     return render_template("portal/home.html", cases=cases, tasks=tasks)
 
 
-def _deployed_submit_form() -> tuple[dict | None, dict]:
-    """The submission form (and its UI schema) of the case process's latest deployed version:
-    the form intake validates against. Never read from forms/ at request time."""
-    from engine.cases import CASE_PROCESS
-
-    name = current_app.config["SUBMIT_FORM"]
-    try:
-        version = get_engine().version(get_db(), current_app.config.get("CASE_PROCESS") or CASE_PROCESS)
-    except NotFound:
-        return None, {}
-    forms = get_engine().specs.get(version).forms
-    return forms.get(name), forms.get(name.replace(".schema.json", ".uischema.json")) or {}
-
-
-def submit_form() -> tuple[dict, dict]:
-    """The submission form: the deployed case process's (the built-in one when it has none)."""
-    schema, ui = _deployed_submit_form()
-    if schema is None:
-        schema = json.loads((SCHEMAS / "submit.schema.json").read_text(encoding="utf-8"))
-        ui = json.loads((SCHEMAS / "submit.uischema.json").read_text(encoding="utf-8"))
-    # the enterprise's identity comes from its account, never from the form; it submits online
-    fixed = ("enterprise_name", "uscc", "source")
-    props = {k: v for k, v in schema.get("properties", {}).items() if k not in fixed}
-    schema = {**schema, "properties": props, "required": [r for r in schema.get("required", []) if r not in fixed]}
-    return schema, ui
-
-
-def submit_form_raw_keys() -> list[str]:
-    schema, _ui = _deployed_submit_form()
-    return list((schema or {}).get("properties", {}))
-
-
-def start_case(data: dict) -> Instance:
-    """Start a case with engine.cases.start_case, or (``CASE_PROCESS`` set, or no case
-    module yet) start that process directly with a case number of our own."""
-    db, engine = get_db(), get_engine()
-    process_id = current_app.config.get("CASE_PROCESS")
-    if not process_id:
-        try:
-            from engine.cases import start_case as engine_start_case
-        except ImportError:  # TODO(issue 3): drop this branch once engine/cases.py has landed
-            process_id = "case"
-        else:
-            return engine_start_case(db, engine, data, g.user.username)
-    from sqlalchemy import func
-
-    count = db.scalar(select(func.count()).select_from(Instance).where(Instance.business_key.is_not(None))) or 0
-    case_no = f"ZTC{engine.clock.now():%Y}{count + 1:05d}"
-    return engine.start(db, process_id, {**data, "case_no": case_no}, actor=g.user.username, business_key=case_no)
-
-
 @bp.route("/submit", methods=["GET", "POST"])
 @enterprise_required
 def submit():
-    schema, ui = submit_form()
+    form = intake.submission_form(get_db(), get_engine())  # the deployed version's (404 when none is)
+    schema, ui = form.schema, form.ui
     values: dict = {"county": g.user.county} if g.user.county else {}
     errors: dict = {}
     status = 422
@@ -101,14 +49,11 @@ def submit():
         values = taskpage.parse_form(schema, ui, uploads)
         errors = dict(uploads.errors)
         try:
-            validate(schema, values)
+            form.check(values)
         except FormValidationError as exc:
             errors = {**exc.by_field(current_lang()), **errors}
         if not errors:
-            data = {**values, "enterprise_name": g.user.display_name, "uscc": g.user.uscc}
-            if "source" in submit_form_raw_keys():
-                data["source"] = "online"
-            instance, created = start_once(get_db(), g.user.username, submission_key(), lambda: start_case(data))
+            instance, created = intake.submit(get_db(), get_engine(), g.user, values, key=submission_key(), form=form)
             if not created:  # the same form sent again (double click, retry): one case
                 case_id, case_no = instance.id, instance.business_key or instance.id
                 get_db().rollback()  # drops what this repeat uploaded
@@ -200,9 +145,8 @@ def _material_schema() -> dict:
 
 
 def _deliver(instance: Instance, message: str, payload: dict) -> None:
-    from engine.cases import send_as  # the engine checks that this enterprise is the message's sender
-
-    send_as(get_db(), get_engine(), g.principal, instance, message, payload)
+    intake.send_as(  # the engine checks that this enterprise is the message's sender
+        get_db(), get_engine(), g.principal, instance, message, payload)
 
 
 @bp.post("/cases/<int:case_id>/material")

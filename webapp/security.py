@@ -120,3 +120,27 @@ def _auto_secure(interface):
             return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
     return AutoSecureSessionInterface()
+
+
+# -- access: one helper for pages and API (the rules are engine/access.py's) ----------------
+def require(rule, what: str) -> None:
+    """Refuse the request unless ``rule(g.principal)`` (an engine.access rule): ``NotAllowed``,
+    which a page answers with its 403 page and the API with its 403 error shape."""
+    from engine import access
+
+    access.check(rule(g.get("principal")), what)
+
+
+def requires(rule, what: str):
+    """View decorator of ``require``: ``@requires(access.is_admin, "only admins may …")``."""
+    import functools
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            require(rule, what)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import startforms
+from engine import cases, startforms
 from engine.errors import NotFound
 from engine.forms import FormValidationError
 
@@ -39,7 +39,7 @@ def start_process(process_id: str):
     data = formrender.parse(item.form, item.ui, request.form, None, None)
     data = {k: v for k, v in data.items() if v is not None}
     try:
-        startforms.start(get_db(), get_engine(), item, data, g.user.username)
+        cases.start_by_hand(get_db(), get_engine(), item, data, g.user.username)
     except FormValidationError as exc:
         return _render(item, data, exc.by_field(current_lang()), 422)
     flash(_("已发起：%(name)s", name=item.name), "ok")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as _dt
 import io
 
-from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from engine import bulletins as bulletins_mod
-from engine import casefiles, exports, stats
+from engine import access, casefiles, exports, stats
 from engine.errors import InvalidRequest
 from engine.models import CaseRecord, WorkRecord
 from engine.workdays import to_china_date
 
 from .context import get_db, get_engine
+from .security import require
 from .views_auth import official_required
 
 bp = Blueprint("stats", __name__)
@@ -26,24 +27,19 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 def _inject():
     principal = g.get("principal")
     return {"stats_args": stats.CaseFilter.ARGS,
-            "can_see_stats": bool(principal and stats.can_see_stats(principal)),
-            "can_export": bool(principal and stats.can_see_stats(principal))}
+            "can_see_stats": access.can_see_statistics(principal),
+            "can_export": access.can_see_statistics(principal)}
 
 
 def _require_stats():
-    if not stats.can_see_stats(g.principal):
-        abort(403)
+    access.check_statistics(g.principal)  # NotAllowed: the 403 page
 
 
 def _scope():
     """(period, county) from the URL, limited to what the person may see."""
     _require_stats()
     period = stats.parse_period(request.args.get("from"), request.args.get("to"))
-    try:
-        county = stats.scoped_county(g.principal, request.args.get("county") or None)
-    except PermissionError:
-        abort(403)
-    return period, county
+    return period, stats.scoped_county(g.principal, request.args.get("county") or None)
 
 
 def _directory():
@@ -148,8 +144,7 @@ def records():
     kind = request.args.get("kind") if request.args.get("kind") in stats.RECORD_KINDS else "research_visit"
     db = get_db()
     if request.method == "POST":
-        if not any(gr.startswith("wg:") for gr in g.principal.groups):
-            abort(403)
+        require(access.is_working_group_member, "only working groups record their work")
         title = (request.form.get("title") or "").strip()
         try:
             day = _dt.date.fromisoformat(request.form.get("occurred_on", ""))
@@ -171,7 +166,7 @@ def records():
         stmt = stmt.where(WorkRecord.county == county)
     items = list(db.scalars(stmt.order_by(WorkRecord.occurred_on.desc(), WorkRecord.id.desc()).limit(500)))
     return render_template("stats/records.html", items=items, kind=kind, kinds=stats.RECORD_KINDS, args=request.args,
-                           can_add=any(gr.startswith("wg:") for gr in g.principal.groups), today=to_china_date(_now()))
+                           can_add=access.is_working_group_member(g.principal), today=to_china_date(_now()))
 
 
 # -- bulletins -----------------------------------------------------------------------------
@@ -191,8 +186,7 @@ def bulletins():
 @official_required
 def new_bulletin():
     _require_stats()
-    if not bulletins_mod.can_compose(g.principal):
-        abort(403)
+    require(bulletins_mod.can_compose, "only the city working group composes bulletins")
     db = get_db()
     series = bulletins_mod.ensure_series(db)
     today = to_china_date(_now())

@@ -146,7 +146,7 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
         from engine.dossier import fresh_fields
 
         values = initial_values(schema, setting.data, task.draft, fresh_fields(get_db(), task, setting.prefill))
-    may_complete = access.can_complete_task(g.principal, task)
+    may_complete = access.can_complete(g.principal, task)
     files_endpoint = "portal.download" if audience == "portal" else "office.download"
     renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
                                    attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
@@ -210,10 +210,7 @@ def _colleagues(task):
 
 
 def handle_post(task: HumanTask, *, audience: str, done_url: str):
-    if not access.can_complete_task(g.principal, task):
-        from flask import abort
-
-        abort(403)
+    access.check(access.can_complete(g.principal, task), "only the task's assignee or its groups complete it")
     engine = get_engine()
     schema, ui = engine.form_of(task)
     schema = schema or {"type": "object", "properties": {}}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, CaseUnit, Instance, StatsClosed,
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit, WorkRecord)
+from .. import access
 from ..errors import InvalidRequest
 from ..workdays import CHINA
 from .projection import (ALL_COUNTIES, ANSWERED_SATISFACTION, CLOSED_COUNTERS, FIRST_DAY, GOOD_SATISFACTION,
@@ -191,31 +192,21 @@ def case_list_args(base: dict[str, str], **extra: Any) -> dict[str, str]:
     return out
 
 
-# -- who sees statistics -------------------------------------------------------------------
-def can_see_stats(principal) -> bool:
-    if principal.is_enterprise:
-        return False
-    return any(g == "admin" or g.startswith(("wg:", "leader:")) for g in principal.groups)
-
-
-def stats_scope(principal) -> set[str] | None:
-    """None: every county; else the counties the person's statistics are limited to."""
-    if principal.is_enterprise:
-        return set()
-    if principal.groups & {"admin", "wg:city", "leader:city"}:
-        return None
-    return set(principal.counties)
+# -- who sees statistics (the rules are engine/access.py's) --------------------------------
+can_see_stats = access.can_see_statistics
+stats_scope = access.statistics_scope
 
 
 def scoped_county(principal, wanted: str | None) -> str | None:
-    """The county the figures are for: what was asked, within the person's scope."""
+    """The county the figures are for: what was asked, within the person's scope; ``NotAllowed``
+    for someone without statistics."""
+    access.check_statistics(principal)
     scope = stats_scope(principal)
     if scope is None:
         return wanted or None
     if wanted in scope:
         return wanted
-    if not scope:
-        raise PermissionError("no statistics for this person")
+    access.check(bool(scope), "no statistics for this person")
     return sorted(scope)[0]
 
 

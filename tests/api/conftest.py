@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from engine import tokens
 from engine.models import User
-from tests.web.conftest import ENT1, ENT2, INTAKE_OK, app, as_user, ready_task, start_case, web_settings  # noqa: F401
+from tests.web.conftest import (ENT1, ENT2, INTAKE_OK, SUBMISSION, app, as_user, case_process,  # noqa: F401
+                                ready_task, start_case, web_settings)
 
 INTAKE_JSON = {
     "decision": "受理", "category": "土地批复", "mode": "快速办", "lead_unit": "zrzyj", "coop_units": ["fgw", "zjj"],

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tests.api.conftest import ENT2, INTAKE_JSON, assert_error, ready_task
+from tests.api.conftest import ENT2, INTAKE_JSON, SUBMISSION, assert_error, ready_task
 from tests.web.conftest import test_files as web_files
 
 
@@ -167,10 +167,9 @@ def test_case_search_detail_and_timeline(api, start_case):
     assert [c["id"] for c in mine["items"]] == [a]
 
 
-def test_an_enterprise_submits_a_case(api):
+def test_an_enterprise_submits_a_case(api, case_process):
     ent = api("ent.demo1")
-    created = ent.post("/api/v1/cases", {"data": {"title": "接电", "county": "jianping", "category": "要素保障",
-                                                 "urgency": "一般", "description": "说明" * 10}})
+    created = ent.post("/api/v1/cases", {"data": SUBMISSION})
     assert created.status_code == 201, created.get_data(as_text=True)
     body = created.get_json()
     assert body["business_key"].startswith("ZTC-") and body["summary"] is not None

@@ -106,7 +106,7 @@ def test_backup_wipe_restore_round_trip(site, tmp_path):
     app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "k",
                       "SETTINGS": Settings(upload_dir=tmp_path / "none", processes_dir=tmp_path / "p",
                                            forms_dir=tmp_path / "f"),
-                      "VAR_DIR": str(tmp_path / "var"), "UPLOAD_DIR": str(tmp_path / "none"), "CASE_PROCESS": "webcase"})
+                      "VAR_DIR": str(tmp_path / "var"), "UPLOAD_DIR": str(tmp_path / "none")})
     from tests.web.conftest import Browser
 
     ent = Browser(app.test_client()).login("ent.demo1")

@@ -38,7 +38,7 @@ def _count(Session, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_upload_is_stored_in_the_database_and_downloads_identically(app, as_user, Session, web_settings):
+def test_upload_is_stored_in_the_database_and_downloads_identically(app, as_user, Session, case_process, web_settings):
     data = _pdf(storage.CHUNK_BYTES * 2 + 1234)  # three chunks
     ent = as_user("ent.demo1")
     response = _submit(ent, data)
@@ -62,7 +62,7 @@ def test_upload_is_stored_in_the_database_and_downloads_identically(app, as_user
     again.close()
 
 
-def test_size_limit_kept_and_nothing_left_behind(app, as_user, Session):
+def test_size_limit_kept_and_nothing_left_behind(app, as_user, Session, case_process):
     app.config["MAX_UPLOAD_BYTES"] = 1024 * 1024
     ent = as_user("ent.demo1")
     response = _submit(ent, _pdf(1024 * 1024 + 1))
@@ -73,7 +73,7 @@ def test_size_limit_kept_and_nothing_left_behind(app, as_user, Session):
     assert _count(Session, Instance) == 0
 
 
-def test_content_check_kept(app, as_user, Session):
+def test_content_check_kept(app, as_user, Session, case_process):
     response = _submit(as_user("ent.demo1"), b"MZ\x90\x00 not a pdf at all")
     assert response.status_code == 422
     assert "内容与扩展名不符" in response.get_data(as_text=True)
@@ -113,7 +113,7 @@ def _make_storage_full(Session):
     return undo
 
 
-def test_full_storage_answers_507_and_keeps_the_typed_form(app, as_user, Session):
+def test_full_storage_answers_507_and_keeps_the_typed_form(app, as_user, Session, case_process):
     ent = as_user("ent.demo1")
     undo = _make_storage_full(Session)
     try:
@@ -172,7 +172,7 @@ def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Ses
     assert "moved 0" in again.output and "already 1" in again.output
 
 
-def test_full_temporary_disk_answers_507_not_500(app, as_user, Session):
+def test_full_temporary_disk_answers_507_not_500(app, as_user, Session, case_process):
     """werkzeug writes a large upload to a temporary file before the app sees it: a full disk
     there is a 507 page too, and nothing is half-saved."""
     import errno

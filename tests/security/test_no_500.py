@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.api.conftest import assert_error
-from tests.web.conftest import real_app  # noqa: F401
+from tests.web.conftest import SUBMISSION, real_app  # noqa: F401
 from tests.web.conftest import test_files as web_files
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -171,7 +171,7 @@ def test_migrate_to_a_version_that_is_not_a_number(as_user, world):
     assert designer.post("/designer/processes/webcase/migrate", {"to": "9" * 30, "scope": "all"}).status_code == 400
 
 
-def test_nul_in_a_file_name_is_refused(api, as_user, world):
+def test_nul_in_a_file_name_is_refused(api, as_user, world, case_process):
     files = {**web_files()}
     files["web\x00case.bpmn"] = files.pop("webcase.bpmn")
     error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),
@@ -197,10 +197,10 @@ def test_a_whitespace_only_title_is_refused_by_the_api(real_app, Session, title)
 
 
 @pytest.mark.parametrize("title", ["      ", "\t\n\t\n\t", "\u3000\u3000\u3000\u3000"])
-def test_a_whitespace_only_title_is_refused_on_the_portal(as_user, title):
+def test_a_whitespace_only_title_is_refused_on_the_portal(as_user, case_process, title):
     ent = as_user("ent.demo1")
     ent.get("/portal/submit")
-    response = ent.post("/portal/submit", {**CASE, "title": title})
+    response = ent.post("/portal/submit", {**SUBMISSION, "title": title})
     assert response.status_code == 422
     assert re.search(r'class="field has-error[^"]*" data-field="title"', response.get_data(as_text=True))
 

@@ -117,7 +117,7 @@ def test_the_throttle_is_shared_by_every_web_process(app, Session, engine, web_s
     from webapp import create_app
 
     other = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
-                        "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "var2"), "CASE_PROCESS": "webcase"})
+                        "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "var2")})
     for i in range(5):
         assert _login((app if i % 2 else other).test_client(), "wg.city", "wrong").status_code == 401
     assert _login(other.test_client(), "wg.city", "zhitongche").status_code == 429

@@ -66,7 +66,7 @@ def test_the_page_shows_them_too(article, tmp_path):
         ensure_demo_users(s, directory)
     app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "t",
                       "SETTINGS": settings, "VAR_DIR": str(tmp_path / "var"), "DIRECTORY": directory,
-                      "UPLOAD_DIR": str(settings.upload_dir), "CASE_PROCESS": None})
+                      "UPLOAD_DIR": str(settings.upload_dir)})
     data = Browser(app.test_client()).login("leader.mayor").get("/stats/data.json").get_json()
     assert data["totals"]["solved"] == 257 and data["totals"]["enterprises"] == 236
     assert data["totals"]["coordinations"] == 395 and data["bulletins"]["ztc"]["issued"] == 78

@@ -11,6 +11,7 @@ from engine.names import Directory
 from engine.users import DEMO_PASSWORD, demo_uscc, ensure_demo_users
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
 TEST_FILES = ("webcase.bpmn", "intake.schema.json", "intake.uischema.json", "handle.schema.json",
               "visit.schema.json")
 ENT1 = demo_uscc("CY0001")  # ent.demo1, county jianping
@@ -39,8 +40,32 @@ def app(Session, engine, deploy, web_settings, tmp_path):
         ensure_demo_users(session, Directory())
     app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
                       "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "var"),
-                      "UPLOAD_DIR": str(web_settings.upload_dir), "CASE_PROCESS": "webcase"})
+                      "UPLOAD_DIR": str(web_settings.upload_dir)})
     return app
+
+
+#: the processes of processes/ that the case process does not need (and whose timers would start)
+NOT_CASE_FILES = ("bulletin.bpmn", "weekly_report.bpmn")
+
+
+def case_process_files() -> dict[str, bytes]:
+    """The real case process (processes/case.bpmn), the processes it calls, its rules and forms."""
+    from engine.deploy import collect_files
+
+    files = collect_files(ROOT / "processes", ROOT / "forms")
+    return {name: data for name, data in files.items() if name not in NOT_CASE_FILES}
+
+
+@pytest.fixture
+def case_process(deploy):
+    """Deploys the real case process beside the test process: enterprises submit to it on the
+    portal and the API, as in production (engine/cases.py numbers the case ZTC-YYYY-NNNN)."""
+    return deploy(case_process_files())
+
+
+#: a valid submission of the real case process as the portal's form sends it
+SUBMISSION = {"title": "厂房接电迟迟未办", "category": "要素保障", "county": "jianping", "description": "说明" * 10,
+              "help_wanted": "请协调供电公司尽快接电", "urgency": "一般", "contact": "王经理", "mobile": "13900001111"}
 
 
 def csrf_of(html: str) -> str:
@@ -208,7 +233,6 @@ def login_page(browser, request, Session):
 
 
 # -- the real case process (processes/, forms/) ----------------------------------------------
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def fill_problem(page, *, title: str, description: str, help_wanted: str, urgency: str = "紧急",
@@ -244,7 +268,7 @@ def real_app(Session, engine, tmp_path):
         ensure_demo_users(session, directory)
     return create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
                        "SETTINGS": settings, "VAR_DIR": str(tmp_path / "var"), "DIRECTORY": directory,
-                       "UPLOAD_DIR": str(settings.upload_dir), "CASE_PROCESS": None})
+                       "UPLOAD_DIR": str(settings.upload_dir)})
 
 
 @pytest.fixture

@@ -19,10 +19,7 @@ from sqlalchemy import func, select
 from engine.models import HumanTask, Instance, SubmissionKey
 from tests.api.conftest import INTAKE_JSON, ApiClient, assert_error, make_token
 
-from .conftest import INTAKE_OK, ready_task
-
-SUBMISSION = {"title": "厂房接电迟迟未办", "category": "要素保障", "county": "jianping", "description": "说明" * 10,
-              "help_wanted": "请协调供电公司尽快接电", "urgency": "一般", "contact": "王经理", "mobile": "13900001111"}
+from .conftest import INTAKE_OK, SUBMISSION, ready_task
 
 
 def both_read_first(monkeypatch, db_engine, target, name: str) -> None:
@@ -164,7 +161,7 @@ def _cases(Session) -> int:
         return s.scalar(select(func.count()).select_from(Instance).where(Instance.business_key.is_not(None)))
 
 
-def test_a_case_form_sent_twice_makes_one_case(as_user, Session):
+def test_a_case_form_sent_twice_makes_one_case(as_user, Session, case_process):
     ent = as_user("ent.demo1")
     page = text_of(ent.get("/portal/submit"))
     key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', page).group(1)
@@ -181,7 +178,7 @@ def test_a_case_form_sent_twice_makes_one_case(as_user, Session):
     assert _cases(Session) == 2
 
 
-def test_a_double_click_at_once_makes_one_case(as_user, Session):
+def test_a_double_click_at_once_makes_one_case(as_user, Session, case_process):
     ent = as_user("ent.demo1")
     key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', text_of(ent.get("/portal/submit"))).group(1)
     results = at_once(*[lambda: ent.post("/portal/submit", {**SUBMISSION, "submission_key": key})] * 2)
@@ -190,10 +187,9 @@ def test_a_double_click_at_once_makes_one_case(as_user, Session):
     assert _cases(Session) == 1
 
 
-def test_the_api_idempotency_key(app, Session):
+def test_the_api_idempotency_key(app, Session, case_process):
     ent = ApiClient(app.test_client(), make_token(Session, "ent.demo1"))
-    body = {"data": {"title": "接电", "county": "jianping", "category": "要素保障", "urgency": "一般",
-                     "description": "说明" * 10}}
+    body = {"data": dict(SUBMISSION)}
     key = {"Idempotency-Key": "retry-7f3c"}
     first = ent.post("/api/v1/cases", body, headers=dict(key))
     again = ent.post("/api/v1/cases", body, headers=dict(key))

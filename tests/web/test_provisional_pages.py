@@ -61,7 +61,7 @@ def _second_process(real_app, Session, clock):
 
     config = {k: real_app.config[k] for k in ("SETTINGS", "VAR_DIR", "DIRECTORY", "UPLOAD_DIR", "SECRET_KEY")}
     other = Engine(clock=clock, calendar=WorkCalendar())
-    return create_app({**config, "TESTING": True, "SESSIONMAKER": Session, "ENGINE": other, "CASE_PROCESS": None})
+    return create_app({**config, "TESTING": True, "SESSIONMAKER": Session, "ENGINE": other})
 
 
 def test_admins_enter_the_calendar_and_every_process_uses_it(real_app, Session, clock):

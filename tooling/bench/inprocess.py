@@ -116,7 +116,7 @@ def bare_library(rig: Rig, n_cases: int, library_default: bool = False) -> dict:
     from engine.clock import using
 
     with rig.Session() as s:
-        pv = rig.engine.version(s, scenario.CASE_PROCESS)
+        pv = rig.engine.version(s, cases.CASE_PROCESS)
         loaded = rig.engine.specs.get(pv)
     script_engine = library_default_engine(rig.engine) if library_default else None
     with using(rig.engine.clock):

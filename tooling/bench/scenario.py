@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from engine.forms import uscc_check_digit
 
-CASE_PROCESS = "ztc_case"
 WG, UNIT, HEAD = "wg:city", "unit:zrzyj", "head:zrzyj"
 #: one user that may work on every task of the happy path (for the HTTP clients)
 BENCH_GROUPS = [WG, UNIT, HEAD, "leader:city"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from engine import tokens
+from engine import access, tokens
 from engine.access import Principal
 from engine.errors import NotAllowed
 
@@ -16,8 +16,8 @@ from .. import dbmode
 from ..context import get_db
 from .errors import AuthRequired
 
-ADMIN = frozenset({"admin"})
-DESIGNERS = frozenset({"admin", "designer"})
+ADMIN = access.ADMIN_GROUPS
+DESIGNERS = access.DESIGNER_GROUPS
 
 
 def authenticate() -> None:
@@ -40,8 +40,8 @@ def protect(blueprint) -> None:
 
 
 def require_groups(groups: frozenset[str], what: str) -> None:
-    if g.principal.is_enterprise or not g.principal.groups & groups:
-        raise NotAllowed(f"only {', '.join(sorted(groups))} may {what}")
+    access.check(not g.principal.is_enterprise and bool(g.principal.groups & groups),
+                 f"only {', '.join(sorted(groups))} may {what}")
 
 
 def require_official(what: str) -> None:

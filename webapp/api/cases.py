@@ -1,9 +1,10 @@
 """Cases (直通车 instances with a case number): search, detail, timeline, submit."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from engine import access, casefiles
+from engine import cases as intake
 from engine.errors import InvalidRequest, NotAllowed, NotFound
 from engine.models import Instance
 
@@ -51,7 +52,7 @@ def get_case(case_id: int):
 def timeline(args, case_id: int):
     """What happened to the case, oldest first (enterprises do not see internal comments)."""
     instance = visible_case(case_id)
-    items = casefiles.timeline(get_db(), instance.id, include_internal=not g.principal.is_enterprise)
+    items = casefiles.timeline(get_db(), instance.id, include_internal=access.sees_internal(g.principal))
     shown = enterprise_data(instance)
     rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name,
              "data": i.data if shown is None else shown.get(i.entry_id),
@@ -86,30 +87,16 @@ IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
 @blp.alt_response(200, schema=InstanceDetailSchema, description="A repeat of an earlier submission (same Idempotency-Key)")
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
 def submit(body):
-    """An enterprise submits a case (the submission form's values); it gets a case number.
+    """An enterprise submits a case (the submission form's values, checked field by field as
+    on the portal); it gets a case number. The enterprise's name, credit code and source come
+    from its account (values sent for them are ignored).
 
     With an ``Idempotency-Key`` header a retried submission answers with the same case."""
     if not g.principal.is_enterprise:
         raise NotAllowed("only enterprises submit cases")
-    from engine.cases import fingerprint, start_case, start_once
-
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key.strip()) <= 100:
         raise InvalidRequest("the Idempotency-Key header must have 1 to 100 characters", field="Idempotency-Key")
-    data = {**body["data"], "enterprise_name": g.user.display_name, "uscc": g.user.uscc}
-    process_id = current_app.config.get("CASE_PROCESS")
-
-    def start():
-        if process_id:  # a test or demo process instead of the case process (as the portal does)
-            from engine.cases import next_case_no
-            from engine.workdays import to_china_date
-
-            engine = get_engine()
-            case_no = next_case_no(get_db(), to_china_date(engine.clock.now()).year)
-            return engine.start(get_db(), process_id, {**data, "case_no": case_no}, actor=g.user.username,
-                                business_key=case_no)
-        return start_case(get_db(), get_engine(), data, g.user.username)
-
-    instance, created = start_once(get_db(), g.user.username, key.strip() if key else None, start,
-                                   fingerprint(body["data"]))
+    instance, created = intake.submit(get_db(), get_engine(), g.user, body["data"],
+                                      key=key.strip() if key else None, data_fingerprint=intake.fingerprint(body["data"]))
     return instance_detail(instance), (201 if created else 200)

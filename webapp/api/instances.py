@@ -11,6 +11,7 @@ from engine.models import AuditEntry, Instance
 from ..context import get_db, get_engine
 from .auth import ADMIN, DESIGNERS, require_groups
 from .common import BIG_ID, api_blueprint, paginate
+from ..security import require
 from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,
                       InstanceSchema, PageArgs, StartBody, page_of)
 
@@ -63,7 +64,7 @@ def list_instances(args):
 @blp.response(201, InstanceDetailSchema)
 def start(body):
     """Start an instance of a deployed process (designers and admins; cases: POST /cases)."""
-    require_groups(DESIGNERS, "start process instances")
+    require(access.is_designer, "only admin, designer may start process instances")
     instance = get_engine().start(get_db(), body["process_id"], body.get("data") or {}, version=body.get("version"),
                                   actor=g.user.username, business_key=body.get("business_key"))
     return instance_detail(instance)
@@ -93,7 +94,7 @@ def history(args, instance_id: int):
 def enterprise_data(instance: Instance) -> dict[int, dict] | None:
     """For an enterprise: audit entry id → its public data (internal notes never leave);
     None for officials, who see all of it."""
-    if not g.principal.is_enterprise:
+    if access.sees_internal(g.principal):
         return None
     from engine.dossier import public_entry_data
 
@@ -117,7 +118,7 @@ def activities(instance_id: int):
 
 # -- the admin's levers (engine/incidents.py; each writes its audit entry) ------------------
 def _admin_instance(instance_id: int) -> Instance:
-    require_groups(ADMIN, "suspend, resume or terminate instances")
+    require(access.is_admin, "only admin may suspend, resume or terminate instances")
     return visible_instance(instance_id)
 
 

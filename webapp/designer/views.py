@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 
-from engine import timerstart
+from engine import access, timerstart
 from engine import versions as versions_mod
 from engine.deploy import collect_files
 from engine.errors import NotFound
@@ -14,13 +14,7 @@ from engine.parsing import is_bpmn
 from ..context import get_db, get_engine
 from . import workspace
 from .blueprint import bp
-
-DESIGNER_GROUPS = frozenset({"designer", "admin"})
-
-
-def is_designer(principal) -> bool:
-    return principal is not None and not principal.is_enterprise and bool(principal.groups & DESIGNER_GROUPS)
-
+from ..security import require
 
 @bp.before_request
 def _designers_only():
@@ -28,8 +22,7 @@ def _designers_only():
         if request.accept_mimetypes.best == "application/json":
             abort(401)
         return redirect(url_for("public.login", next=request.full_path.rstrip("?")))
-    if not is_designer(g.principal):
-        abort(403)
+    require(access.is_designer, "only designers may change processes")
     return None
 
 
