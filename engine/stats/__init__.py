@@ -46,10 +46,11 @@ from .assessment import UnitScore, assessment, export_rows
 from .projection import (ALL_COUNTIES, ANSWERED_SATISFACTION, CLOSED_COUNTERS, COUNTERS, FIRST_DAY, GOOD_SATISFACTION,
                          HANDLED_OUTCOMES, LEADER_MODES, LM_COLUMNS, NONE, PRE_ACCEPT, RECEIVED_COUNTERS,
                          ROLLUP_TABLES, ROLLUPS, UTC, parse_dt, project, rebuild_rollups)
-from .queries import (BULLETIN_SERIES, RECORD_KINDS, WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK, CaseFilter, Dashboard,
-                      Period, between, day_between, ratio, bulletin_counts, can_see_stats, case_list_args,
-                      coordinations, dashboard, distinct_enterprises, figure_links, open_not_overdue,
-                      parse_period, record_counts, scoped_county, stats_scope, weekly_reports)
+from .periods import (BULLETIN_SERIES, RECORD_KINDS, CaseFilter, Period, between, case_list_args, day_between,
+                      parse_period)
+from .queries import (WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK, Dashboard, bulletin_counts, can_see_stats, coordinations,
+                      dashboard, distinct_enterprises, figure_links, open_not_overdue, ratio, record_counts,
+                      scoped_county, stats_scope, weekly_reports)
 
 # every public name of the former engine/stats.py, the private helpers used elsewhere
 # (between, day_between, parse_dt, ratio) and CaseRecord (tooling/demo_history.py: stats.CaseRecord)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from ..models import CaseRecord, Instance
 from ..workdays import CHINA
 from .projection import UTC
-from .queries import Period, closed_groups, ratio, received_groups, coordinations
+from .periods import Period
+from .queries import closed_groups, coordinations, ratio, received_groups
 
 
 # -- the unit assessment (考核) -------------------------------------------------------------

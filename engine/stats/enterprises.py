@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import CaseRecord
-from .queries import CaseFilter, Period
+from .periods import CaseFilter, Period
 
 
 @dataclass
