@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, Instance, StatsClosed,
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit, WorkRecord)
 from .. import access
-from .periods import BULLETIN_SERIES, RECORD_KINDS, Period, between, day_between
+from .periods import BULLETIN_SERIES, RECORD_KINDS, Period, between, case_list_args, day_between
 from .projection import (ALL_COUNTIES, CLOSED_COUNTERS, FIRST_DAY, LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC)
 
 WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK = "ztc_weekly_report", "Task_publish"
