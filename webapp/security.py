@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app, has_request_context, render_template, request
+from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
