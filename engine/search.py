@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_
 
 SUMMARY_KEYS = ("case_no", "enterprise_name", "uscc", "title")
 DATA_KEYS = ("description", "contact", "mobile", "project", "help_wanted", "handling_result",
@@ -67,7 +67,7 @@ def terms(q: str | None) -> list[str]:
     return [t[:100] for t in (q or "").split()][:MAX_TERMS]
 
 
-def matches(column: ColumnElement[str], q: str | None) -> ColumnElement[bool] | None:
+def matches(column: SQLColumnExpression[str | None], q: str | None) -> ColumnElement[bool] | None:
     """Every word of ``q`` occurs in ``column`` (None for an empty query)."""
     words = terms(q)
     if not words:
