@@ -137,7 +137,7 @@ def check_bundle(forms: dict[str, Any], texts: dict[str, str], pairs: set[tuple[
         if not isinstance(form, dict) or name.endswith(".uischema.json"):
             continue
         problems.extend(check_schema_fields(name, form, texts.get(name, "")))
-    uses = {ui: set() for ui in forms if ui.endswith(".uischema.json")}
+    uses: dict[str, set[str]] = {ui: set() for ui in forms if ui.endswith(".uischema.json")}
     for schema_name, ui_name in pairs:
         uses.setdefault(ui_name, set()).add(schema_name)
     for ui_name, schema_names in sorted(uses.items()):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 FORM_KEY = "formJsonSchemaFilename"
 UI_KEY = "formUiSchemaFilename"
@@ -106,7 +106,7 @@ def check_schema(schema: Any) -> str | None:
     return None
 
 
-def _to_field_error(err) -> FieldError:
+def _to_field_error(err: ValidationError) -> FieldError:
     path = [str(p) for p in err.absolute_path]
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else ""
