@@ -160,7 +160,7 @@ def check_specs(bundle: ParsedBundle, spec: Any, subprocess_specs: dict[str, Any
         for task_spec in process_spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
 
-            def add(message: str, element_id: str | None = bpmn_id) -> None:
+            def add(message: str, element_id: str | None = bpmn_id, default_file: str = default_file) -> None:
                 file, line = element_line(bundle.trees, element_id, default_file)
                 problems.append(Problem(file or default_file, message, line, element_id))
 

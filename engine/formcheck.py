@@ -101,7 +101,7 @@ def check_ui(name: str, ui: dict, schema: dict | None, schema_name: str | None, 
             if key != "*" and key not in props:
                 yield Problem(name, f"ui:order 中的 {path}{key} 不是 {schema_name} 的字段 / ui:order names "
                                     f"'{path}{key}', which is not a field of {schema_name}", _line(text, key))
-        for key, entry in ui.items():
+        for key in ui:
             if not key.startswith("ui:") and key not in props:
                 yield Problem(name, f"界面设置中的 {path}{key} 不是 {schema_name} 的字段 / the UI schema "
                                     f"configures '{path}{key}', which is not a field of {schema_name}", _line(text, key))

@@ -18,9 +18,9 @@ from lxml import etree
 
 from .parsing import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
 
-B = "{%s}" % BPMN_NS
-C = "{%s}" % CAMUNDA_NS
-S = "{%s}" % SPIFF_NS
+B = f"{{{BPMN_NS}}}"
+C = f"{{{CAMUNDA_NS}}}"
+S = f"{{{SPIFF_NS}}}"
 
 JUEL = re.compile(r"[$#]\{")
 JUEL_MESSAGE = ("JUEL expressions ({expr}) are not supported; write Python, "
