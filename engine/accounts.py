@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
@@ -128,7 +128,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
     session.flush()
 
 
-def list_users(q: str | None = None, kind: str | None = None, active: bool | None = None):
+def list_users(q: str | None = None, kind: str | None = None, active: bool | None = None) -> Select[User]:
     """A select of users by name or display name (``q``), kind and state, by user name."""
     query = select(User).order_by(User.username)
     if q:

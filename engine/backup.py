@@ -43,6 +43,12 @@ def _schema(engine: Engine) -> str | None:
     return os.environ.get("ZHITONGCHE_DB_SCHEMA") or None
 
 
+def _sqlite_file(engine: Engine) -> str:
+    if not engine.url.database:
+        raise BackupError("an in-memory SQLite database has no file to back up or restore")
+    return engine.url.database
+
+
 def row_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t.name: conn.execute(select(func.count()).select_from(t)).scalar() or 0
@@ -74,11 +80,11 @@ def backup(engine: Engine, folder: str | Path, upload_dir: str | Path | None = N
     counts = row_counts(engine)
     if dialect == "postgresql":
         args = ["pg_dump", "--format=custom", "--no-owner", "--file", str(folder / PG_DUMP)]
-        if _schema(engine):
-            args += ["--schema", _schema(engine)]
+        if schema := _schema(engine):
+            args += ["--schema", schema]
         _run(args + ["--dbname", libpq_url(engine)])
     elif dialect == "sqlite":
-        source = sqlite3.connect(engine.url.database)
+        source = sqlite3.connect(_sqlite_file(engine))
         target = sqlite3.connect(folder / SQLITE_COPY)
         try:
             with target:
@@ -116,7 +122,7 @@ def restore(engine: Engine, folder: str | Path, upload_dir: str | Path | None = 
               "--dbname", libpq_url(engine), str(folder / PG_DUMP)])
     else:
         source = sqlite3.connect(folder / SQLITE_COPY)
-        target = sqlite3.connect(engine.url.database)
+        target = sqlite3.connect(_sqlite_file(engine))
         try:
             with target:
                 source.backup(target)

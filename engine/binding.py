@@ -19,12 +19,16 @@ A process not deployed on its own (only inside the caller's files) runs the depl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from .models import Instance, ProcessVersion
 from .parsing import CAMUNDA_NS, is_bpmn, parse_xml
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 BINDINGS = ("latest", "deployment", "version")
 
@@ -36,7 +40,7 @@ class Binding:
     version: int | None = None
 
 
-def _property(element, name: str) -> str | None:
+def _property(element: etree._Element, name: str) -> str | None:
     for prop in element.iter("{*}property"):
         if prop.get("name") == name:
             return prop.get("value")
@@ -101,7 +105,7 @@ def overrides(session: Session, instance: Instance | None, version: ProcessVersi
     return out
 
 
-def record(instance: Instance, workflow, used: dict[str, int], version: ProcessVersion) -> None:
+def record(instance: Instance, workflow: Any, used: dict[str, int], version: ProcessVersion) -> None:
     """Write into the instance the version of every call whose subprocess now exists."""
     bindings = cached_bindings(version)
     recorded = dict(instance.called_versions or {})

@@ -10,7 +10,7 @@ import datetime as _dt
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,10 @@ from . import storage
 from .access import Principal, visible_cases
 from .errors import InvalidRequest, NotFound
 from .models import Attachment, AuditEntry, CaseComment, CaseRecord, HumanTask, Instance
+
+if TYPE_CHECKING:
+    from .runtime import Engine
+    from .stats import CaseFilter
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ALLOWED_TYPES = {
@@ -51,7 +55,7 @@ class CaseQuery:
     sort: str = "updated"  # updated | deadline | created
     page: int = 1
     per_page: int = 50
-    stats: object = None  # engine.stats.CaseFilter: the cases behind a dashboard figure
+    stats: CaseFilter | None = None  # the cases behind a dashboard figure
 
 
 @dataclass
@@ -69,9 +73,9 @@ def search_cases(session: Session, principal: Principal, query: CaseQuery,
     if query.stats is not None:
         stmt = stmt.join(CaseRecord, CaseRecord.instance_id == Instance.id).where(*query.stats.clauses(now))
     found = search_mod.matches(CaseRecord.search_text, query.q)
-    if found is not None:  # case number, enterprise, title, description, contact, results (engine/search.py)
-        stmt = stmt.where(or_(Instance.id.in_(select(CaseRecord.instance_id).where(found)),
-                              search_mod.matches(Instance.business_key, query.q)))
+    in_key = search_mod.matches(Instance.business_key, query.q)
+    if found is not None and in_key is not None:  # case number, enterprise, title, description, contact, results
+        stmt = stmt.where(or_(Instance.id.in_(select(CaseRecord.instance_id).where(found)), in_key))  # engine/search
     if query.category:
         stmt = stmt.where(s["category"].as_string() == query.category)
     if query.county:
@@ -97,7 +101,7 @@ def search_cases(session: Session, principal: Principal, query: CaseQuery,
     return CaseList(items, total, query)
 
 
-def _china():
+def _china() -> _dt.tzinfo:
     from .workdays import CHINA
 
     return CHINA
@@ -303,7 +307,7 @@ def _path_taken(session: Session, instance: Instance, xml: str) -> dict[str, int
     return counts
 
 
-def diagram_state(engine, session: Session, instance: Instance) -> DiagramState:
+def diagram_state(engine: Engine, session: Session, instance: Instance) -> DiagramState:
     """The BPMN of the case's process version and its finished and current elements."""
     version = instance.process_version
     xml = version.files.get(version.main_file, "")

@@ -84,6 +84,7 @@ class EmailChannel:
         mail["Message-ID"] = f"<notification-{message.id}@zhitongche>"  # lets a mail server drop a re-send
         mail.set_content(message.body)
         try:
+            smtp: smtplib.SMTP
             if self.security == "ssl":
                 smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                         context=ssl.create_default_context())

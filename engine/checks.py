@@ -2,7 +2,7 @@
 referenced form exists and is a valid JSON Schema, timers are written as Python."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -16,7 +16,7 @@ from .subset import JUEL, JUEL_MESSAGE
 from .sandbox import SandboxError, SandboxedScriptEngine, check_expression, check_script
 
 
-def _event_definitions(task_spec) -> Iterator:
+def _event_definitions(task_spec: Any) -> Iterator[Any]:
     ed = getattr(task_spec, "event_definition", None)
     if ed is None:
         return
@@ -24,7 +24,7 @@ def _event_definitions(task_spec) -> Iterator:
     yield from getattr(ed, "event_definitions", []) or []
 
 
-def expressions_of(task_spec) -> Iterator[tuple[str, str, bool]]:
+def expressions_of(task_spec: Any) -> Iterator[tuple[str, str, bool]]:
     """(what, source, is_script) for every piece of code a task spec will run."""
     if isinstance(task_spec, MultiChoice):
         for condition, target in task_spec.cond_task_specs:
@@ -61,7 +61,7 @@ MAX_EXPRESSION_CHARS = 10_000  # a condition or property; compiling deeper code 
 MAX_SCRIPT_CHARS = 100_000
 
 
-def _compiles(check, source: str, limit: int) -> None:
+def _compiles(check: Callable[[str], object], source: str, limit: int) -> None:
     """``check(source)``, refusing code longer than ``limit`` characters or too deeply
     nested to compile (RecursionError) with a SandboxError."""
     if len(source) > limit:
@@ -128,11 +128,11 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
 
 
 def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str,
-            source_line: int = 0):
+            source_line: int = 0) -> tuple[str | None, int | None, str | None]:
     """(file, line, element id) of the code: the flow of a condition, the script element of a task
     (the line ``source_line`` of the script when given)."""
     file, line = element_line(bundle.trees, bpmn_id, default_file)
-    tree = bundle.trees.get(file)
+    tree = bundle.trees.get(file) if file is not None else None
     if tree is None or not bpmn_id:
         return file, line, bpmn_id
     if what.startswith("condition to "):
@@ -152,7 +152,7 @@ def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: 
     return file, line, bpmn_id
 
 
-def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
+def check_specs(bundle: ParsedBundle, spec: Any, subprocess_specs: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     seen_dmn: set[int] = set()
     for process_spec in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
@@ -160,7 +160,7 @@ def check_specs(bundle: ParsedBundle, spec, subprocess_specs) -> list[Problem]:
         for task_spec in process_spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
 
-            def add(message: str, element_id: str | None = bpmn_id) -> None:
+            def add(message: str, element_id: str | None = bpmn_id, default_file: str = default_file) -> None:
                 file, line = element_line(bundle.trees, element_id, default_file)
                 problems.append(Problem(file or default_file, message, line, element_id))
 

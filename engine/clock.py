@@ -40,7 +40,7 @@ class FakeClock:
     def set(self, when: _dt.datetime) -> None:
         self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
 
-    def advance(self, **kwargs) -> _dt.datetime:
+    def advance(self, **kwargs: float) -> _dt.datetime:
         self._now = self._now + _dt.timedelta(**kwargs)
         return self._now
 
@@ -63,7 +63,7 @@ def using(clock: Clock) -> Iterator[Clock]:
 
 class _ClockDatetime(_dt.datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]
         current = now()
         return current.astimezone(tz) if tz else current.astimezone().replace(tzinfo=None)
 

@@ -22,12 +22,14 @@ is still running.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from SpiffWorkflow.util.task import TaskState
 
 KEEP = 3
 
 
-def _live_below(task, memo: dict) -> bool:
+def _live_below(task: Any, memo: dict[Any, bool]) -> bool:
     """True if ``task`` or a task below it is not finished (iterative, no recursion)."""
     stack = [(task, False)]
     while stack:
@@ -42,7 +44,7 @@ def _live_below(task, memo: dict) -> bool:
     return memo[task.id]
 
 
-def _drop_subtree(workflow, top_workflow, task) -> int:
+def _drop_subtree(workflow: Any, top_workflow: Any, task: Any) -> int:
     removed = 0
     stack = [task]
     while stack:
@@ -55,7 +57,7 @@ def _drop_subtree(workflow, top_workflow, task) -> int:
     return removed
 
 
-def compact_tree(workflow, top_workflow=None) -> int:
+def compact_tree(workflow: Any, top_workflow: Any = None) -> int:
     """Compact one (sub)workflow's task tree in place; return the number of tasks removed."""
     top_workflow = top_workflow or workflow
     root = workflow.task_tree
@@ -101,9 +103,9 @@ def compact_tree(workflow, top_workflow=None) -> int:
     return removed
 
 
-def _drop_finished_under_waiting(workflow, top_workflow) -> int:
+def _drop_finished_under_waiting(workflow: Any, top_workflow: Any) -> int:
     removed = 0
-    memo: dict = {}
+    memo: dict[Any, bool] = {}
     for task in list(workflow.tasks.values()):
         if task.state != TaskState.WAITING or not task._children:
             continue
@@ -114,7 +116,7 @@ def _drop_finished_under_waiting(workflow, top_workflow) -> int:
     return removed
 
 
-def compact(workflow) -> int:
+def compact(workflow: Any) -> int:
     """Compact the top workflow and every running subprocess."""
     removed = _drop_finished_under_waiting(workflow, workflow)
     removed += compact_tree(workflow)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, cast
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///var/zhitongche.db"
@@ -21,7 +21,7 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -30,7 +30,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -41,7 +41,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
+        def _sqlite_begin(conn: Connection) -> None:
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")  # a reader: no write lock, never waits on a writer (WAL)
                 return
@@ -85,6 +85,16 @@ def is_busy(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (``Session.execute`` types every result as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def _raw(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3's has ``execute``)."""
+    return conn.connection.dbapi_connection
+
+
 @contextmanager
 def write_apart(bind: Engine, timeout_s: float = 0.5) -> Iterator[Session]:
     """A short writing transaction on a connection of its own, committed at the end, that
@@ -95,7 +105,7 @@ def write_apart(bind: Engine, timeout_s: float = 0.5) -> Iterator[Session]:
         sqlite = bind.dialect.name == "sqlite"
         if sqlite:
             # the pragma runs outside a transaction, so BEGIN IMMEDIATE waits only this long
-            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={ms}")
+            _raw(conn).execute(f"PRAGMA busy_timeout={ms}")
         else:
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
         try:
@@ -108,7 +118,7 @@ def write_apart(bind: Engine, timeout_s: float = 0.5) -> Iterator[Session]:
             if conn.in_transaction():
                 conn.rollback()
             if sqlite:
-                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                _raw(conn).execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
 
 
 @contextmanager

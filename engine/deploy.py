@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from sqlalchemy import func, select
@@ -57,7 +58,7 @@ class Plan:
     names: dict[str, str] = field(default_factory=dict)
 
 
-def _needed_files(bundle: ParsedBundle, spec, subprocess_specs, process_id: str) -> list[str]:
+def _needed_files(bundle: ParsedBundle, spec: Any, subprocess_specs: dict[str, Any], process_id: str) -> list[str]:
     needed = {bundle.process_files[process_id]}
     for sub_id in subprocess_specs:
         if sub_id in bundle.process_files:
@@ -78,7 +79,7 @@ def _needed_files(bundle: ParsedBundle, spec, subprocess_specs, process_id: str)
     return sorted(needed)
 
 
-def _form_pairs(spec, subprocess_specs) -> set[tuple[str, str]]:
+def _form_pairs(spec: Any, subprocess_specs: dict[str, Any]) -> set[tuple[str, str]]:
     """(schema, UI schema) file names used together by a user task."""
     pairs = set()
     for process_spec in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
@@ -145,7 +146,7 @@ def _files_without_executable_process(bundle: ParsedBundle, result: Plan) -> lis
         if not processes:
             problems.append(Problem(name, "no process in this file (only a diagram or collaboration)"))
             continue
-        ids = ", ".join(p.get("id") for p in processes)
+        ids = ", ".join(p.get("id") or "" for p in processes)
         problems.append(Problem(
             name, f"no executable process: {ids} {'is' if len(processes) == 1 else 'are'} marked "
                   'isExecutable="false" (documentation only); set isExecutable="true" on the process to run',
@@ -258,16 +259,16 @@ def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
     """The files, plus the sibling files they reference: the BPMN of called processes, DMN
     tables (also in a ``dmn/`` subfolder) and forms (also in ``../forms``), transitively.
     Siblings nobody references are left out, so they are not judged with the files asked about."""
-    paths = [Path(p) for p in paths]
-    files: dict[str, bytes] = {p.name: p.read_bytes() for p in paths}
+    path_list = [Path(p) for p in paths]
+    files: dict[str, bytes] = {p.name: p.read_bytes() for p in path_list}
     candidates: dict[str, Path] = {}
-    for p in paths:
+    for p in path_list:
         for folder in (p.parent, p.parent / "dmn", p.parent / "forms", p.parent.parent / "forms"):
             if folder.is_dir():
                 for s in sorted(folder.iterdir()):
                     if s.is_file() and (is_bpmn(s.name) or is_dmn(s.name) or is_form(s.name)):
                         candidates.setdefault(s.name, s)
-    defines: dict[str, str] = {}  # process or decision id -> candidate file name
+    defines: dict[str | None, str] = {}  # process or decision id -> candidate file name
     for name, path in candidates.items():
         if is_form(name) or name in files:
             continue
@@ -299,7 +300,7 @@ def with_referenced_files(paths: Iterable[str | Path]) -> dict[str, bytes]:
     return files
 
 
-def process_ids(content: bytes) -> set[str]:
+def process_ids(content: bytes) -> set[str | None]:
     try:
         return {el.get("id") for el in parse_xml("", content).getroot().iter("{*}process")}
     except BundleError:

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .parsing import ParsedBundle, Problem, is_dmn
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 SUPPORTED = {"UNIQUE", "FIRST", "COLLECT"}
 _ANY = object()     # a "-" or empty cell: matches every value
@@ -32,15 +35,15 @@ class Column:
     type_ref: str     # "string", "integer", "double", "boolean", … or ""
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
 
 
-def _children(el, name: str) -> list:
+def _children(el: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in el if _local(c) == name]
 
 
-def _text(el) -> tuple[str, int]:
+def _text(el: etree._Element) -> tuple[str, int]:
     texts = _children(el, "text")
     node = texts[0] if texts else el
     return (node.text or "").strip(), node.sourceline or el.sourceline or 0
@@ -89,7 +92,7 @@ def _type_problem(value: Any, source: str, column: Column, is_input: bool) -> st
     return None
 
 
-def _columns(table, kind: str) -> list[Column]:
+def _columns(table: etree._Element, kind: str) -> list[Column]:
     cols = []
     for el in _children(table, kind):
         type_ref = el.get("typeRef") or ""
@@ -100,11 +103,11 @@ def _columns(table, kind: str) -> list[Column]:
     return cols
 
 
-def _rule_name(index: int, rule) -> str:
+def _rule_name(index: int, rule: etree._Element) -> str:
     return f"第 {index} 条规则（{rule.get('id')}）"
 
 
-def check_table(file: str, decision, table) -> Iterator[Problem]:
+def check_table(file: str, decision: etree._Element, table: etree._Element) -> Iterator[Problem]:
     did = decision.get("id")
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if policy not in SUPPORTED:
@@ -112,7 +115,7 @@ def check_table(file: str, decision, table) -> Iterator[Problem]:
                             f"{policy} is not supported (use UNIQUE, FIRST or COLLECT)", table.sourceline, did)
     inputs, outputs = _columns(table, "input"), _columns(table, "output")
     rows: list[tuple[int, Any, list[Any]]] = []
-    flagged: set[str] = set()  # entries already refused: not tried again
+    flagged: set[str | None] = set()  # entries already refused: not tried again
     for index, rule in enumerate(_children(table, "rule"), start=1):
         values = []
         for kind, columns, is_input in (("inputEntry", inputs, True), ("outputEntry", outputs, False)):
@@ -137,7 +140,7 @@ MAX_TRIALS = 20_000  # entry evaluations per table
 _PLACEHOLDER = {"string": "", "integer": 0, "long": 0, "int": 0, "double": 0.0, "number": 0.0, "boolean": False}
 
 
-def _input_names(table) -> list[str | None]:
+def _input_names(table: etree._Element) -> list[str | None]:
     names = []
     for el in _children(table, "input"):
         expr = _children(el, "inputExpression")
@@ -146,7 +149,8 @@ def _input_names(table) -> list[str | None]:
     return names
 
 
-def _trial_runs(file: str, did: str, table, inputs: list[Column], rows: list, failed: set[str]) -> Iterator[Problem]:
+def _trial_runs(file: str, did: str | None, table: etree._Element, inputs: list[Column],
+                rows: list[tuple[int, Any, list[Any]]], failed: set[str | None]) -> Iterator[Problem]:
     """Evaluate the table as the engine does on one synthetic input per rule (its literal values,
     a value of the column's type for its blank cells): an entry that raises on a value of its
     column's type would raise at run time too."""
@@ -195,7 +199,7 @@ def _certainly_matches(entry: Any, value: Any) -> bool:
     return value is not _ANY and type(entry) is type(value) and entry == value
 
 
-def _overlaps(file: str, did: str, rows: list) -> Iterator[Problem]:
+def _overlaps(file: str, did: str | None, rows: list) -> Iterator[Problem]:
     """One synthetic input per rule: its literal values, "anything" for its blank cells. Another
     rule matching that input for certain breaks UNIQUE. The first such pair is reported (with a
     count of the others)."""

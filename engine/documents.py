@@ -13,12 +13,14 @@ import datetime as _dt
 import html
 import io
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ScalarResult, select
 from sqlalchemy.orm import Session
 
 from .bulletins import PDF_CSS, display_name, east_asian, a4
 from .models import AuditEntry, Instance
+from .names import Directory
 from .workdays import CHINA
 
 # step (task bpmn id) → (document kind, title)
@@ -50,7 +52,7 @@ class CaseDocument:
     footer: str = ""
 
 
-def _entries(session: Session, instance: Instance):
+def _entries(session: Session, instance: Instance) -> ScalarResult[AuditEntry]:
     return session.scalars(select(AuditEntry).where(
         AuditEntry.instance_id == instance.id, AuditEntry.action == "complete",
         AuditEntry.task_bpmn_id.in_(list(KINDS))).order_by(AuditEntry.id))
@@ -64,23 +66,24 @@ def available(session: Session, instance: Instance) -> list[DocumentRef]:
         data = entry.data or {}
         if entry.task_bpmn_id == "Task_dispatch" and data.get("dispatch_action", "dispatch") != "dispatch":
             continue
-        kind, title = KINDS[entry.task_bpmn_id]
+        kind, title = KINDS[entry.task_bpmn_id or ""]  # (the query keeps rows of KINDS only)
         refs.append(DocumentRef(entry.id, kind, title, entry.at))
     return refs
 
 
-def _day(value) -> str:
+def _day(value: object) -> str:
     if isinstance(value, str):
+        text = value
         try:
-            value = _dt.datetime.fromisoformat(value) if "T" in value else _dt.date.fromisoformat(value)
+            value = _dt.datetime.fromisoformat(text) if "T" in text else _dt.date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if isinstance(value, _dt.datetime):
         value = value.astimezone(CHINA).date()
     return f"{value.year}年{value.month}月{value.day}日" if isinstance(value, _dt.date) else ""
 
 
-def build(session: Session, instance: Instance, entry_id: int, directory) -> CaseDocument | None:
+def build(session: Session, instance: Instance, entry_id: int, directory: Directory) -> CaseDocument | None:
     """The document made from audit row ``entry_id`` of this case, or None."""
     entry = session.get(AuditEntry, entry_id)
     if (entry is None or entry.instance_id != instance.id or entry.action != "complete"
@@ -165,7 +168,8 @@ def render_docx(doc: CaseDocument) -> bytes:
     normal.font.name = "Times New Roman"
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
 
-    def para(text, size=12, bold=False, align=None, font="宋体", color=None):
+    def para(text: str, size: float = 12, bold: bool = False, align: Any = None, font: str = "宋体",
+             color: str | None = None) -> None:
         p = d.add_paragraph()
         if align is not None:
             p.alignment = align
@@ -175,7 +179,7 @@ def render_docx(doc: CaseDocument) -> bytes:
             run.font.color.rgb = RGBColor.from_string(color)
         east_asian(run, font)
 
-    def table(rows, header=False):
+    def table(rows: Sequence[Sequence[str]], header: bool = False) -> None:
         t = d.add_table(rows=0, cols=len(rows[0]))
         t.style = "Table Grid"
         for i, row in enumerate(rows):

@@ -1,6 +1,8 @@
 """Domain exceptions. The web layer maps each to one HTTP status and one error shape."""
 from __future__ import annotations
 
+from typing import Any
+
 from .forms import FormValidationError
 from .parsing import BundleError, Problem
 
@@ -8,7 +10,7 @@ from .parsing import BundleError, Problem
 class EngineError(Exception):
     code = "error"
 
-    def __init__(self, message: str, **details):
+    def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 
+from typing import Any, Iterator
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -59,11 +61,12 @@ def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
 def _non_interrupting_starts(version_id: int, files: tuple[tuple[str, str], ...]) -> frozenset[str]:
     from lxml import etree
 
-    ids = set()
+    ids: set[str] = set()
     for name, text in files:
         if name.endswith((".bpmn", ".bpmn20.xml")):
             root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
-            ids.update(e.get("id") for e in root.iter("{*}startEvent") if e.get("isInterrupting") == "false")
+            ids.update(start_id for e in root.iter("{*}startEvent")
+                       if e.get("isInterrupting") == "false" and (start_id := e.get("id")))
     return frozenset(ids)
 
 
@@ -89,7 +92,7 @@ def interrupt_for_event_subprocesses(workflow: BpmnWorkflow, before: set, versio
                 other.cancel()
 
 
-def _ancestors(task):
+def _ancestors(task: Any) -> Iterator[Any]:
     node = task.parent
     while node is not None:
         yield node

@@ -12,12 +12,14 @@ import datetime as _dt
 import io
 import json
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
+from .names import Directory
 from .stats import LEADER_MODES, Dashboard, UnitScore
 from .workdays import CHINA
 
@@ -44,9 +46,10 @@ def cell_value(value: Any) -> Any:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[list], widths: list[int] | None = None,
-           first: bool = False):
+def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[Sequence[Any]], widths: list[int] | None = None,
+           first: bool = False) -> Worksheet:
     ws = wb.active if first else wb.create_sheet()
+    assert isinstance(ws, Worksheet)  # a new workbook's first sheet, or one just added
     ws.title = title
     ws.append([cell_value(h) for h in header])
     for cell in ws[1]:
@@ -70,11 +73,11 @@ def _bytes(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
-def _pct(value: float | None):
+def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def cases_workbook(rows: list[dict]) -> bytes:
+def cases_workbook(rows: list[dict[str, Any]]) -> bytes:
     """rows: dicts with the keys below (built by the caller from ``case_record`` + summary)."""
     wb = Workbook()
     header = ["案件编号", "企业", "统一社会信用代码", "标题", "类别", "县（市）区", "层级", "紧急程度", "办理方式", "牵头单位",
@@ -92,7 +95,7 @@ OUTCOME_LABELS = {"solved": "已解决", "rejected": "不予受理", "withdrawn"
                   "no_answer": "未回访成功"}
 
 
-def dashboard_workbook(board: Dashboard, names) -> bytes:
+def dashboard_workbook(board: Dashboard, names: Directory) -> bytes:
     """names: an object with ``county_name`` and ``unit_name`` (engine.names.Directory)."""
     t, r = board.totals, board.rates
     wb = Workbook()
@@ -117,7 +120,7 @@ def dashboard_workbook(board: Dashboard, names) -> bytes:
     return _bytes(wb)
 
 
-def assessment_workbook(scores: list[UnitScore], names, title: str = "单位考核") -> bytes:
+def assessment_workbook(scores: list[UnitScore], names: Directory, title: str = "单位考核") -> bytes:
     wb = Workbook()
     rows = ([s.rank, names.unit_name(s.unit), s.closed, s.on_time, _pct(s.on_time_rate), s.sat_answered, s.sat_good,
              _pct(s.satisfaction_rate), s.received, s.overdue, s.coordinations] for s in scores)

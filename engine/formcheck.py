@@ -101,7 +101,7 @@ def check_ui(name: str, ui: dict, schema: dict | None, schema_name: str | None, 
             if key != "*" and key not in props:
                 yield Problem(name, f"ui:order 中的 {path}{key} 不是 {schema_name} 的字段 / ui:order names "
                                     f"'{path}{key}', which is not a field of {schema_name}", _line(text, key))
-        for key, entry in ui.items():
+        for key in ui:
             if not key.startswith("ui:") and key not in props:
                 yield Problem(name, f"界面设置中的 {path}{key} 不是 {schema_name} 的字段 / the UI schema "
                                     f"configures '{path}{key}', which is not a field of {schema_name}", _line(text, key))
@@ -137,7 +137,7 @@ def check_bundle(forms: dict[str, Any], texts: dict[str, str], pairs: set[tuple[
         if not isinstance(form, dict) or name.endswith(".uischema.json"):
             continue
         problems.extend(check_schema_fields(name, form, texts.get(name, "")))
-    uses = {ui: set() for ui in forms if ui.endswith(".uischema.json")}
+    uses: dict[str, set[str]] = {ui: set() for ui in forms if ui.endswith(".uischema.json")}
     for schema_name, ui_name in pairs:
         uses.setdefault(ui_name, set()).add(schema_name)
     for ui_name, schema_names in sorted(uses.items()):

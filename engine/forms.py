@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 FORM_KEY = "formJsonSchemaFilename"
 UI_KEY = "formUiSchemaFilename"
@@ -111,7 +111,7 @@ def check_schema(schema: Any) -> str | None:
     return None
 
 
-def _to_field_error(err) -> FieldError:
+def _to_field_error(err: ValidationError) -> FieldError:
     path = [str(p) for p in err.absolute_path]
     own = err.schema.get("x-message") if isinstance(err.schema, dict) else None
     if isinstance(own, str) and own and err.validator != "required":

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import clock as clock_mod
 from . import search as search_mod
+from .db import rowcount
 from .access import Principal, can_see_task, in_task_groups, task_filter
 from .errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from .models import AuditEntry, CaseRecord, HumanTask, HumanTaskGroup, Instance, User
@@ -55,7 +57,7 @@ class InboxPage:
     filters: InboxFilter = field(default_factory=InboxFilter)
 
 
-def _tab_clause(principal: Principal, tab: str):
+def _tab_clause(principal: Principal, tab: str) -> ColumnElement[bool]:
     groups = sorted(principal.groups)
     in_groups = HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(groups)))
     if tab == "mine":
@@ -96,7 +98,8 @@ def _day_end(day: _dt.date) -> _dt.datetime:
     return _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=CHINA).astimezone(_dt.timezone.utc)
 
 
-def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime, calendar: WorkCalendar | None = None):
+def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime,
+            calendar: WorkCalendar | None = None) -> tuple[Select[*tuple[Any, ...]], Select[HumanTask]]:
     """(tab counts, page) statements.
 
     The counts start from the person's own task ids (``access.task_filter``: a union of
@@ -117,9 +120,9 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime, calen
         on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at >= _day_end(today - _dt.timedelta(days=1)),
                     HumanTask.due_at < _day_end(today)]
     found = search_mod.matches(CaseRecord.search_text, filters.q)
-    if found is not None:
-        on_task.append(or_(HumanTask.instance_id.in_(select(CaseRecord.instance_id).where(found)),
-                           search_mod.matches(HumanTask.name, filters.q)))
+    in_name = search_mod.matches(HumanTask.name, filters.q)
+    if found is not None and in_name is not None:  # (both None for a query without words)
+        on_task.append(or_(HumanTask.instance_id.in_(select(CaseRecord.instance_id).where(found)), in_name))
     summary = Instance.summary
     on_case = [summary[key].as_string() == value
                for key, value in (("category", filters.category), ("county", filters.county), ("mode", filters.mode))
@@ -130,6 +133,7 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime, calen
     if on_case:
         counts = counts.join(HumanTask.instance).where(*on_case)
         ids = ids.join(HumanTask.instance).where(*on_case)
+    order: tuple[SQLColumnExpression[Any], ...]
     if filters.sort == "created":
         order = (HumanTask.created_at.desc(), HumanTask.id.desc())
     else:  # the order of ix_human_task_ready
@@ -186,9 +190,9 @@ def claim(session: Session, principal: Principal, task_id: int) -> HumanTask:
     if task.assignee == principal.username:
         return task
     if task.assignee is None:
-        taken = session.execute(
+        taken = rowcount(session.execute(
             update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "ready", HumanTask.assignee.is_(None))
-            .values(assignee=principal.username).execution_options(synchronize_session=False)).rowcount
+            .values(assignee=principal.username).execution_options(synchronize_session=False)))
         if taken == 1:
             set_committed_value(task, "assignee", principal.username)
             _audit(session, principal.username, "claim", task)
@@ -271,7 +275,7 @@ def transfer(session: Session, principal: Principal, task_id: int, to: str) -> H
     return task
 
 
-BULK = {"claim": claim, "assign": assign, "transfer": transfer}
+BULK: dict[str, Callable[..., HumanTask]] = {"claim": claim, "assign": assign, "transfer": transfer}
 MAX_BULK = 200
 
 

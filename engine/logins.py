@@ -22,7 +22,7 @@ import datetime as _dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
@@ -55,7 +55,7 @@ def _key(username: str, ip: str) -> tuple[str, str]:
     return (username or "").strip().lower()[:100], (ip or "unknown")[:64]
 
 
-def _wait(session: Session, query, limit: int, throttle: Throttle, now: _dt.datetime) -> int | None:
+def _wait(session: Session, query: Select[_dt.datetime], limit: int, throttle: Throttle, now: _dt.datetime) -> int | None:
     recent = list(session.scalars(query.order_by(LoginAttempt.id.desc()).limit(limit)))
     if len(recent) < limit:
         return None

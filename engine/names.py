@@ -35,7 +35,8 @@ class Directory:
         return self.units.get(code or "", code or "")
 
 
-def _pairs(value: Any, key_names=("code", "id"), name_names=("name", "title", "label")) -> dict[str, str]:
+def _pairs(value: Any, key_names: tuple[str, ...] = ("code", "id"),
+           name_names: tuple[str, ...] = ("name", "title", "label")) -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(value, dict):
         for k, v in value.items():

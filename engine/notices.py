@@ -18,7 +18,8 @@ from typing import Iterable, Mapping
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .models import Notification, UserNotice
+from .db import rowcount
+from .models import HumanTask, Notification, UserNotice
 
 DEFAULT_RETENTION_DAYS = 30
 DONE_STATUSES = ("sent", "skipped", "cancelled")
@@ -40,7 +41,7 @@ def retention_days(env: Mapping[str, str] | None = None) -> int:
 
 
 def add(session: Session, *, username: str, kind: str, level: str | None, subject: str, body: str,
-        now: _dt.datetime, instance_id: int | None = None, task=None) -> UserNotice:
+        now: _dt.datetime, instance_id: int | None = None, task: HumanTask | None = None) -> UserNotice:
     """One notice for one user (flush left to the caller)."""
     notice = UserNotice(username=username, kind=kind[:30], level=level, subject=subject[:300], body=body,
                         instance_id=instance_id, created_at=now)
@@ -79,16 +80,16 @@ def mark_read(session: Session, username: str, now: _dt.datetime, ids: Iterable[
     query = update(UserNotice).where(UserNotice.username == username, UserNotice.read_at.is_(None))
     if ids is not None:
         query = query.where(UserNotice.id.in_(list(ids)))
-    return session.execute(query.values(read_at=now)).rowcount or 0
+    return rowcount(session.execute(query.values(read_at=now))) or 0
 
 
 def prune(session: Session, now: _dt.datetime, days: int | None = None) -> tuple[int, int]:
     """Delete done outbox rows and read notices older than the retention age.
     Returns (outbox rows, notices) deleted."""
     cutoff = now - _dt.timedelta(days=days if days is not None else retention_days())
-    outbox = session.execute(delete(Notification).where(
+    outbox = rowcount(session.execute(delete(Notification).where(
         Notification.status.in_(DONE_STATUSES), Notification.created_at < cutoff,
-        func.coalesce(Notification.sent_at, Notification.created_at) < cutoff)).rowcount or 0
-    notices = session.execute(delete(UserNotice).where(
-        UserNotice.read_at.is_not(None), UserNotice.read_at < cutoff)).rowcount or 0
+        func.coalesce(Notification.sent_at, Notification.created_at) < cutoff))) or 0
+    notices = rowcount(session.execute(delete(UserNotice).where(
+        UserNotice.read_at.is_not(None), UserNotice.read_at < cutoff))) or 0
     return outbox, notices

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import exists, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB, array
@@ -44,6 +44,8 @@ from .channels import (  # noqa: F401 - re-exported: callers configure channels 
     channels_from_env,
 )
 from . import notices
+from .clock import Clock
+from .db import rowcount
 from .models import HumanTask, Instance, Notification, User
 from .properties import NOTIFY  # noqa: F401 - the property a process uses to ask for a notification
 
@@ -165,7 +167,7 @@ def cancel_pending(session: Session, instance_id: int) -> int:
     """Drop the unsent notifications of an instance (it was terminated)."""
     result = session.execute(update(Notification).where(
         Notification.instance_id == instance_id, Notification.status == "pending").values(status="cancelled"))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 # -- delivery ---------------------------------------------------------------------------
@@ -211,12 +213,12 @@ def _finish(Session: sessionmaker, message: Message, worker_id: str, values: dic
         result = session.execute(update(Notification).where(
             Notification.id == message.id, Notification.status == "sending", Notification.claimed_by == worker_id,
         ).values(claimed_by=None, claimed_at=None, **values))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
-def deliver_due(Session: sessionmaker, channels: Mapping[str, Channel], *, clock, worker_id: str,
+def deliver_due(Session: sessionmaker[Session], channels: Mapping[str, Channel], *, clock: Clock, worker_id: str,
                 batch: int = 50, backoff_base_s: float = BACKOFF_BASE_S,
-                should_stop=lambda: False) -> DeliveryStats:
+                should_stop: Callable[[], bool] = lambda: False) -> DeliveryStats:
     """Claim due outbox rows and send them; one short transaction to claim, one per result."""
     stats = DeliveryStats()
     messages = _claim(Session, worker_id, clock.now(), batch)
@@ -267,4 +269,4 @@ def requeue_failed(session: Session, now: _dt.datetime, ids: Iterable[int] | Non
     query = update(Notification).where(Notification.status == "failed")
     if ids is not None:
         query = query.where(Notification.id.in_(list(ids)))
-    return session.execute(query.values(status="pending", next_attempt_at=now, last_error=None)).rowcount or 0
+    return rowcount(session.execute(query.values(status="pending", next_attempt_at=now, last_error=None))) or 0

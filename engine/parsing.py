@@ -90,7 +90,7 @@ def detect_flavor(tree: etree._ElementTree) -> str:
     return "spiff"
 
 
-def make_parser(flavor: str, validate: bool = True):
+def make_parser(flavor: str, validate: bool = True) -> Any:
     if flavor == "camunda":
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 
@@ -98,7 +98,8 @@ def make_parser(flavor: str, validate: bool = True):
     return SpiffBpmnParser(validator=SPIFF_VALIDATOR if validate else None)
 
 
-def element_line(trees: dict[str, etree._ElementTree], element_id: str | None, file: str | None = None):
+def element_line(trees: dict[str, etree._ElementTree], element_id: str | None,
+                 file: str | None = None) -> tuple[str | None, int | None]:
     """Find the file and line of the element with this id."""
     if not element_id:
         return file, None
@@ -132,7 +133,7 @@ def problem_from_exception(exc: Exception, trees: dict[str, etree._ElementTree],
 _ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
 
 
-def _node_in_traceback(exc: BaseException):
+def _node_in_traceback(exc: BaseException) -> etree._Element | None:
     """The innermost XML element with an id that the failing parser code was working on."""
     tb, found = exc.__traceback__, None
     while tb is not None:
@@ -156,11 +157,11 @@ class ParsedBundle:
     decision_files: dict[str, str] = field(default_factory=dict)  # decision id -> file
     collaborations: dict[str, str] = field(default_factory=dict)  # collaboration id -> flavor
 
-    def parser_for(self, process_id: str):
+    def parser_for(self, process_id: str) -> Any:
         return self.parsers[self.flavors[self.process_files[process_id]]]
 
     def executable_ids(self) -> list[str]:
-        ids = []
+        ids: list[str] = []
         for flavor, parser in self.parsers.items():
             ids.extend(pid for pid in parser.get_process_ids()  # (after a build it lists embedded subprocesses too)
                        if pid in self.process_files and self.flavors[self.process_files[pid]] == flavor)
@@ -237,13 +238,15 @@ def load_bundle(files: dict[str, bytes], validate: bool = True) -> ParsedBundle:
                 bundle.collaborations[cid] = flavor
     for name in dmn_names:
         for decision in trees[name].getroot().iter("{*}decision"):
-            bundle.decision_files[decision.get("id")] = name
+            decision_id = decision.get("id")
+            if decision_id:  # (the schema requires one)
+                bundle.decision_files[decision_id] = name
     if problems:
         raise BundleError(problems)
     return bundle
 
 
-def build_specs(bundle: ParsedBundle, process_id: str):
+def build_specs(bundle: ParsedBundle, process_id: str) -> tuple[Any, dict[str, Any]]:
     """(spec, subprocess_specs) for a process or collaboration of the bundle, wired to run."""
     parser = bundle.parser_for(process_id)
     if process_id in bundle.collaborations:
@@ -256,7 +259,7 @@ def build_specs(bundle: ParsedBundle, process_id: str):
     return spec, subprocess_specs
 
 
-def wire_at_parse(process_spec) -> None:
+def wire_at_parse(process_spec: Any) -> None:
     """Make once, as the spec is built, the connections SpiffWorkflow 3.2 makes in memory at
     run time, so that a parsed spec never changes while cases run on it.
 

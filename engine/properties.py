@@ -24,7 +24,7 @@ NOTIFY = "notify"  # on any task or event: expression → notification request(s
 EXPRESSION_PROPERTIES = frozenset({CANDIDATE_GROUPS, DUE_DATE, SUMMARY, NOTIFY})
 
 
-def task_properties(task_spec) -> dict[str, Any]:
+def task_properties(task_spec: Any) -> dict[str, Any]:
     extensions = getattr(task_spec, "extensions", None) or {}
     props = extensions.get("properties") if isinstance(extensions, dict) else None
     return dict(props or {})

@@ -25,6 +25,9 @@ from .problems import Problem
 from .workdays import CHINA, WorkCalendar
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .models import Instance
     from .runtime import Engine
 
 SUFFIX = ".scenarios.json"
@@ -72,9 +75,9 @@ def run_file(path: str | Path, engine_class: type[Engine], calendar: WorkCalenda
             raise ValueError('the file must be an object with a "scenarios" list')
     except (OSError, ValueError) as exc:
         return [ScenarioResult(label, "(file)", False, f"cannot read the scenario file: {exc}")]
-    files = files if files is not None else _files_of(path, spec)
-    if isinstance(files, ScenarioResult):
-        return [files]
+    found = files if files is not None else _files_of(path, spec)
+    if isinstance(found, ScenarioResult):
+        return [found]
     if calendar is None:
         calendar = WorkCalendar.from_file(path.parent / "calendar.json")
     results = []
@@ -87,7 +90,7 @@ def run_file(path: str | Path, engine_class: type[Engine], calendar: WorkCalenda
             Base.metadata.create_all(db)
             Session = make_sessionmaker(db)
             try:
-                deployed = _deploy(engine_class, Session, files, calendar, spec, label)
+                deployed = _deploy(engine_class, Session, found, calendar, spec, label)
             except Mismatch as exc:  # e.g. a "clock" that is not a date-time
                 deployed = ScenarioResult(label, "(file)", False, str(exc))
             if isinstance(deployed, ScenarioResult):
@@ -105,7 +108,7 @@ def run_file(path: str | Path, engine_class: type[Engine], calendar: WorkCalenda
     return results
 
 
-def _files_of(path: Path, spec: dict):
+def _files_of(path: Path, spec: dict[str, Any]) -> dict[str, bytes] | ScenarioResult:
     names = spec.get("files")
     if names:
         paths = [path.parent / n for n in names]
@@ -128,7 +131,14 @@ def _new_engine(engine_class: type[Engine], calendar: WorkCalendar, start: str |
     return engine_class(clock=clock, calendar=calendar)
 
 
-def _deploy(engine_class, Session, files, calendar, spec, label):
+def _clock_of(engine: Engine) -> FakeClock:
+    clock = engine.clock
+    assert isinstance(clock, FakeClock)  # every engine of a scenario runs on the scenario's clock
+    return clock
+
+
+def _deploy(engine_class: type[Engine], Session: sessionmaker[Session], files: dict[str, bytes], calendar: WorkCalendar, spec: dict[str, Any],
+            label: str) -> str | ScenarioResult:
     engine = _new_engine(engine_class, calendar, spec.get("clock", DEFAULT_START))
     try:
         with Session.begin() as session:
@@ -153,7 +163,7 @@ def _deploy(engine_class, Session, files, calendar, spec, label):
     return process_id
 
 
-def _file_of(Session, engine, process_id: str) -> str:
+def _file_of(Session: sessionmaker[Session], engine: Engine, process_id: str) -> str:
     with Session() as session:
         return engine.version(session, process_id).main_file
 
@@ -166,7 +176,8 @@ def _parse_time(value: str) -> _dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)
 
 
-def _run(engine_class, Session, calendar, spec: dict, scenario: dict, process_id: str) -> None:
+def _run(engine_class: type[Engine], Session: sessionmaker[Session], calendar: WorkCalendar, spec: dict[str, Any], scenario: dict[str, Any],
+         process_id: str) -> None:
     engine = _new_engine(engine_class, calendar, scenario.get("clock", spec.get("clock", DEFAULT_START)))
     try:
         with Session.begin() as session:
@@ -176,12 +187,12 @@ def _run(engine_class, Session, calendar, spec: dict, scenario: dict, process_id
     except EngineError as exc:
         raise Mismatch(f"the process does not start: {exc.message}") from None
     for number, step in enumerate(scenario.get("steps") or [], 1):
-        engine = _new_engine(engine_class, calendar, engine.clock)
+        engine = _new_engine(engine_class, calendar, _clock_of(engine))
         try:
             _step(Session, engine, calendar, instance_id, step)
         except Mismatch as exc:
             raise Mismatch(f"step {number} ({_describe(step)}): {exc}", exc.element_id) from None
-    _check(Session, _new_engine(engine_class, calendar, engine.clock), instance_id, scenario.get("expect") or {}, "at the end")
+    _check(Session, _new_engine(engine_class, calendar, _clock_of(engine)), instance_id, scenario.get("expect") or {}, "at the end")
 
 
 def _describe(step: dict) -> str:
@@ -191,7 +202,8 @@ def _describe(step: dict) -> str:
     return json.dumps(step, ensure_ascii=False)
 
 
-def _step(Session, engine, calendar, instance_id: int, step: dict) -> None:
+def _step(Session: sessionmaker[Session], engine: Engine, calendar: WorkCalendar, instance_id: int,
+          step: dict[str, Any]) -> None:
     if "complete" in step:
         _complete(Session, engine, instance_id, step)
     elif "message" in step:
@@ -202,7 +214,7 @@ def _step(Session, engine, calendar, instance_id: int, step: dict) -> None:
             except EngineError as exc:
                 raise Mismatch(exc.message) from None
     elif "advance" in step or "advance_to" in step:
-        clock = engine.clock
+        clock = _clock_of(engine)
         if "advance_to" in step:
             target = _parse_time(step["advance_to"])
         else:
@@ -217,7 +229,7 @@ def _step(Session, engine, calendar, instance_id: int, step: dict) -> None:
         raise Mismatch('a step needs one of "complete", "message", "advance", "advance_to", "expect"')
 
 
-def _advance(now: _dt.datetime, amount, calendar: WorkCalendar) -> _dt.datetime:
+def _advance(now: _dt.datetime, amount: Any, calendar: WorkCalendar) -> _dt.datetime:
     if not isinstance(amount, dict):
         raise Mismatch('"advance" takes e.g. {"workdays": 3} or {"days": 1, "hours": 2}')
     amount = dict(amount)
@@ -231,7 +243,7 @@ def _advance(now: _dt.datetime, amount, calendar: WorkCalendar) -> _dt.datetime:
         raise Mismatch(f"unknown unit in {amount}; use workdays, days, hours, minutes") from None
 
 
-def _fire_due_timers(Session, engine, instance_id: int) -> None:
+def _fire_due_timers(Session: sessionmaker[Session], engine: Engine, instance_id: int) -> None:
     for _ in range(100):  # a timer can lead to the next one being due at once
         with Session.begin() as session:
             instance = engine.get_instance(session, instance_id)
@@ -242,7 +254,7 @@ def _fire_due_timers(Session, engine, instance_id: int) -> None:
     raise Mismatch("timers keep firing (a cycle timer without end?)")
 
 
-def _complete(Session, engine, instance_id: int, step: dict) -> None:
+def _complete(Session: sessionmaker[Session], engine: Engine, instance_id: int, step: dict[str, Any]) -> None:
     bpmn_id = step["complete"]
     with Session.begin() as session:
         instance = engine.get_instance(session, instance_id)
@@ -264,7 +276,7 @@ def _complete(Session, engine, instance_id: int, step: dict) -> None:
             raise Mismatch(exc.message) from None
 
 
-def _error(instance) -> str:
+def _error(instance: Instance) -> str:
     """The incident, in words: its element (and name) and the engine's message, which names the
     expression that failed."""
     if instance.status == "error" and instance.error:
@@ -274,11 +286,11 @@ def _error(instance) -> str:
     return ""
 
 
-def _element(instance) -> str | None:
+def _element(instance: Instance) -> str | None:
     return (instance.error or {}).get("element_id") if instance.status == "error" else None
 
 
-def _check(Session, engine, instance_id: int, expect: dict, where: str) -> None:
+def _check(Session: sessionmaker[Session], engine: Engine, instance_id: int, expect: dict[str, Any], where: str) -> None:
     where = f" {where}" if where else ""
     with Session.begin() as session:
         instance = engine.get_instance(session, instance_id)
@@ -314,7 +326,7 @@ def _subset(kind: str, expected: Any, actual: dict, where: str) -> None:
                            f"got {json.dumps(actual[key], ensure_ascii=False, default=str)}")
 
 
-def _audit(expected, actions: list[str], where: str) -> None:
+def _audit(expected: Any, actions: list[str], where: str) -> None:
     if isinstance(expected, list):
         if actions != expected:
             at = next((i for i, (a, b) in enumerate(zip(actions, expected)) if a != b),

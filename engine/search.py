@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_
 
 SUMMARY_KEYS = ("case_no", "enterprise_name", "uscc", "title")
 DATA_KEYS = ("description", "contact", "mobile", "project", "help_wanted", "handling_result",
@@ -37,7 +37,7 @@ def _fragments(values: Iterable[Any]) -> list[str]:
     return out
 
 
-def workflow_values(workflow) -> list[Any]:
+def workflow_values(workflow: Any) -> list[Any]:
     """The searchable values in the data of the workflow's tasks (and its subprocesses')."""
     if workflow is None:
         return []
@@ -48,7 +48,7 @@ def workflow_values(workflow) -> list[Any]:
     return values
 
 
-def merged_text(old: str | None, summary: dict, workflow=None) -> str:
+def merged_text(old: str | None, summary: dict[str, Any], workflow: Any = None) -> str:
     """The case's search text: the old fragments, then any new ones, without repeats."""
     seen = dict.fromkeys((old or "").split("\n"))
     seen.pop("", None)
@@ -67,7 +67,7 @@ def terms(q: str | None) -> list[str]:
     return [t[:100] for t in (q or "").split()][:MAX_TERMS]
 
 
-def matches(column, q: str | None) -> ColumnElement[bool] | None:
+def matches(column: SQLColumnExpression[str | None], q: str | None) -> ColumnElement[bool] | None:
     """Every word of ``q`` occurs in ``column`` (None for an empty query)."""
     words = terms(q)
     if not words:

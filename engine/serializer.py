@@ -26,13 +26,13 @@ SERIALIZER_VERSION = VERSION
 
 
 class SpecReferenceWorkflowConverter(BpmnWorkflowConverter):
-    def to_dict(self, workflow):
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct, spec=None, subprocess_specs=None):
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
         if "spec" in dct:  # a state written by the stock serializer: take the spec it embeds
             return super().from_dict(dct)
         workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
@@ -44,7 +44,7 @@ class SpecReferenceWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _registry(config: dict):
+def _registry(config: dict[Any, Any]) -> Any:
     config = dict(config)
     config[BpmnWorkflow] = SpecReferenceWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
@@ -71,7 +71,7 @@ class StateSerializer:
         finally:
             s.registry._encoder_mode = False
 
-    def loads(self, state: str, version: str, spec, subprocess_specs) -> BpmnWorkflow:
+    def loads(self, state: str, version: str, spec: Any, subprocess_specs: Any) -> BpmnWorkflow:
         dct: dict[str, Any] = json.loads(state)
         if version != SERIALIZER_VERSION and version in MIGRATIONS:
             dct["spec"] = {"task_specs": {}}  # migrations only read task specs of old states

@@ -16,10 +16,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
+from .db import rowcount
 from .models import User, UserSession
 
 SEEN_EVERY = _dt.timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -99,10 +100,11 @@ def end_all(session: Session, user: User, reason: str, keep: str | None = None,
     if keep:
         query = query.where(UserSession.id != session_id(keep))
     result = session.execute(query.values(ended_at=now or clock_mod.now(), end_reason=reason))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
-def live_sessions(session: Session, user: User, limits: Limits = Limits(), now: _dt.datetime | None = None):
+def live_sessions(session: Session, user: User, limits: Limits = Limits(),
+                  now: _dt.datetime | None = None) -> Select[UserSession]:
     """A select of the user's sessions that are neither ended nor expired, newest first."""
     now = now or clock_mod.now()
     return (select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -22,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from . import forms as forms_mod
 from .errors import NotFound
-from .models import ProcessVersion
+from .models import Instance, ProcessVersion
 from .properties import task_properties
+
+if TYPE_CHECKING:
+    from .runtime import Engine
 
 STARTER_GROUPS = "candidateStarterGroups"
 
@@ -52,7 +56,7 @@ def starter_groups(value: str | None) -> list[str]:
     return [str(g) for g in parsed if str(g).strip()] if isinstance(parsed, (list, tuple)) else []
 
 
-def startable_of(engine, version: ProcessVersion) -> Startable | None:
+def startable_of(engine: Engine, version: ProcessVersion) -> Startable | None:
     loaded = engine.specs.get(version)
     if loaded.spec is None:
         return None
@@ -69,7 +73,7 @@ def startable_of(engine, version: ProcessVersion) -> Startable | None:
                      ui if isinstance(ui, dict) else None)
 
 
-def startable(session: Session, engine, groups: frozenset[str] | set[str]) -> list[Startable]:
+def startable(session: Session, engine: Engine, groups: frozenset[str] | set[str]) -> list[Startable]:
     """The latest version of every process the person may start (their groups meet the starters)."""
     latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).group_by(
         ProcessVersion.process_id).subquery()
@@ -84,7 +88,7 @@ def startable(session: Session, engine, groups: frozenset[str] | set[str]) -> li
     return found
 
 
-def one(session: Session, engine, process_id: str, groups: frozenset[str] | set[str]) -> Startable:
+def one(session: Session, engine: Engine, process_id: str, groups: frozenset[str] | set[str]) -> Startable:
     """The process if the person may start it; NotFound otherwise (existence is not revealed)."""
     for item in startable(session, engine, groups):
         if item.process_id == process_id:
@@ -92,7 +96,7 @@ def one(session: Session, engine, process_id: str, groups: frozenset[str] | set[
     raise NotFound(f"process '{process_id}' cannot be started here")
 
 
-def start(session: Session, engine, item: Startable, data: dict, actor: str):
+def start(session: Session, engine: Engine, item: Startable, data: dict[str, Any], actor: str) -> Instance:
     """Validate the start form against the deployed schema and start the instance."""
     clean = forms_mod.validate(item.form, data)
     return engine.start(session, item.process_id, clean, version=item.version, actor=actor)

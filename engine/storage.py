@@ -22,11 +22,11 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Callable, Iterator, Protocol
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import clock as clock_mod
 from .models import Attachment, StoredFile, StoredFileChunk
@@ -233,7 +233,7 @@ class LocalStore:
                     out.write(chunk)
         except OSError as exc:
             target.unlink(missing_ok=True)
-            raise translate(exc) from exc
+            raise (translate(exc) or exc) from exc
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -278,14 +278,16 @@ class MigrationReport:
     mismatched: list[str] | None = None
 
 
-def migrate_local_files(Session, upload_dir: str | Path, *, remove: bool = False,
-                        log=lambda line: None) -> MigrationReport:
+def migrate_local_files(Session: sessionmaker[Session], upload_dir: str | Path, *, remove: bool = False,
+                        log: Callable[[str], object] = lambda line: None) -> MigrationReport:
     """Copy every attachment still on the local disk into the database, one transaction per
     file, keeping its storage key; a file whose SHA-256 differs from the recorded one is left
     alone and reported. ``remove`` deletes the local copy once its transaction committed.
     Running it again moves nothing twice."""
     local, store = LocalStore(upload_dir), DatabaseStore()
-    report = MigrationReport(missing=[], mismatched=[])
+    missing: list[str] = []
+    mismatched: list[str] = []
+    report = MigrationReport(missing=missing, mismatched=mismatched)
     with Session() as session:
         rows = list(session.execute(select(Attachment.id, Attachment.storage_key, Attachment.sha256)
                                     .order_by(Attachment.id)))
@@ -296,14 +298,14 @@ def migrate_local_files(Session, upload_dir: str | Path, *, remove: bool = False
                 continue
             path = local.path(key)
             if path is None or not path.is_file():
-                report.missing.append(key)
+                missing.append(key)
                 log(f"missing  attachment {attachment_id}: {key} is on no disk and not in the database")
                 continue
             with open(path, "rb") as handle:
                 meta = store.put(session, handle, max_bytes=path.stat().st_size, key=key)
             if meta.sha256 != sha:
                 session.rollback()
-                report.mismatched.append(key)
+                mismatched.append(key)
                 log(f"mismatch attachment {attachment_id}: {key} differs from its recorded SHA-256; left on disk")
                 continue
             session.commit()

@@ -18,9 +18,9 @@ from lxml import etree
 
 from .problems import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
 
-B = "{%s}" % BPMN_NS
-C = "{%s}" % CAMUNDA_NS
-S = "{%s}" % SPIFF_NS
+B = f"{{{BPMN_NS}}}"
+C = f"{{{CAMUNDA_NS}}}"
+S = f"{{{SPIFF_NS}}}"
 
 JUEL = re.compile(r"[$#]\{")
 JUEL_MESSAGE = ("JUEL expressions ({expr}) are not supported; write Python, "
@@ -34,29 +34,29 @@ _REF_EVENTS = {"messageEventDefinition": ("messageRef", "message"),
                "escalationEventDefinition": ("escalationRef", "escalation")}
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _owner(el):
+def _owner(el: etree._Element) -> etree._Element:
     """The element itself or its nearest ancestor with an id (what a diagram can mark)."""
-    node = el
+    node: etree._Element | None = el
     while node is not None and not node.get("id"):
         node = node.getparent()
     return node if node is not None else el
 
 
-def _problem(file: str, el, message: str) -> Problem:
+def _problem(file: str, el: etree._Element, message: str) -> Problem:
     owner = _owner(el)
     return Problem(file, message, el.sourceline, owner.get("id"))
 
 
-def _label(el) -> str:
+def _label(el: etree._Element) -> str:
     name = (el.get("name") or "").replace("\n", " ").strip()
     return f"'{name}'" if name else el.get("id", "")
 
 
-def executable_processes(root) -> list:
+def executable_processes(root: etree._Element) -> list[etree._Element]:
     return [p for p in root.iter(B + "process") if p.get("isExecutable", "true") != "false"]
 
 
@@ -85,7 +85,8 @@ def _reserved_ids(process_id: str) -> set[str]:
     return {"Start", "End", "Root", f"{process_id}.EndJoin"}
 
 
-def _lint_process(file: str, process, flavor: str, ids: dict) -> Iterator[Problem]:
+def _lint_process(file: str, process: etree._Element, flavor: str,
+                  ids: dict[str | None, etree._Element]) -> Iterator[Problem]:
     reserved = _reserved_ids(process.get("id", ""))
     for el in process.iter():
         tag = _local(el)
@@ -102,8 +103,8 @@ def _lint_process(file: str, process, flavor: str, ids: dict) -> Iterator[Proble
         elif tag == "compensateEventDefinition" or el.get("isForCompensation") == "true":
             yield _problem(file, el, "compensation is not supported; model the undo step as a normal task "
                                      "on an error or escalation path")
-        elif tag in ("serviceTask", "sendTask") and _java_impl(el):
-            attr, value = _java_impl(el)
+        elif tag in ("serviceTask", "sendTask") and (impl := _java_impl(el)):
+            attr, value = impl
             yield _problem(file, el, f"{tag} {_label(el)} has a Java/external implementation "
                                      f"(camunda:{attr}=\"{value}\") that cannot run here; use a script task "
                                      "(Python) or a user task")
@@ -135,15 +136,17 @@ def _lint_process(file: str, process, flavor: str, ids: dict) -> Iterator[Proble
                     continue
                 what = f"a {_local(target)}" if target is not None else "nothing in this file"
                 verb = "reads" if end == "sourceRef" else "writes"
-                yield _problem(file, el.getparent(), f"{_label(el.getparent())} {verb} '{ref}', which is "
+                task = el.getparent()
+                assert task is not None  # an association sits in the task that reads or writes
+                yield _problem(file, task, f"{_label(task)} {verb} '{ref}', which is "
                                                      f"{what}; only data objects can be read or written")
         if tag in _EXPRESSION_TAGS and el.text and JUEL.search(el.text):
             yield _problem(file, el, JUEL_MESSAGE.format(expr=_short(el.text.strip())))
         if tag == "multiInstanceLoopCharacteristics" and JUEL.search(el.get(C + "collection") or ""):
-            yield _problem(file, el, JUEL_MESSAGE.format(expr=_short(el.get(C + "collection"))))
+            yield _problem(file, el, JUEL_MESSAGE.format(expr=_short(el.get(C + "collection") or "")))
 
 
-def _java_impl(el) -> tuple[str, str] | None:
+def _java_impl(el: etree._Element) -> tuple[str, str] | None:
     for attr in _JAVA_ATTRS:
         value = el.get(C + attr)
         if value:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing folder would fail every step
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
@@ -30,7 +30,7 @@ def timed_step(kind: str) -> Callable[[F], F]:
 
     def decorate(function: F) -> F:
         @functools.wraps(function)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             started, outcome = time.perf_counter(), "error"
             try:
                 result = function(*args, **kwargs)

@@ -25,6 +25,7 @@ import datetime as _dt
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -42,6 +43,11 @@ from sqlalchemy.orm import Session
 from . import clock as clock_mod
 from .models import Instance, ProcessVersion, TimerStart, TimerStartFire
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
+    from .runtime import Engine
+
 log = logging.getLogger("zhitongche.timerstart")
 
 KINDS = {TimeDateEventDefinition: "date", DurationTimerEventDefinition: "duration", CycleTimerEventDefinition: "cycle"}
@@ -56,7 +62,7 @@ class Plan:
     period_seconds: float = 0.0
 
 
-def timer_start_event(spec):
+def timer_start_event(spec: Any) -> Any:
     """The timer start event of a process spec, or None."""
     for task_spec in getattr(spec.start, "outputs", None) or []:
         if isinstance(task_spec, StartEvent) and isinstance(task_spec.event_definition, TimerEventDefinition):
@@ -79,7 +85,7 @@ def fire_start_timers(workflow: BpmnWorkflow) -> None:
                 child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
 
 
-def plan_for(engine, version: ProcessVersion, now: _dt.datetime) -> Plan:
+def plan_for(engine: Engine, version: ProcessVersion, now: _dt.datetime) -> Plan:
     """The schedule of a version: evaluate its timer start expression (``none`` without one)."""
     loaded = engine.specs.get(version)
     start = timer_start_event(loaded.spec) if loaded.spec is not None else None
@@ -115,9 +121,10 @@ def _period_after(value: str, at: _dt.datetime, period_seconds: float) -> _dt.da
 def due_fire(row: TimerStart, now: _dt.datetime) -> tuple[_dt.datetime, int, _dt.datetime | None, int]:
     """(fire time to start now, fire times skipped, next fire time, cycles left) of a due row:
     after downtime, the latest fire time not after now (one instance, not one per missed time)."""
-    if row.kind != "cycle":
-        return row.next_fire_at, 0, None, 0
     fire_at, missed = row.next_fire_at, 0
+    assert fire_at is not None  # a due row: its fire time has come
+    if row.kind != "cycle":
+        return fire_at, 0, None, 0
     most = row.cycles_left - 1 if row.cycles_left >= 0 else None  # fire times that may be skipped
     if re.search(r"/P[^T/]*[YM]", row.value.upper()) is None:  # a fixed period: jump to the last one due
         missed = int((now - fire_at) / _dt.timedelta(seconds=row.period_seconds))
@@ -131,7 +138,7 @@ def due_fire(row: TimerStart, now: _dt.datetime) -> tuple[_dt.datetime, int, _dt
     return fire_at, missed, next_at, left
 
 
-def sync(session: Session, engine) -> int:
+def sync(session: Session, engine: Engine) -> int:
     """Bring ``timer_start`` up to the latest version of every process; returns rows changed."""
     latest = dict(session.execute(
         select(ProcessVersion.process_id, func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)).all())
@@ -142,6 +149,7 @@ def sync(session: Session, engine) -> int:
         if known.get(process_id) == version_id:
             continue
         version = session.get(ProcessVersion, version_id)
+        assert version is not None  # the id was just read from the table
         try:
             plan = plan_for(engine, version, now)
         except Exception as exc:  # noqa: BLE001 - a bad expression must not stop the others
@@ -160,7 +168,7 @@ def sync(session: Session, engine) -> int:
     return changed
 
 
-def start_next_due(session: Session, engine, skip: list[str] | None = None) -> tuple[str, int | None] | None:
+def start_next_due(session: Session, engine: Engine, skip: list[str] | None = None) -> tuple[str, int | None] | None:
     """Start the instance of one due timer start: (process id, new instance id — None when that
     fire time had already started one), or None when nothing is due."""
     now = engine.clock.now()
@@ -178,6 +186,7 @@ def start_next_due(session: Session, engine, skip: list[str] | None = None) -> t
                                                           TimerStartFire.fire_at == fire_at))
     if done is None:
         version = session.get(ProcessVersion, row.process_version_id)
+        assert version is not None  # a schedule row names a deployed version (foreign key)
         instance = engine.start(session, row.process_id, {}, version=version.version, actor="timer")
         session.add(TimerStartFire(process_id=row.process_id, process_version_id=version.id, fire_at=fire_at,
                                    instance_id=instance.id, started_at=now, missed=missed))
@@ -194,7 +203,7 @@ def started_instances(session: Session, process_id: str, limit: int = 10) -> lis
         .where(TimerStartFire.process_id == process_id).order_by(TimerStartFire.fire_at.desc()).limit(limit)).all())
 
 
-def start_all_due(Session, engine) -> list[int]:
+def start_all_due(Session: sessionmaker[Session], engine: Engine) -> list[int]:
     """Sync the schedules, then start every due timer start, one transaction each (what a
     worker pass does; for scripts and tests). Returns the ids of the instances started."""
     with Session.begin() as session:
@@ -211,7 +220,7 @@ def start_all_due(Session, engine) -> list[int]:
             started.append(done[1])
 
 
-def designer_view(session: Session, engine, process_id: str) -> dict | None:
+def designer_view(session: Session, engine: Engine, process_id: str) -> dict[str, Any] | None:
     """What the designer page shows: the kind, expression value and next fire time of the latest
     version's timer start (computed now when the worker has not seen that version yet), and the
     instances it started. None for a process without a timer start."""

@@ -13,7 +13,7 @@ import secrets
 
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
@@ -73,7 +73,7 @@ def user_for_token(session: Session, secret: str, touch: Touch | None = None) ->
     return user
 
 
-def tokens_of(session: Session, user: User):
+def tokens_of(session: Session, user: User) -> Select[ApiToken]:
     """A select of the user's tokens, newest first (revoked ones included)."""
     return select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from lxml import etree
 
@@ -26,14 +26,14 @@ def _text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _event(spec) -> Any:
+def _event(spec: Any) -> Any:
     definition = getattr(spec, "event_definition", None)
     if definition is None:
         return None
     return getattr(definition, "expression", None) or getattr(definition, "name", None) or type(definition).__name__
 
 
-def _values(spec, attribute: str) -> dict[str, Any]:
+def _values(spec: Any, attribute: str) -> dict[str, Any]:
     """The value(s) of an attribute, keyed by what a designer would call them."""
     if spec is None:
         return {}
@@ -51,7 +51,7 @@ def _values(spec, attribute: str) -> dict[str, Any]:
     return {}
 
 
-def element_details(old_spec, new_spec, attributes) -> list[Row]:
+def element_details(old_spec: Any, new_spec: Any, attributes: Iterable[str]) -> list[Row]:
     rows: list[Row] = []
     for attribute in attributes:
         old, new = _values(old_spec, attribute), _values(new_spec, attribute)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 import chinese_calendar
 import holidays as _holidays
@@ -24,6 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import WorkCalendarData
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+DateLike = _dt.date | str  # a date, a datetime (a date too) or an ISO string
 
 CHINA = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
 END_OF_DAY = _dt.time(17, 30)
@@ -36,7 +41,7 @@ CALENDAR_ROW = 1  # the one row of ``work_calendar``
 class DateProblem(NamedTuple):
     """One wrong entry of a year's list: its position (0-based), what is wrong, the value."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # (a field named like tuple.index)
     code: str  # not_a_date | wrong_year | in_both | not_weekend
     value: str
 
@@ -137,7 +142,7 @@ class _Days(NamedTuple):
 
 
 class WorkCalendar:
-    def __init__(self, overrides: dict[int, dict[str, Iterable[str]]] | None = None) -> None:
+    def __init__(self, overrides: Mapping[int, Mapping[str, Iterable[str]]] | None = None) -> None:
         self._file_years = {int(y): {k: list(v.get(k, [])) for k in KINDS} for y, v in (overrides or {}).items()}
         self._revision: int | None = None  # of the database calendar last loaded (None: none)
         self.fallback_years: set[int] = set()
@@ -163,7 +168,7 @@ class WorkCalendar:
         return self._revision
 
     # -- the administrators' calendar in the database -----------------------------------
-    def sync(self, session) -> None:
+    def sync(self, session: Session) -> None:
         """Reload the database calendar if it changed since this process last read it (one
         small query; call it at the start of every request / worker step)."""
         revision, years = current(session, self._revision)
@@ -181,7 +186,7 @@ class WorkCalendar:
     def is_official(self, year: int) -> bool:
         return self.source(year) != "estimate"
 
-    def provisional(self, start, end) -> bool:
+    def provisional(self, start: DateLike | None, end: DateLike | None) -> bool:
         """Whether a deadline ``end`` computed from ``start`` crosses a year without an official
         calendar (its working days are an estimate)."""
         if not start or not end:
@@ -189,7 +194,7 @@ class WorkCalendar:
         a, b = sorted((to_china_date(start), to_china_date(end)))
         return any(not self.is_official(year) for year in range(a.year, b.year + 1))
 
-    def missing_years(self, today) -> list[int]:
+    def missing_years(self, today: DateLike) -> list[int]:
         """This year and the next, when either has no official calendar (a warning)."""
         year = to_china_date(today).year
         return [y for y in (year, year + 1) if not self.is_official(y)]
@@ -255,7 +260,7 @@ class WorkCalendar:
         return count
 
 
-def to_china_date(value) -> _dt.date:
+def to_china_date(value: DateLike) -> _dt.date:
     """A date, datetime or ISO string, as the calendar date in China."""
     if isinstance(value, str):
         value = _dt.datetime.fromisoformat(value) if "T" in value or " " in value else _dt.date.fromisoformat(value)
@@ -274,30 +279,30 @@ def end_of_workday(day: _dt.date) -> str:
 MAX_HELPER_DAYS = 3660  # process expressions count at most this many (working) days
 
 
-def _days(n) -> int:
+def _days(n: Any) -> int:
     n = int(n)
     if abs(n) > MAX_HELPER_DAYS:
         raise ValueError(f"at most {MAX_HELPER_DAYS} working days")
     return n
 
 
-def helpers(calendar: WorkCalendar, now) -> dict:
+def helpers(calendar: WorkCalendar, now: Callable[[], _dt.datetime]) -> dict[str, Callable[..., Any]]:
     """Functions exposed to process expressions; all take and return ISO strings. Their
     arguments are bounded so that they are cheap (the sandbox runs them without a time limit)."""
 
-    def add_workdays(start, n):
+    def add_workdays(start: DateLike, n: Any) -> str:
         return end_of_workday(calendar.add_workdays(to_china_date(start), _days(n)))
 
-    def workday_before(deadline, n=1):
+    def workday_before(deadline: DateLike, n: Any = 1) -> str:
         return end_of_workday(calendar.sub_workdays(to_china_date(deadline), _days(n)))
 
-    def workdays_between(start, end):
-        start, end = to_china_date(start), to_china_date(end)
-        if (end - start).days > 2 * MAX_HELPER_DAYS:
+    def workdays_between(start: DateLike, end: DateLike) -> int:
+        first, last = to_china_date(start), to_china_date(end)
+        if (last - first).days > 2 * MAX_HELPER_DAYS:
             raise ValueError(f"at most {2 * MAX_HELPER_DAYS} days apart")
-        return calendar.workdays_between(start, end)
+        return calendar.workdays_between(first, last)
 
-    def is_workday(day):
+    def is_workday(day: DateLike) -> bool:
         return calendar.is_workday(to_china_date(day))
 
     return {

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import notices, notify, timerstart
+from .clock import Clock
 from .errors import Conflict
 from .models import Instance, WorkerHeartbeat
 from .runtime import Engine
@@ -139,7 +140,7 @@ class Worker:
                 stats.notifications = notify.deliver_due(
                     self.Session, self.channels, clock=self.clock, worker_id=self.worker_id,
                     batch=self.notify_batch, backoff_base_s=self.backoff_base_s,
-                    should_stop=lambda: self._heartbeat_if_due() or self.stopping)
+                    should_stop=self._beat_then_stopping)
             if not self.stopping:
                 self.prune_notifications()
         except TRANSIENT_DB_ERRORS as exc:
@@ -238,6 +239,11 @@ class Worker:
             self.engine.audit(session, "system", "incident", instance, data=instance.error)
 
     # -- heartbeat -----------------------------------------------------------------------
+    def _beat_then_stopping(self) -> bool:
+        """Between two notifications: refresh the heartbeat if due, then say whether to stop."""
+        self._heartbeat_if_due()
+        return self.stopping
+
     def _heartbeat_if_due(self) -> None:
         """Refresh the heartbeat during a long pass, so /healthz's short window holds."""
         if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S:
@@ -296,7 +302,7 @@ def alive_window(poll_seconds: float | None) -> _dt.timedelta:
     return _dt.timedelta(seconds=max(ALIVE_MIN_SECONDS, 3 * (poll_seconds or 0)))
 
 
-def worker_status(session: Session, clock) -> dict:
+def worker_status(session: Session, clock: Clock) -> dict[str, Any]:
     """{"workers": how many workers were seen recently, "last_seen": ISO time of the latest}.
 
     A worker counts as alive when it was seen within ``alive_window`` (three poll intervals,

@@ -84,13 +84,14 @@ class SandboxedEnvironment(TaskDataEnvironment):
     in a script process."""
 
     def __init__(self, helpers: Mapping[str, Any] | HelperSource | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT):
+                 time_limit_s: float = DEFAULT_TIME_LIMIT) -> None:
         source = helpers if isinstance(helpers, HelperSource) else HelperSource(_static_helpers, dict(helpers or {}))
         super().__init__({**BASE_HELPERS, **source.local})
         self.helpers = source
         self.time_limit_s = time_limit_s
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
         source = expression.strip()
         code = compile_expression(source)
         calls = bounded_calls(source)
@@ -101,7 +102,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
             return value
         return self._isolated("eval", source, context, external_context)[1]
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
         self.check_for_overwrite(context, external_context or {})
         compile_script(script)  # refused here already, with the policy's message
         _, updates, deleted = self._isolated("exec", script, context, external_context)
@@ -110,7 +111,8 @@ class SandboxedEnvironment(TaskDataEnvironment):
             context.pop(key, None)
         return True
 
-    def _isolated(self, kind: str, source: str, context, external_context) -> tuple:
+    def _isolated(self, kind: str, source: str, context: Mapping[str, Any],
+                  external_context: Mapping[str, Any] | None) -> tuple[Any, ...]:
         try:
             data = pickle.dumps((dict(context), dict(external_context or {})), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -127,7 +129,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
 
 class SandboxedScriptEngine(PythonScriptEngine):
     def __init__(self, helpers: Mapping[str, Any] | HelperSource | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT):
+                 time_limit_s: float = DEFAULT_TIME_LIMIT) -> None:
         super().__init__(environment=SandboxedEnvironment(helpers, time_limit_s))
 
     def validate(self, expression: str) -> None:
@@ -136,7 +138,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
         ast.parse(expression.strip(), mode="eval")  # SyntaxError, as the DMN engine expects
         compile_expression(expression.strip())
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as exc:
@@ -144,7 +146,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
                 exc.add_note(str(exc.__context__))
             raise
 
-    def create_task_exec_exception(self, task, script, err):
+    def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> WorkflowTaskException:
         if isinstance(err, WorkflowTaskException):
             return super().create_task_exec_exception(task, script, err)
         line = getattr(err, "sandbox_line", 0)  # the script ran in another process: its line came back
@@ -156,7 +158,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
         return WorkflowTaskException(detail, task=task, exception=err, line_number=line,
                                      error_line=lines[line - 1] if 0 < line <= len(lines) else "")
 
-    def call_service(self, task, **kwargs):  # the library's version raises NameError
+    def call_service(self, task: Any, **kwargs: Any) -> Any:  # the library's version raises NameError
         raise WorkflowTaskException("service tasks with operators are not supported", task=task)
 
 

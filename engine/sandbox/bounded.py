@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 from functools import lru_cache
+from typing import Iterator
 
 MAX_NODES = 300
 MAX_LENGTH = 4000
@@ -128,7 +129,7 @@ def _escapes_in_finally(statements: list[ast.stmt], in_loop: bool = False) -> as
     return None
 
 
-def _walk_statement(node: ast.AST, in_loop: bool):
+def _walk_statement(node: ast.AST, in_loop: bool) -> Iterator[ast.stmt]:
     if isinstance(node, ast.Return) or isinstance(node, (ast.Break, ast.Continue)) and not in_loop:
         yield node
         return
@@ -153,7 +154,7 @@ def catch_alls(script: str) -> list[tuple[int, str]]:
             problem = _handler_problem(node)
             if problem:
                 found.append((node.lineno, f"{problem}; name the errors you expect (e.g. 'except KeyError:')"))
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))) and node.finalbody:
+        if isinstance(node, (ast.Try, ast.TryStar)) and node.finalbody:
             escape = _escapes_in_finally(node.finalbody)
             if escape is not None:
                 word = type(escape).__name__.lower()

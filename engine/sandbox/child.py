@@ -84,7 +84,7 @@ def _helpers_for(key: str, blob: bytes | None) -> dict:
 def _line_of(exc: BaseException) -> int:
     if isinstance(exc, SyntaxError):
         return exc.lineno or 0
-    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == "<string>"]
+    lines = [frame.lineno or 0 for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == "<string>"]
     return lines[-1] if lines else 0
 
 

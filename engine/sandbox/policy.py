@@ -15,9 +15,11 @@ import operator
 import os
 import re
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from types import CodeType
+from typing import Any, Callable, Iterable, Mapping, SupportsIndex
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import CompileResult
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -36,6 +38,8 @@ MEMORY_LIMIT = int(os.environ.get("ZHITONGCHE_SCRIPT_MEMORY_MB", "256")) * 1024 
 
 class SandboxError(Exception):
     """An expression or script was refused or stopped by the sandbox."""
+
+    script_line: int  # set by check_script: the line of the script the deploy report points at
 
 
 class SandboxTimeout(SandboxError):
@@ -113,7 +117,7 @@ def _checked_add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _safe_pow(base, exp, mod=None):
+def _safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
     if _is_int(exp) and abs(exp) > _MAX_POW:
         raise SandboxError("exponent too large")
     if mod is None and _is_int(base) and _is_int(exp) and exp > 0 and base.bit_length() * exp > MAX_INT_BITS:
@@ -137,7 +141,7 @@ def _checked_number(function: Callable, *args: Any, **kwargs: Any) -> Any:
     so would ``round(5, -10**9)`` (it computes 10**(10**9))."""
     for value in (*args, *kwargs.values()):
         _check_decimal(value)
-    digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
+    digits: Any = args[1] if len(args) > 1 else kwargs.get("ndigits")
     if function is round and _is_int(digits) and abs(digits) > MAX_DECIMAL_DIGITS:
         raise SandboxError(f"round() to more than {MAX_DECIMAL_DIGITS} digits")
     return function(*args, **kwargs)
@@ -163,7 +167,7 @@ def _checked_mod(a: Any, b: Any) -> Any:
     return a % b
 
 
-_CONVERSIONS = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
+_CONVERSIONS: dict[int, Callable[[Any], str]] = {ord("r"): repr, ord("s"): str, ord("a"): ascii}
 
 
 def _checked_format(value: Any, spec: Any, conversion: int = -1) -> str:
@@ -188,18 +192,19 @@ class BoundedPolicy(RestrictingNodeTransformer):
         func = ast.copy_location(ast.Name(id=helper, ctx=ast.Load()), node)
         return ast.copy_location(ast.Call(func=func, args=args, keywords=keywords or []), node)
 
-    def visit_BinOp(self, node: ast.BinOp):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = self.node_contents_visit(node)
         helper = _BINOPS.get(type(node.op))
         return node if helper is None else self._call(helper, [node.left, node.right], node)
 
-    def visit_Call(self, node: ast.Call):
-        node = super().visit_Call(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in NUMBER_CONVERSIONS:
-            return self._call("_number_", [node.func, *node.args], node, node.keywords)
-        return node
+    def visit_Call(self, node: ast.Call) -> ast.AST | Iterable[ast.AST] | None:
+        visited = super().visit_Call(node)
+        if (isinstance(visited, ast.Call) and isinstance(visited.func, ast.Name)
+                and visited.func.id in NUMBER_CONVERSIONS):
+            return self._call("_number_", [visited.func, *visited.args], visited, visited.keywords)
+        return visited
 
-    def visit_FormattedValue(self, node: ast.FormattedValue):
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         node = self.node_contents_visit(node)
         if node.format_spec is not None:
             conversion = ast.copy_location(ast.Constant(node.conversion), node)
@@ -211,37 +216,38 @@ class BoundedPolicy(RestrictingNodeTransformer):
 def _check_method(obj: Any, name: str, method: Callable) -> Callable:
     """Methods of str/bytes/list whose result size an argument chooses, checked first."""
 
-    def padded(width, *args):
+    def padded(width: Any, *args: Any) -> Any:
         if _is_int(width) and width > MAX_SIZE:
             raise _too_big(f"the result of {name}()")
         return method(width, *args)
 
-    def replace(old, new, count=-1):
+    def replace(old: Any, new: Any, count: Any = -1) -> Any:
         n = obj.count(old) if len(old) else len(obj) + 1
         n = min(n, count) if _is_int(count) and count >= 0 else n
         if len(obj) + n * max(0, len(new) - len(old)) > MAX_SIZE:
             raise _too_big("the result of replace()")
         return method(old, new, count)
 
-    def expandtabs(tabsize=8):
+    def expandtabs(tabsize: Any = 8) -> Any:
         if _is_int(tabsize) and len(obj) + obj.count("\t" if isinstance(obj, str) else b"\t") * tabsize > MAX_SIZE:
             raise _too_big("the result of expandtabs()")
         return method(tabsize)
 
-    def join(iterable):
+    def join(iterable: Iterable[Any]) -> Any:
         items = list(iterable)
         size = len(obj) * max(0, len(items) - 1) + sum(len(i) for i in items if isinstance(i, _SEQUENCES))
         if size > MAX_SIZE:
             raise _too_big("the result of join()")
         return method(items)
 
-    def extend(iterable):
+    def extend(iterable: Iterable[Any]) -> Any:
         items = list(iterable)
         if len(obj) + len(items) > MAX_SIZE:
             raise _too_big("the extended list")
         return method(items)
 
-    checked = {"ljust": padded, "rjust": padded, "center": padded, "zfill": padded, "replace": replace,
+    checked: dict[str, Callable[..., Any]] = {
+        "ljust": padded, "rjust": padded, "center": padded, "zfill": padded, "replace": replace,
                "expandtabs": expandtabs, "join": join, "extend": extend}
     return checked.get(name, method)
 
@@ -253,7 +259,7 @@ def _bounded_getattr(obj: Any, name: str, *default: Any) -> Any:
     return value
 
 
-def _bounded_range(*args):
+def _bounded_range(*args: SupportsIndex) -> range:
     result = range(*args)
     if len(result) > MAX_SIZE:
         raise _too_big("the range")
@@ -330,7 +336,7 @@ DATA_VIEWS = ("vars", "globals", "locals")
 MAX_SOURCE = 100_000  # characters of one expression or script
 
 
-def _compile(source: str, compiler) -> Any:
+def _compile(source: str, compiler: Callable[..., CompileResult]) -> Any:
     if len(source) > MAX_SOURCE:
         raise SandboxError(f"the code is longer than {MAX_SOURCE:,} characters")
     try:
@@ -343,12 +349,12 @@ def _compile(source: str, compiler) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def compile_expression(expression: str):
+def compile_expression(expression: str) -> CodeType:
     return _compile(expression, compile_restricted_eval)
 
 
 @lru_cache(maxsize=1024)
-def compile_script(script: str):
+def compile_script(script: str) -> CodeType:
     return _compile(script, compile_restricted_exec)
 
 

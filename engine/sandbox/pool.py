@@ -83,19 +83,21 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             start_new_session=True)  # Ctrl-C in a terminal reaches the server, not its script processes
+        assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.ready = False
         self.known_helpers: set[str] = set()
 
     def _send(self, message: Any) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.process.stdin.write(_HEADER.pack(len(data)) + data)
-            self.process.stdin.flush()
+            self.stdin.write(_HEADER.pack(len(data)) + data)
+            self.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise _Died from None
 
     def _read(self, n: int, deadline: float) -> bytes:
-        fd = self.process.stdout.fileno()
+        fd = self.stdout.fileno()
         poller = select.poll()  # (select.select fails on descriptors above 1023 in a busy server)
         poller.register(fd, select.POLLIN)
         chunks, left = [], n
@@ -135,7 +137,7 @@ class Worker:
             self.close()
 
     def close(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
@@ -208,28 +210,29 @@ class Pool:
         A worker found dead before it got the request (it died idle) is replaced once."""
         digest, blob = helpers
         for attempt in (1, 2):
-            worker: Worker | None = self._acquire()
+            acquired = self._acquire()
+            worker: Worker | None = acquired
             sent = False
             try:
-                worker.wait_ready()
-                request["helpers"] = (digest, None if digest in worker.known_helpers else blob)
-                worker._send(request)
+                acquired.wait_ready()
+                request["helpers"] = (digest, None if digest in acquired.known_helpers else blob)
+                acquired._send(request)
                 sent = True
-                reply = worker._receive(time.monotonic() + limit + GRACE)
-                worker.known_helpers.add(digest)
+                reply = acquired._receive(time.monotonic() + limit + GRACE)
+                acquired.known_helpers.add(digest)
                 if reply[0] == "memory":
-                    worker.kill()
+                    acquired.kill()
                     worker = None
                     raise SandboxMemoryLimit(f"stopped: it used more than {MEMORY_LIMIT // 2**20} MB of memory")
                 return reply
             except _Overran:
-                worker.kill()
-                ready, worker = worker.ready, None
+                acquired.kill()
+                ready, worker = acquired.ready, None
                 if not ready:
                     raise SandboxError("the script process did not start in time") from None
                 raise SandboxTimeout(f"stopped after the time limit of {limit:g} s") from None
             except _Died:
-                code, worker = worker.kill(), None
+                code, worker = acquired.kill(), None
                 if not sent and attempt == 1:
                     continue
                 if code in (-signal.SIGXCPU, -signal.SIGKILL):
