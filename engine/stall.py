@@ -21,6 +21,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from .errors import incident_record
+
 STALLED = "stalled"
 
 
@@ -63,14 +65,8 @@ def stall_error(workflow: BpmnWorkflow, actor: str, now: _dt.datetime, last: Any
                f"(every instance of {name} has finished but they never joined)")
     else:
         why = "既无待办任务，也不等待任何消息或定时器 (no task is ready and no event is awaited)"
-    return {
-        "kind": STALLED,
-        "element_id": element_id,
-        "element_name": element_name,
-        "completed_by": actor,
-        "message": f"流程停滞：在“{what}”（{actor} 办理）之后{why}",
-        "at": now.isoformat(),
-    }
+    return incident_record(f"流程停滞：在“{what}”（{actor} 办理）之后{why}", now.isoformat(), element_id, element_name,
+                           kind=STALLED, completed_by=actor)
 
 
 def remerge_lost_children(workflow: BpmnWorkflow) -> int:

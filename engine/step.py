@@ -34,7 +34,7 @@ from . import binding, stall
 from . import forms as forms_mod
 from . import notify as notify_mod
 from .compaction import compact
-from .errors import Conflict
+from .errors import Conflict, incident_record
 from .events import next_timer_due
 from .models import HumanTask, HumanTaskGroup, Instance
 from .properties import CANDIDATE_GROUPS, DUE_DATE, SUMMARY, task_properties
@@ -151,12 +151,9 @@ class Step:
             # the element: the failing task's, else the spec the library names (WorkflowException)
             spec = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
             instance.status = "error"
-            instance.error = {
-                "element_id": getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
-                "element_name": getattr(spec, "bpmn_name", None),
-                "message": str(exc),
-                "at": engine.clock.now().isoformat(),
-            }
+            instance.error = incident_record(str(exc), engine.clock.now().isoformat(),
+                                             getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
+                                             getattr(spec, "bpmn_name", None))
         instance.summary = summary
 
     def audit(self, action: str, task: HumanTask | None = None, data: Any = None, actor: str | None = None) -> None:

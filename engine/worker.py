@@ -44,7 +44,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import notices, notify, timerstart
 from .clock import Clock
-from .errors import Conflict
+from .errors import Conflict, incident_record
 from .models import Instance, WorkerHeartbeat
 from .runtime import Engine
 
@@ -233,8 +233,7 @@ class Worker:
                 return
             instance.status = "error"
             instance.next_timer_at = None
-            instance.error = {"element_id": None, "element_name": None,
-                              "message": f"{exc.__class__.__name__}: {exc}", "at": self.clock.now().isoformat()}
+            instance.error = incident_record(f"{exc.__class__.__name__}: {exc}", self.clock.now().isoformat())
             instance.updated_at = self.clock.now()
             self.engine.audit(session, "system", "incident", instance, data=instance.error)
 
