@@ -56,7 +56,7 @@ KNOWN_NAMES = frozenset(
 
 _KINDS = {  # what reads -> (Chinese, English)
     "condition": ("条件", "the condition"),
-    "property": ("属性 {key}", "the property {key}"),
+    "property": ("属性 {key} ", "the property {key}"),
     "dmn": ("决策表 {key} 的输入表达式", "the input expression of decision table {key}"),
     "collection": ("多实例集合", "the multi-instance collection"),
     "cardinality": ("多实例数量", "the multi-instance cardinality"),
@@ -253,8 +253,10 @@ def _start_data(bundle: ParsedBundle, root) -> set[str] | None:
 def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str, int | None, str | None]:
     if read.kind == "dmn":
         file, line = element_line(bundle.trees, read.dmn_input_id)
-        if file:
-            return file, line, read.dmn_input_id
+        if file in bundle.trees:
+            text = bundle.trees[file].xpath("//*[@id=$id]/*[local-name()='inputExpression']/*[local-name()='text']",
+                                            id=read.dmn_input_id)
+            return file, text[0].sourceline if text else line, read.dmn_input_id
     file, line = element_line(bundle.trees, read.bpmn_id, default_file)
     tree = bundle.trees.get(file)
     if tree is None or not read.bpmn_id:
