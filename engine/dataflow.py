@@ -143,9 +143,10 @@ def form_fields(schema: Any) -> set[str]:
             fields |= form_fields(part)
     for key in ("if", "then", "else"):
         fields |= form_fields(schema.get(key))
-    for part in (schema.get("dependentSchemas") or schema.get("dependencies") or {}).values() \
-            if isinstance(schema.get("dependentSchemas") or schema.get("dependencies"), dict) else []:
-        fields |= form_fields(part)
+    for key in ("dependentSchemas", "dependencies"):
+        if isinstance(schema.get(key), dict):
+            for part in schema[key].values():
+                fields |= form_fields(part)
     return fields
 
 
@@ -170,6 +171,8 @@ def produced(bundle: ParsedBundle, process_spec) -> set[str]:
     for task_spec in process_spec.task_specs.values():
         props = task_properties(task_spec)
         names |= form_fields(bundle.forms.get(props.get(forms_mod.FORM_KEY) or ""))
+        camunda_form = getattr(task_spec, "form", None)  # Camunda formData: read, not rendered
+        names |= {f.id for f in getattr(camunda_form, "fields", None) or [] if isinstance(getattr(f, "id", None), str)}
         if isinstance(task_spec, ScriptTask) and task_spec.script:
             names |= assigned_names(task_spec.script)
         for attr in ("prescript", "postscript"):
