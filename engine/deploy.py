@@ -3,7 +3,7 @@
 A deploy stores a new ProcessVersion of an executable process only when the content
 of the files it needs (its BPMN, called processes, DMN tables, forms) changed. Nothing is
 stored when any file has a problem: the specs' checks (checks.py), forms (formcheck.py), DMN
-tables (dmncheck.py) and, when asked, the scenario files about the processes (scenarios.py).
+tables (dmncheck.py), the data flow (dataflow.py: every variable read is produced) and, when asked, the scenario files about the processes (scenarios.py).
 A deploy never silently supersedes a newer version (deployguard.py).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import deployguard as guard
-from . import dmncheck, formcheck
+from . import dataflow, dmncheck, formcheck
 from . import forms as forms_mod
 from .checks import check_specs
 from .models import Deployment, ProcessVersion
@@ -105,6 +105,7 @@ def plan(files: dict[str, bytes]) -> Plan:
     result = Plan(bundle)
     problems: list[Problem] = []
     pairs: set[tuple[str, str]] = set()
+    built: dict[str, tuple] = {}
     for name, schema in bundle.forms.items():
         if name.endswith(".schema.json") or (isinstance(schema, dict) and "$schema" in schema):
             reason = forms_mod.check_schema(schema)
@@ -122,6 +123,7 @@ def plan(files: dict[str, bytes]) -> Plan:
         for sid in missing:
             problems.append(Problem(bundle.process_files[process_id], f"called process '{sid}' does not exist"))
         problems.extend(check_specs(bundle, spec, subprocess_specs))
+        built[process_id] = (spec, subprocess_specs)
         pairs |= _form_pairs(spec, subprocess_specs)
         result.processes[process_id] = _needed_files(bundle, spec, subprocess_specs, process_id)
         result.names[process_id] = getattr(spec, "description", None) or process_id
@@ -129,6 +131,7 @@ def plan(files: dict[str, bytes]) -> Plan:
     problems.extend(dmncheck.check_bundle(bundle))
     texts = {name: files[name].decode("utf-8", "replace") for name in bundle.forms if name in files}
     problems.extend(formcheck.check_bundle(bundle.forms, texts, pairs))
+    problems.extend(dataflow.check(bundle, built))
     if problems:
         raise BundleError(sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message)))
     return result

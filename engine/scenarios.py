@@ -20,7 +20,7 @@ from .deploy import process_ids as defined_processes
 from .deploy import with_referenced_files
 from .errors import EngineError
 from .forms import FormValidationError
-from .parsing import BundleError, ParsedBundle, element_line, is_bpmn
+from .parsing import BundleError, ParsedBundle, element_line, is_bpmn, parse_xml
 from .problems import Problem
 from .workdays import CHINA, WorkCalendar
 
@@ -342,9 +342,48 @@ def _audit(expected: Any, actions: list[str], where: str) -> None:
         raise Mismatch(f"audit actions{where} lack '{wanted[position]}' in order {wanted}; got {actions}")
 
 
+def _call_graph(files: dict[str, bytes]) -> dict[str, set[str]]:
+    """process id -> the processes its call activities call (from the bundle's BPMN files)."""
+    calls: dict[str, set[str]] = {}
+    for name, content in files.items():
+        if not is_bpmn(name):
+            continue
+        try:
+            root = parse_xml(name, content).getroot()
+        except BundleError:
+            continue
+        for process in root.iter("{*}process"):
+            calls.setdefault(process.get("id"), set()).update(
+                el.get("calledElement") for el in process.iter("{*}callActivity") if el.get("calledElement"))
+    return calls
+
+
+def related_processes(files: dict[str, bytes], process_ids: list[str]) -> set[str]:
+    """The processes, the processes they call and the processes calling them (transitively):
+    a change on either side of a call can break the other side's scenarios."""
+    calls = _call_graph(files)
+    callers: dict[str, set[str]] = {}
+    for caller, callees in calls.items():
+        for callee in callees:
+            callers.setdefault(callee, set()).add(caller)
+    related = set(process_ids)
+    for graph in (calls, callers):
+        pending = list(process_ids)
+        seen = set(process_ids)
+        while pending:
+            for other in graph.get(pending.pop(), ()):
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        related |= seen
+    return related
+
+
 def scenarios_for(folder: str | Path, files: dict[str, bytes], process_ids: list[str]) -> list[Path]:
-    """The scenario files in ``folder`` about the given processes (their "process", or a
-    ``<name>.bpmn`` of the bundle that defines one of them)."""
+    """The scenario files in ``folder`` about the given processes, the processes they call and
+    the processes calling them (a scenario's "process", or a ``<name>.bpmn`` of the bundle that
+    defines one of them)."""
+    process_ids = sorted(related_processes(files, process_ids))
     found = []
     for path in find_scenario_files([folder]) if Path(folder).is_dir() else []:
         try:

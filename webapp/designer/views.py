@@ -88,7 +88,10 @@ def _quote(name: str) -> str:
 # -- deploy -------------------------------------------------------------------------------
 @bp.get("/deploy")
 def deploy_form():
-    return render_template("designer/deploy.html")
+    # the versions the upload is based on (issue 15): a later upload from this page is refused
+    # with the diff when one of them moved on meanwhile, as a web edit is
+    bases = [(row.process_id, row.latest) for row in workspace.processes(get_db())]
+    return render_template("designer/deploy.html", bases=bases)
 
 
 @bp.post("/deploy")
@@ -99,7 +102,7 @@ def deploy_upload():
     if request.form.get("fill") == "1" and not workspace.check_uploads(files):
         files = workspace.with_deployed(get_db(), files)
     return _deploy_or_report(files, uploaded, only_validate, source="web upload: " + ", ".join(uploaded),
-                             origin="web")
+                             origin="web", base_versions=workspace.base_versions(request.form.getlist("base")))
 
 
 @bp.post("/deploy/repository")
@@ -111,11 +114,12 @@ def deploy_repository():
 
 
 def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validate: bool, source: str,
-                      origin: str):
+                      origin: str, base_versions: dict[str, int] | None = None):
     if only_validate:
         outcome = workspace.validate(files)
     else:
-        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200], origin=origin)
+        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200], origin=origin,
+                                   base_versions=base_versions)
     diagrams = [(name, files[name].decode("utf-8", "replace")) for name in uploaded
                 if is_bpmn(name) and name in files]
     if outcome.ok and not only_validate:

@@ -160,6 +160,17 @@ def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source
     return outcome
 
 
+def base_versions(values: list[str]) -> dict[str, int]:
+    """``process_id:version`` pairs an upload form carries (the versions the page showed);
+    malformed or oversized entries are ignored."""
+    bases: dict[str, int] = {}
+    for value in values[:MAX_FILES]:
+        process_id, _, version = (value or "").rpartition(":")
+        if process_id and len(process_id) <= 200 and version.isdigit() and len(version) <= 9:
+            bases[process_id] = int(version)
+    return bases
+
+
 def scenario_dir():
     """Where the ``*.scenarios.json`` a deploy runs live (processes/ of the settings)."""
     from flask import current_app

@@ -1,0 +1,329 @@
+"""Deploy check of data flow (issue 15): every variable a process reads is produced somewhere.
+
+A designer's commonest mistake is a condition, a DMN input or a task property reading a field
+under a name nothing writes (``aproved`` for the form field ``approved``): the process deploys
+and the first case to get there becomes an incident. This check refuses such a deploy.
+
+*Readers*: the conditions of sequence flows (on gateways and tasks), the ``summary``,
+``candidateGroups``, ``dueDate`` and ``notify`` properties, the input expressions of a DMN table
+(through the business rule task that calls it), the collection and cardinality of a
+multi-instance activity and timer expressions.
+
+*Producers*: the fields of a task's form (and of the start event's submission form: the start
+data), names assigned by script tasks and pre-/post-scripts, the outputs of a business rule
+task's table, message variables and correlation properties, multi-instance input/output items
+and output collections, data objects and data outputs, and everything produced in a called
+process (its data comes back to the caller) or in the callers of a process (their data goes in).
+The engine itself gives every case its ``case_no``.
+
+The check is deliberately conservative (a false refusal of a good process is worse than a miss):
+
+* it is *not* path-precise: a name produced anywhere in the process, its sub-processes, the
+  processes it calls and the processes calling it counts as produced;
+* a process whose start data is unknown (a none start event without a form, started by code or
+  the API, and not called by another process of the bundle) is not checked at all;
+* a name the expression itself guards (``x if 'x' in vars() else …``, ``vars().get('x')``: any
+  name that also appears as a string in the expression), Python builtins, the sandbox's helpers
+  (``add_workdays`` …) and names bound in the expression (comprehension variables, lambda
+  arguments) are never reported.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from . import forms as forms_mod
+from .parsing import ParsedBundle, Problem, element_line
+from .properties import EXPRESSION_PROPERTIES, task_properties
+from .sandbox.policy import BASE_HELPERS, DATA_VIEWS, SAFE_BUILTINS
+from .workdays import helpers as workday_helpers
+
+# what the engine puts into the start data of every case beside the start form (engine/cases.py)
+ENGINE_NAMES = frozenset({"case_no"})
+KNOWN_NAMES = frozenset(
+    set(dir(builtins)) | set(SAFE_BUILTINS) | set(BASE_HELPERS) | set(DATA_VIEWS) | {"dir"}
+    | set(workday_helpers(None, lambda: None))
+)
+
+_KINDS = {  # what reads -> (Chinese, English)
+    "condition": ("条件", "the condition"),
+    "property": ("属性 {key} ", "the property {key}"),
+    "dmn": ("决策表 {key} 的输入表达式", "the input expression of decision table {key}"),
+    "collection": ("多实例集合", "the multi-instance collection"),
+    "cardinality": ("多实例数量", "the multi-instance cardinality"),
+    "completion": ("多实例完成条件", "the multi-instance completion condition"),
+    "timer": ("定时器", "the timer"),
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    kind: str
+    key: str
+    source: str
+    spec_name: str
+    bpmn_id: str | None
+    target: str | None = None  # the target of a condition's flow
+    dmn_input_id: str | None = None
+
+
+# -- names in code ----------------------------------------------------------------------------
+
+def _parse(source: str, mode: str) -> ast.AST | None:
+    try:
+        return ast.parse(source.strip(), mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the compile check (checks.py) reports it
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+    return names
+
+
+def read_names(source: str) -> list[str]:
+    """The variables an expression needs from the data, in order: not bound in it, not guarded
+    by it (a name it also mentions as a string), not a builtin or helper."""
+    tree = _parse(source, "eval")
+    if tree is None:
+        return []
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    skip = _bound(tree) | strings | KNOWN_NAMES
+    found: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in skip:
+            found.setdefault(node.id, None)
+    return list(found)
+
+
+def assigned_names(script: str) -> set[str]:
+    """Every name a script binds (anywhere: conservative)."""
+    tree = _parse(script, "exec")
+    return _bound(tree) if tree is not None else set()
+
+
+# -- producers and readers of one process spec -----------------------------------------------
+
+def _top(name: Any) -> str | None:
+    return name.split(".")[0].split("[")[0].strip() or None if isinstance(name, str) else None
+
+
+def form_fields(schema: Any) -> set[str]:
+    """The top-level fields a form can give (also from allOf/anyOf/oneOf and if/then/else)."""
+    fields: set[str] = set()
+    if not isinstance(schema, dict):
+        return fields
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        fields.update(k for k in props if isinstance(k, str))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key) or []:
+            fields |= form_fields(part)
+    for key in ("if", "then", "else"):
+        fields |= form_fields(schema.get(key))
+    for key in ("dependentSchemas", "dependencies"):
+        if isinstance(schema.get(key), dict):
+            for part in schema[key].values():
+                fields |= form_fields(part)
+    return fields
+
+
+def _event_definitions(task_spec) -> Iterator:
+    ed = getattr(task_spec, "event_definition", None)
+    if ed is not None:
+        yield ed
+        yield from getattr(ed, "event_definitions", None) or []
+
+
+def _named(items) -> set[str]:
+    out = set()
+    for item in items or []:
+        name = _top(getattr(item, "bpmn_id", None) or getattr(item, "name", None))
+        if name:
+            out.add(name)
+    return out
+
+
+def produced(bundle: ParsedBundle, process_spec) -> set[str]:
+    names: set[str] = set(_named((getattr(process_spec, "data_objects", None) or {}).values()))
+    for task_spec in process_spec.task_specs.values():
+        props = task_properties(task_spec)
+        names |= form_fields(bundle.forms.get(props.get(forms_mod.FORM_KEY) or ""))
+        camunda_form = getattr(task_spec, "form", None)  # Camunda formData: read, not rendered
+        names |= {f.id for f in getattr(camunda_form, "fields", None) or [] if isinstance(getattr(f, "id", None), str)}
+        if isinstance(task_spec, ScriptTask) and task_spec.script:
+            names |= assigned_names(task_spec.script)
+        for attr in ("prescript", "postscript"):
+            if getattr(task_spec, attr, None):
+                names |= assigned_names(getattr(task_spec, attr))
+        engine = getattr(task_spec, "dmnEngine", None)
+        if engine is not None:
+            names |= {n for n in (_top(o.name) for o in engine.decision_table.outputs) if n}
+        for ed in _event_definitions(task_spec):
+            for attr in ("message_var", "result_var", "variable"):
+                if _top(getattr(ed, attr, None)):
+                    names.add(_top(getattr(ed, attr)))
+            if getattr(ed, "result_var", "x") is None:  # camunda: the default result variable
+                names.add(f"{task_spec.name}_Response")
+            names |= {n for n in (_top(p.name) for p in getattr(ed, "correlation_properties", None) or []) if n}
+        if isinstance(task_spec, MultiInstanceTask):
+            names |= _named([task_spec.input_item, task_spec.output_item, task_spec.data_output])
+        io = getattr(task_spec, "io_specification", None)
+        if io is not None:
+            names |= _named(io.data_outputs) | _named(io.data_inputs)
+        names |= _named(getattr(task_spec, "data_output_associations", None))
+        if _top(getattr(task_spec, "result_variable", None)):
+            names.add(_top(task_spec.result_variable))
+    return names
+
+
+def reads(process_spec) -> Iterator[Read]:
+    for task_spec in process_spec.task_specs.values():
+        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        here = dict(spec_name=process_spec.name, bpmn_id=bpmn_id)
+        if isinstance(task_spec, MultiChoice):
+            for condition, target in task_spec.cond_task_specs:
+                source = condition.args[0] if hasattr(condition, "args") else condition
+                if isinstance(source, str) and source:
+                    yield Read("condition", "", source, target=target, **here)
+        for key, value in task_properties(task_spec).items():
+            if key in EXPRESSION_PROPERTIES and isinstance(value, str) and value:
+                yield Read("property", key, value, **here)
+        engine = getattr(task_spec, "dmnEngine", None)
+        if engine is not None:
+            table = engine.decision_table
+            for inp in table.inputs:
+                if inp.expression:
+                    yield Read("dmn", getattr(table, "name", None) or table.id, inp.expression,
+                               dmn_input_id=inp.id, **here)
+        if isinstance(task_spec, MultiInstanceTask):
+            if task_spec.data_input is not None and _top(task_spec.data_input.bpmn_id):
+                yield Read("collection", "", task_spec.data_input.bpmn_id, **here)
+            if isinstance(task_spec.cardinality, str) and task_spec.cardinality:
+                yield Read("cardinality", "", task_spec.cardinality, **here)
+            if isinstance(task_spec.condition, str) and task_spec.condition:
+                yield Read("completion", "", task_spec.condition, **here)
+        elif isinstance(task_spec, LoopTask) and isinstance(task_spec.condition, str) and task_spec.condition:
+            yield Read("completion", "", task_spec.condition, **here)
+        for ed in _event_definitions(task_spec):
+            if isinstance(ed, TimerEventDefinition) and isinstance(ed.expression, str) and ed.expression:
+                yield Read("timer", "", ed.expression, **here)
+
+
+def _start_data(bundle: ParsedBundle, root) -> set[str] | None:
+    """What a root process starts with, or None when it is unknown (code or the API starts it
+    with data no file describes)."""
+    starts = [t for t in root.task_specs.values() if isinstance(t, StartEvent)]
+    if not starts:
+        return None
+    names = set(ENGINE_NAMES)
+    for start in starts:
+        form = bundle.forms.get(task_properties(start).get(forms_mod.FORM_KEY) or "")
+        definitions = list(_event_definitions(start))
+        if isinstance(form, dict):
+            names |= form_fields(form)
+        elif any(d.__class__.__name__ not in ("NoneEventDefinition",) for d in definitions):
+            pass  # a timer, message or signal starts it: its data is what the event brings (produced())
+        else:
+            return None
+    return names
+
+
+# -- the check ---------------------------------------------------------------------------------
+
+def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str, int | None, str | None]:
+    if read.kind == "dmn":
+        file, line = element_line(bundle.trees, read.dmn_input_id)
+        if file in bundle.trees:
+            text = bundle.trees[file].xpath("//*[@id=$id]/*[local-name()='inputExpression']/*[local-name()='text']",
+                                            id=read.dmn_input_id)
+            return file, text[0].sourceline if text else line, read.dmn_input_id
+    file, line = element_line(bundle.trees, read.bpmn_id, default_file)
+    tree = bundle.trees.get(file)
+    if tree is None or not read.bpmn_id:
+        return file or default_file, line, read.bpmn_id
+    if read.kind == "condition":
+        flows = tree.xpath("//*[local-name()='sequenceFlow'][@sourceRef=$s][@targetRef=$t]",
+                           s=read.bpmn_id, t=read.target or "")
+        if flows:
+            expr = flows[0].xpath("*[local-name()='conditionExpression']")
+            return file, (expr[0] if expr else flows[0]).sourceline, flows[0].get("id")
+    elif read.kind == "property":
+        found = tree.xpath("//*[@id=$id]//*[local-name()='property'][@name=$n]", id=read.bpmn_id, n=read.key)
+        if found:
+            return file, found[0].sourceline, read.bpmn_id
+    elif read.kind == "timer":
+        found = tree.xpath("//*[@id=$id]//*[local-name()='timeDuration' or local-name()='timeDate' or "
+                           "local-name()='timeCycle']", id=read.bpmn_id)
+        if found:
+            return file, found[0].sourceline, read.bpmn_id
+    return file, line, read.bpmn_id
+
+
+def _message(read: Read, name: str, known: set[str]) -> str:
+    zh, en = _KINDS[read.kind]
+    zh, en = zh.format(key=read.key), en.format(key=read.key)
+    if read.kind == "dmn" and read.bpmn_id:
+        zh, en = f"{zh}（业务规则任务 {read.bpmn_id}）", f"{en} (business rule task {read.bpmn_id})"
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    zh_hint = f"（是否应为 {close[0]}？）" if close else ""
+    en_hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (f"{zh}读取的变量 {name} 在流程中没有任何表单、脚本或规则产生{zh_hint} / "
+            f"{en} reads '{name}', which no form, script or rule of the process produces{en_hint}")
+
+
+def check(bundle: ParsedBundle, built: dict[str, tuple[Any, dict]]) -> list[Problem]:
+    """``built``: root process id -> (spec, subprocess_specs) as deploy built them."""
+    specs: dict[str, Any] = {}
+    trees: dict[str, list[str]] = {}
+    for root_id, (spec, subs) in built.items():
+        members = [spec, *[s for s in subs.values() if s is not None]]
+        trees[root_id] = [s.name for s in members]
+        for s in members:
+            specs.setdefault(s.name, s)
+    made = {name: produced(bundle, s) for name, s in specs.items()}
+    called = {name for rid, names in trees.items() for name in names if name != built[rid][0].name}
+    pools: dict[str, set[str] | None] = {}
+    for root_id, (spec, _subs) in built.items():
+        start = _start_data(bundle, spec)
+        if start is None and spec.name not in called:
+            pool = None
+        else:
+            pool = set(start or ()) | {n for name in trees[root_id] for n in made[name]}
+        for name in trees[root_id]:
+            if name in pools and pools[name] is None:
+                continue
+            pools[name] = None if pool is None else (pools.get(name) or set()) | pool
+    problems: list[Problem] = []
+    for name, pool in sorted(pools.items()):
+        if pool is None:
+            continue
+        default_file = getattr(specs[name], "file", None) or bundle.process_files.get(name, "")
+        for read in reads(specs[name]):
+            for var in read_names(read.source):
+                if var not in pool:
+                    file, line, element_id = _locate(bundle, default_file, read)
+                    problems.append(Problem(file or default_file, _message(read, var, pool), line, element_id))
+    return problems
