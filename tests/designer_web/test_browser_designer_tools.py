@@ -181,3 +181,27 @@ def test_structured_form_editor_adds_a_required_field_drawn_first_and_insisted_o
     expect(wg.locator(".flash-ok")).to_be_visible()
     for page in (designer, ent, wg):
         assert page.js_errors == []
+
+
+def test_dmn_cells_are_checked_live_while_editing(real_server, login_page, shots):
+    designer = login_page("designer")
+    designer.goto(f"{real_server}/designer/processes/ztc_case/1")
+    designer.locator("a.edit-link[data-file='deadline.dmn']").click()
+    expect(designer.locator("#canvas[data-ready='1']")).to_be_visible(timeout=15000)
+    cell = designer.locator("td[data-element-id='ztc_deadline_rule4_in0']")
+    cell.click()
+    designer.keyboard.press("Control+A")
+    designer.keyboard.type("紧急")
+    # no button pressed: the checker marks the cell and lists the suggestion
+    expect(designer.locator("td[data-element-id='ztc_deadline_rule4_in0'].has-problem")).to_be_visible(timeout=15000)
+    expect(designer.locator("#problems")).to_contain_text('是否应为 "紧急"？')
+    shots(designer, "dmn-live-problem")
+    cell.click()
+    designer.keyboard.press("Control+A")
+    designer.keyboard.type('"紧急"')
+    expect(designer.locator("#canvas[data-live='0']")).to_be_visible(timeout=15000)
+    expect(designer.locator("#canvas td.has-problem")).to_have_count(0)
+    expect(designer.locator("#problems")).to_be_hidden()
+    designer.goto(real_server + "/designer/processes/ztc_case")
+    expect(designer.locator("#version-table tbody tr")).to_have_count(1)  # checking deploys nothing
+    assert designer.js_errors == []

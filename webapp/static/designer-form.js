@@ -29,7 +29,6 @@
   function refresh() {
     if (!check()) { preview.setAttribute('data-ready', '0'); return; }
     var mine = ++seq;
-    preview.setAttribute('data-ready', '0');
     var body = isUi ? { schema: companion, ui: source.value } : { schema: source.value, ui: uiText() };
     E.postJSON(root.dataset.previewUrl, body).then(function (r) {
       if (mine !== seq) return;
@@ -192,6 +191,7 @@
     var el = document.createElement(tag || 'input');
     if (!tag) el.type = 'text';
     el.className = cls;
+    el.autocomplete = 'off';  // built by script: the browser must not restore typed state into them on "back"
     el.value = value == null ? '' : value;
     el.setAttribute('aria-label', label);
     return el;
@@ -260,7 +260,7 @@
       cell(tr, label);
 
       var req = document.createElement('input');
-      req.type = 'checkbox'; req.className = 'f-required'; req.checked = required.indexOf(key) >= 0;
+      req.type = 'checkbox'; req.className = 'f-required'; req.autocomplete = 'off'; req.checked = required.indexOf(key) >= 0;
       req.setAttribute('aria-label', L.lRequired);
       req.addEventListener('change', function () { setRequired(key, req.checked); write(); });
       cell(tr, req);
