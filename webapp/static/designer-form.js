@@ -207,7 +207,7 @@
     write();
     draw();
     if (focusKey) {
-      var el = table.querySelector('tr.field-row[data-name="' + focusKey + '"] .' + (focusClass || 'f-name'));
+      var el = table.querySelector('tr.field-row[data-name="' + CSS.escape(focusKey) + '"] .' + (focusClass || 'f-name'));
       if (el) el.focus();
     }
   }
