@@ -22,6 +22,7 @@ def open_editor(page, base: str, name: str, version: int = 1):
 
 def edit_form(page, change) -> None:
     expect(page.locator("#preview[data-ready='1']")).to_be_visible(timeout=10000)
+    page.click("#tab-raw")  # the structured table is the first tab; the raw JSON the second
     data = json.loads(page.input_value("#source"))
     change(data)
     page.fill("#source", json.dumps(data, ensure_ascii=False, indent=2))

@@ -43,6 +43,7 @@ def test_manager_changes_deadline_rule_and_form_label(real_server, login_page, s
     expect(designer.locator("h1")).to_contain_text("v2")
     designer.locator("a.edit-link[data-file='dispatch.schema.json']").click()
     expect(designer.locator("#preview[data-ready='1']")).to_be_visible(timeout=10000)
+    designer.click("#tab-raw")
     text = designer.input_value("#source")
     assert '"title": "办理方式",' in text
     designer.fill("#source", text.replace('"title": "办理方式",', f'"title": "{NEW_LABEL}",', 1))

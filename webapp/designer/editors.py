@@ -3,7 +3,12 @@
 base version's files with the edited ones replaced; nothing is written to the repository."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, g, jsonify, render_template, request, url_for
+from sqlalchemy import select
+
+from engine.models import ProcessVersion
 
 from ..context import get_db, get_engine
 from ..i18n import current_lang
@@ -23,10 +28,16 @@ def edit(process_id: str, version: int, name: str):
         abort(404)
     latest = load_version(process_id)
     forms = sorted(n for n in found.files if workspace.file_kind(n) == "schema")
+    decisions = sorted({d for n, text in found.files.items() if workspace.file_kind(n) == "dmn"
+                        for d in _DECISION_ID.findall(text)})
+    processes = sorted(get_db().scalars(select(ProcessVersion.process_id).distinct()))
     return render_template(TEMPLATES[kind], v=found, name=name, kind=kind, latest=latest, text=found.files[name],
-                           forms=forms, companion=_companion(found, name),
+                           forms=forms, decisions=decisions, processes=processes, companion=_companion(found, name),
                            file_url=url_for("designer.version_file", process_id=process_id, version=version,
                                             name=name))
+
+
+_DECISION_ID = re.compile(r"<(?:\w+:)?decision\s[^>]*?\bid=\"([^\"]+)\"")
 
 
 def _companion(version, name: str) -> str | None:

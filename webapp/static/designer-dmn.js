@@ -1,4 +1,5 @@
-// The DMN editor (dmn-js): opens the decision table; validate / deploy the edited file.
+// The DMN editor (dmn-js): opens the decision table; validate / deploy the edited file; every
+// edit is checked live by the deploy checker and its problems are marked on their cells.
 (function () {
   var E = window.ZtcEditor;
   var canvasEl = document.getElementById('canvas');
@@ -31,12 +32,38 @@
     files().then(function (f) { E.download(fileName, f[fileName]); });
   });
 
+  // cells checked live: every edit is sent (debounced) to the deploy checker, its problems marked
+  var liveTimer = null;
+  var liveSeq = 0;
+  function liveCheck() {
+    var mine = ++liveSeq;
+    canvasEl.setAttribute('data-live', 'checking');
+    files().then(function (f) { return E.postJSON(E.root.dataset.validateUrl, { files: f }); }).then(function (r) {
+      if (mine !== liveSeq) return;
+      var problems = (r && r.problems) || [];
+      E.showProblems(problems);
+      mark(problems);
+      canvasEl.setAttribute('data-live', String(problems.length));
+    }).catch(function () { canvasEl.setAttribute('data-live', 'failed'); });
+  }
+  function watch() {
+    var viewer = modeler.getActiveViewer();
+    if (!viewer || viewer.__ztcWatched) return;
+    viewer.__ztcWatched = true;
+    viewer.get('eventBus').on('commandStack.changed', function () {
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(liveCheck, 600);
+    });
+  }
+  modeler.on('views.changed', watch);
+
   E.fetchText(E.root.dataset.src).then(function (xml) {
     return modeler.importXML(xml);
   }).then(function () {
     var table = modeler.getViews().filter(function (v) { return v.type === 'decisionTable'; })[0];
     return table ? modeler.open(table) : null;
   }).then(function () {
+    watch();
     canvasEl.setAttribute('data-ready', '1');
   }).catch(function (err) {
     E.status(String(err && err.message || err), 'error');

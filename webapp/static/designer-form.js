@@ -1,5 +1,9 @@
-// The form editor: JSON checked as you type, a live preview rendered by the server
-// (webapp/formrender.py, the same code as the task pages), validate / deploy.
+// The form editor. A JSON Schema (*.schema.json) is edited as a table of fields (name, type,
+// label, required, options, help; add, remove, reorder — the order is written to the schema's
+// properties and to its UI schema's ui:order), with the raw JSON as the second tab. A UI schema
+// is edited as raw JSON. The live preview is rendered by the server (webapp/formrender.py, the
+// same code as the task pages); validate / deploy send the schema and, when the order changed,
+// its UI schema through the deploy checks.
 (function () {
   var E = window.ZtcEditor;
   var source = document.getElementById('source');
@@ -8,8 +12,11 @@
   if (!E || !source || !preview) return;
   var root = E.root;
   var fileName = root.dataset.file;
+  var companionName = root.dataset.companion || '';
   var isUi = root.dataset.kind === 'uischema';
-  var companion = '';
+  var companion = '';  // the other file's text (UI schema of a schema, schema of a UI schema)
+  var ui = null;       // the parsed UI schema of a schema (structured editor)
+  var uiChanged = false;
   var timer = null;
   var seq = 0;
 
@@ -18,10 +25,11 @@
       errorEl.textContent = String(e.message); return false;
     }
   }
+  function uiText() { return ui ? JSON.stringify(ui, null, 2) : (companion || '{}'); }
   function refresh() {
     if (!check()) { preview.setAttribute('data-ready', '0'); return; }
     var mine = ++seq;
-    var body = isUi ? { schema: companion, ui: source.value } : { schema: source.value, ui: companion || '{}' };
+    var body = isUi ? { schema: companion, ui: source.value } : { schema: source.value, ui: uiText() };
     E.postJSON(root.dataset.previewUrl, body).then(function (r) {
       if (mine !== seq) return;
       if (!r.ok) { errorEl.textContent = r.error || (r.problems && r.problems[0] && r.problems[0].message) || ''; return; }
@@ -30,18 +38,294 @@
       preview.setAttribute('data-ready', '1');
     });
   }
-  source.addEventListener('input', function () { check(); clearTimeout(timer); timer = setTimeout(refresh, 300); });
+  function later() { clearTimeout(timer); timer = setTimeout(refresh, 300); }
+  source.addEventListener('input', function () { check(); later(); });
 
   function files() {
     if (!check()) return Promise.reject(new Error(errorEl.textContent));
-    var out = {}; out[fileName] = source.value; return out;
+    var out = {}; out[fileName] = source.value;
+    if (uiChanged && companionName && ui) out[companionName] = JSON.stringify(ui, null, 2) + '\n';
+    return out;
   }
   document.getElementById('btn-validate').addEventListener('click', function () { E.run('validate', files); });
   document.getElementById('btn-deploy').addEventListener('click', function () { E.run('deploy', files); });
   document.getElementById('btn-download').addEventListener('click', function () { E.download(fileName, source.value); });
 
+  // -- the structured editor ----------------------------------------------------------------
+  var pane = document.getElementById('pane-fields');
+  var table = document.getElementById('fields');
+  var L = pane ? pane.dataset : {};
+  var schema = null;
+  var TYPES = ['text', 'textarea', 'integer', 'number', 'boolean', 'date', 'choice', 'multichoice'];
+  var NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+  function typeName(s) {
+    var t = s && s.type;
+    if (Array.isArray(t)) t = t.filter(function (x) { return x !== 'null'; })[0];
+    if (!t && s && ('enum' in s || 'const' in s)) t = 'string';
+    return t;
+  }
+  function optionsOf(s) {
+    if (!s) return null;
+    if (Array.isArray(s.enum)) {
+      var names = s.enumNames || [];
+      return s.enum.filter(function (v) { return v !== null; }).map(function (v, i) { return [String(v), names[i] || String(v)]; });
+    }
+    var alts = s.oneOf || s.anyOf;
+    if (Array.isArray(alts) && alts.some(function (o) { return o && typeof o === 'object' && 'const' in o; })) {
+      return alts.filter(function (o) { return o && 'const' in o; }).map(function (o) {
+        return [String(o.const), o.title || String(o.const)]; });
+    }
+    return null;
+  }
+  function kindOf(s, u) {
+    var t = typeName(s);
+    if (t === 'array') return optionsOf(s.items) && typeName(s.items) === 'string' ? 'multichoice' : 'other';
+    if (t === 'string' && optionsOf(s)) return 'choice';
+    if (t === 'boolean' || t === 'integer' || t === 'number') return t;
+    if (t === 'string' && !s.format && !(u && u['ui:widget'] && u['ui:widget'] !== 'textarea')) {
+      return (u && u['ui:widget'] === 'textarea') || (s.maxLength || 0) > 200 ? 'textarea' : 'text';
+    }
+    if (t === 'string' && s.format === 'date') return 'date';
+    return 'other';
+  }
+  function optionsText(opts) {
+    return (opts || []).map(function (o) { return o[0] === o[1] ? o[0] : o[0] + '=' + o[1]; }).join('\n');
+  }
+  function parseOptions(text) {
+    var seen = {};
+    return text.split('\n').map(function (line) { return line.trim(); }).filter(Boolean).map(function (line) {
+      var at = line.indexOf('=');
+      var value = (at < 0 ? line : line.slice(0, at)).trim();
+      var label = (at < 0 ? line : line.slice(at + 1)).trim() || value;
+      return { const: value, title: label };
+    }).filter(function (o) { if (!o.const || seen[o.const]) return false; seen[o.const] = true; return true; });
+  }
+  function setOptions(target, text) {
+    var alts = parseOptions(text);
+    delete target.enum; delete target.enumNames; delete target.anyOf;
+    target.oneOf = alts.length ? alts : [{ const: 'option1', title: 'option1' }];
+  }
+
+  function order() {  // as webapp/formrender.fields_of: ui:order first, the rest after
+    var keys = Object.keys(schema.properties || {});
+    var listed = (ui && Array.isArray(ui['ui:order']) ? ui['ui:order'] : []).filter(function (k) {
+      return k === '*' || keys.indexOf(k) >= 0; });
+    var rest = keys.filter(function (k) { return listed.indexOf(k) < 0; });
+    var star = listed.indexOf('*');
+    if (star >= 0) return listed.slice(0, star).concat(rest, listed.slice(star + 1));
+    return listed.concat(rest);
+  }
+  function reorder(keys) {  // the schema's properties in this order, and the UI schema's ui:order
+    var props = {};
+    keys.forEach(function (k) { props[k] = schema.properties[k]; });
+    schema.properties = props;
+    if (ui && (Array.isArray(ui['ui:order']) || companionName)) {
+      ui['ui:order'] = keys.slice();
+      uiChanged = true;
+    }
+  }
+  function write() {
+    source.value = JSON.stringify(schema, null, 2) + '\n';
+    check();
+    later();
+  }
+  function uiOf(key) { return (ui && ui[key]) || {}; }
+
+  function applyKind(key, kind) {
+    var s = schema.properties[key];
+    var old = kindOf(s, uiOf(key));
+    if (old === kind) return;
+    var opts = optionsText(optionsOf(s) || optionsOf(s.items));
+    ['type', 'format', 'enum', 'enumNames', 'oneOf', 'anyOf', 'items', 'uniqueItems', 'maxLength', 'minimum',
+     'maximum', 'multipleOf', 'default', 'const', 'pattern', 'minLength'].forEach(function (k) { delete s[k]; });
+    if (ui && ui[key] && ui[key]['ui:widget']) { delete ui[key]['ui:widget']; uiChanged = true; }
+    if (kind === 'text') { s.type = 'string'; s.maxLength = 200; }
+    if (kind === 'textarea') { s.type = 'string'; s.maxLength = 2000; }
+    if (kind === 'integer' || kind === 'number' || kind === 'boolean') s.type = kind;
+    if (kind === 'date') { s.type = 'string'; s.format = 'date'; }
+    if (kind === 'choice') { s.type = 'string'; setOptions(s, opts); }
+    if (kind === 'multichoice') { s.type = 'array'; s.items = { type: 'string' }; setOptions(s.items, opts); s.uniqueItems = true; }
+  }
+  function setRequired(key, on) {
+    var req = (schema.required || []).filter(function (k) { return k !== key; });
+    if (on) req.push(key);
+    if (req.length) schema.required = req; else delete schema.required;
+  }
+  function rename(key, to) {
+    var keys = order().map(function (k) { return k === key ? to : k; });
+    schema.properties[to] = schema.properties[key];
+    delete schema.properties[key];
+    if (schema.required) schema.required = schema.required.map(function (k) { return k === key ? to : k; });
+    if (ui && ui[key]) { ui[to] = ui[key]; delete ui[key]; uiChanged = true; }
+    reorder(keys);
+  }
+  function remove(key) {
+    var keys = order().filter(function (k) { return k !== key; });
+    delete schema.properties[key];
+    setRequired(key, false);
+    if (ui && ui[key]) { delete ui[key]; uiChanged = true; }
+    reorder(keys);
+  }
+  function move(key, by) {
+    var keys = order();
+    var at = keys.indexOf(key);
+    var to = at + by;
+    if (at < 0 || to < 0 || to >= keys.length) return;
+    keys.splice(at, 1);
+    keys.splice(to, 0, key);
+    reorder(keys);
+  }
+  function add() {
+    schema.properties = schema.properties || {};
+    var n = 1;
+    while (schema.properties['field_' + n]) n++;
+    var key = 'field_' + n;
+    schema.properties[key] = { type: 'string', title: L.lNewLabel + ' ' + n, maxLength: 200 };
+    reorder(order().filter(function (k) { return k !== key; }).concat([key]));
+    return key;
+  }
+
+  function cell(tr, child) { var td = tr.insertCell(); if (child) td.appendChild(child); return td; }
+  function input(cls, value, label, tag) {
+    var el = document.createElement(tag || 'input');
+    if (!tag) el.type = 'text';
+    el.className = cls;
+    el.autocomplete = 'off';  // built by script: the browser must not restore typed state into them on "back"
+    el.value = value == null ? '' : value;
+    el.setAttribute('aria-label', label);
+    return el;
+  }
+  function button(cls, text, label, onclick) {
+    var b = document.createElement('button');
+    b.type = 'button'; b.className = 'btn ' + cls; b.textContent = text; b.title = label;
+    b.setAttribute('aria-label', label);
+    b.addEventListener('click', onclick);
+    return b;
+  }
+  function changed(focusKey, focusClass) {
+    write();
+    draw();
+    if (focusKey) {
+      var el = table.querySelector('tr.field-row[data-name="' + CSS.escape(focusKey) + '"] .' + (focusClass || 'f-name'));
+      if (el) el.focus();
+    }
+  }
+
+  function draw() {
+    var head = table.tHead;
+    head.textContent = '';
+    var hr = head.insertRow();
+    [L.lName, L.lType, L.lLabel, L.lRequired, L.lOptions, L.lHelp, L.lActions].forEach(function (t) {
+      var th = document.createElement('th'); th.textContent = t; hr.appendChild(th);
+    });
+    var body = table.tBodies[0];
+    body.textContent = '';
+    var keys = order();
+    var required = schema.required || [];
+    keys.forEach(function (key, i) {
+      var s = schema.properties[key] || {};
+      var kind = kindOf(s, uiOf(key));
+      var tr = body.insertRow();
+      tr.className = 'field-row';
+      tr.setAttribute('data-name', key);
+
+      var name = input('f-name', key, L.lName);
+      name.addEventListener('change', function () {
+        var to = name.value.trim();
+        if (to === key) return;
+        if (!NAME.test(to) || schema.properties[to]) {
+          name.classList.add('invalid'); name.title = L.lBadName; errorEl.textContent = L.lBadName; return;
+        }
+        rename(key, to);
+        changed(to, 'f-type');
+      });
+      cell(tr, name);
+
+      var type = input('f-type', '', L.lType, 'select');
+      TYPES.concat(kind === 'other' ? ['other'] : []).forEach(function (t) {
+        var o = document.createElement('option'); o.value = t;
+        o.textContent = L['lT' + t.charAt(0).toUpperCase() + t.slice(1)] || t;
+        type.appendChild(o);
+      });
+      type.value = kind;
+      type.addEventListener('change', function () { applyKind(key, type.value); changed(key, 'f-type'); });
+      cell(tr, type);
+
+      var label = input('f-label', s.title || '', L.lLabel);
+      label.addEventListener('change', function () {
+        if (label.value.trim()) s.title = label.value.trim(); else delete s.title;
+        write();
+      });
+      cell(tr, label);
+
+      var req = document.createElement('input');
+      req.type = 'checkbox'; req.className = 'f-required'; req.autocomplete = 'off'; req.checked = required.indexOf(key) >= 0;
+      req.setAttribute('aria-label', L.lRequired);
+      req.addEventListener('change', function () { setRequired(key, req.checked); write(); });
+      cell(tr, req);
+
+      var target = kind === 'multichoice' ? s.items : s;
+      var opts = input('f-options', optionsText(optionsOf(target)), L.lOptions, 'textarea');
+      opts.rows = Math.max(2, Math.min(6, (opts.value.match(/\n/g) || []).length + 1));
+      opts.disabled = kind !== 'choice' && kind !== 'multichoice';
+      opts.addEventListener('change', function () { setOptions(target, opts.value); write(); });
+      cell(tr, opts);
+
+      var help = input('f-help', s.description || '', L.lHelp);
+      help.addEventListener('change', function () {
+        if (help.value.trim()) s.description = help.value.trim(); else delete s.description;
+        write();
+      });
+      cell(tr, help);
+
+      var actions = cell(tr);
+      actions.className = 'f-actions';
+      var up = button('f-up', '↑', L.lUp, function () { move(key, -1); changed(key, 'f-up'); });
+      up.disabled = i === 0;
+      var down = button('f-down', '↓', L.lDown, function () { move(key, 1); changed(key, 'f-down'); });
+      down.disabled = i === keys.length - 1;
+      actions.appendChild(up);
+      actions.appendChild(down);
+      actions.appendChild(button('f-remove', '✕', L.lRemove, function () { remove(key); changed(); }));
+    });
+    table.setAttribute('data-fields', String(keys.length));
+  }
+
+  function structured() {  // (re)read the raw JSON into the table; false when it does not parse
+    if (!check()) return false;
+    var parsed = JSON.parse(source.value);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+    schema = parsed;
+    schema.properties = schema.properties || {};
+    draw();
+    return true;
+  }
+  function showTab(raw) {
+    if (!raw && !structured()) raw = true;  // broken JSON: stay on the raw text
+    document.getElementById('pane-raw').hidden = !raw;
+    pane.hidden = raw;
+    [['tab-fields', !raw], ['tab-raw', raw]].forEach(function (t) {
+      var el = document.getElementById(t[0]);
+      el.classList.toggle('active', t[1]);
+      el.setAttribute('aria-selected', t[1] ? 'true' : 'false');
+    });
+  }
+  if (pane) {
+    document.getElementById('tab-fields').addEventListener('click', function () { showTab(false); });
+    document.getElementById('tab-raw').addEventListener('click', function () { showTab(true); });
+    document.getElementById('btn-add-field').addEventListener('click', function () { changed(add(), 'f-name'); });
+  }
+
   var companionSrc = root.dataset.companionSrc;
   (companionSrc ? E.fetchText(companionSrc) : Promise.resolve(isUi ? '{"type": "object"}' : '{}'))
-    .then(function (text) { companion = text; refresh(); })
-    .catch(function () { refresh(); });
+    .then(function (text) { companion = text; }, function () { companion = isUi ? '{"type": "object"}' : '{}'; })
+    .then(function () {
+      if (!isUi) {
+        try { ui = JSON.parse(companion || '{}'); } catch (e) { ui = null; }
+        if (ui && (typeof ui !== 'object' || Array.isArray(ui))) ui = null;
+      }
+      if (pane) showTab(false);
+      refresh();
+    });
 })();

@@ -1,5 +1,8 @@
 // The BPMN modeler (bpmn-js) with our side panel: name, the task properties of
-// docs/CONVENTIONS.md (spiffworkflow:properties), timer expressions, conditions, scripts.
+// docs/CONVENTIONS.md (spiffworkflow:properties: form, candidate groups, due date, summary, notify,
+// prefill, context), a business rule task's decision (spiffworkflow:calledDecisionId), a call
+// activity's called process and binding (engine/binding.py), a multi-instance activity's
+// collection and element variable, timer expressions, conditions, scripts.
 // Edits go through the bpmn-js modeling API or the element's extension elements.
 (function () {
   var E = window.ZtcEditor;
@@ -70,6 +73,88 @@
     modeling.updateProperties(element, {});
   }
 
+  // -- extension elements with a text body (spiffworkflow:calledDecisionId) -------------------
+  function extChild(bo, local) {
+    var ext = bo.extensionElements;
+    return ext && (ext.values || []).filter(function (v) { return isLocal(v, local); })[0] || null;
+  }
+  function getExtText(bo, local) {
+    var found = extChild(bo, local);
+    return found ? (found.$body || '') : '';
+  }
+  function setExtText(element, local, value) {
+    var bo = element.businessObject;
+    var found = extChild(bo, local);
+    if (!value) {
+      if (found) bo.extensionElements.values.splice(bo.extensionElements.values.indexOf(found), 1);
+    } else if (found) {
+      found.$body = value;
+    } else {
+      var ext = bo.extensionElements;
+      if (!ext) {
+        ext = moddle.create('bpmn:ExtensionElements', { values: [] });
+        ext.$parent = bo;
+        bo.extensionElements = ext;
+      }
+      var child = moddle.createAny('spiffworkflow:' + local, SPIFF_NS, {});
+      child.$body = value;
+      child.$parent = ext;
+      ext.values = ext.values || [];
+      ext.values.push(child);
+    }
+    modeling.updateProperties(element, {});
+  }
+
+  // -- multi-instance: collection (loopDataInputRef) and element variable (inputDataItem) -----
+  // SpiffWorkflow reads loopDataInputRef's text as a variable name; bpmn-moddle reads it as a
+  // reference to an element with that id and drops it when there is none (a plain variable, not a
+  // data object). The names are read from the XML before import and put back after it.
+  var loopRefs = {};
+  function readLoopRefs(xml) {
+    loopRefs = {};
+    try {
+      var doc = new DOMParser().parseFromString(xml, 'application/xml');
+      ['loopDataInputRef', 'loopDataOutputRef'].forEach(function (tag) {
+        var found = doc.getElementsByTagNameNS('http://www.omg.org/spec/BPMN/20100524/MODEL', tag);
+        for (var i = 0; i < found.length; i++) {
+          var task = found[i].parentNode && found[i].parentNode.parentNode;
+          var id = task && task.getAttribute && task.getAttribute('id');
+          if (id) { loopRefs[id] = loopRefs[id] || {}; loopRefs[id][tag] = (found[i].textContent || '').trim(); }
+        }
+      });
+    } catch (e) { loopRefs = {}; }
+  }
+  function refTo(bo, name) {  // a data object of the process with that id, else a detached reference
+    var holder = bo.$parent;
+    var own = holder && (holder.flowElements || []).filter(function (f) {
+      return f.id === name && f.$type === 'bpmn:DataObject'; })[0];
+    return own || moddle.create('bpmn:Property', { id: name, name: name });
+  }
+  function restoreLoopRefs() {
+    registry.filter(function (e) { return loopRefs[e.id]; }).forEach(function (e) {
+      var loop = e.businessObject.loopCharacteristics;
+      if (!loop || loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') return;
+      ['loopDataInputRef', 'loopDataOutputRef'].forEach(function (tag) {
+        var name = loopRefs[e.id][tag];
+        if (name && !loop[tag]) loop[tag] = refTo(e.businessObject, name);
+      });
+    });
+  }
+  function miOf(bo) {
+    var loop = bo.loopCharacteristics;
+    return loop && loop.$type === 'bpmn:MultiInstanceLoopCharacteristics' ? loop : null;
+  }
+  function setCollection(element, name) {
+    var loop = miOf(element.businessObject);
+    modeling.updateModdleProperties(element, loop, {
+      loopDataInputRef: name ? refTo(element.businessObject, name) : undefined });
+  }
+  function setElementVariable(element, name) {
+    var loop = miOf(element.businessObject);
+    modeling.updateModdleProperties(element, loop, {
+      inputDataItem: name ? moddle.create('bpmn:DataInput', { id: name, name: name }) : undefined });
+  }
+
   // -- timers, conditions, scripts ------------------------------------------------------
   function timerOf(bo) {
     return (bo.eventDefinitions || []).filter(function (d) { return d.$type === 'bpmn:TimerEventDefinition'; })[0];
@@ -137,9 +222,48 @@
       field(L.lDue, 'prop-due', getProp(bo, 'dueDate'),
         { onchange: function (v) { setProp(element, 'dueDate', v.trim()); } });
     }
+    if (type === 'bpmn:UserTask' || type === 'bpmn:ManualTask') {
+      field(L.lPrefill, 'prop-prefill', getProp(bo, 'prefill'),
+        { onchange: function (v) { setProp(element, 'prefill', v.trim()); } });
+      field(L.lContext, 'prop-context', getProp(bo, 'context'),
+        { onchange: function (v) { setProp(element, 'context', v.trim()); } });
+    }
+    if (type === 'bpmn:BusinessRuleTask') {
+      field(L.lDecision, 'prop-decision', getExtText(bo, 'calledDecisionId'),
+        { list: 'ztc-decisions', onchange: function (v) { setExtText(element, 'calledDecisionId', v.trim()); } });
+    }
+    if (type === 'bpmn:CallActivity') {
+      field(L.lCalled, 'prop-called', bo.calledElement || '', { list: 'ztc-processes', onchange: function (v) {
+        modeling.updateProperties(element, { calledElement: v.trim() || undefined }); } });
+      var attrs = bo.$attrs || {};
+      var binding = getProp(bo, 'calledElementBinding') || attrs['camunda:calledElementBinding'] || 'latest';
+      var versionInput;
+      var bindingInput = field(L.lBinding, 'prop-binding', binding, { options: [
+        ['latest', L.lBindLatest], ['deployment', L.lBindDeployment], ['version', L.lBindVersion]],
+        onchange: function (v) {
+          setProp(element, 'calledElementBinding', v === 'latest' ? '' : v);
+          if (v !== 'version') setProp(element, 'calledElementVersion', '');
+          versionInput.disabled = v !== 'version';
+        } });
+      versionInput = field(L.lCalledVersion, 'prop-called-version',
+        getProp(bo, 'calledElementVersion') || attrs['camunda:calledElementVersion'] || '', { onchange: function (v) {
+          setProp(element, 'calledElementVersion', v.trim()); } });
+      versionInput.type = 'number';
+      versionInput.min = '1';
+      versionInput.disabled = bindingInput.value !== 'version';
+    }
+    var mi = miOf(bo);
+    if (mi) {
+      field(L.lCollection, 'prop-mi-collection', mi.loopDataInputRef ? (mi.loopDataInputRef.id || '') : '',
+        { onchange: function (v) { setCollection(element, v.trim()); } });
+      field(L.lElementVar, 'prop-mi-element', mi.inputDataItem ? (mi.inputDataItem.name || mi.inputDataItem.id || '') : '',
+        { onchange: function (v) { setElementVariable(element, v.trim()); } });
+    }
     if (isTask || /Event$/.test(type)) {
       field(L.lSummary, 'prop-summary', getProp(bo, 'summary'),
         { multiline: true, onchange: function (v) { setProp(element, 'summary', v.trim()); } });
+      field(L.lNotify, 'prop-notify', getProp(bo, 'notify'),
+        { multiline: true, onchange: function (v) { setProp(element, 'notify', v.trim()); } });
     }
     var timer = timerOf(bo);
     if (timer) {
@@ -161,10 +285,16 @@
     }
   }
 
-  var datalist = document.createElement('datalist');
-  datalist.id = 'ztc-forms';
-  forms.forEach(function (f) { var o = document.createElement('option'); o.value = f; datalist.appendChild(o); });
-  document.body.appendChild(datalist);
+  function datalist(id, values) {
+    var list = document.createElement('datalist');
+    list.id = id;
+    values.forEach(function (f) { var o = document.createElement('option'); o.value = f; list.appendChild(o); });
+    document.body.appendChild(list);
+  }
+  function listOf(key) { try { return JSON.parse(L[key] || '[]'); } catch (e) { return []; } }
+  datalist('ztc-forms', forms);
+  datalist('ztc-decisions', listOf('decisions'));
+  datalist('ztc-processes', listOf('processes'));
 
   modeler.on('selection.changed', function (e) { render(e.newSelection.length === 1 ? e.newSelection[0] : null); });
   modeler.on('element.changed', function (e) {
@@ -199,8 +329,10 @@
   });
 
   E.fetchText(E.root.dataset.src).then(function (xml) {
+    readLoopRefs(xml);
     return modeler.importXML(xml);
   }).then(function () {
+    restoreLoopRefs();
     canvas.zoom('fit-viewport');
     render(null);
     canvasEl.setAttribute('data-ready', '1');
