@@ -7,7 +7,8 @@ import datetime as _dt
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Date, Executable, Result, Table, and_, case, cast, delete, func, literal, select, text
+from sqlalchemy import ColumnElement, Date, Executable, Table, and_, case, cast, delete, func, literal, select, text
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from ..models import (Base, CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterprise, StatsEnterpriseDay,
@@ -16,8 +17,6 @@ from .. import search as search_mod
 from ..workdays import CHINA, WorkCalendar, to_china_date
 
 if TYPE_CHECKING:
-    from SpiffWorkflow.bpmn import BpmnWorkflow
-
     from ..step import StepSaved
 
 UTC = _dt.timezone.utc
@@ -61,9 +60,8 @@ def on_step_saved(event: StepSaved) -> None:
     project(event.session, event.instance, event.calendar, event.now, event.actor, event.workflow)
 
 
-def project(session: Session, instance: Instance, calendar: WorkCalendar | None = None,
-            now: _dt.datetime | None = None, actor: str | None = None,
-            workflow: BpmnWorkflow | None = None) -> CaseRecord | None:
+def project(session: Session, instance: Instance, calendar: WorkCalendar | None = None, now: _dt.datetime | None = None,
+            actor: str | None = None, workflow: Any = None) -> CaseRecord | None:
     """Bring ``case_record``/``case_unit`` (and a bulletin's row) up to date with the instance.
 
     Called after every saved step (``on_step_saved``), before its flush. Only instances
@@ -74,8 +72,6 @@ def project(session: Session, instance: Instance, calendar: WorkCalendar | None 
         return None
     now = now or instance.updated_at or _dt.datetime.now(UTC)
     record = session.get(CaseRecord, instance.id)
-    before: dict[tuple[Any, ...], dict[str, int]]
-    enterprise_before: EnterpriseKey | None
     if record is None:
         record = CaseRecord(instance_id=instance.id, ever_overdue=False, coop_units=[])
         session.add(record)
@@ -169,15 +165,12 @@ def _assign_units(session: Session, instance_id: int, county: str | None, lead: 
 NONE = ""  # a key column's "none" (NULLs never conflict in a primary key)
 ALL_COUNTIES = "*"  # stats_enterprise*: every county together
 FIRST_DAY = _dt.date(1, 1, 1)  # stats_enterprise_gap.prev_day of an enterprise's first day
+EnterpriseKey = tuple[str, str, _dt.date]  # (county, uscc, received day): stats_enterprise_day's key
 LM_COLUMNS = dict(zip(LEADER_MODES, ("lm_sign", "lm_meeting", "lm_site")))
-EnterpriseKey = tuple[str, str, _dt.date]  # (county, uscc, received day)
-
-
 def table_of(model: type[Base]) -> Table:
     """The model's table (SQLAlchemy types ``__table__`` as any FromClause)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
+    assert isinstance(model.__table__, Table)
+    return model.__table__
 
 
 ROLLUPS: dict[str, tuple[Table, tuple[str, ...]]] = {  # name → (table, key columns after grain)
@@ -243,20 +236,16 @@ def _upsert_statement(dialect: str, table: Table, keys: tuple[str, ...], counter
     per table and dialect: executed with bound rows, its compiled form is cached."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    stmt: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
         raise NotImplementedError(f"statistics rollups on {dialect}")
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={c: table.c[c] + stmt.excluded[c] for c in counters})
     return stmt.returning(*[table.c[c] for c in counters]) if returning else stmt
 
 
-def _upsert_add(session: Session, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]], counters: tuple[str, ...],
-                returning: bool = False) -> Result[Any]:
+def _upsert_add(session: Session, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]],
+                counters: tuple[str, ...], returning: bool = False) -> Result[Any]:
     """Add ``rows``' counters to the rows of ``table`` with the same keys (inserting the new
     ones). Rows are sorted by key, so concurrent transactions lock them in the same order."""
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
