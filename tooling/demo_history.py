@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,13 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import bulletins as bulletins_mod
 from engine import cases as cases_mod
 from engine import stats
+from engine.clock import FakeClock
 from engine.forms import uscc_check_digit
 from engine.models import HumanTask, Instance, WorkRecord
+from engine.runtime import Engine
 from engine.workdays import CHINA, to_china_date
-
-if TYPE_CHECKING:
-    from engine.clock import FakeClock
-    from engine.runtime import Engine
 
 ARTICLE = {"ztc": 78, "key_project": 15, "six_batches": 9, "weekly_report": 33, "park_file": 48,
            "research_visit": 27, "enterprises": 236, "coordinations": 395, "solved": 257}
