@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, false, or_, select, true, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, String, cast, false, or_, select, true, union
 from sqlalchemy.orm import Session, joinedload
 
 from .errors import NotAllowed, NotFound
@@ -171,7 +171,7 @@ def check_statistics(principal: Principal) -> None:
 
 
 # -- cases ---------------------------------------------------------------------------------
-def _task_of(principal: Principal):
+def _task_of(principal: Principal) -> ColumnElement[bool]:
     """Tasks the person holds, held or delegated (or that wait for one of their groups)."""
     mine = [HumanTask.assignee == principal.username, HumanTask.completed_by == principal.username,
             HumanTask.delegated_from == principal.username]
@@ -181,12 +181,12 @@ def _task_of(principal: Principal):
     return or_(*mine)
 
 
-def _participation(principal: Principal):
+def _participation(principal: Principal) -> Select[int]:
     """Instance ids where the person holds, held or delegated a task."""
     return select(HumanTask.instance_id).where(_task_of(principal))
 
 
-def case_filter(principal: Principal):
+def case_filter(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on ``Instance`` limiting a query to the cases the person may see."""
     if principal.sees_all_cases:
         return true()
@@ -217,7 +217,7 @@ def _unit_matches(summary: dict, units: set[str]) -> bool:
     return bool(units & {str(u) for u in coop})
 
 
-def _copies(principal: Principal, instance_id: int | None = None):
+def _copies(principal: Principal, instance_id: int | None = None) -> Select[int]:
     """Instance ids copied (抄送) to the person or one of their groups: read-only."""
     from .models import CaseCopy
 
@@ -287,7 +287,7 @@ def check_may_send(principal: Principal, name: str, instance: Instance) -> None:
           sender=message_sender(name))
 
 
-def visible_cases(principal: Principal):
+def visible_cases(principal: Principal) -> Select[Instance]:
     """A select of the Instances (cases: those with a business key) the person may see."""
     return select(Instance).where(Instance.business_key.is_not(None), case_filter(principal))
 
@@ -338,7 +338,7 @@ def can_complete(principal: Principal, task: HumanTask) -> bool:
 can_complete_task = can_complete  # the older name
 
 
-def task_ids(principal: Principal):
+def task_ids(principal: Principal) -> CompoundSelect[int]:
     """The ids of the ready tasks the person may see, as a union of three small indexed sets
     (assigned to them, delegated by them, offered to one of their groups), so a query over
     them costs what the person's own tasks cost, not a scan of every ready task."""
@@ -350,6 +350,6 @@ def task_ids(principal: Principal):
     return union(*parts)
 
 
-def task_filter(principal: Principal):
+def task_filter(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on ``HumanTask``: ready tasks the person may see."""
     return (HumanTask.state == "ready") & HumanTask.id.in_(task_ids(principal))

@@ -8,21 +8,29 @@ same number; a returned issue keeps its number, so numbers have no gaps. No web 
 """
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import stats
+from .access import Principal
 from .errors import InvalidRequest, NotFound
 from .models import Bulletin, BulletinSeries, CaseRecord, Instance
+from .names import Directory
 from .workdays import to_china_date
 
 if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
+
+    from .runtime import Engine
     from .step import StepSaved
 
 PROCESS = "ztc_bulletin"
@@ -58,7 +66,7 @@ def next_number(session: Session, series: str) -> int:
     return row.last_no
 
 
-def compose(session: Session, engine, *, series: str, title: str, period: stats.Period, case_ids: list[int],
+def compose(session: Session, engine: Engine, *, series: str, title: str, period: stats.Period, case_ids: list[int],
             actor: str, county: str = "city", body: str = "") -> Bulletin:
     """Number a new issue, freeze the period's figures and start its sign-off process."""
     title = (title or "").strip()
@@ -94,11 +102,11 @@ def on_step_saved(event: StepSaved) -> None:
         project_bulletin(event.session, summary, event.now, event.actor)
 
 
-def project_bulletin(session: Session, summary: dict, now, actor: str | None) -> None:
+def project_bulletin(session: Session, summary: dict[str, Any], now: _dt.datetime, actor: str | None) -> None:
     bulletin = session.get(Bulletin, int(summary["bulletin_id"]))
     if bulletin is None:
         return
-    status = STATUS_FROM_SUMMARY.get(summary.get("status"), bulletin.status)
+    status = STATUS_FROM_SUMMARY.get(summary.get("status") or "", bulletin.status)
     if summary.get("body"):
         bulletin.body = summary["body"]
     if summary.get("leader_comment"):
@@ -110,7 +118,7 @@ def project_bulletin(session: Session, summary: dict, now, actor: str | None) ->
 
 
 # -- who sees which issue ------------------------------------------------------------------
-def visible(principal):
+def visible(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause on Bulletin: the issues the person may list and download."""
     scope = stats.stats_scope(principal)
     if not stats.can_see_stats(principal):
@@ -120,11 +128,11 @@ def visible(principal):
     return or_(Bulletin.county.in_(sorted(scope)), (Bulletin.county == "city") & (Bulletin.status == "issued"))
 
 
-def can_compose(principal) -> bool:
+def can_compose(principal: Principal) -> bool:
     return not principal.is_enterprise and "wg:city" in principal.groups
 
 
-def list_bulletins(session: Session, principal, series: str | None = None, status: str | None = None,
+def list_bulletins(session: Session, principal: Principal, series: str | None = None, status: str | None = None,
                    limit: int = 200) -> list[Bulletin]:
     stmt = select(Bulletin).where(visible(principal))
     if series:
@@ -134,7 +142,7 @@ def list_bulletins(session: Session, principal, series: str | None = None, statu
     return list(session.scalars(stmt.order_by(Bulletin.created_at.desc(), Bulletin.id.desc()).limit(limit)))
 
 
-def get(session: Session, principal, bulletin_id: int) -> Bulletin:
+def get(session: Session, principal: Principal, bulletin_id: int) -> Bulletin:
     found = session.scalars(select(Bulletin).where(Bulletin.id == bulletin_id, visible(principal))).first()
     if found is None:
         raise NotFound(f"bulletin {bulletin_id}")
@@ -170,14 +178,14 @@ FIGURE_LABELS = [
 ]
 
 
-def document(session: Session, bulletin: Bulletin, directory=None) -> Document:
-    series_name = session.get(BulletinSeries, bulletin.series).name if session.get(
-        BulletinSeries, bulletin.series) else bulletin.series
+def document(session: Session, bulletin: Bulletin, directory: Directory | None = None) -> Document:
+    series_row = session.get(BulletinSeries, bulletin.series)
+    series_name = series_row.name if series_row else bulletin.series
     rows = {r.instance_id: r for r in session.scalars(
         select(CaseRecord).where(CaseRecord.instance_id.in_(list(bulletin.case_ids or []) or [-1])))}
     titles = {i.id: (i.summary or {}) for i in session.scalars(
         select(Instance).where(Instance.id.in_(list(rows) or [-1])))}
-    cases = []
+    cases: list[dict[str, Any]] = []
     for cid in bulletin.case_ids or []:
         r = rows.get(cid)
         if r is None:
@@ -222,7 +230,7 @@ def display_name(session: Session, username: str) -> str:
     return (user.display_name or username) if user else username
 
 
-def east_asian(run, font: str = "宋体", latin: str = "Times New Roman") -> None:
+def east_asian(run: Run, font: str = "宋体", latin: str = "Times New Roman") -> None:
     from docx.oxml.ns import qn
 
     run.font.name = latin
@@ -234,7 +242,7 @@ def east_asian(run, font: str = "宋体", latin: str = "Times New Roman") -> Non
     rfonts.set(qn("w:eastAsia"), font)
 
 
-def a4(d) -> None:
+def a4(d: DocxDocument) -> None:
     """Every section of a python-docx document on A4 paper (python-docx's template is US Letter)
     with the margins of official documents (GB/T 9704: top 37 mm, sides 28/26 mm)."""
     from docx.shared import Mm
@@ -259,7 +267,8 @@ def render_docx(doc: Document) -> bytes:
     normal.font.size = Pt(12)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
 
-    def para(text, size=12, bold=False, align=None, font="宋体", color=None):
+    def para(text: str, size: int = 12, bold: bool = False, align: WD_ALIGN_PARAGRAPH | None = None,
+             font: str = "宋体", color: str | None = None) -> Paragraph:
         p = d.add_paragraph()
         if align is not None:
             p.alignment = align

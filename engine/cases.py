@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine as _SaEngine
@@ -24,6 +24,11 @@ from . import forms as forms_mod
 from .errors import Conflict, NotAllowed, NotFound
 from .models import CaseCounter, Instance, SubmissionKey, User
 from .workdays import to_china_date
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import ReturningInsert
+
+    from .runtime import Engine
 
 CASE_PROCESS = "ztc_case"
 SUBMIT_FORM = "case-submit.schema.json"
@@ -114,7 +119,7 @@ def next_case_no(session: Session, year: int) -> str:
     return f"{PREFIX}-{year}-{last:04d}"
 
 
-def _bump(dialect: str, year: int):
+def _bump(dialect: str, year: int) -> ReturningInsert[int]:
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -172,7 +177,9 @@ def start_once(session: Session, actor: str, key: str | None, start: Callable[[]
     if data_fingerprint is not None and existing.fingerprint not in (None, data_fingerprint):
         raise Conflict("this idempotency key was already used for a different submission",
                        reason="idempotency_key_reused")
-    return session.get(Instance, existing.instance_id), False
+    case = session.get(Instance, existing.instance_id)
+    assert case is not None  # the key row's case (a foreign key, on delete cascade)
+    return case, False
 
 
 def _submission(session: Session, actor: str, key: str) -> SubmissionKey | None:
@@ -189,7 +196,7 @@ def find_case(session: Session, case_no: str) -> Instance:
     return instance
 
 
-def deliver_case_message(session: Session, engine, case_no: str, name: str, payload: Any, actor: str) -> Instance:
+def deliver_case_message(session: Session, engine: Engine, case_no: str, name: str, payload: Any, actor: str) -> Instance:
     """Deliver a message (``material_supplied``, ``enterprise_withdraws``) to a case by its number,
     unchecked: for the system's own callers (demo history, tests). A person's message goes
     through ``send_as``."""
@@ -197,7 +204,7 @@ def deliver_case_message(session: Session, engine, case_no: str, name: str, payl
     return engine.send_message(session, instance.id, name, payload, actor=actor)
 
 
-def send_as(session: Session, engine, principal: access.Principal, instance: Instance, name: str,
+def send_as(session: Session, engine: Engine, principal: access.Principal, instance: Instance, name: str,
             payload: Any) -> Instance:
     """Deliver the message ``name`` to ``instance`` on behalf of a person: ``NotFound`` when they
     may not see the case, ``NotAllowed`` when they are not its sender (``access.may_send``),

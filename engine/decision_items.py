@@ -97,7 +97,9 @@ def _report_of(row: HumanTask, entries: list[AuditEntry], used: set[int]) -> str
     person, the nearest moment)."""
     if row.completed_at is None:
         return None
-    best, gap = None, None
+    best: AuditEntry | None = None
+    gap: float | None = None
+    report: Any = None
     for entry in entries:
         if entry.id in used or entry.task_bpmn_id != row.bpmn_id or entry.actor != row.completed_by:
             continue
@@ -106,11 +108,11 @@ def _report_of(row: HumanTask, entries: list[AuditEntry], used: set[int]) -> str
             continue
         delta = abs((_aware(entry.at) - _aware(row.completed_at)).total_seconds())
         if delta < 60 and (gap is None or delta < gap):
-            best, gap = entry, delta
+            best, gap, report = entry, delta, data.get(REPORT_KEY)
     if best is None:
         return None
     used.add(best.id)
-    return str(best.data.get(REPORT_KEY) or "")
+    return str(report or "")
 
 
 def _aware(value: _dt.datetime) -> _dt.datetime:
@@ -169,6 +171,7 @@ def _load(session: Session, instances: list[Instance], now: _dt.datetime) -> lis
     for chunk in _chunks(ids, 500):
         for entry in session.scalars(select(AuditEntry).where(
                 AuditEntry.instance_id.in_(chunk), AuditEntry.action == "complete").order_by(AuditEntry.id)):
+            assert entry.instance_id is not None  # selected by instance_id
             entries[entry.instance_id].append(entry)
         for row in session.scalars(select(HumanTask).where(
                 HumanTask.instance_id.in_(chunk), HumanTask.form == ITEM_FORM).order_by(HumanTask.id)):

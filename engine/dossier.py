@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry, HumanTask, Instance
+
+if TYPE_CHECKING:
+    from .runtime import Engine
 
 SUBMISSION = "submission"  # the pseudo step id of the enterprise's submission
 MESSAGE_FORMS: dict[str, dict] = {}  # message name → (schema, ui); the web layer registers its forms
@@ -90,12 +93,12 @@ def _answers(schema: dict | None, ui: dict | None, data: dict) -> list[Answer]:
     return out
 
 
-def _forms(engine, instance: Instance) -> dict:
+def _forms(engine: Engine, instance: Instance) -> dict[str, Any]:
     loaded = engine.specs.get(engine.version_of(instance))
     return loaded.forms
 
 
-def steps(session: Session, engine, instance: Instance, *, submit_form: str = "case-submit.schema.json",
+def steps(session: Session, engine: Engine, instance: Instance, *, submit_form: str = "case-submit.schema.json",
           submit_ui: str = "case-submit.uischema.json") -> list[Step]:
     """Every submitted form of the case, oldest first, with all answers (internal ones too)."""
     forms = _forms(engine, instance)
@@ -125,7 +128,8 @@ def steps(session: Session, engine, instance: Instance, *, submit_form: str = "c
             if name not in MESSAGE_FORMS:
                 continue
             schema, ui = MESSAGE_FORMS[name]
-            payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+            payload = data.get("payload")
+            payload = payload if isinstance(payload, dict) else {}
             out.append(Step("message", name, schema.get("title") or name, entry.actor, entry.at,
                             answers=_answers(schema, ui, payload), schema=schema, ui=ui, entry_id=entry.id))
             continue
@@ -155,7 +159,7 @@ def _row_of(done: list[HumanTask], entry: AuditEntry, used: set[int]) -> HumanTa
     return best
 
 
-def dossier(session: Session, engine, instance: Instance, *, enterprise: bool) -> list[Step]:
+def dossier(session: Session, engine: Engine, instance: Instance, *, enterprise: bool) -> list[Step]:
     """The case's record as the reader may see it (the enterprise: public answers only)."""
     all_steps = steps(session, engine, instance)
     if not enterprise:
@@ -171,7 +175,7 @@ def dossier(session: Session, engine, instance: Instance, *, enterprise: bool) -
     return [s for s in (step.only_public() for step in kept) if s.answers]
 
 
-def public_entry_data(session: Session, engine, instance: Instance) -> dict[int, dict]:
+def public_entry_data(session: Session, engine: Engine, instance: Instance) -> dict[int, dict]:
     """Audit entry id → the data of it the enterprise may read (public answers only); an
     entry not in it shows the enterprise no data at all."""
     return {s.entry_id: {a.key: a.value for a in s.answers}
@@ -260,7 +264,7 @@ def context_for(all_steps: list[Step], entries: list[str] | None, own: str | Non
             step = latest[key]
             if step.step_id != step_id:
                 continue
-            out.append(step if None in fields else _pick(step, fields))
+            out.append(step if None in fields else _pick(step, [f for f in fields if f is not None]))
     if own is not None and own not in dict(wanted):
         groups = list(own_groups)
         for key in order:
@@ -281,7 +285,7 @@ class TaskSetting:
     data: dict = field(default_factory=dict)  # the task's data (what its form may start from)
 
 
-def task_setting(engine, row: HumanTask) -> TaskSetting:
+def task_setting(engine: Engine, row: HumanTask) -> TaskSetting:
     """The task's ``context`` and ``prefill`` properties, its data, and its multi-instance item:
     a cooperating unit's task has its ``coop_unit``, a decision item's task its ``item``."""
     from uuid import UUID

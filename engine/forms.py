@@ -113,10 +113,11 @@ def check_schema(schema: Any) -> str | None:
 
 def _to_field_error(err: ValidationError) -> FieldError:
     path = [str(p) for p in err.absolute_path]
-    own = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    own = schema.get("x-message")
     if isinstance(own, str) and own and err.validator != "required":
         # a rule of the form (e.g. in an if/then) that says in its own words what is wrong
-        return FieldError(".".join(path), "custom", (("zh", own), ("en", err.schema.get("x-message-en") or own)))
+        return FieldError(".".join(path), "custom", (("zh", own), ("en", schema.get("x-message-en") or own)))
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else ""
         return FieldError(".".join(path + [missing]), "required")

@@ -110,6 +110,7 @@ def copy_case(session: Session, principal: Principal, instance: Instance, *, to_
             raise InvalidRequest(f"'{to_user}' is not an active official", field="to")
         recipients = [user.username]
     else:
+        assert to_group  # exactly one of to_user / to_group (checked above)
         if not to_group.startswith(COPY_GROUP_PREFIXES) or len(to_group) > 200:
             raise InvalidRequest(f"'{to_group}' is not a group a case can be copied to", field="to")
         recipients = notify_mod.usernames_in_groups(session, [to_group])

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
@@ -44,12 +47,16 @@ from .access import Principal
 from .errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from .models import AuditEntry, HumanTask
 
+if TYPE_CHECKING:
+    from .runtime import Engine
+
 MAX_REASON = 500
 
 
 # -- the workflow operation ------------------------------------------------------------------
-def _subtree(task) -> list:
-    out, stack = [], [task]
+def _subtree(task: SpiffTask) -> list[SpiffTask]:
+    out: list[SpiffTask] = []
+    stack = [task]
     while stack:
         node = stack.pop()
         out.append(node)
@@ -57,7 +64,7 @@ def _subtree(task) -> list:
     return out
 
 
-def _forget(top, tasks) -> None:
+def _forget(top: BpmnWorkflow, tasks: list[SpiffTask]) -> None:
     """Tasks leaving the tree: their sub-processes and waiting events go with them."""
     for t in tasks:
         if t.id in top.subprocesses:
@@ -65,7 +72,7 @@ def _forget(top, tasks) -> None:
         top.event_manager.remove_task(t)
 
 
-def _merged_joins(task) -> list[tuple]:
+def _merged_joins(task: SpiffTask) -> list[tuple[Any, list[Any]]]:
     """(join spec, the other input specs) of each completed multi-input join below ``task``
     in its own workflow: the branches that had already arrived there."""
     found = []
@@ -77,7 +84,7 @@ def _merged_joins(task) -> list[tuple]:
     return found
 
 
-def _mark_arrived(anchor, joins) -> None:
+def _mark_arrived(anchor: SpiffTask, joins: list[tuple[Any, list[Any]]]) -> None:
     """Beside the reset branch: each other branch as arrived at its join (the join task
     waits, as it does when that branch finishes first; the redone branch's join cancels it)."""
     for spec, others in joins:
@@ -87,7 +94,7 @@ def _mark_arrived(anchor, joins) -> None:
             arrived._add_child(spec, TaskState.WAITING)
 
 
-def _rearm(top, main, data: dict) -> None:
+def _rearm(top: BpmnWorkflow, main: SpiffTask, data: dict[str, Any]) -> None:
     """Arm the boundary events of ``main`` again (a fresh timer per the diagram)."""
     wf = main.workflow
     split_spec = wf.spec.task_specs.get(f"{main.task_spec.name}.BoundaryEventSplit")
@@ -115,7 +122,7 @@ def _rearm(top, main, data: dict) -> None:
             event.task_spec._update(event)
 
 
-def _reopen_subprocess(top, sp_task) -> list:
+def _reopen_subprocess(top: BpmnWorkflow, sp_task: SpiffTask) -> list[SpiffTask]:
     """A finished sub-process task runs again: what followed it is removed, its boundary
     events are armed again."""
     removed = _subtree(sp_task)[1:]
@@ -133,7 +140,7 @@ def _reopen_subprocess(top, sp_task) -> list:
     return removed
 
 
-def reopen(workflow, task, data: dict) -> list:
+def reopen(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any]) -> list[SpiffTask]:
     """Make the completed ``task`` ready again with ``data``; return the tasks removed."""
     top = workflow
     own = task.workflow
@@ -158,16 +165,16 @@ def reopen(workflow, task, data: dict) -> list:
     return removed
 
 
-def _find(workflow, guid: str):
+def _find(workflow: BpmnWorkflow, guid: str) -> SpiffTask | None:
     try:
         return workflow.get_task_from_id(UUID(guid))
     except (TaskNotFoundException, ValueError):
         return None
 
 
-def _path_above(workflow, task) -> set:
+def _path_above(workflow: BpmnWorkflow, task: SpiffTask) -> set[UUID]:
     """Ids of the tasks above ``task`` across sub-process boundaries."""
-    seen = set()
+    seen: set[UUID] = set()
     node = task
     while node is not None:
         seen.add(node.id)
@@ -180,9 +187,10 @@ def _path_above(workflow, task) -> set:
     return seen
 
 
-def _on_path(workflow, target, above: set, current) -> bool:
+def _on_path(workflow: BpmnWorkflow, target: SpiffTask, above: set[UUID], current: SpiffTask) -> bool:
     """``target`` is above the current task, or inside a sub-process that is."""
-    chain, w = set(), current.workflow
+    chain: set[int] = set()
+    w = current.workflow
     while True:  # the (sub)workflows the current task is in
         chain.add(id(w))
         if w is workflow or w.parent_task_id is None:
@@ -197,7 +205,7 @@ def _on_path(workflow, target, above: set, current) -> bool:
         node = workflow.get_task_from_id(node.workflow.parent_task_id)
 
 
-def _returnable(workflow, target, above: set, current) -> bool:
+def _returnable(workflow: BpmnWorkflow, target: SpiffTask | None, above: set[UUID], current: SpiffTask) -> bool:
     if target is None or not target.has_state(TaskState.COMPLETED) or not target.task_spec.manual:
         return False
     if target.parent is not None and isinstance(target.parent.task_spec, MultiInstanceTask):
@@ -238,9 +246,9 @@ class Target:
 
 
 def _candidates(session: Session, principal: Principal, row: HumanTask) -> list[HumanTask]:
-    rows = session.scalars(select(HumanTask).where(
+    rows = list(session.scalars(select(HumanTask).where(
         HumanTask.instance_id == row.instance_id, HumanTask.state == "completed")
-        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())).all()
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())))
     if not _supervises(principal, row):  # a head: only their unit's steps
         units = _unit_of_head(principal, row)
         allowed = {f"unit:{u}" for u in units} | {f"head:{u}" for u in units}
@@ -248,7 +256,8 @@ def _candidates(session: Session, principal: Principal, row: HumanTask) -> list[
     return rows
 
 
-def targets(session: Session, engine, principal: Principal, row: HumanTask, workflow=None) -> list[Target]:
+def targets(session: Session, engine: Engine, principal: Principal, row: HumanTask,
+            workflow: BpmnWorkflow | None = None) -> list[Target]:
     """The earlier steps the open task ``row`` may be returned to, newest first."""
     if not may_send_back(principal, row):
         return []
@@ -257,7 +266,8 @@ def targets(session: Session, engine, principal: Principal, row: HumanTask, work
     if current is None:
         return []
     above = _path_above(workflow, current)
-    out, names = [], set()
+    out: list[Target] = []
+    names: set[str] = set()
     for r in _candidates(session, principal, row):
         if r.bpmn_id in names:
             continue
@@ -268,7 +278,7 @@ def targets(session: Session, engine, principal: Principal, row: HumanTask, work
     return out
 
 
-def send_back(session: Session, engine, principal: Principal, task_id: int, target_id: int,
+def send_back(session: Session, engine: Engine, principal: Principal, task_id: int, target_id: int,
               reason: str) -> HumanTask:
     """Return the case from open task ``task_id`` to the completed task ``target_id``."""
     row = session.get(HumanTask, task_id)
@@ -297,6 +307,7 @@ def send_back(session: Session, engine, principal: Principal, task_id: int, targ
             raise Conflict("the case did not pass through this step on its way to the open task",
                            reason="not_a_target")
         task = _find(workflow, target.task_guid)
+        assert task is not None  # a valid target is in the tree
         submitted = session.scalars(select(AuditEntry.data).where(
             AuditEntry.instance_id == instance.id, AuditEntry.action == "complete",
             AuditEntry.task_bpmn_id == target.bpmn_id).order_by(AuditEntry.id.desc()).limit(1)).first()

@@ -16,8 +16,9 @@ and every migration writes an audit entry. Functions flush at most; the caller c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.util.diff import (
     SpecDiff,
@@ -27,6 +28,7 @@ from SpiffWorkflow.bpmn.util.diff import (
 )
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,21 +39,25 @@ from .deploy import bundle_json
 from .errors import InvalidRequest
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import DUE_DATE
+from .speccache import LoadedVersion
 from .valuediff import FileChange, element_details, file_changes
 from .step import Step
+
+if TYPE_CHECKING:
+    from .runtime import Engine
 
 # attributes of a serialized task spec that say nothing a designer changed
 _NOISE = {"name", "description", "manual", "lookahead", "position"}
 _REGISTRIES: dict[str, Any] = {}
 
 
-def _registry(flavor: str):
+def _registry(flavor: str) -> Any:
     if flavor not in _REGISTRIES:
         _REGISTRIES[flavor] = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG if flavor == "camunda" else SPIFF_CONFIG)
     return _REGISTRIES[flavor]
 
 
-def _is_activity(spec) -> bool:
+def _is_activity(spec: Any) -> bool:
     """A BPMN element a designer drew (not the library's internal Start/End/join specs)."""
     return bool(getattr(spec, "bpmn_id", None))
 
@@ -64,7 +70,7 @@ class ActivityChange:
     process_id: str          # the process (or called / embedded subprocess) it belongs to
     change: str              # added | removed | changed
     attributes: list[str] = field(default_factory=list)  # what changed (for "changed")
-    details: list[dict] = field(default_factory=list)  # {"what", "old", "new"} (engine/valuediff.py)
+    details: list[dict[str, Any]] = field(default_factory=list)  # {"what", "old", "new"} (engine/valuediff.py)
 
     def line(self) -> str:
         label = f" {self.name}" if self.name else ""
@@ -112,7 +118,8 @@ _LABELS = {"bpmn_name": "name", "inputs": "incoming flows", "outputs": "outgoing
            "spec": "called process", "cancel_activity": "interrupting", "decision_table": "decision table"}
 
 
-def _change(spec, process_id: str, change: str, attributes: Iterable[str] = (), new_spec=None) -> ActivityChange:
+def _change(spec: Any, process_id: str, change: str, attributes: Iterable[str] = (),
+            new_spec: Any = None) -> ActivityChange:
     label = getattr(new_spec or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None)
     attributes = list(attributes)
     return ActivityChange(spec.bpmn_id, label, (new_spec or spec).__class__.__name__, process_id, change,
@@ -131,7 +138,7 @@ def _add_spec_diff(result: VersionDiff, process_id: str, diff: SpecDiff) -> None
             result.changed.append(change)
 
 
-def diff_versions(session: Session, engine, process_id: str, v_from: int, v_to: int) -> VersionDiff:
+def diff_versions(session: Session, engine: Engine, process_id: str, v_from: int, v_to: int) -> VersionDiff:
     """Activities added, removed and changed from version ``v_from`` to ``v_to`` of a process."""
     old = engine.specs.get(engine.version(session, process_id, v_from))
     new = engine.specs.get(engine.version(session, process_id, v_to))
@@ -189,7 +196,8 @@ class MigrationPreview:
         return asdict(self)
 
 
-def _instances(session: Session, process_id: str, target: ProcessVersion, instance_ids: Iterable[int] | None):
+def _instances(session: Session, process_id: str, target: ProcessVersion,
+               instance_ids: Iterable[int] | None) -> list[Instance]:
     query = select(Instance).where(Instance.process_id == process_id, Instance.status.in_(["running", "error"]),
                                    Instance.process_version_id != target.id)
     if instance_ids is not None:
@@ -210,14 +218,15 @@ def _instances(session: Session, process_id: str, target: ProcessVersion, instan
     return list(session.scalars(query.order_by(Instance.id)))
 
 
-def _plan(engine, instance: Instance, target: ProcessVersion):
+def _plan(engine: Engine, instance: Instance, target: ProcessVersion
+          ) -> tuple[MigrationPreview, BpmnWorkflow, LoadedVersion, Any, dict[Any, Any]]:
     workflow, _ = engine.load(instance)
     new = engine.specs.get(target)
     registry = _registry(new.flavor)
     top_diff, sub_diffs = diff_workflow(registry, workflow, new.spec, new.subprocess_specs)
     preview = MigrationPreview(instance.id, instance.business_key, instance.status, instance.process_version.version,
                                target.version, True)
-    reasons = []
+    reasons: list[str] = []
     pairs = [(top_diff, workflow)] + [(d, workflow.subprocesses[sp_id]) for sp_id, d in sub_diffs.items()]
     for sp_id, d in sub_diffs.items():
         if d is None:
@@ -245,7 +254,7 @@ def _plan(engine, instance: Instance, target: ProcessVersion):
     return preview, workflow, new, top_diff, sub_diffs
 
 
-def _replanned(task) -> bool:
+def _replanned(task: SpiffTask) -> bool:
     """Predicted tasks under a READY/WAITING task are dropped and predicted again by migrate_workflow."""
     if not task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
         return False
@@ -257,7 +266,7 @@ def _replanned(task) -> bool:
     return False
 
 
-def preview_migration(session: Session, engine, process_id: str, to_version: int | None = None,
+def preview_migration(session: Session, engine: Engine, process_id: str, to_version: int | None = None,
                       instance_ids: Iterable[int] | None = None) -> list[MigrationPreview]:
     """Which running instances can move to ``to_version`` (default: the latest), and what
     happens to their tasks. Changes nothing."""
@@ -266,13 +275,13 @@ def preview_migration(session: Session, engine, process_id: str, to_version: int
         return [_plan(engine, i, target)[0] for i in _instances(session, process_id, target, instance_ids)]
 
 
-def migrate(session: Session, engine, process_id: str, to_version: int | None = None,
+def migrate(session: Session, engine: Engine, process_id: str, to_version: int | None = None,
             instance_ids: Iterable[int] | None = None, actor: str = "system",
             dry_run: bool = False) -> list[MigrationPreview]:
     """Move instances (the given ones, or all running ones) to ``to_version``. Instances the
     library cannot migrate are left alone and reported with their reason (flush only)."""
     target = engine.version(session, process_id, to_version)
-    results = []
+    results: list[MigrationPreview] = []
     with clock_mod.using(engine.clock):
         for instance in _instances(session, process_id, target, instance_ids):
             preview, workflow, new, top_diff, sub_diffs = _plan(engine, instance, target)
@@ -284,7 +293,9 @@ def migrate(session: Session, engine, process_id: str, to_version: int | None = 
     return results
 
 
-def _migrate_one(session, engine, instance, workflow, new, target, top_diff, sub_diffs, preview, actor) -> None:
+def _migrate_one(session: Session, engine: Engine, instance: Instance, workflow: BpmnWorkflow, new: LoadedVersion,
+                 target: ProcessVersion, top_diff: Any, sub_diffs: dict[Any, Any], preview: MigrationPreview,
+                 actor: str) -> None:
     from_version = instance.process_version.version
     changed_ids = {t.id for d in [top_diff, *sub_diffs.values()] for t in d.changed}
     # a waiting timer whose activity is unchanged keeps its due time (reset would restart it)
@@ -311,7 +322,8 @@ def _migrate_one(session, engine, instance, workflow, new, target, top_diff, sub
     })
 
 
-def _refresh_changed_rows(session, engine, instance, workflow, changed_ids) -> None:
+def _refresh_changed_rows(session: Session, engine: Engine, instance: Instance, workflow: BpmnWorkflow,
+                          changed_ids: set[Any]) -> None:
     """A ready task whose activity changed keeps its row (draft, assignee) but takes the new
     version's name, form, candidate groups and deadline."""
     rows = {row.task_guid: row for row in session.scalars(

@@ -21,15 +21,18 @@ from __future__ import annotations
 import datetime as _dt
 import random
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import bulletins as bulletins_mod
 from engine import cases as cases_mod
 from engine import stats
+from engine.clock import FakeClock
 from engine.forms import uscc_check_digit
 from engine.models import HumanTask, Instance, WorkRecord
+from engine.runtime import Engine
 from engine.workdays import CHINA, to_china_date
 
 ARTICLE = {"ztc": 78, "key_project": 15, "six_batches": 9, "weekly_report": 33, "park_file": 48,
@@ -80,7 +83,8 @@ class CasePlan:
 
 
 def _enterprises(rng: random.Random, n: int) -> list[dict]:
-    out, names = [], set()
+    out: list[dict[str, str]] = []
+    names: set[str] = set()
     while len(out) < n:
         place, (trade, kind) = rng.choice(PLACES), rng.choice(TRADES)
         name = f"朝阳{place}{trade}{'科技' if kind == '科技' else ''}有限公司" if rng.random() < 0.5 else \
@@ -167,7 +171,8 @@ def _at(day: _dt.date, hm: str = "09:00") -> _dt.datetime:
 
 
 class Runner:
-    def __init__(self, Session, engine, clock, log: Callable[[str], None] | None = None):
+    def __init__(self, Session: sessionmaker[Session], engine: Engine, clock: FakeClock,
+                 log: Callable[[str], None] | None = None):
         self.Session, self.engine, self.clock = Session, engine, clock
         self.cal = engine.calendar
         self.log = log or (lambda _m: None)
@@ -214,19 +219,20 @@ class Runner:
                 "help_wanted": "请协调有关部门尽快解决", "urgency": p.urgency}
         with self.Session.begin() as s:
             inst = cases_mod.start_case(s, self.engine, data, actor="ent.history")
-            iid = inst.id
+            iid, case_no = inst.id, inst.business_key
+        assert case_no is not None  # start_case numbers every case
         lead, coop = _units_for(p)
         state = {"visits": list(p.visits), "material": p.material_first, "late": p.overdue, "escalate": p.escalate,
                  "day": self.clock.now()}
         for _ in range(80):
             with self.Session() as s:
-                status = s.get(Instance, iid).status
+                status = s.get_one(Instance, iid).status
             if status != "running":
                 return iid
             tasks = self.ready(iid)
             if not tasks:
                 with self.Session() as s:
-                    due = s.get(Instance, iid).next_timer_at
+                    due = s.get_one(Instance, iid).next_timer_at
                 if due is None:
                     raise RuntimeError(f"case {iid} waits for nothing")
                 self.move(due + _dt.timedelta(minutes=1))
@@ -236,7 +242,7 @@ class Runner:
             if p.outcome == "withdrawn_message" and any(t.bpmn_id == "Task_draft" for t in tasks):
                 self.clock.set(self.clock.now() + _dt.timedelta(hours=3))
                 with self.Session.begin() as s:  # the enterprise withdraws while the unit handles it
-                    cases_mod.deliver_case_message(s, self.engine, inst.business_key, "enterprise_withdraws",
+                    cases_mod.deliver_case_message(s, self.engine, case_no, "enterprise_withdraws",
                                                    {"reason": "问题已自行解决"}, "ent.history")
                 continue
             self.clock.set(self.clock.now() + _dt.timedelta(minutes=30))
@@ -246,6 +252,7 @@ class Runner:
     def step(self, p: CasePlan, task: HumanTask, lead: str, coop: list[str], state: dict) -> None:
         b = task.bpmn_id
         today = to_china_date(self.clock.now())
+        data: dict[str, Any]
         if b == "Task_intake":
             if p.outcome == "rejected":
                 data = {"intake_decision": "reject", "intake_reason": "属于司法程序处理范围，不在直通车受理范围"}
@@ -256,7 +263,8 @@ class Runner:
                     self.complete(task, data)
                     self.clock.set(self.clock.now() + _dt.timedelta(hours=20))
                     with self.Session.begin() as s:
-                        number = s.get(Instance, task.instance_id).business_key
+                        number = s.get_one(Instance, task.instance_id).business_key
+                        assert number is not None  # a case has its number
                         cases_mod.deliver_case_message(s, self.engine, number, "material_supplied",
                                                        {"files": ["备案文件.pdf"]}, "ent.history")
                     return
@@ -267,7 +275,7 @@ class Runner:
                     "category": p.category}
         elif b in ("Task_draft", "Task_revise"):
             with self.Session() as s:
-                deadline = stats.parse_dt(s.get(Instance, task.instance_id).summary.get("deadline"))
+                deadline = stats.parse_dt(s.get_one(Instance, task.instance_id).summary.get("deadline"))
             if state["late"] and deadline is not None:
                 state["late"] = False
                 late = 4 if p.auto_escalate else 1
@@ -313,8 +321,9 @@ class Runner:
         elif b == "Task_visit":
             if not state["visits"]:
                 with self.Session() as s:
-                    due = s.get(Instance, task.instance_id).next_timer_at
-                self.move(due + _dt.timedelta(minutes=1))  # nobody answers
+                    timer_due = s.get_one(Instance, task.instance_id).next_timer_at
+                assert timer_due is not None  # the visit waits on its timer
+                self.move(timer_due + _dt.timedelta(minutes=1))  # nobody answers
                 return
             answer = state["visits"].pop(0)
             data = {"satisfaction": answer, "visit_method": "phone", "visit_comment": "企业反馈意见"}
@@ -339,12 +348,13 @@ class Runner:
             bulletin = bulletins_mod.compose(s, self.engine, series=series, title=title, period=period,
                                              case_ids=picked, actor="wg.city")
             iid = bulletin.instance_id
+        assert iid is not None  # compose starts the bulletin's process
         for answer in (["return"] if returned else []) + ["approve"]:
             (compose,) = self.ready(iid)
             self.complete(compose, {"body": f"{title}。本期汇总了直通车受理、办理和企业满意情况，请领导阅示。"})
             self.clock.set(self.clock.now() + _dt.timedelta(hours=3))
             (sign,) = self.ready(iid)
-            data = {"signoff_decision": answer}
+            data: dict[str, Any] = {"signoff_decision": answer}
             if answer == "return":
                 data["leader_comment"] = "请补充重点项目进展情况"
             self.complete(sign, data)
@@ -368,7 +378,7 @@ class Runner:
             self.complete(publish, {"issue_no": n, "compile_summary": f"第{n}期周报综述"})
 
 
-def generate(Session, engine, clock, end: _dt.date | None = None, log: Callable[[str], None] | None = None,
+def generate(Session: sessionmaker[Session], engine: Engine, clock: FakeClock, end: _dt.date | None = None, log: Callable[[str], None] | None = None,
              seed: int = 2019) -> dict:
     """Generate the whole history (processes must be deployed). Returns what was made."""
     log = log or (lambda _m: None)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import CaseRecord, Instance
+from ..names import Directory
 from ..workdays import CHINA
 from .projection import UTC
 from .periods import Period
@@ -51,7 +52,7 @@ def assessment(session: Session, period: Period, county: str | None = None,
     now = now or _dt.datetime.now(UTC)
     scores: dict[str, UnitScore] = {}
 
-    def score(unit):
+    def score(unit: str) -> UnitScore:
         return scores.setdefault(unit, UnitScore(unit))
 
     for row in received_groups(session, period, county):
@@ -75,7 +76,7 @@ def assessment(session: Session, period: Period, county: str | None = None,
 def rank(scores: Iterable[UnitScore]) -> list[UnitScore]:
     """Sort and rank with competition ranking ("1224"): units equal on on-time rate, satisfaction
     rate and overdue count share a rank and the next rank skips as many places."""
-    def merit(s: UnitScore):
+    def merit(s: UnitScore) -> tuple[bool, float, float, int]:
         return (s.on_time_rate is None, -(s.on_time_rate or 0), -(s.satisfaction_rate or 0), s.overdue)
 
     ranked = sorted(scores, key=lambda s: (merit(s), s.unit))
@@ -84,12 +85,12 @@ def rank(scores: Iterable[UnitScore]) -> list[UnitScore]:
     return ranked
 
 
-def export_rows(session: Session, instances: list[Instance], names) -> list[dict[str, Any]]:
+def export_rows(session: Session, instances: list[Instance], names: Directory) -> list[dict[str, Any]]:
     """Rows of the case-list workbook for the given cases (in their order)."""
     ids = [i.id for i in instances]
     records = {r.instance_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.instance_id.in_(ids or [-1])))}
 
-    def when(value):  # a datetime: the workbook writes it as a date cell in Beijing time
+    def when(value: Any) -> Any:  # a datetime: the workbook writes it as a date cell in Beijing time
         if isinstance(value, str):
             try:
                 value = _dt.datetime.fromisoformat(value)
@@ -97,14 +98,14 @@ def export_rows(session: Session, instances: list[Instance], names) -> list[dict
                 return value
         return value.astimezone(CHINA) if value else None
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for inst in instances:
         s = inst.summary or {}
         r = records.get(inst.id)
         rows.append({
             "case_no": s.get("case_no") or inst.business_key, "enterprise": s.get("enterprise_name"),
             "uscc": s.get("uscc"), "title": s.get("title"), "category": s.get("category"),
-            "county": names.county_name(s.get("county")), "level": {"city": "市级", "county": "县级"}.get(s.get("level")),
+            "county": names.county_name(s.get("county")), "level": {"city": "市级", "county": "县级"}.get(s.get("level") or ""),
             "urgency": s.get("urgency"), "mode": s.get("mode"), "lead_unit": names.unit_name(s.get("lead_unit")),
             "coop_units": "、".join(names.unit_name(u) for u in (s.get("coop_units") or [])),
             "status": s.get("status"), "outcome": s.get("outcome"),

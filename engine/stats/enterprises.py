@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,5 +33,6 @@ def enterprises(session: Session, period: Period, county: str | None, *, now: _d
     stmt = (select(CaseRecord.uscc, func.max(CaseRecord.enterprise_name), n, func.min(CaseRecord.received_at),
                    func.max(CaseRecord.received_at))
             .where(*where).group_by(CaseRecord.uscc).order_by(n.desc(), CaseRecord.uscc).offset(offset).limit(limit))
-    rows = [EnterpriseRow(uscc, name, int(count), first, last) for uscc, name, count, first, last in session.execute(stmt)]
+    # uscc is never NULL here (the WHERE clause)
+    rows = [EnterpriseRow(cast(str, uscc), name, int(count), first, last) for uscc, name, count, first, last in session.execute(stmt)]
     return rows, int(total)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, literal, select
 
 from ..errors import InvalidRequest
 from ..models import CaseRecord, CaseUnit
@@ -35,7 +36,7 @@ class Period:
         return lo, hi
 
     def args(self) -> dict[str, str]:
-        out = {}
+        out: dict[str, str] = {}
         if self.start:
             out["from"] = self.start.isoformat()
         if self.end:
@@ -43,9 +44,9 @@ class Period:
         return out
 
 
-def between(column, period: Period):
+def between(column: SQLColumnExpression[Any], period: Period) -> ColumnElement[bool]:
     lo, hi = period.bounds()
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if lo is not None:
         clauses.append(column >= lo)
     if hi is not None:
@@ -53,8 +54,8 @@ def between(column, period: Period):
     return and_(*clauses) if clauses else literal(True)
 
 
-def day_between(column, period: Period):
-    clauses = []
+def day_between(column: SQLColumnExpression[Any], period: Period) -> ColumnElement[bool]:
+    clauses: list[ColumnElement[bool]] = []
     if period.start:
         clauses.append(column >= period.start)
     if period.end:
@@ -110,20 +111,20 @@ class CaseFilter:
             "leader_mode", "satisfaction", "reopened", "escalated")
 
     @classmethod
-    def from_args(cls, args) -> "CaseFilter | None":
+    def from_args(cls, args: Mapping[str, str]) -> "CaseFilter | None":
         """From URL arguments; None when none of them is present."""
         if not any(args.get(k) for k in cls.ARGS):
             return None
 
-        def day(name):
+        def day(name: str) -> _dt.date | None:
             return parse_day(args.get(name))
 
-        def period(prefix):
+        def period(prefix: str) -> Period | None:
             start, end = day(prefix + "_from"), day(prefix + "_to")
             return Period(start, end) if (start or end) else None
 
-        state = args.get("state")
-        on_time = args.get("on_time")
+        state = args.get("state") or ""
+        on_time = args.get("on_time") or ""
         return cls(received=period("received"), closed=period("closed"), county=args.get("rcounty") or None,
                    category=args.get("rcategory") or None, mode=args.get("mode") or None,
                    lead_unit=args.get("lead_unit") or None, unit=args.get("unit") or None,
@@ -134,9 +135,9 @@ class CaseFilter:
                    satisfaction=args.get("satisfaction") or None, reopened=args.get("reopened") == "1",
                    escalated=args.get("escalated") == "1")
 
-    def clauses(self, now: _dt.datetime) -> list:
+    def clauses(self, now: _dt.datetime) -> list[ColumnElement[bool]]:
         r = CaseRecord
-        out = []
+        out: list[ColumnElement[bool]] = []
         if self.received:
             out.append(between(r.received_at, self.received))
         if self.closed:

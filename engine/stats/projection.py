@@ -7,13 +7,14 @@ import datetime as _dt
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, and_, case, cast, delete, func, literal, select, text
+from sqlalchemy import ColumnElement, Date, Executable, Table, and_, case, cast, delete, func, literal, select, text
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
-from ..models import (CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterprise, StatsEnterpriseDay,
+from ..models import (Base, CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterprise, StatsEnterpriseDay,
                       StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit)
 from .. import search as search_mod
-from ..workdays import CHINA, to_china_date
+from ..workdays import CHINA, WorkCalendar, to_china_date
 
 if TYPE_CHECKING:
     from ..step import StepSaved
@@ -59,8 +60,8 @@ def on_step_saved(event: StepSaved) -> None:
     project(event.session, event.instance, event.calendar, event.now, event.actor, event.workflow)
 
 
-def project(session: Session, instance: Instance, calendar=None, now: _dt.datetime | None = None,
-            actor: str | None = None, workflow=None) -> CaseRecord | None:
+def project(session: Session, instance: Instance, calendar: WorkCalendar | None = None, now: _dt.datetime | None = None,
+            actor: str | None = None, workflow: Any = None) -> CaseRecord | None:
     """Bring ``case_record``/``case_unit`` (and a bulletin's row) up to date with the instance.
 
     Called after every saved step (``on_step_saved``), before its flush. Only instances
@@ -116,6 +117,7 @@ def project(session: Session, instance: Instance, calendar=None, now: _dt.dateti
     handled = not is_open and lead is not None and outcome in HANDLED_OUTCOMES
     record.on_time = (not record.ever_overdue) if handled else None
     if not is_open and calendar is not None:
+        assert record.closed_at is not None  # set above for a case no longer open
         record.workdays_to_close = calendar.workdays_between(to_china_date(record.received_at),
                                                              to_china_date(record.closed_at))
     else:
@@ -163,12 +165,19 @@ def _assign_units(session: Session, instance_id: int, county: str | None, lead: 
 NONE = ""  # a key column's "none" (NULLs never conflict in a primary key)
 ALL_COUNTIES = "*"  # stats_enterprise*: every county together
 FIRST_DAY = _dt.date(1, 1, 1)  # stats_enterprise_gap.prev_day of an enterprise's first day
+EnterpriseKey = tuple[str, str, _dt.date]  # (county, uscc, received day): stats_enterprise_day's key
 LM_COLUMNS = dict(zip(LEADER_MODES, ("lm_sign", "lm_meeting", "lm_site")))
-ROLLUPS = {  # name → (table, key columns after grain)
-    "received": (StatsReceived.__table__, ("day", "county", "lead_unit")),
-    "received_dim": (StatsReceivedDim.__table__, ("day", "county", "dim", "value")),
-    "closed": (StatsClosed.__table__, ("day", "county", "lead_unit")),
-    "unit": (StatsUnit.__table__, ("day", "county", "unit")),
+def table_of(model: type[Base]) -> Table:
+    """The model's table (SQLAlchemy types ``__table__`` as any FromClause)."""
+    assert isinstance(model.__table__, Table)
+    return model.__table__
+
+
+ROLLUPS: dict[str, tuple[Table, tuple[str, ...]]] = {  # name → (table, key columns after grain)
+    "received": (table_of(StatsReceived), ("day", "county", "lead_unit")),
+    "received_dim": (table_of(StatsReceivedDim), ("day", "county", "dim", "value")),
+    "closed": (table_of(StatsClosed), ("day", "county", "lead_unit")),
+    "unit": (table_of(StatsUnit), ("day", "county", "unit")),
 }
 RECEIVED_COUNTERS = ("received", "accepted", "rejected", "withdrawn", "still_open", "overdue", "escalated",
                      *LM_COLUMNS.values())
@@ -221,23 +230,22 @@ def _delta(before: dict, after: dict, *more: dict) -> dict[tuple, dict[str, int]
 
 
 @functools.lru_cache(maxsize=None)
-def _upsert_statement(dialect: str, table, keys: tuple[str, ...], counters: tuple[str, ...], returning: bool):
+def _upsert_statement(dialect: str, table: Table, keys: tuple[str, ...], counters: tuple[str, ...],
+                      returning: bool) -> Executable:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter, built once
     per table and dialect: executed with bound rows, its compiled form is cached."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
         raise NotImplementedError(f"statistics rollups on {dialect}")
-    stmt = insert(table)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={c: table.c[c] + stmt.excluded[c] for c in counters})
     return stmt.returning(*[table.c[c] for c in counters]) if returning else stmt
 
 
-def _upsert_add(session: Session, table, keys: tuple[str, ...], rows: list[dict[str, Any]], counters: tuple[str, ...],
-                returning: bool = False):
+def _upsert_add(session: Session, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]],
+                counters: tuple[str, ...], returning: bool = False) -> Result[Any]:
     """Add ``rows``' counters to the rows of ``table`` with the same keys (inserting the new
     ones). Rows are sorted by key, so concurrent transactions lock them in the same order."""
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
@@ -257,20 +265,20 @@ def _apply_rollups(session: Session, delta: dict[tuple, dict[str, int]]) -> None
                 acc[counter] = acc.get(counter, 0) + n
     for name in sorted(rows):
         table, keys = ROLLUPS[name]
-        counters = COUNTERS[name]
-        batch = [{**dict(zip(("grain", *keys), key)), **{c: acc.get(c, 0) for c in counters}}
+        columns = COUNTERS[name]
+        batch = [{**dict(zip(("grain", *keys), key)), **{c: acc.get(c, 0) for c in columns}}
                  for key, acc in rows[name].items() if any(acc.values())]
         if batch:
-            _upsert_add(session, table, ("grain", *keys), batch, counters)
+            _upsert_add(session, table, ("grain", *keys), batch, columns)
 
 
-def _enterprise_key(r: CaseRecord) -> tuple | None:
+def _enterprise_key(r: CaseRecord) -> EnterpriseKey | None:
     if r.uscc is None or r.received_at is None:
         return None
     return (r.county or NONE, r.uscc, _china_day(r.received_at))
 
 
-def _move_enterprise(session: Session, before: tuple | None, after: tuple | None) -> None:
+def _move_enterprise(session: Session, before: EnterpriseKey | None, after: EnterpriseKey | None) -> None:
     """Keep stats_enterprise_day / _gap when a case's (county, enterprise, received day) changes
     (for the case's county and for all counties together)."""
     for per_county in (True, False):
@@ -285,7 +293,7 @@ def _move_enterprise(session: Session, before: tuple | None, after: tuple | None
 
 
 def _enterprise_day(session: Session, county: str, uscc: str, day: _dt.date, sign: int) -> None:
-    e, d = StatsEnterprise.__table__, StatsEnterpriseDay.__table__
+    e, d = table_of(StatsEnterprise), table_of(StatsEnterpriseDay)
     # the enterprise's row first: a concurrent transaction on the same enterprise waits here
     _upsert_add(session, e, ("county", "uscc"), [{"county": county, "uscc": uscc, "cases": sign}], ("cases",))
     row = {"county": county, "uscc": uscc, "day": day, "cases": sign}
@@ -301,18 +309,18 @@ def _enterprise_day(session: Session, county: str, uscc: str, day: _dt.date, sig
     if after is not None:  # the next day's previous day was prev, becomes day (or back)
         gaps[(after, day)] = sign
         gaps[(after, prev)] = -sign
-    _upsert_add(session, StatsEnterpriseGap.__table__, ("county", "day", "prev_day"),
+    _upsert_add(session, table_of(StatsEnterpriseGap), ("county", "day", "prev_day"),
                 [{"county": county, "day": a, "prev_day": p, "n": n} for (a, p), n in gaps.items()], ("n",))
 
 
-def _sql_day(session: Session, column):
+def _sql_day(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """SQL: the Beijing calendar date of a UTC timestamp column."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone("UTC", column) + _dt.timedelta(hours=8), Date)
     return func.date(column, "+8 hours")
 
 
-def _sql_month(session: Session, column):
+def _sql_month(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """SQL: the first of the month of a date column."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("month", column), Date)
@@ -332,16 +340,16 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
         names = ", ".join(m.__tablename__ for m in ROLLUP_TABLES)
         session.execute(text(f"LOCK TABLE case_record, case_unit, {names} IN SHARE ROW EXCLUSIVE MODE"))
     for model in ROLLUP_TABLES:
-        session.execute(delete(model.__table__))
-    r = CaseRecord.__table__
+        session.execute(delete(table_of(model)))
+    r = table_of(CaseRecord)
     county = func.coalesce(r.c.county, NONE)
     lead = func.coalesce(r.c.lead_unit, NONE)
     rday = _sql_day(session, r.c.received_at)
 
-    def n(cond):
+    def n(cond: ColumnElement[bool]) -> ColumnElement[Any]:
         return func.sum(case((cond, 1), else_=0))
 
-    def by_month(table, keys, counters):
+    def by_month(table: Table, keys: tuple[str, ...], counters: tuple[str, ...]) -> None:
         t = table
         month = _sql_month(session, t.c.day)
         session.execute(t.insert().from_select(
@@ -349,7 +357,7 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
             select(literal("m"), month, *[t.c[k] for k in keys], *[func.sum(t.c[c]) for c in counters])
             .where(t.c.grain == "d").group_by(month, *[t.c[k] for k in keys])))
 
-    received = StatsReceived.__table__
+    received = table_of(StatsReceived)
     session.execute(received.insert().from_select(
         ["grain", "day", "county", "lead_unit", *RECEIVED_COUNTERS],
         select(literal("d"), rday, county, lead, func.count(), n(r.c.accepted_at.is_not(None)),
@@ -359,7 +367,7 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
         .group_by(rday, county, lead)))
     by_month(received, ("county", "lead_unit"), RECEIVED_COUNTERS)
 
-    dims = StatsReceivedDim.__table__
+    dims = table_of(StatsReceivedDim)
     for dim in ("category", "mode"):
         value = r.c[dim]
         session.execute(dims.insert().from_select(
@@ -368,7 +376,7 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
             .where(value.is_not(None), value != "").group_by(rday, county, value)))
     by_month(dims, ("county", "dim", "value"), ("received",))
 
-    closed = StatsClosed.__table__
+    closed = table_of(StatsClosed)
     cday = _sql_day(session, r.c.closed_at)
     handled = r.c.on_time.is_not(None)
     session.execute(closed.insert().from_select(
@@ -380,8 +388,8 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
         .where(r.c.closed_at.is_not(None)).group_by(cday, county, lead)))
     by_month(closed, ("county", "lead_unit"), CLOSED_COUNTERS)
 
-    u = CaseUnit.__table__
-    units = StatsUnit.__table__
+    u = table_of(CaseUnit)
+    units = table_of(StatsUnit)
     uday = _sql_day(session, u.c.assigned_at)
     ucounty = func.coalesce(u.c.county, NONE)
     session.execute(units.insert().from_select(
@@ -389,7 +397,7 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
         select(literal("d"), uday, ucounty, u.c.unit, func.count()).group_by(uday, ucounty, u.c.unit)))
     by_month(units, ("county", "unit"), ("assigned",))
 
-    days = StatsEnterpriseDay.__table__
+    days = table_of(StatsEnterpriseDay)
     with_uscc = r.c.uscc.is_not(None)
     session.execute(days.insert().from_select(
         ["county", "uscc", "day", "cases"],
@@ -397,16 +405,16 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
     session.execute(days.insert().from_select(
         ["county", "uscc", "day", "cases"],
         select(literal(ALL_COUNTIES), r.c.uscc, rday, func.count()).where(with_uscc).group_by(r.c.uscc, rday)))
-    enterprises = StatsEnterprise.__table__
+    enterprises = table_of(StatsEnterprise)
     session.execute(enterprises.insert().from_select(
         ["county", "uscc", "cases"],
         select(days.c.county, days.c.uscc, func.sum(days.c.cases)).group_by(days.c.county, days.c.uscc)))
     prev = func.lag(days.c.day).over(partition_by=(days.c.county, days.c.uscc), order_by=days.c.day)
     chain = select(days.c.county, days.c.day, prev.label("prev_day")).subquery()
     prev_day = func.coalesce(chain.c.prev_day, literal(FIRST_DAY, Date))
-    gaps = StatsEnterpriseGap.__table__
+    gaps = table_of(StatsEnterpriseGap)
     session.execute(gaps.insert().from_select(
         ["county", "day", "prev_day", "n"],
         select(chain.c.county, chain.c.day, prev_day, func.count()).group_by(chain.c.county, chain.c.day, prev_day)))
     session.flush()
-    return {m.__tablename__: session.scalar(select(func.count()).select_from(m.__table__)) for m in ROLLUP_TABLES}
+    return {m.__tablename__: session.scalar(select(func.count()).select_from(m.__table__)) or 0 for m in ROLLUP_TABLES}

@@ -4,10 +4,11 @@ from the rollups kept by ``projection``; periods and case filters are in ``perio
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, Instance, StatsClosed,
@@ -21,7 +22,7 @@ can_see_stats = access.can_see_statistics
 stats_scope = access.statistics_scope
 
 
-def scoped_county(principal, wanted: str | None) -> str | None:
+def scoped_county(principal: access.Principal, wanted: str | None) -> str | None:
     """The county the figures are for: what was asked, within the person's scope; ``NotAllowed``
     for someone without statistics."""
     access.check_statistics(principal)
@@ -86,17 +87,17 @@ def _grain_ranges(period: Period) -> list[tuple[str, _dt.date | None, _dt.date |
     if first is not None and last is not None and first > last:
         return [("d", start, end)]
     out: list[tuple[str, _dt.date | None, _dt.date | None]] = [("m", first, last)]
-    if start is not None and start < first:
+    if start is not None and first is not None and start < first:  # (first is set when start is)
         out.append(("d", start, first - _dt.timedelta(days=1)))
     if end is not None and last is not None and _next_month(last) <= end:
         out.append(("d", _next_month(last), end))
     return out
 
 
-def _rollup_where(table, period: Period, county: str | None) -> list:
-    parts = []
+def _rollup_where(table: FromClause, period: Period, county: str | None) -> list[ColumnElement[bool]]:
+    parts: list[ColumnElement[bool]] = []
     for grain, lo, hi in _grain_ranges(period):
-        clauses = [table.c.grain == grain]
+        clauses: list[ColumnElement[bool]] = [table.c.grain == grain]
         if lo is not None:
             clauses.append(table.c.day >= lo)
         if hi is not None:
@@ -108,7 +109,7 @@ def _rollup_where(table, period: Period, county: str | None) -> list:
     return where
 
 
-def received_groups(session: Session, period: Period, county: str | None):
+def received_groups(session: Session, period: Period, county: str | None) -> Sequence[Row[*tuple[Any, ...]]]:
     """The cases received in the period (stats_received), by county and lead unit."""
     t = StatsReceived.__table__
     stmt = select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS]).where(
@@ -128,7 +129,7 @@ def _received_by(session: Session, period: Period, county: str | None) -> dict[s
     return out
 
 
-def closed_groups(session: Session, period: Period, county: str | None):
+def closed_groups(session: Session, period: Period, county: str | None) -> Sequence[Row[*tuple[Any, ...]]]:
     """The cases closed in the period (stats_closed), by lead unit."""
     t = StatsClosed.__table__
     stmt = select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS]).where(

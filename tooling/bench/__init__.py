@@ -19,6 +19,7 @@ once) make the run fail.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .runner import FULL, PARTS, QUICK, Results, run
@@ -27,7 +28,7 @@ __all__ = ["FULL", "PARTS", "QUICK", "Results", "run", "main"]
 
 
 def main(quick: bool = False, parts: tuple[str, ...] = PARTS, write: Path | None = None, profile: bool = False,
-         keep_data: bool = False, echo=print) -> Results:
+         keep_data: bool = False, echo: Callable[[str], None] = print) -> Results:
     from . import report
 
     mach = report.machine()

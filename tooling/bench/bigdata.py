@@ -24,13 +24,18 @@ import datetime as _dt
 import json
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine as SaEngine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from engine import stats
 from engine.access import Principal
 from engine.inbox import InboxFilter, inbox
+from engine.workdays import WorkCalendar
 
 from .inprocess import Rig
 
@@ -54,7 +59,8 @@ def _categories() -> list[str]:
     return schema["properties"]["category"]["enum"]
 
 
-def generate(conn, n_cases: int, version_id: int, open_share: float = 0.15, now: _dt.datetime | None = None) -> dict:
+def generate(conn: Connection, n_cases: int, version_id: int, open_share: float = 0.15,
+             now: _dt.datetime | None = None) -> dict[str, Any]:
     """Fill the schema's tables (already created, empty) with ``n_cases`` cases."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
     params = {
@@ -146,7 +152,7 @@ def generate(conn, n_cases: int, version_id: int, open_share: float = 0.15, now:
                                           "case_record+case_unit": t4 - t3, "indexes": t5 - t4}}
 
 
-def _case_records(conn, params: dict) -> None:
+def _case_records(conn: Connection, params: dict[str, Any]) -> None:
     """The statistics projection of every generated case (case_record and case_unit as
     ``stats.project`` would write them), keyed to the instance rows: same county, lead unit,
     registration time and open state."""
@@ -185,7 +191,7 @@ def _case_records(conn, params: dict) -> None:
     """))
 
 
-def vacuum(db) -> float:
+def vacuum(db: SaEngine) -> float:
     """VACUUM ANALYZE the loaded tables (outside a transaction); seconds taken."""
     t0 = time.perf_counter()
     with db.connect() as conn:
@@ -234,7 +240,7 @@ def statistics_queries(now: _dt.datetime) -> list[tuple[str, str, Principal, sta
     ]
 
 
-def _timed(rig: Rig, fn, runs: int) -> tuple[list[float], object, bool]:
+def _timed(rig: Rig, fn: Callable[[Session], Any], runs: int) -> tuple[list[float], Any, bool]:
     """``fn(session)`` ``runs`` times after one warm-up, each in a session of its own under a statement
     timeout; (seconds per run, last result, timed out)."""
     times: list[float] = []
@@ -253,7 +259,7 @@ def _timed(rig: Rig, fn, runs: int) -> tuple[list[float], object, bool]:
     return times, result, False
 
 
-def measure(rig: Rig, repeats: int, calendar=None) -> dict:
+def measure(rig: Rig, repeats: int, calendar: WorkCalendar | None = None) -> dict[str, Any]:
     """Latency of the inbox (per person, first page of 50 with its four tab counts), of the dashboard
     and of the assessment, ``repeats`` times each after one warm-up; medians and p95 in ms."""
     now = _dt.datetime.now(_dt.timezone.utc)
@@ -263,15 +269,17 @@ def measure(rig: Rig, repeats: int, calendar=None) -> dict:
     all_dash: list[float] = []
     all_assess: list[float] = []
     for label, principal in principals().items():
-        times, page, _ = _timed(rig, lambda s, p=principal: inbox(s, p, InboxFilter(limit=50), calendar=calendar,
-                                                                  now=now), repeats)
+        def first_page(s: Session, p: Principal = principal) -> Any:
+            return inbox(s, p, InboxFilter(limit=50), calendar=calendar, now=now)
+
+        times, page, _ = _timed(rig, first_page, repeats)
         all_inbox += times
         out["inbox"][label] = {"ready_tasks": page.counts.get("all", 0), "median_ms": 1000 * statistics.median(times),
                                "p95_ms": 1000 * _pct(times, 0.95)}
     for label, what, principal, period in statistics_queries(now):
         county = stats.scoped_county(principal, None)
 
-        def call(s, what=what, period=period, county=county):
+        def call(s: Session, what: str = what, period: stats.Period = period, county: str | None = county) -> Any:
             return getattr(stats, what)(s, period, county, now=now)
 
         times, result, timed_out = _timed(rig, call, repeats)

@@ -6,10 +6,13 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine as SaEngine
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import cases
 from engine.clock import FakeClock
@@ -18,6 +21,7 @@ from engine.db import make_engine, make_sessionmaker
 from engine.deploy import collect_files
 from engine.models import AuditEntry, Base, Instance
 from engine.runtime import Engine
+from engine.speccache import LoadedVersion
 from engine.workdays import WorkCalendar
 
 from . import scenario
@@ -39,9 +43,9 @@ def make_engine_for_bench(start: str = START) -> Engine:
 class Rig:
     """A migrated database with the project deployed, and an engine on a fixed clock."""
 
-    Session: object
+    Session: sessionmaker[Session]
     engine: Engine
-    db: object
+    db: SaEngine
 
     @classmethod
     def sqlite(cls, directory: Path, name: str = "bench.db") -> "Rig":
@@ -49,7 +53,7 @@ class Rig:
         return cls.on(db)
 
     @classmethod
-    def on(cls, db, start: str = START) -> "Rig":
+    def on(cls, db: SaEngine, start: str = START) -> "Rig":
         Base.metadata.create_all(db)
         Session = make_sessionmaker(db)
         engine = make_engine_for_bench(start)
@@ -78,7 +82,7 @@ class Rig:
 
 
 # -- (a) the library alone --------------------------------------------------------------------
-def library_default_engine(engine: Engine):
+def library_default_engine(engine: Engine) -> Any:
     """The library's own script engine (``PythonScriptEngine`` on its ``TaskDataEnvironment``,
     no sandbox, no compiled-expression cache) with the same helper functions as ours, which the
     case process's expressions call."""
@@ -90,7 +94,7 @@ def library_default_engine(engine: Engine):
     return PythonScriptEngine(environment=TaskDataEnvironment({**BASE_HELPERS, **helpers.local}))
 
 
-def _bare_case(engine: Engine, loaded, data: dict, script_engine=None) -> int:
+def _bare_case(engine: Engine, loaded: LoadedVersion, data: dict[str, Any], script_engine: Any = None) -> int:
     wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine or engine.script_engine)
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(data)
@@ -168,7 +172,7 @@ def loops(rig: Rig, checkpoints: list[int], window: int = 5) -> dict:
         rig.step(instance_id, name, group, data)
     per_loop: list[list[float]] = []  # step times (wall) of each loop
     per_loop_cpu: list[list[float]] = []  # the same in CPU time of this process (less sensitive to load)
-    sizes = {}
+    sizes: dict[int, int] = {}
     for k in range(1, last + 1):
         times, cpu = [], []
         for name, group, data in scenario.LOOP:

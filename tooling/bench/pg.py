@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine as SaEngine
 
 from engine.db import database_url, make_engine, unreachable
 
@@ -20,7 +22,7 @@ def reachable() -> str | None:
     return unreachable(pg_url())
 
 
-def _admin():
+def _admin() -> SaEngine:
     return create_engine(database_url(pg_url()), isolation_level="AUTOCOMMIT")
 
 
@@ -35,7 +37,7 @@ def schema_exists(schema: str) -> bool:
 
 
 @contextmanager
-def schema(name: str, keep: bool = False, fresh: bool = True):
+def schema(name: str, keep: bool = False, fresh: bool = True) -> Iterator[tuple[SaEngine, dict[str, str]]]:
     """Yields (engine on the schema, env for child processes using it)."""
     admin = _admin()
     with admin.connect() as conn:

@@ -41,7 +41,7 @@ def _say(echo: Callable[[str], None], text: str) -> None:
     echo(text)
 
 
-def profile_summary(fn, top: int = 18) -> str:
+def profile_summary(fn: Callable[[], object], top: int = 18) -> str:
     """cProfile of ``fn()``: own time by package, then the functions with the most own time."""
     prof = cProfile.Profile()
     prof.enable()
@@ -49,7 +49,8 @@ def profile_summary(fn, top: int = 18) -> str:
     prof.disable()
     stats = pstats.Stats(prof)
     by_pkg: collections.Counter = collections.Counter()
-    for (filename, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
+    # Stats.stats (the raw table) is not in typeshed's stubs
+    for (filename, _line, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         for key in ("sqlalchemy", "SpiffWorkflow", "RestrictedPython", "jsonschema", "psycopg"):
             if key in filename:
                 break
@@ -192,7 +193,7 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
     return res
 
 
-def _http(database: str, sizes: dict, workdir: Path, tag: str, echo, res: Results) -> dict:
+def _http(database: str, sizes: dict, workdir: Path, tag: str, echo: Callable[[str], None], res: Results) -> dict:
     """(c) at each client count of ``http_levels`` on one server and database, then (g): the
     inbox while the most clients write, against the same reads with nothing else running."""
     env = {"ZHITONGCHE_SECRET_KEY": secrets.token_hex(16), "ZHITONGCHE_UPLOAD_DIR": str(workdir / "uploads"),
@@ -255,7 +256,7 @@ def _http(database: str, sizes: dict, workdir: Path, tag: str, echo, res: Result
     return out
 
 
-def _bigdata(sizes: dict, echo, res: Results, keep: bool) -> dict:
+def _bigdata(sizes: dict, echo: Callable[[str], None], res: Results, keep: bool) -> dict:
     n = sizes["e_cases"]
     name = f"bench_e_{n}"
     reuse = keep and pg.schema_exists(name)
