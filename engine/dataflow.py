@@ -32,8 +32,9 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import datetime as _dt
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -45,13 +46,14 @@ from . import forms as forms_mod
 from .parsing import ParsedBundle, Problem, element_line
 from .properties import EXPRESSION_PROPERTIES, task_properties
 from .sandbox.policy import BASE_HELPERS, DATA_VIEWS, SAFE_BUILTINS
+from .workdays import WorkCalendar
 from .workdays import helpers as workday_helpers
 
 # what the engine puts into the start data of every case beside the start form (engine/cases.py)
 ENGINE_NAMES = frozenset({"case_no"})
 KNOWN_NAMES = frozenset(
     set(dir(builtins)) | set(SAFE_BUILTINS) | set(BASE_HELPERS) | set(DATA_VIEWS) | {"dir"}
-    | set(workday_helpers(None, lambda: None))
+    | set(workday_helpers(WorkCalendar(), lambda: _dt.datetime.now(_dt.timezone.utc)))
 )
 
 _KINDS = {  # what reads -> (Chinese, English)
@@ -150,15 +152,15 @@ def form_fields(schema: Any) -> set[str]:
     return fields
 
 
-def _event_definitions(task_spec) -> Iterator:
+def _event_definitions(task_spec: Any) -> Iterator[Any]:
     ed = getattr(task_spec, "event_definition", None)
     if ed is not None:
         yield ed
         yield from getattr(ed, "event_definitions", None) or []
 
 
-def _named(items) -> set[str]:
-    out = set()
+def _named(items: Iterable[Any] | None) -> set[str]:
+    out: set[str] = set()
     for item in items or []:
         name = _top(getattr(item, "bpmn_id", None) or getattr(item, "name", None))
         if name:
@@ -166,7 +168,7 @@ def _named(items) -> set[str]:
     return out
 
 
-def produced(bundle: ParsedBundle, process_spec) -> set[str]:
+def produced(bundle: ParsedBundle, process_spec: Any) -> set[str]:
     names: set[str] = set(_named((getattr(process_spec, "data_objects", None) or {}).values()))
     for task_spec in process_spec.task_specs.values():
         props = task_properties(task_spec)
@@ -183,8 +185,8 @@ def produced(bundle: ParsedBundle, process_spec) -> set[str]:
             names |= {n for n in (_top(o.name) for o in engine.decision_table.outputs) if n}
         for ed in _event_definitions(task_spec):
             for attr in ("message_var", "result_var", "variable"):
-                if _top(getattr(ed, attr, None)):
-                    names.add(_top(getattr(ed, attr)))
+                if top := _top(getattr(ed, attr, None)):
+                    names.add(top)
             if getattr(ed, "result_var", "x") is None:  # camunda: the default result variable
                 names.add(f"{task_spec.name}_Response")
             names |= {n for n in (_top(p.name) for p in getattr(ed, "correlation_properties", None) or []) if n}
@@ -194,12 +196,12 @@ def produced(bundle: ParsedBundle, process_spec) -> set[str]:
         if io is not None:
             names |= _named(io.data_outputs) | _named(io.data_inputs)
         names |= _named(getattr(task_spec, "data_output_associations", None))
-        if _top(getattr(task_spec, "result_variable", None)):
-            names.add(_top(task_spec.result_variable))
+        if top := _top(getattr(task_spec, "result_variable", None)):
+            names.add(top)
     return names
 
 
-def reads(process_spec) -> Iterator[Read]:
+def reads(process_spec: Any) -> Iterator[Read]:
     for task_spec in process_spec.task_specs.values():
         bpmn_id = getattr(task_spec, "bpmn_id", None)
         here = dict(spec_name=process_spec.name, bpmn_id=bpmn_id)
@@ -232,7 +234,7 @@ def reads(process_spec) -> Iterator[Read]:
                 yield Read("timer", "", ed.expression, **here)
 
 
-def _start_data(bundle: ParsedBundle, root) -> set[str] | None:
+def _start_data(bundle: ParsedBundle, root: Any) -> set[str] | None:
     """What a root process starts with, or None when it is unknown (code or the API starts it
     with data no file describes)."""
     starts = [t for t in root.task_specs.values() if isinstance(t, StartEvent)]
@@ -253,15 +255,15 @@ def _start_data(bundle: ParsedBundle, root) -> set[str] | None:
 
 # -- the check ---------------------------------------------------------------------------------
 
-def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str, int | None, str | None]:
+def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str | None, int | None, str | None]:
     if read.kind == "dmn":
         file, line = element_line(bundle.trees, read.dmn_input_id)
         if file in bundle.trees:
             text = bundle.trees[file].xpath("//*[@id=$id]/*[local-name()='inputExpression']/*[local-name()='text']",
-                                            id=read.dmn_input_id)
+                                            id=read.dmn_input_id or "")
             return file, text[0].sourceline if text else line, read.dmn_input_id
     file, line = element_line(bundle.trees, read.bpmn_id, default_file)
-    tree = bundle.trees.get(file)
+    tree = bundle.trees.get(file or "")
     if tree is None or not read.bpmn_id:
         return file or default_file, line, read.bpmn_id
     if read.kind == "condition":

@@ -353,8 +353,8 @@ def _call_graph(files: dict[str, bytes]) -> dict[str, set[str]]:
         except BundleError:
             continue
         for process in root.iter("{*}process"):
-            calls.setdefault(process.get("id"), set()).update(
-                el.get("calledElement") for el in process.iter("{*}callActivity") if el.get("calledElement"))
+            calls.setdefault(process.get("id") or "", set()).update(
+                called for el in process.iter("{*}callActivity") if (called := el.get("calledElement")))
     return calls
 
 
