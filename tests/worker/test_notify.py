@@ -109,11 +109,19 @@ def test_new_human_task_notifies_each_member_of_its_groups(Session, engine, cloc
     with Session.begin() as session:
         session.scalars(select(notify.User).where(notify.User.username == "gone")).one().active = False
         iid = engine.start(session, "worker_reminder", {"unit": "zrzyj"}, business_key="ZTC-7").id
-    found = rows(Session)
+    # the step names the groups, not the people (issue 18: no user lookup in a completion) …
+    queued, = rows(Session)
+    assert (queued.channel, queued.groups, queued.recipient, queued.status) == ("groups", ["unit:zrzyj"], "", "pending")
+    add_user("chen", ["unit:zrzyj"])  # … so who is told is decided when it is sent
+    assert notify.expand_due(Session, clock.now()) == 1
+    assert notify.expand_due(Session, clock.now()) == 0  # resolved once
+    found = rows(Session, channel="log")
     assert [(n.recipient, n.kind, n.channel, n.status) for n in found] == [
-        ("li", "assignment", "log", "pending"), ("wang", "assignment", "log", "pending")]
-    assert all(n.instance_id == iid and n.task_id is not None for n in found)
+        ("chen", "assignment", "log", "pending"), ("li", "assignment", "log", "pending"),
+        ("wang", "assignment", "log", "pending")]
+    assert all(n.instance_id == iid and n.task_id == queued.task_id is not None for n in found)
     assert "ZTC-7" in found[0].body and "Handle" in found[0].subject
+    assert rows(Session, channel="groups")[0].status == "sent"
 
 
 def test_groups_of_enterprises_and_admins(Session, add_user):
@@ -136,7 +144,8 @@ def test_process_asks_for_a_warning_with_the_notify_property(Session, engine, cl
         iid = engine.start(session, "worker_reminder", {"unit": "zrzyj"}).id
     clock.advance(hours=2)
     make_worker(channels={}).fire_due_timers()  # no channel here: rows stay pending
-    warnings = rows(Session, kind="warning")
+    notify.expand_due(Session, clock.now())
+    warnings = rows(Session, kind="warning", channel="log")
     assert [(n.recipient, n.level, n.subject) for n in warnings] == [
         ("boss", "yellow", "【直通车】黄灯预警"), ("li", "yellow", "【直通车】黄灯预警")]
     assert "案件即将到期" in warnings[0].body
