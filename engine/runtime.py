@@ -227,6 +227,7 @@ class Engine:
         task = step.workflow.get_task_from_id(UUID(row.task_guid))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {task_id} is no longer ready")
+        step.rows_in_line(settled={row.task_guid})  # a running case's rows follow its state: save reads none
 
         def change() -> list[SpiffTask]:
             task.data.update(clean)
