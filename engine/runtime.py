@@ -186,7 +186,8 @@ class Engine:
     def get_task(self, session: Session, task_id: int) -> HumanTask:
         # one query: the task, its case and the case's version (without its files)
         task = session.get(HumanTask, task_id, options=[
-            joinedload(HumanTask.instance).joinedload(Instance.process_version).defer(ProcessVersion.files)])
+            joinedload(HumanTask.instance).joinedload(Instance.process_version)
+            .defer(ProcessVersion.files)])
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
         return task

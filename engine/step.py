@@ -117,7 +117,8 @@ class Step:
         # tasks that may have a row: all but the predicted ones (a task that was ever ready is
         # ready, finished or reset to ready by 撤回/退回 in a step of its own; a wrong guess would
         # meet the unique (instance_id, task_guid) constraint, never a second row)
-        had_row = {str(t.id) for t in workflow.get_tasks() if not t.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE)}
+        predicted = TaskState.PREDICTED_MASK | TaskState.FUTURE
+        had_row = {str(t.id) for t in workflow.get_tasks() if not t.has_state(predicted)}
         self.rows_before = (ready, had_row, set(settled))
 
     # -- run ------------------------------------------------------------------------------

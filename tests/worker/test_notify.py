@@ -299,3 +299,32 @@ def test_two_workers_never_send_the_same_row(Session, engine, clock, make_worker
     assert sorted(channel.sent) == sorted(set(channel.sent)) and len(channel.sent) == 120
     assert {r.status for r in rows(Session)} == {"sent"}
     assert sum(w.totals.notifications.sent for w in workers) == 120
+
+
+def test_groups_resolved_by_several_workers_tell_each_member_once(Session, clock, make_worker, add_user):
+    for i in range(12):
+        add_user(f"member{i}", ["unit:zrzyj"] if i % 2 else ["unit:zrzyj", "head:zrzyj"])
+    with Session.begin() as session:
+        for n in range(9):
+            notify.enqueue_groups(session, kind="warning", groups=["unit:zrzyj", "head:zrzyj"],
+                                  subject=f"【直通车】预警 {n}", body="案件 ZTC-1：请处理", now=clock.now())
+    channel = SlowLog()
+    workers = [make_worker(worker_id=f"w{i}", channels={"log": channel}, notify_batch=4) for i in range(3)]
+    errors = []
+
+    def drain(worker):
+        try:
+            for _ in range(40):  # passes until the outbox is empty (each sends at most its batch)
+                worker.step()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    told = [(r.recipient, r.subject) for r in rows(Session, channel="log")]
+    assert len(told) == len(set(told)) == 9 * 12  # every member once per warning, in both groups or one
+    assert {r.status for r in rows(Session)} == {"sent"} and len(channel.sent) == 9 * 12
