@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm.util import identity_key
 
 from .models import Instance, ProcessVersion
 from .parsing import CAMUNDA_NS, is_bpmn, parse_xml
@@ -93,15 +94,47 @@ def resolve(session: Session, binding: Binding) -> int:
 
 
 def overrides(session: Session, instance: Instance | None, version: ProcessVersion) -> dict[str, ProcessVersion]:
-    """Called process id → the version to run it from (recorded, else resolved now)."""
+    """Called process id → the version to run it from (recorded, else resolved now).
+
+    One statement at most (issue 18): the recorded versions not yet in the session and the
+    versions every unrecorded binding resolves to now are read together, without ``files``."""
     recorded = dict((instance.called_versions if instance is not None else None) or {})
-    out: dict[str, ProcessVersion] = {}
+    by_id: dict[int, ProcessVersion] = {}
+    missing: set[int] = set()
+    pending: dict[str, Binding] = {}  # resolved now, by process id
     for called, binding in cached_bindings(version).items():
-        version_id = recorded[called] if called in recorded else resolve(session, binding)
-        if version_id:
-            found = session.get(ProcessVersion, version_id, options=[defer(ProcessVersion.files)])  # (read on a miss)
-            if found is not None:
-                out[called] = found
+        if called in recorded:
+            if recorded[called]:
+                found = session.identity_map.get(identity_key(ProcessVersion, recorded[called]))
+                if found is not None:
+                    by_id[found.id] = found
+                else:
+                    missing.add(recorded[called])
+        elif binding.binding != "deployment":
+            pending[called] = binding
+    conditions = [ProcessVersion.id.in_(sorted(missing))] if missing else []
+    for called, binding in pending.items():
+        if binding.binding == "version" and binding.version is not None:
+            wanted = binding.version
+        else:  # latest (and a "version" binding without a number, as resolve does)
+            latest = aliased(ProcessVersion)
+            wanted = select(func.max(latest.version)).where(latest.process_id == called).scalar_subquery()
+        conditions.append((ProcessVersion.process_id == called) & (ProcessVersion.version == wanted))
+    resolved: dict[str, ProcessVersion] = {}
+    if conditions:
+        with session.no_autoflush:
+            for row in session.scalars(select(ProcessVersion).options(defer(ProcessVersion.files))
+                                       .where(or_(*conditions))):  # (files read on a spec-cache miss)
+                by_id[row.id] = row
+                if row.process_id in pending:
+                    resolved[row.process_id] = row
+    out: dict[str, ProcessVersion] = {}
+    for called in cached_bindings(version):
+        if called in recorded:
+            if recorded[called] in by_id:
+                out[called] = by_id[recorded[called]]
+        elif called in resolved:
+            out[called] = resolved[called]
     return out
 
 

@@ -1,7 +1,11 @@
 """Notifications: an outbox written with the change that causes it, sent by the worker.
 
 Rows are created in the caller's transaction (so a notification exists exactly when the
-task or warning that caused it was committed), one row per recipient and channel:
+task or warning that caused it was committed). A notification to groups is one row that names
+the groups (channel ``groups``, no recipient): the step never looks people up (issue 18). The
+worker resolves it at send time (``expand_due``): in one transaction it reads the active members
+of the groups, writes one row per recipient and channel (and their in-app notices) and marks the
+groups row sent, so each member is told exactly once, as people are when the row is sent.
 
 - ``task_created``: a new human task → every active user in its candidate groups;
 - ``requested``: a process asks for one with the ``notify`` property of a task or event
@@ -82,27 +86,71 @@ def usernames_in_groups(session: Session, groups: Iterable[str]) -> list[str]:
         return list(session.scalars(query))
 
 
+FANOUT = "groups"  # the channel of a row that names groups, resolved by the worker at send time
+USER = "user:"  # in such a row's groups: one person named by the process (``users`` of ``notify``)
+
+
 def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: str, body: str,
             now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
-            level: str | None = None, channels: Iterable[str] | None = None) -> list[Notification]:
+            level: str | None = None, channels: Iterable[str] | None = None,
+            instance_id: int | None = None) -> list[Notification]:
     """Add one outbox row per recipient and channel, or an in-app notice for the ``inapp``
     channel (flush left to the caller); returns the outbox rows."""
     rows = []
+    if instance is not None:
+        instance_id = instance.id
     for username in dict.fromkeys(r for r in recipients if r):
         for channel in channels if channels is not None else channel_names():
             if channel == INAPP:  # the notification centre: stored at once, nothing to deliver
                 notices.add(session, username=username, kind=kind, level=level, subject=subject, body=body,
-                            now=now, instance_id=instance.id if instance is not None else None, task=task)
+                            now=now, instance_id=instance_id, task=task)
                 continue
             row = Notification(kind=kind[:30], level=level, recipient=username, channel=channel,
                                subject=subject[:300], body=body, status="pending", attempts=0,
-                               next_attempt_at=now, created_at=now,
-                               instance_id=instance.id if instance is not None else None)
+                               next_attempt_at=now, created_at=now, instance_id=instance_id)
             if task is not None:
                 row.task = task
             session.add(row)
             rows.append(row)
     return rows
+
+
+def enqueue_groups(session: Session, *, kind: str, groups: Iterable[str], subject: str, body: str,
+                   now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
+                   level: str | None = None) -> list[Notification]:
+    """One outbox row naming ``groups`` (no query: their members are read when it is sent)."""
+    wanted = sorted({str(g) for g in groups if g})
+    if not wanted:
+        return []
+    row = Notification(kind=kind[:30], level=level, recipient="", groups=wanted, channel=FANOUT,
+                       subject=subject[:300], body=body, status="pending", attempts=0, next_attempt_at=now,
+                       created_at=now, instance_id=instance.id if instance is not None else None)
+    if task is not None:
+        row.task = task
+    session.add(row)
+    return [row]
+
+
+def expand_due(Session: sessionmaker, now: _dt.datetime, batch: int = 50) -> int:
+    """Resolve due groups rows into one row per member and channel (and in-app notices), in one
+    transaction; a row is taken once (``FOR UPDATE SKIP LOCKED``, SQLite's write lock), and a
+    worker killed on the way leaves it pending for the next pass. Returns the rows resolved."""
+    with Session.begin() as session:
+        rows = list(session.scalars(
+            select(Notification).where(Notification.status == "pending", Notification.channel == FANOUT,
+                                       Notification.next_attempt_at <= now)
+            .order_by(Notification.id).limit(batch).with_for_update(skip_locked=True)))
+        channels = channel_names()
+        for row in rows:
+            named = [g[len(USER):] for g in row.groups or [] if g.startswith(USER)]
+            recipients = named + usernames_in_groups(session, [g for g in row.groups or [] if not g.startswith(USER)])
+            if not recipients:
+                log.warning("notification %s (%s) has no recipients in groups %s", row.id, row.subject, row.groups)
+            enqueue(session, kind=row.kind, level=row.level, recipients=recipients, subject=row.subject,
+                    body=row.body, now=now, instance_id=row.instance_id,
+                    task=row.task if row.task_id is not None else None, channels=channels)
+            row.status, row.sent_at, row.last_error = "sent", now, None
+        return len(rows)
 
 
 def case_label(instance: Instance | None) -> str:
@@ -116,18 +164,16 @@ def case_label(instance: Instance | None) -> str:
 
 def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[Notification]:
     """A new human task: tell every member of its candidate groups (or its assignee)."""
-    if task.assignee:
-        recipients = [task.assignee]
-    else:
-        recipients = usernames_in_groups(session, task.candidate_groups or [])
-    if not recipients:
-        return []
     case = case_label(task.instance)
     body = f"案件 {case}：您有一项新的待办「{task.name}」，请及时登录直通车系统办理。"
     if task.due_at is not None:
         body += f"办理期限：{task.due_at.astimezone(_dt.timezone(_dt.timedelta(hours=8))):%Y-%m-%d %H:%M}。"
-    return enqueue(session, kind="assignment", recipients=recipients, subject=f"【直通车】新待办：{task.name}",
-                   body=body, now=now, instance=task.instance, task=task)
+    subject = f"【直通车】新待办：{task.name}"
+    if task.assignee:
+        return enqueue(session, kind="assignment", recipients=[task.assignee], subject=subject, body=body,
+                       now=now, instance=task.instance, task=task)
+    return enqueue_groups(session, kind="assignment", groups=task.candidate_groups or [], subject=subject,
+                          body=body, now=now, instance=task.instance, task=task)
 
 
 class NotifyRequestError(ValueError):
@@ -150,16 +196,21 @@ def requested(session: Session, instance: Instance, value: Any, now: _dt.datetim
         users = request.get("users") or []
         groups = [groups] if isinstance(groups, str) else list(groups)
         users = [users] if isinstance(users, str) else list(users)
-        recipients = [str(u) for u in users] + usernames_in_groups(session, groups)
-        if not recipients:
+        if not users and not any(groups):
             log.warning("notify of %s on instance %s has no recipients (groups %s)", source, instance.id, groups)
             continue
         case = case_label(instance)
         subject = str(request.get("subject") or source or "直通车通知")
         text = str(request.get("text") or subject)
-        rows += enqueue(session, kind=str(request.get("kind") or "notice"), level=request.get("level"),
-                        recipients=recipients, subject=f"【直通车】{subject}", body=f"案件 {case}：{text}",
-                        now=now, instance=instance)
+        kind, level = str(request.get("kind") or "notice"), request.get("level")
+        named = [str(u) for u in users if u]
+        if any(groups):  # one row for the worker: the groups' members and the named users, each once
+            rows += enqueue_groups(session, kind=kind, level=level, groups=[*groups, *(USER + u for u in named)],
+                                   subject=f"【直通车】{subject}", body=f"案件 {case}：{text}", now=now,
+                                   instance=instance)
+        else:
+            rows += enqueue(session, kind=kind, level=level, recipients=named, subject=f"【直通车】{subject}",
+                            body=f"案件 {case}：{text}", now=now, instance=instance)
     return rows
 
 
@@ -189,7 +240,8 @@ def _claim(Session: sessionmaker, worker_id: str, now: _dt.datetime, batch: int)
             Notification.status == "sending", Notification.claimed_at < now - CLAIM_LEASE,
         ).values(status="pending", claimed_by=None, claimed_at=None))
         rows = list(session.scalars(
-            select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= now,
+                                       Notification.channel != FANOUT)
             .order_by(Notification.next_attempt_at, Notification.id).limit(batch)
             .with_for_update(skip_locked=True)))
         if not rows:
@@ -221,6 +273,7 @@ def deliver_due(Session: sessionmaker[Session], channels: Mapping[str, Channel],
                 should_stop: Callable[[], bool] = lambda: False) -> DeliveryStats:
     """Claim due outbox rows and send them; one short transaction to claim, one per result."""
     stats = DeliveryStats()
+    expand_due(Session, clock.now(), batch)  # groups rows first: their members' rows go out in this pass
     messages = _claim(Session, worker_id, clock.now(), batch)
     done = 0
     for message in messages:

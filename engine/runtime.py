@@ -185,7 +185,10 @@ class Engine:
         return instance
 
     def get_task(self, session: Session, task_id: int) -> HumanTask:
-        task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
+        # one query: the task, its case and the case's version (without its files)
+        task = session.get(HumanTask, task_id, options=[
+            joinedload(HumanTask.instance).joinedload(Instance.process_version)
+            .defer(ProcessVersion.files)])
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
         return task
@@ -220,12 +223,13 @@ class Engine:
         instance = row.instance
         if instance.status != "running":
             raise Conflict(f"the instance is {instance.status}", state=instance.status)
-        schema, _ = self.form_of(row)
+        step = self.step(session, instance, actor)  # its loaded version gives the form (one binding lookup)
+        schema = step.loaded.forms.get(row.form) if row.form else None
         clean = forms_mod.validate(schema, data or {}) if schema is not None else dict(data or {})
-        step = self.step(session, instance, actor)
         task = step.workflow.get_task_from_id(UUID(row.task_guid))
         if task is None or task.state != TaskState.READY:
             raise Conflict(f"task {task_id} is no longer ready")
+        step.rows_in_line(settled={row.task_guid})  # a running case's rows follow its state: save reads none
 
         def change() -> list[SpiffTask]:
             task.data.update(clean)

@@ -100,9 +100,25 @@ class Step:
     offers: dict[str, Offer] = field(default_factory=dict)
     completed_last: SpiffTask | None = None  # what a stall is reported after (engine/stall.py)
     error_before: Any = None  # the instance's incident when the step began (a new one is audited)
+    rows_before: tuple[set[str], set[str], set[str]] | None = None  # see rows_in_line
 
     def __post_init__(self) -> None:
         self.error_before = self.instance.error
+
+    def rows_in_line(self, settled: Iterable[str] = ()) -> None:
+        """Say that the instance's ready human-task rows are those of the workflow's ready user
+        tasks as loaded (what every ``save`` of a running case leaves), less ``settled`` (rows the
+        caller already moved out of ready). ``save`` then reads no rows when the step only adds
+        tasks it created (issue 18); it still reads them when a task must be cancelled or one
+        known before the step is ready again. Call it before ``advance``, on a running case."""
+        workflow = self.workflow
+        ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        # tasks that may have a row: all but the predicted ones (a task that was ever ready is
+        # ready, finished or reset to ready by 撤回/退回 in a step of its own; a wrong guess would
+        # meet the unique (instance_id, task_guid) constraint, never a second row)
+        predicted = TaskState.PREDICTED_MASK | TaskState.FUTURE
+        had_row = {str(t.id) for t in workflow.get_tasks() if not t.has_state(predicted)}
+        self.rows_before = (ready, had_row, set(settled))
 
     # -- run ------------------------------------------------------------------------------
     def advance(self, change: Change | None = None) -> None:
@@ -193,13 +209,24 @@ class Step:
             self.audit("incident", data=instance.error, actor="system")
         return instance
 
+    def _rows_known(self, ready: dict[str, SpiffTask]) -> bool:
+        """No row to read: no ready row goes, and every task ready anew was created in this step."""
+        if self.rows_before is None:
+            return False
+        ready_before, known_before, settled = self.rows_before
+        return not (ready_before - settled - ready.keys()) and not any(
+            guid in known_before and guid not in ready_before for guid in ready)
+
     def _sync_human_tasks(self, now: _dt.datetime) -> list[HumanTask]:
         session, instance, workflow = self.session, self.instance, self.workflow
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         if instance.status != "running":
             ready = {}
-        existing, earlier = {}, {}
-        if instance.id is not None:
+        existing: dict[str, HumanTask | None] = {}
+        earlier: dict[str, HumanTask] = {}
+        if self._rows_known(ready):  # rows_in_line: the ready rows stay, new rows for new tasks
+            existing = {guid: None for guid in ready if guid in self.rows_before[0]}
+        elif instance.id is not None:
             # one query: the rows ready in the database, and rows of tasks ready again (cancelled
             # by an incident, ready after a retry); the session is not flushed, so the state
             # that counts is the one in memory (a task completed in this step is not ready)

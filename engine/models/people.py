@@ -94,7 +94,10 @@ class Notification(Base):
     level: Mapped[Optional[str]] = mapped_column(String(20))  # yellow | red | None
     instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
     task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"), index=True)
-    recipient: Mapped[str] = mapped_column(String(100), index=True)  # a username
+    recipient: Mapped[str] = mapped_column(String(100), index=True)  # a username ("" on a groups row)
+    # channel "groups": the people are not named yet; the worker resolves these groups at send
+    # time into one row per member and channel (engine/notify.py ``expand_due``)
+    groups: Mapped[Optional[list[Any]]] = mapped_column()
     channel: Mapped[str] = mapped_column(String(20))  # log | email | webhook
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")

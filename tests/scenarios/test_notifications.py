@@ -2,11 +2,13 @@
 at every event (docs/CONVENTIONS.md "Notifications"), in their in-app notification centre."""
 from __future__ import annotations
 
+import datetime as _dt
 from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
 
+from engine import notify
 from engine.models import User, UserNotice
 
 from .driver import beijing, make_uscc
@@ -32,8 +34,14 @@ def people(Session, monkeypatch):
                    groups=["enterprise:X"], uscc="X"))
 
 
+def sent(Session) -> None:
+    """The worker's pass over the outbox: groups rows become their members' notices (issue 18)."""
+    notify.expand_due(Session, _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=3650))
+
+
 def warnings(Session) -> dict[str, list[str]]:
     """Subject → recipients of every notice that is not a new-task notice, in order of sending."""
+    sent(Session)
     seen: dict[str, list[str]] = defaultdict(list)
     with Session() as s:
         for notice in s.scalars(select(UserNotice).where(UserNotice.kind != "assignment").order_by(UserNotice.id)):
@@ -42,6 +50,7 @@ def warnings(Session) -> dict[str, list[str]]:
 
 
 def bodies(Session, subject: str) -> list[str]:
+    sent(Session)
     with Session() as s:
         return list(s.scalars(select(UserNotice.body).where(UserNotice.subject == "【直通车】" + subject)))
 
@@ -56,6 +65,7 @@ def test_a_whole_journey_warns_the_right_people(new_case, Session):
     case.complete("受理审查", CITY_WG, {"intake_decision": "accept"})
     case.complete("分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
                                     "mode": "马上办"})  # deadline Thursday 03-05 17:30
+    sent(Session)
     with Session() as s:  # the new task told its candidates (unit.fgw is not one of them)
         assert list(s.scalars(select(UserNotice.username).where(
             UserNotice.kind == "assignment", UserNotice.subject.contains("拟办办理结果")))) == ["unit.zrzyj"]

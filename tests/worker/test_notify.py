@@ -109,11 +109,19 @@ def test_new_human_task_notifies_each_member_of_its_groups(Session, engine, cloc
     with Session.begin() as session:
         session.scalars(select(notify.User).where(notify.User.username == "gone")).one().active = False
         iid = engine.start(session, "worker_reminder", {"unit": "zrzyj"}, business_key="ZTC-7").id
-    found = rows(Session)
+    # the step names the groups, not the people (issue 18: no user lookup in a completion) …
+    queued, = rows(Session)
+    assert (queued.channel, queued.groups, queued.recipient, queued.status) == ("groups", ["unit:zrzyj"], "", "pending")
+    add_user("chen", ["unit:zrzyj"])  # … so who is told is decided when it is sent
+    assert notify.expand_due(Session, clock.now()) == 1
+    assert notify.expand_due(Session, clock.now()) == 0  # resolved once
+    found = rows(Session, channel="log")
     assert [(n.recipient, n.kind, n.channel, n.status) for n in found] == [
-        ("li", "assignment", "log", "pending"), ("wang", "assignment", "log", "pending")]
-    assert all(n.instance_id == iid and n.task_id is not None for n in found)
+        ("chen", "assignment", "log", "pending"), ("li", "assignment", "log", "pending"),
+        ("wang", "assignment", "log", "pending")]
+    assert all(n.instance_id == iid and n.task_id == queued.task_id is not None for n in found)
     assert "ZTC-7" in found[0].body and "Handle" in found[0].subject
+    assert rows(Session, channel="groups")[0].status == "sent"
 
 
 def test_groups_of_enterprises_and_admins(Session, add_user):
@@ -136,7 +144,8 @@ def test_process_asks_for_a_warning_with_the_notify_property(Session, engine, cl
         iid = engine.start(session, "worker_reminder", {"unit": "zrzyj"}).id
     clock.advance(hours=2)
     make_worker(channels={}).fire_due_timers()  # no channel here: rows stay pending
-    warnings = rows(Session, kind="warning")
+    notify.expand_due(Session, clock.now())
+    warnings = rows(Session, kind="warning", channel="log")
     assert [(n.recipient, n.level, n.subject) for n in warnings] == [
         ("boss", "yellow", "【直通车】黄灯预警"), ("li", "yellow", "【直通车】黄灯预警")]
     assert "案件即将到期" in warnings[0].body
@@ -290,3 +299,32 @@ def test_two_workers_never_send_the_same_row(Session, engine, clock, make_worker
     assert sorted(channel.sent) == sorted(set(channel.sent)) and len(channel.sent) == 120
     assert {r.status for r in rows(Session)} == {"sent"}
     assert sum(w.totals.notifications.sent for w in workers) == 120
+
+
+def test_groups_resolved_by_several_workers_tell_each_member_once(Session, clock, make_worker, add_user):
+    for i in range(12):
+        add_user(f"member{i}", ["unit:zrzyj"] if i % 2 else ["unit:zrzyj", "head:zrzyj"])
+    with Session.begin() as session:
+        for n in range(9):
+            notify.enqueue_groups(session, kind="warning", groups=["unit:zrzyj", "head:zrzyj"],
+                                  subject=f"【直通车】预警 {n}", body="案件 ZTC-1：请处理", now=clock.now())
+    channel = SlowLog()
+    workers = [make_worker(worker_id=f"w{i}", channels={"log": channel}, notify_batch=4) for i in range(3)]
+    errors = []
+
+    def drain(worker):
+        try:
+            for _ in range(40):  # passes until the outbox is empty (each sends at most its batch)
+                worker.step()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    told = [(r.recipient, r.subject) for r in rows(Session, channel="log")]
+    assert len(told) == len(set(told)) == 9 * 12  # every member once per warning, in both groups or one
+    assert {r.status for r in rows(Session)} == {"sent"} and len(channel.sent) == 9 * 12
