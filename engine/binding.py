@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.orm.util import identity_key
 
 from .models import Instance, ProcessVersion
@@ -112,8 +114,9 @@ def overrides(session: Session, instance: Instance | None, version: ProcessVersi
                     missing.add(recorded[called])
         elif binding.binding != "deployment":
             pending[called] = binding
-    conditions = [ProcessVersion.id.in_(sorted(missing))] if missing else []
+    conditions: list[ColumnElement[bool]] = [ProcessVersion.id.in_(sorted(missing))] if missing else []
     for called, binding in pending.items():
+        wanted: int | ScalarSelect[Any]
         if binding.binding == "version" and binding.version is not None:
             wanted = binding.version
         else:  # latest (and a "version" binding without a number, as resolve does)

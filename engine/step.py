@@ -224,7 +224,7 @@ class Step:
             ready = {}
         existing: dict[str, HumanTask | None] = {}
         earlier: dict[str, HumanTask] = {}
-        if self._rows_known(ready):  # rows_in_line: the ready rows stay, new rows for new tasks
+        if self.rows_before is not None and self._rows_known(ready):  # rows_in_line: ready rows stay
             existing = {guid: None for guid in ready if guid in self.rows_before[0]}
         elif instance.id is not None:
             # one query: the rows ready in the database, and rows of tasks ready again (cancelled
@@ -237,10 +237,10 @@ class Step:
                     existing[row.task_guid] = row
                 elif row.task_guid in ready:
                     earlier[row.task_guid] = row
-        for guid, row in existing.items():
-            if guid not in ready:
-                row.state = "cancelled"
-                drop_groups(session, row)
+        for guid, known in existing.items():
+            if guid not in ready and known is not None:  # (rows_in_line: nothing goes away)
+                known.state = "cancelled"
+                drop_groups(session, known)
         created = []
         for guid, task in ready.items():
             if guid in existing:
