@@ -5,6 +5,7 @@ process per core and 4 threads each (threads cover the time spent waiting on Pos
 With PROMETHEUS_MULTIPROC_DIR set, /metrics adds up every worker; a dead worker's files are
 marked here so its gauges do not linger.
 """
+
 import multiprocessing
 import os
 

@@ -46,6 +46,7 @@ Named rules, one purpose each:
 - ``check(allowed, what)`` — ``NotAllowed`` unless allowed: the one way to refuse (the web's
   ``security.requires`` decorator and ``security.require`` use it for pages and API alike).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class Principal:
     uscc: str | None = None
 
     @classmethod
-    def of(cls, user: User) -> "Principal":
+    def of(cls, user: User) -> Principal:
         groups = set(user.groups or [])
         if user.kind == "enterprise" and user.uscc:
             groups.add(f"enterprise:{user.uscc}")
@@ -127,8 +128,7 @@ def is_designer(principal: Principal | None) -> bool:
 
 def is_working_group_member(principal: Principal | None) -> bool:
     """In the working group of the city or of a county (``wg:<county>``)."""
-    return principal is not None and not principal.is_enterprise and any(
-        g.startswith("wg:") for g in principal.groups)
+    return principal is not None and not principal.is_enterprise and any(g.startswith("wg:") for g in principal.groups)
 
 
 def sees_internal(principal: Principal) -> bool:
@@ -173,11 +173,15 @@ def check_statistics(principal: Principal) -> None:
 # -- cases ---------------------------------------------------------------------------------
 def _task_of(principal: Principal) -> ColumnElement[bool]:
     """Tasks the person holds, held or delegated (or that wait for one of their groups)."""
-    mine = [HumanTask.assignee == principal.username, HumanTask.completed_by == principal.username,
-            HumanTask.delegated_from == principal.username]
+    mine = [
+        HumanTask.assignee == principal.username,
+        HumanTask.completed_by == principal.username,
+        HumanTask.delegated_from == principal.username,
+    ]
     if principal.groups:
-        mine.append(HumanTask.id.in_(select(HumanTaskGroup.task_id).where(
-            HumanTaskGroup.group.in_(sorted(principal.groups)))))
+        mine.append(
+            HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(sorted(principal.groups))))
+        )
     return or_(*mine)
 
 
@@ -221,8 +225,9 @@ def _copies(principal: Principal, instance_id: int | None = None) -> Select[int]
     """Instance ids copied (抄送) to the person or one of their groups: read-only."""
     from .models import CaseCopy
 
-    stmt = select(CaseCopy.instance_id).where(or_(CaseCopy.recipient == principal.username,
-                                                  CaseCopy.group.in_(sorted(principal.groups))))
+    stmt = select(CaseCopy.instance_id).where(
+        or_(CaseCopy.recipient == principal.username, CaseCopy.group.in_(sorted(principal.groups)))
+    )
     return stmt if instance_id is None else stmt.where(CaseCopy.instance_id == instance_id)
 
 
@@ -240,8 +245,10 @@ def can_see_case(session: Session, principal: Principal, instance: Instance | No
         return True
     if principal.units and _unit_matches(summary, principal.units):
         return True
-    if session.scalar(select(HumanTask.id).where(
-            HumanTask.instance_id == instance.id, _task_of(principal)).limit(1)) is not None:
+    if (
+        session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id, _task_of(principal)).limit(1))
+        is not None
+    ):
         return True
     return copies and session.scalar(_copies(principal, instance.id).limit(1)) is not None
 
@@ -252,7 +259,8 @@ def owns_case(principal: Principal, instance: Instance) -> bool:
         return False
     summary = instance.summary or {}
     return instance.started_by == principal.username or (
-        principal.uscc is not None and summary.get("uscc") == principal.uscc)
+        principal.uscc is not None and summary.get("uscc") == principal.uscc
+    )
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -281,10 +289,17 @@ def may_send(principal: Principal, name: str, instance: Instance) -> bool:
 
 def check_may_send(principal: Principal, name: str, instance: Instance) -> None:
     """``NotAllowed`` unless ``may_send``."""
-    who = ("only the enterprise that owns the case" if message_sender(name) == ENTERPRISE
-           else "only the working group of the case")
-    check(may_send(principal, name, instance), f"{who} may send the message '{name}'", name=name,
-          sender=message_sender(name))
+    who = (
+        "only the enterprise that owns the case"
+        if message_sender(name) == ENTERPRISE
+        else "only the working group of the case"
+    )
+    check(
+        may_send(principal, name, instance),
+        f"{who} may send the message '{name}'",
+        name=name,
+        sender=message_sender(name),
+    )
 
 
 def visible_cases(principal: Principal) -> Select[Instance]:
@@ -301,8 +316,11 @@ def can_see_task(principal: Principal, task: HumanTask | None) -> bool:
     """May open the task page (ready tasks only; a finished task is seen on its case)."""
     if task is None or task.state != "ready":
         return False
-    return (task.assignee == principal.username or task.delegated_from == principal.username
-            or in_task_groups(principal, task))
+    return (
+        task.assignee == principal.username
+        or task.delegated_from == principal.username
+        or in_task_groups(principal, task)
+    )
 
 
 def visible_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
@@ -343,8 +361,10 @@ def task_ids(principal: Principal) -> CompoundSelect[int]:
     (assigned to them, delegated by them, offered to one of their groups), so a query over
     them costs what the person's own tasks cost, not a scan of every ready task."""
     ready = HumanTask.state == "ready"
-    parts = [select(HumanTask.id).where(ready, HumanTask.assignee == principal.username),
-             select(HumanTask.id).where(ready, HumanTask.delegated_from == principal.username)]
+    parts = [
+        select(HumanTask.id).where(ready, HumanTask.assignee == principal.username),
+        select(HumanTask.id).where(ready, HumanTask.delegated_from == principal.username),
+    ]
     if principal.groups:  # human_task_group holds rows of ready tasks only
         parts.append(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(sorted(principal.groups))))
     return union(*parts)

@@ -7,10 +7,11 @@ password change ends the user's other sessions, a reset or a deactivation ends a
 (engine/sessions.py). Every change writes an audit entry. No web here; the caller owns the
 transaction.
 """
+
 from __future__ import annotations
 
 import secrets
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -55,9 +56,20 @@ def _clean_groups(groups: Iterable[str], directory: Directory) -> list[str]:
     return cleaned
 
 
-def create_user(session: Session, directory: Directory, *, username: str, password: str, display_name: str = "",
-                kind: str = "official", groups: Iterable[str] = (), county: str | None = None,
-                email: str | None = None, phone: str | None = None, actor: str = "system") -> User:
+def create_user(
+    session: Session,
+    directory: Directory,
+    *,
+    username: str,
+    password: str,
+    display_name: str = "",
+    kind: str = "official",
+    groups: Iterable[str] = (),
+    county: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    actor: str = "system",
+) -> User:
     """A new official or administrator. Raises InvalidRequest(field=…, code=…) on the first problem."""
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
@@ -84,9 +96,18 @@ def create_user(session: Session, directory: Directory, *, username: str, passwo
     passwords.check(password, username)
     if find_user(session, username) is not None:
         raise InvalidRequest("this user name is taken", field="username", code="username_taken")
-    user = User(username=username, password_hash=hash_password(password), display_name=display_name or username,
-                kind=kind, groups=cleaned, county=county, email=email, phone=phone, active=True,
-                created_at=clock_mod.now())
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        display_name=display_name or username,
+        kind=kind,
+        groups=cleaned,
+        county=county,
+        email=email,
+        phone=phone,
+        active=True,
+        created_at=clock_mod.now(),
+    )
     session.add(user)
     session.flush()
     _audit(session, actor, "user_created", {"user": username, "kind": kind, "groups": cleaned, "county": county})
@@ -133,8 +154,9 @@ def list_users(q: str | None = None, kind: str | None = None, active: bool | Non
     query = select(User).order_by(User.username)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(User.username.ilike(pattern, escape="\\"),
-                                User.display_name.ilike(pattern, escape="\\")))
+        query = query.where(
+            or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+        )
     if kind:
         query = query.where(User.kind == kind)
     if active is not None:
@@ -146,8 +168,9 @@ def has_admin(session: Session) -> bool:
     """Whether any account (active or not) is an administrator."""
     if session.scalar(select(User.id).where(User.kind == "admin").limit(1)) is not None:
         return True
-    return any("admin" in (groups or []) for groups in session.scalars(
-        select(User.groups).where(User.kind == "official")))
+    return any(
+        "admin" in (groups or []) for groups in session.scalars(select(User.groups).where(User.kind == "official"))
+    )
 
 
 def ensure_first_admin(session: Session, username: str = "admin") -> tuple[User, str] | None:
@@ -159,13 +182,29 @@ def ensure_first_admin(session: Session, username: str = "admin") -> tuple[User,
     while find_user(session, name) is not None:
         name = f"{username}-{secrets.token_hex(2)}"
     password = passwords.generate()
-    user = User(username=name, password_hash=hash_password(password), display_name="系统管理员", kind="admin",
-                groups=["admin"], active=True, created_at=clock_mod.now())
+    user = User(
+        username=name,
+        password_hash=hash_password(password),
+        display_name="系统管理员",
+        kind="admin",
+        groups=["admin"],
+        active=True,
+        created_at=clock_mod.now(),
+    )
     session.add(user)
     session.flush()
     _audit(session, "system", "user_created", {"user": name, "kind": "admin", "groups": ["admin"], "first": True})
     return user, password
 
 
-__all__ = ["KINDS", "known_groups", "create_user", "reset_password", "change_password", "set_active",
-           "list_users", "has_admin", "ensure_first_admin"]
+__all__ = [
+    "KINDS",
+    "known_groups",
+    "create_user",
+    "reset_password",
+    "change_password",
+    "set_active",
+    "list_users",
+    "has_admin",
+    "ensure_first_admin",
+]

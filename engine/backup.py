@@ -7,6 +7,7 @@ PostgreSQL: ``pg_dump`` in its custom format (``-Fc``; consistent while the site
 file. A backup folder holds ``manifest.json`` (what, when, the schema revision, row counts),
 the dump and ``uploads/`` when files were still on disk. No web here.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -51,8 +52,9 @@ def _sqlite_file(engine: Engine) -> str:
 
 def row_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar() or 0
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar() or 0 for t in Base.metadata.sorted_tables
+        }
 
 
 def revision(engine: Engine) -> str | None:
@@ -98,9 +100,16 @@ def backup(engine: Engine, folder: str | Path, upload_dir: str | Path | None = N
     if upload_dir and Path(upload_dir).is_dir() and any(p.is_file() for p in Path(upload_dir).rglob("*")):
         shutil.copytree(upload_dir, folder / "uploads")
         local = sum(1 for p in (folder / "uploads").rglob("*") if p.is_file())
-    manifest = {"format": 1, "dialect": dialect, "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-                "revision": revision(engine), "schema": _schema(engine), "counts": counts, "local_files": local,
-                "file": PG_DUMP if dialect == "postgresql" else SQLITE_COPY}
+    manifest = {
+        "format": 1,
+        "dialect": dialect,
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(),
+        "revision": revision(engine),
+        "schema": _schema(engine),
+        "counts": counts,
+        "local_files": local,
+        "file": PG_DUMP if dialect == "postgresql" else SQLITE_COPY,
+    }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return BackupReport(folder, dialect, counts, local)
 
@@ -118,8 +127,19 @@ def restore(engine: Engine, folder: str | Path, upload_dir: str | Path | None = 
         raise BackupError(f"the backup is of {manifest.get('dialect')}, the database is {dialect}")
     engine.dispose()
     if dialect == "postgresql":
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-              "--dbname", libpq_url(engine), str(folder / PG_DUMP)])
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                "--dbname",
+                libpq_url(engine),
+                str(folder / PG_DUMP),
+            ]
+        )
     else:
         source = sqlite3.connect(folder / SQLITE_COPY)
         target = sqlite3.connect(_sqlite_file(engine))

@@ -16,6 +16,7 @@ a reload in any other process uses the same version: nothing in memory decides i
 is reached its latest version is looked up on every load (it is not used before then).
 A process not deployed on its own (only inside the caller's files) runs the deployed copy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
-from sqlalchemy.orm.util import identity_key
 
 from .models import Instance, ProcessVersion
-from .parsing import CAMUNDA_NS, is_bpmn, parse_xml
+from .parsing import is_bpmn, parse_xml
+from .problems import CAMUNDA_NS
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -62,8 +64,15 @@ def bindings_of(files: dict[str, str]) -> dict[str, Binding]:
             called = call.get("calledElement")
             if not called or called in found:
                 continue
-            binding = (call.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or _property(call, "calledElementBinding")
-                       or "latest").strip().lower()
+            binding = (
+                (
+                    call.get(f"{{{CAMUNDA_NS}}}calledElementBinding")
+                    or _property(call, "calledElementBinding")
+                    or "latest"
+                )
+                .strip()
+                .lower()
+            )
             raw = call.get(f"{{{CAMUNDA_NS}}}calledElementVersion") or _property(call, "calledElementVersion")
             try:
                 version = int(raw) if raw not in (None, "") else None
@@ -126,8 +135,9 @@ def overrides(session: Session, instance: Instance | None, version: ProcessVersi
     resolved: dict[str, ProcessVersion] = {}
     if conditions:
         with session.no_autoflush:
-            for row in session.scalars(select(ProcessVersion).options(defer(ProcessVersion.files))
-                                       .where(or_(*conditions))):  # (files read on a spec-cache miss)
+            for row in session.scalars(
+                select(ProcessVersion).options(defer(ProcessVersion.files)).where(or_(*conditions))
+            ):  # (files read on a spec-cache miss)
                 by_id[row.id] = row
                 if row.process_id in pending:
                     resolved[row.process_id] = row
@@ -160,4 +170,3 @@ def describe(session: Session, instance: Instance) -> list[tuple[str, str]]:
         found = session.get(ProcessVersion, version_id) if version_id else None
         rows.append((called, f"v{found.version}" if found is not None else ""))
     return rows
-

@@ -6,6 +6,7 @@ The number is taken when the issue is composed, with a row lock on the series (P
 or under SQLite's write lock, so two working-group members composing at once never get the
 same number; a returned issue keeps its number, so numbers have no gaps. No web here.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -60,14 +61,25 @@ def next_number(session: Session, series: str) -> int:
     row = session.scalars(select(BulletinSeries).where(BulletinSeries.code == series).with_for_update()).first()
     if row is None:
         raise InvalidRequest(f"unknown bulletin series '{series}'", field="series")
-    session.execute(update(BulletinSeries).where(BulletinSeries.code == series)
-                    .values(last_no=BulletinSeries.last_no + 1))
+    session.execute(
+        update(BulletinSeries).where(BulletinSeries.code == series).values(last_no=BulletinSeries.last_no + 1)
+    )
     session.refresh(row)
     return row.last_no
 
 
-def compose(session: Session, engine: Engine, *, series: str, title: str, period: stats.Period, case_ids: list[int],
-            actor: str, county: str = "city", body: str = "") -> Bulletin:
+def compose(
+    session: Session,
+    engine: Engine,
+    *,
+    series: str,
+    title: str,
+    period: stats.Period,
+    case_ids: list[int],
+    actor: str,
+    county: str = "city",
+    body: str = "",
+) -> Bulletin:
     """Number a new issue, freeze the period's figures and start its sign-off process."""
     title = (title or "").strip()
     if not title:
@@ -81,14 +93,35 @@ def compose(session: Session, engine: Engine, *, series: str, title: str, period
     number = next_number(session, series)
     now = engine.clock.now()
     figures = stats.dashboard(session, period, None if county == "city" else county, now=now).as_dict()
-    bulletin = Bulletin(series=series, number=number, title=title, county=county, period_from=period.start,
-                        period_to=period.end, case_ids=list(case_ids), figures=figures, body=body, status="draft",
-                        composed_by=actor, created_at=now)
+    bulletin = Bulletin(
+        series=series,
+        number=number,
+        title=title,
+        county=county,
+        period_from=period.start,
+        period_to=period.end,
+        case_ids=list(case_ids),
+        figures=figures,
+        body=body,
+        status="draft",
+        composed_by=actor,
+        created_at=now,
+    )
     session.add(bulletin)
     session.flush()
-    instance = engine.start(session, PROCESS, {
-        "bulletin_id": bulletin.id, "title": title, "series": series, "number": number, "county": county,
-        "body": body}, actor=actor)
+    instance = engine.start(
+        session,
+        PROCESS,
+        {
+            "bulletin_id": bulletin.id,
+            "title": title,
+            "series": series,
+            "number": number,
+            "county": county,
+            "body": body,
+        },
+        actor=actor,
+    )
     bulletin.instance_id = instance.id
     session.flush()
     return bulletin
@@ -132,8 +165,9 @@ def can_compose(principal: Principal) -> bool:
     return not principal.is_enterprise and "wg:city" in principal.groups
 
 
-def list_bulletins(session: Session, principal: Principal, series: str | None = None, status: str | None = None,
-                   limit: int = 200) -> list[Bulletin]:
+def list_bulletins(
+    session: Session, principal: Principal, series: str | None = None, status: str | None = None, limit: int = 200
+) -> list[Bulletin]:
     stmt = select(Bulletin).where(visible(principal))
     if series:
         stmt = stmt.where(Bulletin.series == series)
@@ -173,18 +207,28 @@ class Document:
 
 
 FIGURE_LABELS = [
-    ("received", "受理诉求（件）"), ("accepted", "已受理（件）"), ("open", "办理中（件）"), ("solved", "解决难题（件）"),
-    ("overdue", "超期（件）"), ("enterprises", "沟通企业（家）"), ("coordinations", "协调部门（次）"),
+    ("received", "受理诉求（件）"),
+    ("accepted", "已受理（件）"),
+    ("open", "办理中（件）"),
+    ("solved", "解决难题（件）"),
+    ("overdue", "超期（件）"),
+    ("enterprises", "沟通企业（家）"),
+    ("coordinations", "协调部门（次）"),
 ]
 
 
 def document(session: Session, bulletin: Bulletin, directory: Directory | None = None) -> Document:
     series_row = session.get(BulletinSeries, bulletin.series)
     series_name = series_row.name if series_row else bulletin.series
-    rows = {r.instance_id: r for r in session.scalars(
-        select(CaseRecord).where(CaseRecord.instance_id.in_(list(bulletin.case_ids or []) or [-1])))}
-    titles = {i.id: (i.summary or {}) for i in session.scalars(
-        select(Instance).where(Instance.id.in_(list(rows) or [-1])))}
+    rows = {
+        r.instance_id: r
+        for r in session.scalars(
+            select(CaseRecord).where(CaseRecord.instance_id.in_(list(bulletin.case_ids or []) or [-1]))
+        )
+    }
+    titles = {
+        i.id: (i.summary or {}) for i in session.scalars(select(Instance).where(Instance.id.in_(list(rows) or [-1])))
+    }
     cases: list[dict[str, Any]] = []
     for cid in bulletin.case_ids or []:
         r = rows.get(cid)
@@ -193,9 +237,19 @@ def document(session: Session, bulletin: Bulletin, directory: Directory | None =
         s = titles.get(cid, {})
         unit = directory.unit_name(r.lead_unit) if directory and r.lead_unit else (r.lead_unit or "")
         county = directory.county_name(r.county) if directory else (r.county or "")
-        cases.append({"case_no": r.case_no, "enterprise": r.enterprise_name or "", "title": s.get("title", ""),
-                      "category": r.category or "", "county": county, "unit": unit, "status": r.status or "",
-                      "leader_mode": r.leader_mode or "", "instruction": str(s.get("leader_instruction") or "")})
+        cases.append(
+            {
+                "case_no": r.case_no,
+                "enterprise": r.enterprise_name or "",
+                "title": s.get("title", ""),
+                "category": r.category or "",
+                "county": county,
+                "unit": unit,
+                "status": r.status or "",
+                "leader_mode": r.leader_mode or "",
+                "instruction": str(s.get("leader_instruction") or ""),
+            }
+        )
     figures = bulletin.figures or {}
     totals = figures.get("totals", {})
     rates = figures.get("rates", {})
@@ -216,11 +270,20 @@ def document(session: Session, bulletin: Bulletin, directory: Directory | None =
     issuer = "朝阳市书记市长直通车工作组"
     if directory and bulletin.county != "city":
         issuer = f"{directory.county_name(bulletin.county)}直通车工作组"
-    return Document(series_name=series_name, number=bulletin.number, title=bulletin.title, issuer=issuer,
-                    date=f"{day.year}年{day.month}月{day.day}日", status=STATUS_LABELS.get(bulletin.status, ""),
-                    period=period, body=bulletin.body or "", figures=figure_rows, cases=cases,
-                    signed=f"审签：{display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "",
-                    instruction=bulletin.leader_comment or "")
+    return Document(
+        series_name=series_name,
+        number=bulletin.number,
+        title=bulletin.title,
+        issuer=issuer,
+        date=f"{day.year}年{day.month}月{day.day}日",
+        status=STATUS_LABELS.get(bulletin.status, ""),
+        period=period,
+        body=bulletin.body or "",
+        figures=figure_rows,
+        cases=cases,
+        signed=f"审签：{display_name(session, bulletin.signed_by)}" if bulletin.signed_by else "",
+        instruction=bulletin.leader_comment or "",
+    )
 
 
 def display_name(session: Session, username: str) -> str:
@@ -267,8 +330,14 @@ def render_docx(doc: Document) -> bytes:
     normal.font.size = Pt(12)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
 
-    def para(text: str, size: int = 12, bold: bool = False, align: WD_ALIGN_PARAGRAPH | None = None,
-             font: str = "宋体", color: str | None = None) -> Paragraph:
+    def para(
+        text: str,
+        size: int = 12,
+        bold: bool = False,
+        align: WD_ALIGN_PARAGRAPH | None = None,
+        font: str = "宋体",
+        color: str | None = None,
+    ) -> Paragraph:
         p = d.add_paragraph()
         if align is not None:
             p.alignment = align
@@ -281,8 +350,9 @@ def render_docx(doc: Document) -> bytes:
         return p
 
     para(doc.series_name, 26, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体", "C00000")
-    para(doc.number_line + ("" if doc.status == "已印发" else f"（{doc.status}）"), 14, False,
-         WD_ALIGN_PARAGRAPH.CENTER)
+    para(
+        doc.number_line + ("" if doc.status == "已印发" else f"（{doc.status}）"), 14, False, WD_ALIGN_PARAGRAPH.CENTER
+    )
     para(f"{doc.issuer}　　　　{doc.date}", 12, False, WD_ALIGN_PARAGRAPH.CENTER)
     if doc.instruction:
         para(f"领导批示：{doc.instruction}", 14, font="楷体")
@@ -312,8 +382,14 @@ def render_docx(doc: Document) -> bytes:
             east_asian(cell.paragraphs[0].add_run(text), "黑体")
         for c in doc.cases:
             cells = table.add_row().cells
-            values = (c["case_no"], c["enterprise"], f"【{c['category']}】{c['title']}", c["unit"],
-                      c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else ""), c.get("instruction", ""))
+            values = (
+                c["case_no"],
+                c["enterprise"],
+                f"【{c['category']}】{c['title']}",
+                c["unit"],
+                c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else ""),
+                c.get("instruction", ""),
+            )
             for cell, text in zip(cells, values):
                 cell.text = ""
                 east_asian(cell.paragraphs[0].add_run(text))
@@ -343,11 +419,13 @@ th { background: #f2f2f2; } .signed { text-align: right; margin-top: 18pt; }
 
 def render_html(doc: Document) -> str:
     e = html.escape
-    parts = [f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(doc.series_name)} '
-             f'{e(doc.number_line)}</title><style>{PDF_CSS}</style></head><body>',
-             f'<p class="series">{e(doc.series_name)}</p>',
-             f'<p class="number">{e(doc.number_line)}{"" if doc.status == "已印发" else "（" + e(doc.status) + "）"}</p>',
-             f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>']
+    parts = [
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(doc.series_name)} '
+        f"{e(doc.number_line)}</title><style>{PDF_CSS}</style></head><body>",
+        f'<p class="series">{e(doc.series_name)}</p>',
+        f'<p class="number">{e(doc.number_line)}{"" if doc.status == "已印发" else "（" + e(doc.status) + "）"}</p>',
+        f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>',
+    ]
     if doc.instruction:
         parts.append(f'<p class="instruction">领导批示：{e(doc.instruction)}</p>')
     parts.append(f"<h1>{e(doc.title)}</h1>")
@@ -358,14 +436,20 @@ def render_html(doc: Document) -> str:
     parts += [f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in doc.figures]
     parts.append("</table><h2>二、提请领导关注的案件</h2>")
     if doc.cases:
-        parts.append('<table class="cases"><colgroup><col style="width:15%"><col style="width:19%"><col style="width:22%">'
-                     '<col style="width:13%"><col style="width:12%"><col style="width:19%"></colgroup>')
-        parts.append("<tr><th>案件编号</th><th>企业</th><th>诉求</th><th>牵头单位</th><th>状态</th><th>领导批示</th></tr>")
+        parts.append(
+            '<table class="cases"><colgroup><col style="width:15%"><col style="width:19%"><col style="width:22%">'
+            '<col style="width:13%"><col style="width:12%"><col style="width:19%"></colgroup>'
+        )
+        parts.append(
+            "<tr><th>案件编号</th><th>企业</th><th>诉求</th><th>牵头单位</th><th>状态</th><th>领导批示</th></tr>"
+        )
         for c in doc.cases:
             status = c["status"] + (f"（{c['leader_mode']}）" if c["leader_mode"] else "")
-            parts.append(f"<tr><td>{e(c['case_no'])}</td><td>{e(c['enterprise'])}</td>"
-                         f"<td>【{e(c['category'])}】{e(c['title'])}</td><td>{e(c['unit'])}</td><td>{e(status)}</td>"
-                         f"<td>{e(c.get('instruction', ''))}</td></tr>")
+            parts.append(
+                f"<tr><td>{e(c['case_no'])}</td><td>{e(c['enterprise'])}</td>"
+                f"<td>【{e(c['category'])}】{e(c['title'])}</td><td>{e(c['unit'])}</td><td>{e(status)}</td>"
+                f"<td>{e(c.get('instruction', ''))}</td></tr>"
+            )
         parts.append("</table>")
     else:
         parts.append("<p>本期无。</p>")

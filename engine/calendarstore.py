@@ -4,18 +4,18 @@ row's ``revision`` at each request or worker step (``WorkCalendar.sync``) and re
 years when it changed; edits are checked (``workdays.check_year``) and audited. The caller
 owns the transaction.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock
 from .errors import Conflict, InvalidRequest
 from .models import AuditEntry, WorkCalendarData
-from .workdays import CALENDAR_ROW, KINDS, check_year, current
+from .workdays import CALENDAR_ROW, check_year, current
 
 ROW_ID = CALENDAR_ROW
 
@@ -32,8 +32,9 @@ def save_year(session: Session, year: int, holidays: list[str], workdays: list[s
     holidays, workdays = [d.strip() for d in holidays], [d.strip() for d in workdays]
     problems = check_year(year, holidays, workdays)
     if problems:
-        raise InvalidRequest("the calendar has wrong dates",
-                             problems={k: [p._asdict() for p in v] for k, v in problems.items()})
+        raise InvalidRequest(
+            "the calendar has wrong dates", problems={k: [p._asdict() for p in v] for k, v in problems.items()}
+        )
     holidays, workdays = sorted(set(holidays)), sorted(set(workdays))
     row = _row(session, actor)
     before = (row.years or {}).get(str(year))

@@ -4,17 +4,19 @@ the timeline from the audit, and which diagram elements are done or current.
 Files are kept by an engine.storage store (the database by default) under a random key (never
 the user's name); the ``attachment`` row holds their metadata. No web here.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clock_mod
 from . import search as search_mod
@@ -29,18 +31,30 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ALLOWED_TYPES = {
-    ".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
     ".doc": "application/msword",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xls": "application/vnd.ms-excel",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".txt": "text/plain", ".zip": "application/zip", ".ofd": "application/ofd",
+    ".txt": "text/plain",
+    ".zip": "application/zip",
+    ".ofd": "application/ofd",
 }
 # a file must start like its extension says (text has no signature)
 _SIGNATURES = {
-    ".pdf": (b"%PDF",), ".png": (b"\x89PNG",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-    ".docx": (b"PK",), ".xlsx": (b"PK",), ".zip": (b"PK",), ".ofd": (b"PK",),
-    ".doc": (b"\xd0\xcf\x11\xe0",), ".xls": (b"\xd0\xcf\x11\xe0",),
+    ".pdf": (b"%PDF",),
+    ".png": (b"\x89PNG",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".docx": (b"PK",),
+    ".xlsx": (b"PK",),
+    ".zip": (b"PK",),
+    ".ofd": (b"PK",),
+    ".doc": (b"\xd0\xcf\x11\xe0",),
+    ".xls": (b"\xd0\xcf\x11\xe0",),
 }
 
 
@@ -65,8 +79,7 @@ class CaseList:
     query: CaseQuery = field(default_factory=CaseQuery)
 
 
-def search_cases(session: Session, principal: Principal, query: CaseQuery,
-                 now: _dt.datetime | None = None) -> CaseList:
+def search_cases(session: Session, principal: Principal, query: CaseQuery, now: _dt.datetime | None = None) -> CaseList:
     now = now or clock_mod.now()
     s = Instance.summary
     stmt = visible_cases(principal)
@@ -87,8 +100,11 @@ def search_cases(session: Session, principal: Principal, query: CaseQuery,
             stmt = stmt.where(s["status"].as_string() == query.status)
     if query.overdue:
         # ISO deadlines in one offset compare as text; open cases only
-        stmt = stmt.where(Instance.status == "running", s["deadline"].as_string().is_not(None),
-                          s["deadline"].as_string() < now.astimezone(_china()).isoformat())
+        stmt = stmt.where(
+            Instance.status == "running",
+            s["deadline"].as_string().is_not(None),
+            s["deadline"].as_string() < now.astimezone(_china()).isoformat(),
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if query.sort == "deadline":
         order = [s["deadline"].as_string().is_(None), s["deadline"].as_string(), Instance.id]
@@ -139,8 +155,9 @@ def add_comment(session: Session, instance: Instance, author: str, body: str, in
         raise InvalidRequest("a comment cannot be empty", field="body")
     if len(body) > 5000:
         raise InvalidRequest("a comment has at most 5000 characters", field="body")
-    comment = CaseComment(instance_id=instance.id, author=author, body=body, internal=internal,
-                          created_at=clock_mod.now())
+    comment = CaseComment(
+        instance_id=instance.id, author=author, body=body, internal=internal, created_at=clock_mod.now()
+    )
     session.add(comment)
     session.flush()
     return comment
@@ -158,13 +175,21 @@ class UploadRejected(InvalidRequest):
     """A file that is too large, of a type not allowed, or not what its name says."""
 
 
-def _store_of(store: "storage.FileStore | str | Path") -> "storage.FileStore":
+def _store_of(store: storage.FileStore | str | Path) -> storage.FileStore:
     return storage.default_store(store) if isinstance(store, (str, Path)) else store
 
 
-def store_upload(session: Session, store: "storage.FileStore | str | Path", *, filename: str, stream: BinaryIO,
-                 uploaded_by: str, instance_id: int | None = None, task_id: int | None = None,
-                 max_bytes: int = MAX_UPLOAD_BYTES) -> Attachment:
+def store_upload(
+    session: Session,
+    store: storage.FileStore | str | Path,
+    *,
+    filename: str,
+    stream: BinaryIO,
+    uploaded_by: str,
+    instance_id: int | None = None,
+    task_id: int | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> Attachment:
     """Check and store one uploaded file, in a savepoint: a rejected or failed file leaves
     nothing behind and the rest of the transaction intact. ``store``: an engine.storage store
     (a folder means the default store, reading old files from that folder).
@@ -173,24 +198,33 @@ def store_upload(session: Session, store: "storage.FileStore | str | Path", *, f
     name = Path((filename or "").replace("\\", "/")).name.strip()[:200]
     ext = Path(name).suffix.lower()
     if not name or ext not in ALLOWED_TYPES:
-        raise UploadRejected(f"file type not allowed: {ext or name}", code="type", filename=name,
-                             allowed=sorted(ALLOWED_TYPES))
+        raise UploadRejected(
+            f"file type not allowed: {ext or name}", code="type", filename=name, allowed=sorted(ALLOWED_TYPES)
+        )
     savepoint = session.begin_nested()
     try:
         try:
             meta = store.put(session, stream, max_bytes=max_bytes)
         except storage.TooLarge:
-            raise UploadRejected(f"file larger than {max_bytes // (1024 * 1024)} MB", code="size",
-                                 filename=name, limit=max_bytes) from None
+            raise UploadRejected(
+                f"file larger than {max_bytes // (1024 * 1024)} MB", code="size", filename=name, limit=max_bytes
+            ) from None
         if meta.size == 0:
             raise UploadRejected("the file is empty", code="empty", filename=name)
         signatures = _SIGNATURES.get(ext)
         if signatures and not meta.head.startswith(signatures):
             raise UploadRejected(f"the file is not a {ext} file", code="content", filename=name)
-        attachment = Attachment(instance_id=instance_id, task_id=task_id, filename=name,
-                                content_type=ALLOWED_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream",
-                                size=meta.size, sha256=meta.sha256, storage_key=meta.key,
-                                uploaded_by=uploaded_by, created_at=clock_mod.now())
+        attachment = Attachment(
+            instance_id=instance_id,
+            task_id=task_id,
+            filename=name,
+            content_type=ALLOWED_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream",
+            size=meta.size,
+            sha256=meta.sha256,
+            storage_key=meta.key,
+            uploaded_by=uploaded_by,
+            created_at=clock_mod.now(),
+        )
         session.add(attachment)
         session.flush()
         savepoint.commit()
@@ -209,8 +243,7 @@ def store_upload(session: Session, store: "storage.FileStore | str | Path", *, f
     return attachment
 
 
-def open_attachment(session: Session, store: "storage.FileStore | str | Path",
-                    attachment: Attachment) -> "Iterator[bytes]":
+def open_attachment(session: Session, store: storage.FileStore | str | Path, attachment: Attachment) -> Iterator[bytes]:
     """The bytes of an attachment, chunk by chunk; NotFound when no store has them."""
     chunks = _store_of(store).open(session, attachment.storage_key)
     if chunks is None:
@@ -228,8 +261,9 @@ def attachment_path(upload_dir: str | Path, attachment: Attachment) -> Path:
 
 
 def attachments(session: Session, instance_id: int) -> list[Attachment]:
-    return list(session.scalars(select(Attachment).where(Attachment.instance_id == instance_id)
-                                .order_by(Attachment.id)))
+    return list(
+        session.scalars(select(Attachment).where(Attachment.instance_id == instance_id).order_by(Attachment.id))
+    )
 
 
 def link_attachments(session: Session, ids: list[int], instance_id: int, uploaded_by: str) -> None:
@@ -252,17 +286,21 @@ class TimelineItem:
     entry_id: int | None = None
 
 
-def timeline(session: Session, instance_id: int, include_internal: bool = True,
-             latest: int | None = None) -> list[TimelineItem]:
+def timeline(
+    session: Session, instance_id: int, include_internal: bool = True, latest: int | None = None
+) -> list[TimelineItem]:
     """The case's history and comments in time order; only the ``latest`` ones when given
     (a case reopened many times has a long history: its page shows the newest first)."""
     stmt = select(AuditEntry).where(AuditEntry.instance_id == instance_id)
     stmt = stmt.order_by(AuditEntry.id.desc()).limit(latest) if latest is not None else stmt.order_by(AuditEntry.id)
-    items = [TimelineItem(e.at, e.actor, e.action, e.task_name, e.data if isinstance(e.data, dict) else None,
-                          entry_id=e.id)
-             for e in session.scalars(stmt)]
-    items += [TimelineItem(c.created_at, c.author, "comment", comment=c)
-              for c in comments(session, instance_id, include_internal)]
+    items = [
+        TimelineItem(e.at, e.actor, e.action, e.task_name, e.data if isinstance(e.data, dict) else None, entry_id=e.id)
+        for e in session.scalars(stmt)
+    ]
+    items += [
+        TimelineItem(c.created_at, c.author, "comment", comment=c)
+        for c in comments(session, instance_id, include_internal)
+    ]
     items.sort(key=lambda i: i.at)
     return items if latest is None else items[-latest:]
 
@@ -291,12 +329,16 @@ def _path_taken(session: Session, instance: Instance, xml: str) -> dict[str, int
         ident, called = re.search(r'\bid="([^"]+)"', tag), re.search(r'\bcalledElement="([^"]+)"', tag)
         if ident and called:
             calls[called.group(1)] = ident.group(1)
-    process_of = {t.bpmn_id: t.process_id for t in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id))}
+    process_of = {
+        t.bpmn_id: t.process_id for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    }
     counts: dict[str, int] = {}
     seen_calls: set[tuple[str, str]] = set()
-    for entry in session.scalars(select(AuditEntry).where(
-            AuditEntry.instance_id == instance.id, AuditEntry.action == "complete").order_by(AuditEntry.id)):
+    for entry in session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.instance_id == instance.id, AuditEntry.action == "complete")
+        .order_by(AuditEntry.id)
+    ):
         if not entry.task_bpmn_id:
             continue
         counts[entry.task_bpmn_id] = counts.get(entry.task_bpmn_id, 0) + 1
@@ -324,16 +366,44 @@ def diagram_state(engine: Engine, session: Session, instance: Instance) -> Diagr
             elif task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
                 current.add(bpmn_id)
     except Exception:  # noqa: BLE001 - a diagram is never worth an error page
-        completed = {e.task_bpmn_id for e in session.scalars(select(AuditEntry).where(
-            AuditEntry.instance_id == instance.id, AuditEntry.action == "complete")) if e.task_bpmn_id}
-        current = {t.bpmn_id for t in session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
+        completed = {
+            e.task_bpmn_id
+            for e in session.scalars(
+                select(AuditEntry).where(AuditEntry.instance_id == instance.id, AuditEntry.action == "complete")
+            )
+            if e.task_bpmn_id
+        }
+        current = {
+            t.bpmn_id
+            for t in session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+            )
+        }
     counts = _path_taken(session, instance, xml)
     completed |= set(counts)
-    return DiagramState(xml, sorted(completed - current), sorted(current),
-                        {k: n for k, n in sorted(counts.items()) if n > 1})
+    return DiagramState(
+        xml, sorted(completed - current), sorted(current), {k: n for k, n in sorted(counts.items()) if n > 1}
+    )
 
 
-__all__ = ["CaseQuery", "CaseList", "search_cases", "is_overdue", "find_case", "add_comment", "comments",
-           "UploadRejected", "store_upload", "open_attachment", "attachment_path", "attachments", "link_attachments",
-           "TimelineItem", "timeline", "DiagramState", "diagram_state", "MAX_UPLOAD_BYTES", "ALLOWED_TYPES"]
+__all__ = [
+    "CaseQuery",
+    "CaseList",
+    "search_cases",
+    "is_overdue",
+    "find_case",
+    "add_comment",
+    "comments",
+    "UploadRejected",
+    "store_upload",
+    "open_attachment",
+    "attachment_path",
+    "attachments",
+    "link_attachments",
+    "TimelineItem",
+    "timeline",
+    "DiagramState",
+    "diagram_state",
+    "MAX_UPLOAD_BYTES",
+    "ALLOWED_TYPES",
+]

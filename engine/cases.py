@@ -7,12 +7,14 @@ The portal (webapp/portal.py), the office's 发起 page (webapp/startpage.py) an
 field by field, whichever way it arrives, and every case gets a number ``ZTC-YYYY-NNNN`` from
 the one counter. The process itself lives in ``processes/case.bpmn``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine as _SaEngine
@@ -71,13 +73,20 @@ def submission_form(session: Session, engine: Any) -> SubmissionForm:
     forms = engine.specs.get(version).forms
     full = forms.get(SUBMIT_FORM) or {"type": "object", "properties": {}}
     props = {k: v for k, v in full.get("properties", {}).items() if k not in ACCOUNT_FIELDS}
-    schema = {**full, "properties": props,
-              "required": [r for r in full.get("required", []) if r not in ACCOUNT_FIELDS]}
+    schema = {**full, "properties": props, "required": [r for r in full.get("required", []) if r not in ACCOUNT_FIELDS]}
     return SubmissionForm(version.version, full, schema, forms.get(SUBMIT_UI) or {})
 
 
-def submit(session: Session, engine: Any, user: User, values: dict[str, Any], *, key: str | None = None,
-           data_fingerprint: str | None = None, form: SubmissionForm | None = None) -> tuple[Instance, bool]:
+def submit(
+    session: Session,
+    engine: Any,
+    user: User,
+    values: dict[str, Any],
+    *,
+    key: str | None = None,
+    data_fingerprint: str | None = None,
+    form: SubmissionForm | None = None,
+) -> tuple[Instance, bool]:
     """An enterprise submits a case (portal and API): ``NotAllowed`` for anyone else,
     ``FormValidationError`` (by field) for bad values, else the numbered case, once per ``key``:
     (case, created). With ``data_fingerprint`` a key reused for other data is a Conflict."""
@@ -85,12 +94,18 @@ def submit(session: Session, engine: Any, user: User, values: dict[str, Any], *,
         raise NotAllowed("only enterprises submit cases")
     form = form or submission_form(session, engine)
     data = form.case_data(values, user)
-    return start_once(session, user.username, key,
-                      lambda: start_case(session, engine, data, user.username, version=form.version),
-                      data_fingerprint)
+    return start_once(
+        session,
+        user.username,
+        key,
+        lambda: start_case(session, engine, data, user.username, version=form.version),
+        data_fingerprint,
+    )
 
 
-def start_by_hand(session: Session, engine: Any, item: startforms.Startable, data: dict[str, Any], actor: str) -> Instance:
+def start_by_hand(
+    session: Session, engine: Any, item: startforms.Startable, data: dict[str, Any], actor: str
+) -> Instance:
     """An official's 发起 of a process with a start form (webapp/startpage.py): validated
     against the deployed version's start form; the case process started this way is numbered
     like every case."""
@@ -124,12 +139,12 @@ def _bump(dialect: str, year: int) -> ReturningInsert[int]:
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(CaseCounter).values(year=year, last=1)
-    return stmt.on_conflict_do_update(index_elements=[CaseCounter.year],
-                                      set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
+    return stmt.on_conflict_do_update(index_elements=[CaseCounter.year], set_={"last": CaseCounter.last + 1}).returning(
+        CaseCounter.last
+    )
 
 
-def start_case(session: Session, engine: Any, data: dict[str, Any], actor: str,
-               version: int | None = None) -> Instance:
+def start_case(session: Session, engine: Any, data: dict[str, Any], actor: str, version: int | None = None) -> Instance:
     """Validate the data against the submission form of the case process's version (the
     latest when ``version`` is None), number the case and start it."""
     pv = engine.version(session, CASE_PROCESS, version)
@@ -137,8 +152,9 @@ def start_case(session: Session, engine: Any, data: dict[str, Any], actor: str,
     clean = forms_mod.validate(forms[SUBMIT_FORM], data) if SUBMIT_FORM in forms else dict(data)
     year = to_china_date(engine.clock.now()).year
     case_no = next_case_no(session, year)
-    return engine.start(session, CASE_PROCESS, {**clean, "case_no": case_no}, actor=actor,
-                        business_key=case_no, version=pv.version)
+    return engine.start(
+        session, CASE_PROCESS, {**clean, "case_no": case_no}, actor=actor, business_key=case_no, version=pv.version
+    )
 
 
 def fingerprint(data: Any) -> str:
@@ -147,8 +163,9 @@ def fingerprint(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def start_once(session: Session, actor: str, key: str | None, start: Callable[[], Instance],
-               data_fingerprint: str | None = None) -> tuple[Instance, bool]:
+def start_once(
+    session: Session, actor: str, key: str | None, start: Callable[[], Instance], data_fingerprint: str | None = None
+) -> tuple[Instance, bool]:
     """``start()`` a case unless ``actor`` already submitted one with ``key``: (case, created).
 
     The key row is written (in a savepoint) before the case starts, so of two submissions
@@ -175,28 +192,37 @@ def start_once(session: Session, actor: str, key: str | None, start: Callable[[]
     if existing is None or existing.instance_id is None:
         raise Conflict("a submission with this idempotency key is still being processed; retry shortly")
     if data_fingerprint is not None and existing.fingerprint not in (None, data_fingerprint):
-        raise Conflict("this idempotency key was already used for a different submission",
-                       reason="idempotency_key_reused")
+        raise Conflict(
+            "this idempotency key was already used for a different submission", reason="idempotency_key_reused"
+        )
     case = session.get(Instance, existing.instance_id)
     assert case is not None  # the key row's case (a foreign key, on delete cascade)
     return case, False
 
 
 def _submission(session: Session, actor: str, key: str) -> SubmissionKey | None:
-    return session.scalars(select(SubmissionKey).where(SubmissionKey.actor == actor, SubmissionKey.key == key)
-                           .execution_options(populate_existing=True)).first()
+    return session.scalars(
+        select(SubmissionKey)
+        .where(SubmissionKey.actor == actor, SubmissionKey.key == key)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def find_case(session: Session, case_no: str) -> Instance:
     instance = session.scalars(
-        select(Instance).where(Instance.business_key == case_no, Instance.process_id == CASE_PROCESS)
-        .order_by(Instance.id.desc()).limit(1)).first()
+        select(Instance)
+        .where(Instance.business_key == case_no, Instance.process_id == CASE_PROCESS)
+        .order_by(Instance.id.desc())
+        .limit(1)
+    ).first()
     if instance is None:
         raise NotFound(f"case {case_no} does not exist")
     return instance
 
 
-def deliver_case_message(session: Session, engine: Engine, case_no: str, name: str, payload: Any, actor: str) -> Instance:
+def deliver_case_message(
+    session: Session, engine: Engine, case_no: str, name: str, payload: Any, actor: str
+) -> Instance:
     """Deliver a message (``material_supplied``, ``enterprise_withdraws``) to a case by its number,
     unchecked: for the system's own callers (demo history, tests). A person's message goes
     through ``send_as``."""
@@ -204,8 +230,9 @@ def deliver_case_message(session: Session, engine: Engine, case_no: str, name: s
     return engine.send_message(session, instance.id, name, payload, actor=actor)
 
 
-def send_as(session: Session, engine: Engine, principal: access.Principal, instance: Instance, name: str,
-            payload: Any) -> Instance:
+def send_as(
+    session: Session, engine: Engine, principal: access.Principal, instance: Instance, name: str, payload: Any
+) -> Instance:
     """Deliver the message ``name`` to ``instance`` on behalf of a person: ``NotFound`` when they
     may not see the case, ``NotAllowed`` when they are not its sender (``access.may_send``),
     ``MessageNotAccepted`` when the case is not waiting for it. Pages and API both come here."""

@@ -3,6 +3,7 @@ centre in the web app, ``log``, ``email`` over SMTP, ``webhook`` as WeCom / Ding
 robots accept), configured from ``ZHITONGCHE_*`` variables. The outbox and its delivery are in
 engine/notify.py; ``inapp`` needs no delivery: its notice is a ``user_notice`` row written in
 the transaction that causes it (engine/notices.py)."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,11 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr
-from typing import Mapping, Protocol
+from typing import Protocol
 
 log = logging.getLogger("zhitongche.notify")
 
@@ -68,8 +70,16 @@ class LogChannel:
 class EmailChannel:
     name = "email"
 
-    def __init__(self, host: str, port: int = 25, sender: str = "zhitongche@localhost", user: str | None = None,
-                 password: str | None = None, security: str = "none", timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        sender: str = "zhitongche@localhost",
+        user: str | None = None,
+        password: str | None = None,
+        security: str = "none",
+        timeout: float = 30.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password, self.security, self.timeout = user, password, security, timeout
 
@@ -86,8 +96,9 @@ class EmailChannel:
         try:
             smtp: smtplib.SMTP
             if self.security == "ssl":
-                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                        context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             with smtp:
@@ -98,10 +109,14 @@ class EmailChannel:
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)) from None
+            raise DeliveryError(
+                f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
-                                and exc.smtp_code not in (421, 451, 452)) from None
+            raise DeliveryError(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
+                permanent=exc.smtp_code >= 500 and exc.smtp_code not in (421, 451, 452),
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP server {self.host}:{self.port} unreachable: {exc}") from None
 
@@ -121,8 +136,9 @@ class WebhookChannel:
 
     def send(self, message: Message) -> None:
         data = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(self.url, data=data, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
+        request = urllib.request.Request(
+            self.url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
                 body = response.read(65536)
@@ -170,9 +186,13 @@ def channels_from_env(env: Mapping[str, str] | None = None) -> dict[str, Channel
     channels: dict[str, Channel] = {"log": LogChannel()}
     if _env(env, "SMTP_HOST"):
         channels["email"] = EmailChannel(
-            _env(env, "SMTP_HOST"), int(_env(env, "SMTP_PORT", "25")), _env(env, "SMTP_FROM", "zhitongche@localhost"),
-            _env(env, "SMTP_USER") or None, _env(env, "SMTP_PASSWORD") or None,
-            _env(env, "SMTP_SECURITY", "none").lower())
+            _env(env, "SMTP_HOST"),
+            int(_env(env, "SMTP_PORT", "25")),
+            _env(env, "SMTP_FROM", "zhitongche@localhost"),
+            _env(env, "SMTP_USER") or None,
+            _env(env, "SMTP_PASSWORD") or None,
+            _env(env, "SMTP_SECURITY", "none").lower(),
+        )
     if _env(env, "WEBHOOK_URL"):
         channels["webhook"] = WebhookChannel(_env(env, "WEBHOOK_URL"), keyword=_env(env, "WEBHOOK_KEYWORD"))
     return channels

@@ -1,8 +1,10 @@
 """Deploy-time checks on parsed specs: every expression compiles in the sandbox, every
 referenced form exists and is a valid JSON Schema, timers are written as Python."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -12,8 +14,8 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from . import forms as forms_mod
 from .parsing import ISO_TOKEN, ParsedBundle, Problem, element_line
 from .properties import EXPRESSION_PROPERTIES, task_properties
+from .sandbox import SandboxedScriptEngine, SandboxError, check_expression, check_script
 from .subset import JUEL, JUEL_MESSAGE
-from .sandbox import SandboxError, SandboxedScriptEngine, check_expression, check_script
 
 
 def _event_definitions(task_spec: Any) -> Iterator[Any]:
@@ -90,8 +92,10 @@ def _check_source(what: str, source: str, is_script: bool) -> tuple[str, int] | 
     except SyntaxError as exc:
         return f"{what} is not valid Python: {exc.msg}", 0
     if not is_script and "Timer" in what and ISO_TOKEN.match(source.strip()):
-        return (f"{what} '{source}' is evaluated as a Python expression; "
-                f"write the ISO value as a quoted string: \"'{source.strip()}'\""), 0
+        return (
+            f"{what} '{source}' is evaluated as a Python expression; "
+            f"write the ISO value as a quoted string: \"'{source.strip()}'\""
+        ), 0
     return None
 
 
@@ -127,8 +131,9 @@ def _check_dmn(engine: DMNEngine) -> Iterator[tuple[str, str]]:
                     yield entry.id, f"rule {rule.row_number} output '{entry.text}' refused: {exc}"
 
 
-def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str,
-            source_line: int = 0) -> tuple[str | None, int | None, str | None]:
+def _locate(
+    bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: str, source: str, source_line: int = 0
+) -> tuple[str | None, int | None, str | None]:
     """(file, line, element id) of the code: the flow of a condition, the script element of a task
     (the line ``source_line`` of the script when given)."""
     file, line = element_line(bundle.trees, bpmn_id, default_file)
@@ -136,7 +141,7 @@ def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: 
     if tree is None or not bpmn_id:
         return file, line, bpmn_id
     if what.startswith("condition to "):
-        target = what[len("condition to "):]
+        target = what[len("condition to ") :]
         flows = tree.xpath("//*[local-name()='sequenceFlow'][@sourceRef=$s][@targetRef=$t]", s=bpmn_id, t=target)
         if flows:
             expr = flows[0].xpath("*[local-name()='conditionExpression']")
@@ -145,7 +150,7 @@ def _locate(bundle: ParsedBundle, default_file: str, bpmn_id: str | None, what: 
         for element in tree.xpath("//*[@id=$id]//*", id=bpmn_id):
             if isinstance(element.tag, str) and (element.text or "").strip() == source.strip():
                 text = element.text or ""
-                offset = text[:len(text) - len(text.lstrip())].count("\n") + max(0, source_line - 1)
+                offset = text[: len(text) - len(text.lstrip())].count("\n") + max(0, source_line - 1)
                 return file, element.sourceline + offset, bpmn_id
             if element.get("value", "").strip() == source.strip():
                 return file, element.sourceline, bpmn_id

@@ -5,14 +5,16 @@ The engine installs a ``datetime`` subclass into that one module whose ``now()``
 the clock of the current context, so tests move time instead of sleeping and the
 production clock is the system's.
 """
+
 from __future__ import annotations
 
 import contextvars
 import datetime as _dt
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Protocol
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 
 
 class Clock(Protocol):

@@ -20,6 +20,7 @@ Live tasks, their ``KEEP`` nearest ancestors (joins and data inheritance read
 ``task.parent``) and the root are never touched, and neither are tasks whose subprocess
 is still running.
 """
+
 from __future__ import annotations
 
 from typing import Any

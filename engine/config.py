@@ -1,4 +1,5 @@
 """Settings, from the environment (``ZHITONGCHE_*``) with embedded defaults."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ class Settings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     processes_dir: Path = field(default_factory=lambda: Path(_env("PROCESSES_DIR", str(ROOT / "processes"))))
     forms_dir: Path = field(default_factory=lambda: Path(_env("FORMS_DIR", str(ROOT / "forms"))))
-    calendar_file: Path = field(default_factory=lambda: Path(_env("CALENDAR_FILE", str(ROOT / "processes" / "calendar.json"))))
+    calendar_file: Path = field(
+        default_factory=lambda: Path(_env("CALENDAR_FILE", str(ROOT / "processes" / "calendar.json")))
+    )
     upload_dir: Path = field(default_factory=lambda: Path(_env("UPLOAD_DIR", str(ROOT / "var" / "uploads"))))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     script_time_limit: float = field(default_factory=lambda: float(_env("SCRIPT_TIME_LIMIT", "2")))

@@ -27,14 +27,16 @@ The check is deliberately conservative (a false refusal of a good process is wor
   (``add_workdays`` …) and names bound in the expression (comprehension variables, lambda
   arguments) are never reported.
 """
+
 from __future__ import annotations
 
 import ast
 import builtins
-import difflib
 import datetime as _dt
+import difflib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -52,8 +54,12 @@ from .workdays import helpers as workday_helpers
 # what the engine puts into the start data of every case beside the start form (engine/cases.py)
 ENGINE_NAMES = frozenset({"case_no"})
 KNOWN_NAMES = frozenset(
-    set(dir(builtins)) | set(SAFE_BUILTINS) | set(BASE_HELPERS) | set(DATA_VIEWS) | {"dir"}
-    | set(workday_helpers(WorkCalendar(), lambda: _dt.datetime.now(_dt.timezone.utc)))
+    set(dir(builtins))
+    | set(SAFE_BUILTINS)
+    | set(BASE_HELPERS)
+    | set(DATA_VIEWS)
+    | {"dir"}
+    | set(workday_helpers(WorkCalendar(), lambda: _dt.datetime.now(_dt.UTC)))
 )
 
 _KINDS = {  # what reads -> (Chinese, English)
@@ -80,6 +86,7 @@ class Read:
 
 # -- names in code ----------------------------------------------------------------------------
 
+
 def _parse(source: str, mode: str) -> ast.AST | None:
     try:
         return ast.parse(source.strip(), mode=mode)
@@ -94,7 +101,7 @@ def _bound(tree: ast.AST) -> set[str]:
             names.add(node.id)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):  # noqa: SIM114 (types)
             names.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
@@ -127,6 +134,7 @@ def assigned_names(script: str) -> set[str]:
 
 
 # -- producers and readers of one process spec -----------------------------------------------
+
 
 def _top(name: Any) -> str | None:
     return name.split(".")[0].split("[")[0].strip() or None if isinstance(name, str) else None
@@ -218,8 +226,9 @@ def reads(process_spec: Any) -> Iterator[Read]:
             table = engine.decision_table
             for inp in table.inputs:
                 if inp.expression:
-                    yield Read("dmn", getattr(table, "name", None) or table.id, inp.expression,
-                               dmn_input_id=inp.id, **here)
+                    yield Read(
+                        "dmn", getattr(table, "name", None) or table.id, inp.expression, dmn_input_id=inp.id, **here
+                    )
         if isinstance(task_spec, MultiInstanceTask):
             if task_spec.data_input is not None and _top(task_spec.data_input.bpmn_id):
                 yield Read("collection", "", task_spec.data_input.bpmn_id, **here)
@@ -255,20 +264,23 @@ def _start_data(bundle: ParsedBundle, root: Any) -> set[str] | None:
 
 # -- the check ---------------------------------------------------------------------------------
 
+
 def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str | None, int | None, str | None]:
     if read.kind == "dmn":
         file, line = element_line(bundle.trees, read.dmn_input_id)
         if file in bundle.trees:
-            text = bundle.trees[file].xpath("//*[@id=$id]/*[local-name()='inputExpression']/*[local-name()='text']",
-                                            id=read.dmn_input_id or "")
+            text = bundle.trees[file].xpath(
+                "//*[@id=$id]/*[local-name()='inputExpression']/*[local-name()='text']", id=read.dmn_input_id or ""
+            )
             return file, text[0].sourceline if text else line, read.dmn_input_id
     file, line = element_line(bundle.trees, read.bpmn_id, default_file)
     tree = bundle.trees.get(file or "")
     if tree is None or not read.bpmn_id:
         return file or default_file, line, read.bpmn_id
     if read.kind == "condition":
-        flows = tree.xpath("//*[local-name()='sequenceFlow'][@sourceRef=$s][@targetRef=$t]",
-                           s=read.bpmn_id, t=read.target or "")
+        flows = tree.xpath(
+            "//*[local-name()='sequenceFlow'][@sourceRef=$s][@targetRef=$t]", s=read.bpmn_id, t=read.target or ""
+        )
         if flows:
             expr = flows[0].xpath("*[local-name()='conditionExpression']")
             return file, (expr[0] if expr else flows[0]).sourceline, flows[0].get("id")
@@ -277,8 +289,10 @@ def _locate(bundle: ParsedBundle, default_file: str, read: Read) -> tuple[str | 
         if found:
             return file, found[0].sourceline, read.bpmn_id
     elif read.kind == "timer":
-        found = tree.xpath("//*[@id=$id]//*[local-name()='timeDuration' or local-name()='timeDate' or "
-                           "local-name()='timeCycle']", id=read.bpmn_id)
+        found = tree.xpath(
+            "//*[@id=$id]//*[local-name()='timeDuration' or local-name()='timeDate' or local-name()='timeCycle']",
+            id=read.bpmn_id,
+        )
         if found:
             return file, found[0].sourceline, read.bpmn_id
     return file, line, read.bpmn_id
@@ -292,8 +306,10 @@ def _message(read: Read, name: str, known: set[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
     zh_hint = f"（是否应为 {close[0]}？）" if close else ""
     en_hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return (f"{zh}读取的变量 {name} 在流程中没有任何表单、脚本或规则产生{zh_hint} / "
-            f"{en} reads '{name}', which no form, script or rule of the process produces{en_hint}")
+    return (
+        f"{zh}读取的变量 {name} 在流程中没有任何表单、脚本或规则产生{zh_hint} / "
+        f"{en} reads '{name}', which no form, script or rule of the process produces{en_hint}"
+    )
 
 
 def check(bundle: ParsedBundle, built: dict[str, tuple[Any, dict]]) -> list[Problem]:

@@ -1,11 +1,13 @@
 """Database engine and sessions. The caller owns the transaction: engine functions take
 a Session and flush at most; the web request, worker loop or CLI command commits."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
@@ -17,7 +19,7 @@ DEFAULT_URL = "sqlite:///var/zhitongche.db"
 def database_url(url: str | None = None) -> str:
     url = url or os.environ.get("ZHITONGCHE_DATABASE_URL") or DEFAULT_URL
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

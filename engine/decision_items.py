@@ -15,11 +15,13 @@ Read from what the engine already keeps, no table of its own:
 An item is *overdue* when its task is still open after its due time, or was completed after it
 (逾期落实). Who sees which items is engine/access.py's rule for cases (``case_filter``).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,11 +118,12 @@ def _report_of(row: HumanTask, entries: list[AuditEntry], used: set[int]) -> str
 
 
 def _aware(value: _dt.datetime) -> _dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=_dt.UTC)
 
 
-def _of_instance(instance: Instance, entries: list[AuditEntry], rows: list[HumanTask],
-                 now: _dt.datetime) -> list[DecisionItem]:
+def _of_instance(
+    instance: Instance, entries: list[AuditEntry], rows: list[HumanTask], now: _dt.datetime
+) -> list[DecisionItem]:
     summary = instance.summary or {}
     out: list[DecisionItem] = []
     leader: str | None = None
@@ -134,7 +137,7 @@ def _of_instance(instance: Instance, entries: list[AuditEntry], rows: list[Human
         if not isinstance(items, list) or not items:
             continue
         # this meeting's tasks: the next len(items) rows, matched by unit (order first)
-        group, free = free[:len(items)], free[len(items):]
+        group, free = free[: len(items)], free[len(items) :]
         for index, item in enumerate(items, 1):
             if not isinstance(item, dict):
                 continue
@@ -145,11 +148,20 @@ def _of_instance(instance: Instance, entries: list[AuditEntry], rows: list[Human
             status = _STATE_STATUS.get(row.state, "open") if row is not None else "open"
             held = data.get("meeting_date") or data.get("visit_date")
             di = DecisionItem(
-                instance_id=instance.id, case_no=summary.get("case_no") or instance.business_key,
-                title=summary.get("title"), county=summary.get("county"), meeting=entry.task_name or "",
-                meeting_at=_aware(entry.at), leader=leader, index=index, content=str(item.get("content") or ""),
-                unit=unit, deadline=str(item["deadline"]) if item.get("deadline") else None, status=status,
-                meeting_date=str(held) if held else None)
+                instance_id=instance.id,
+                case_no=summary.get("case_no") or instance.business_key,
+                title=summary.get("title"),
+                county=summary.get("county"),
+                meeting=entry.task_name or "",
+                meeting_at=_aware(entry.at),
+                leader=leader,
+                index=index,
+                content=str(item.get("content") or ""),
+                unit=unit,
+                deadline=str(item["deadline"]) if item.get("deadline") else None,
+                status=status,
+                meeting_date=str(held) if held else None,
+            )
             if row is not None:
                 di.task_id, di.assignee = row.id, row.assignee
                 di.due_at = _aware(row.due_at) if row.due_at else None
@@ -169,12 +181,18 @@ def _load(session: Session, instances: list[Instance], now: _dt.datetime) -> lis
     entries: dict[int, list[AuditEntry]] = {i: [] for i in ids}
     rows: dict[int, list[HumanTask]] = {i: [] for i in ids}
     for chunk in _chunks(ids, 500):
-        for entry in session.scalars(select(AuditEntry).where(
-                AuditEntry.instance_id.in_(chunk), AuditEntry.action == "complete").order_by(AuditEntry.id)):
+        for entry in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.instance_id.in_(chunk), AuditEntry.action == "complete")
+            .order_by(AuditEntry.id)
+        ):
             assert entry.instance_id is not None  # selected by instance_id
             entries[entry.instance_id].append(entry)
-        for row in session.scalars(select(HumanTask).where(
-                HumanTask.instance_id.in_(chunk), HumanTask.form == ITEM_FORM).order_by(HumanTask.id)):
+        for row in session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id.in_(chunk), HumanTask.form == ITEM_FORM)
+            .order_by(HumanTask.id)
+        ):
             rows[row.instance_id].append(row)
     out: list[DecisionItem] = []
     for instance in instances:
@@ -184,7 +202,7 @@ def _load(session: Session, instances: list[Instance], now: _dt.datetime) -> lis
 
 def _chunks(values: list, size: int) -> Iterable[list]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def of_case(session: Session, instance: Instance, now: _dt.datetime) -> list[DecisionItem]:
@@ -211,25 +229,52 @@ def board(session: Session, principal: access.Principal, query: ItemQuery, now: 
     """Every decision item of the cases the person may see, filtered; open overdue items first,
     then by due time (earliest first), done and cancelled ones last."""
     with_items = select(HumanTask.instance_id).where(HumanTask.form == ITEM_FORM)
-    instances = list(session.scalars(access.visible_cases(principal).where(Instance.id.in_(with_items))
-                                     .order_by(Instance.id)))
+    instances = list(
+        session.scalars(access.visible_cases(principal).where(Instance.id.in_(with_items)).order_by(Instance.id))
+    )
     every = _load(session, instances, now)
     chosen = [i for i in every if matches(i, query)]
-    far = _dt.datetime.max.replace(tzinfo=_dt.timezone.utc)
+    far = _dt.datetime.max.replace(tzinfo=_dt.UTC)
     chosen.sort(key=lambda i: (i.status != "open", not i.overdue, i.due_at or far, i.instance_id, i.index))
-    return Board(chosen, units=sorted({i.unit for i in every if i.unit}),
-                 leaders=sorted({i.leader for i in every if i.leader}))
+    return Board(
+        chosen, units=sorted({i.unit for i in every if i.unit}), leaders=sorted({i.leader for i in every if i.leader})
+    )
 
 
 def as_dict(item: DecisionItem) -> dict[str, Any]:
-    return {"instance_id": item.instance_id, "case_no": item.case_no, "title": item.title, "county": item.county,
-            "meeting": item.meeting, "meeting_at": item.meeting_at, "meeting_date": item.meeting_date,
-            "leader": item.leader, "index": item.index,
-            "content": item.content, "unit": item.unit, "deadline": item.deadline, "task_id": item.task_id,
-            "due_at": item.due_at, "status": item.status, "assignee": item.assignee,
-            "completed_at": item.completed_at, "completed_by": item.completed_by, "report": item.report,
-            "overdue": item.overdue}
+    return {
+        "instance_id": item.instance_id,
+        "case_no": item.case_no,
+        "title": item.title,
+        "county": item.county,
+        "meeting": item.meeting,
+        "meeting_at": item.meeting_at,
+        "meeting_date": item.meeting_date,
+        "leader": item.leader,
+        "index": item.index,
+        "content": item.content,
+        "unit": item.unit,
+        "deadline": item.deadline,
+        "task_id": item.task_id,
+        "due_at": item.due_at,
+        "status": item.status,
+        "assignee": item.assignee,
+        "completed_at": item.completed_at,
+        "completed_by": item.completed_by,
+        "report": item.report,
+        "overdue": item.overdue,
+    }
 
 
-__all__ = ["DecisionItem", "ItemQuery", "Board", "of_case", "board", "matches", "as_dict", "ITEM_FORM",
-           "STATUSES", "STATUS_FILTERS"]
+__all__ = [
+    "DecisionItem",
+    "ItemQuery",
+    "Board",
+    "of_case",
+    "board",
+    "matches",
+    "as_dict",
+    "ITEM_FORM",
+    "STATUSES",
+    "STATUS_FILTERS",
+]

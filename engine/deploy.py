@@ -6,29 +6,41 @@ stored when any file has a problem: the specs' checks (checks.py), forms (formch
 tables (dmncheck.py), the data flow (dataflow.py: every variable read is produced) and, when asked, the scenario files about the processes (scenarios.py).
 A deploy never silently supersedes a newer version (deployguard.py).
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import deployguard as guard
 from . import dataflow, dmncheck, formcheck
+from . import deployguard as guard
 from . import forms as forms_mod
 from .checks import check_specs
 from .models import Deployment, ProcessVersion
-from .parsing import (BPMN_NS, CAMUNDA_NS, SPIFF_NS, BundleError, ParsedBundle, Problem, build_specs, is_bpmn,
-                      is_dmn, is_form, load_bundle, parse_xml)
+from .parsing import (
+    BundleError,
+    ParsedBundle,
+    Problem,
+    build_specs,
+    is_bpmn,
+    is_dmn,
+    is_form,
+    load_bundle,
+    parse_xml,
+)
+from .problems import BPMN_NS, CAMUNDA_NS, SPIFF_NS
 from .properties import task_properties
 
 # the scenario run a deploy asks first (engine/scenarios.py deploy_problems): problems refuse it
 ScenarioCheck = Callable[[ParsedBundle, dict[str, bytes], list[str]], list[Problem]]
+
 
 def collect_files(processes_dir: str | Path, forms_dir: str | Path | None = None) -> dict[str, bytes]:
     """The deployable files of a project: processes/*.bpmn, *.dmn and forms/*.json."""
@@ -150,10 +162,15 @@ def _files_without_executable_process(bundle: ParsedBundle, result: Plan) -> lis
             problems.append(Problem(name, "no process in this file (only a diagram or collaboration)"))
             continue
         ids = ", ".join(p.get("id") or "" for p in processes)
-        problems.append(Problem(
-            name, f"no executable process: {ids} {'is' if len(processes) == 1 else 'are'} marked "
-                  'isExecutable="false" (documentation only); set isExecutable="true" on the process to run',
-            processes[0].sourceline, processes[0].get("id")))
+        problems.append(
+            Problem(
+                name,
+                f"no executable process: {ids} {'is' if len(processes) == 1 else 'are'} marked "
+                'isExecutable="false" (documentation only); set isExecutable="true" on the process to run',
+                processes[0].sourceline,
+                processes[0].get("id"),
+            )
+        )
     return problems
 
 
@@ -176,21 +193,32 @@ class DeployResult:
     def lines(self) -> list[str]:
         out = [f"new     {pid} v{v}" for pid, v in self.created]
         out += [f"same    {pid} v{v}" for pid, v in self.unchanged]
-        out += [f"kept    {pid} v{v} (made on the web/API; the files did not change since the last deploy "
-                f"from files)" for pid, v in self.kept]
+        out += [
+            f"kept    {pid} v{v} (made on the web/API; the files did not change since the last deploy from files)"
+            for pid, v in self.kept
+        ]
         return out
 
 
 def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
     return session.scalars(
-        select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version.desc()).limit(1)
+        select(ProcessVersion)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
     ).first()
 
 
-def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system",
-           source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
-           force: bool = False, check: ScenarioCheck | None = None) -> DeployResult:
+def deploy(
+    session: Session,
+    files: dict[str, bytes],
+    deployed_by: str = "system",
+    source: str = "",
+    origin: str = "files",
+    base_versions: dict[str, int] | None = None,
+    force: bool = False,
+    check: ScenarioCheck | None = None,
+) -> DeployResult:
     """Validate the bundle and store changed processes as new versions (flush only).
 
     ``origin`` says where the files came from (files / web / api). A deploy never silently
@@ -241,19 +269,30 @@ def deploy(session: Session, files: dict[str, bytes], deployed_by: str = "system
             deployment = Deployment(deployed_by=deployed_by, source=source, origin=origin, summary={})
             session.add(deployment)
             session.flush()
-        next_version = (session.scalar(
-            select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id)) or 0) + 1
+        next_version = (
+            session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_id == process_id)) or 0
+        ) + 1
         main = p.bundle.process_files[process_id]
-        session.add(ProcessVersion(
-            process_id=process_id, version=next_version, name=p.names.get(process_id, process_id),
-            flavor=p.bundle.flavors.get(main, "spiff"), content_hash=digest, main_file=main,
-            files={name: content.decode("utf-8") for name, content in subset.items()},
-            deployment=deployment, base_version=(base_versions or {}).get(process_id),
-        ))
+        session.add(
+            ProcessVersion(
+                process_id=process_id,
+                version=next_version,
+                name=p.names.get(process_id, process_id),
+                flavor=p.bundle.flavors.get(main, "spiff"),
+                content_hash=digest,
+                main_file=main,
+                files={name: content.decode("utf-8") for name, content in subset.items()},
+                deployment=deployment,
+                base_version=(base_versions or {}).get(process_id),
+            )
+        )
         created.append((process_id, next_version))
     if deployment is not None:
-        deployment.summary = {"created": [list(c) for c in created], "unchanged": [list(u) for u in unchanged],
-                              "kept": [list(k) for k in kept]}
+        deployment.summary = {
+            "created": [list(c) for c in created],
+            "unchanged": [list(u) for u in unchanged],
+            "kept": [list(k) for k in kept],
+        }
     session.flush()
     return DeployResult(deployment.id if deployment else None, created, unchanged, kept)
 
@@ -322,4 +361,3 @@ def validate_paths(paths: Iterable[str | Path]) -> list[Problem]:
 
 def bundle_json(version: ProcessVersion) -> dict[str, bytes]:
     return {name: text.encode("utf-8") for name, text in version.files.items()}
-

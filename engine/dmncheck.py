@@ -13,11 +13,13 @@ only what is certain to be wrong at run time:
   policy ``FIRST`` for a table whose last rule is a catch-all ("其他情况").
 * a hit policy the engine does not implement.
 """
+
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .parsing import ParsedBundle, Problem, is_dmn
 
@@ -25,14 +27,14 @@ if TYPE_CHECKING:
     from lxml import etree
 
 SUPPORTED = {"UNIQUE", "FIRST", "COLLECT"}
-_ANY = object()     # a "-" or empty cell: matches every value
+_ANY = object()  # a "-" or empty cell: matches every value
 _UNKNOWN = object()  # an expression we do not judge
 
 
 @dataclass
 class Column:
     label: str
-    type_ref: str     # "string", "integer", "double", "boolean", … or ""
+    type_ref: str  # "string", "integer", "double", "boolean", … or ""
 
 
 def _local(el: etree._Element) -> str:
@@ -72,14 +74,16 @@ def _type_problem(value: Any, source: str, column: Column, is_input: bool) -> st
     """Chinese message (English after it) when a literal cannot be of the column's type."""
     t = column.type_ref.lower()
     if _unquoted_word(source):
-        return (f"“{source}”没有加引号，会被当作变量名而在运行时出错；是否应为 \"{source}\"？ / "
-                f"{source} is not quoted and would be read as a variable name; did you mean \"{source}\"?")
+        return (
+            f'“{source}”没有加引号，会被当作变量名而在运行时出错；是否应为 "{source}"？ / '
+            f'{source} is not quoted and would be read as a variable name; did you mean "{source}"?'
+        )
     if value is _UNKNOWN or value is _ANY:
         return None
     if t in ("integer", "long", "int"):
         if isinstance(value, bool) or not isinstance(value, int):
             shown = f"文本 {source}" if isinstance(value, str) else source
-            return (f"整数列只能填整数，{shown} 不是整数 / an integer column holds whole numbers; {source} is not one")
+            return f"整数列只能填整数，{shown} 不是整数 / an integer column holds whole numbers; {source} is not one"
     elif t in ("double", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"数值列只能填数字，{source} 不是数字 / a number column holds numbers; {source} is not one"
@@ -87,8 +91,10 @@ def _type_problem(value: Any, source: str, column: Column, is_input: bool) -> st
         if not isinstance(value, bool):
             return f"是否列只能填 True 或 False，{source} 不是 / a boolean column holds True or False; not {source}"
     elif t == "string" and is_input and not isinstance(value, str):
-        return (f"文本列的条目要加引号：{source} 永远不会等于文本输入，是否应为 \"{source}\"？ / a string column's "
-                f"entry is quoted text; {source} never equals a text input: did you mean \"{source}\"?")
+        return (
+            f'文本列的条目要加引号：{source} 永远不会等于文本输入，是否应为 "{source}"？ / a string column\'s '
+            f'entry is quoted text; {source} never equals a text input: did you mean "{source}"?'
+        )
     return None
 
 
@@ -111,8 +117,13 @@ def check_table(file: str, decision: etree._Element, table: etree._Element) -> I
     did = decision.get("id")
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if policy not in SUPPORTED:
-        yield Problem(file, f"决策表 {did} 的命中策略 {policy} 不受支持（可用 UNIQUE、FIRST、COLLECT） / hit policy "
-                            f"{policy} is not supported (use UNIQUE, FIRST or COLLECT)", table.sourceline, did)
+        yield Problem(
+            file,
+            f"决策表 {did} 的命中策略 {policy} 不受支持（可用 UNIQUE、FIRST、COLLECT） / hit policy "
+            f"{policy} is not supported (use UNIQUE, FIRST or COLLECT)",
+            table.sourceline,
+            did,
+        )
     inputs, outputs = _columns(table, "input"), _columns(table, "output")
     rows: list[tuple[int, Any, list[Any]]] = []
     flagged: set[str | None] = set()  # entries already refused: not tried again
@@ -128,8 +139,12 @@ def check_table(file: str, decision: etree._Element, table: etree._Element) -> I
                 if message:
                     flagged.add(entry.get("id"))
                     where = "输入" if is_input else "输出"
-                    yield Problem(file, f"决策表 {did} {_rule_name(index, rule)}的{where}“{col.label}”：{message}",
-                                  line, entry.get("id") or rule.get("id"))
+                    yield Problem(
+                        file,
+                        f"决策表 {did} {_rule_name(index, rule)}的{where}“{col.label}”：{message}",
+                        line,
+                        entry.get("id") or rule.get("id"),
+                    )
         rows.append((index, rule, values))
     if policy == "UNIQUE":
         yield from _overlaps(file, did, rows)
@@ -149,8 +164,14 @@ def _input_names(table: etree._Element) -> list[str | None]:
     return names
 
 
-def _trial_runs(file: str, did: str | None, table: etree._Element, inputs: list[Column],
-                rows: list[tuple[int, Any, list[Any]]], failed: set[str | None]) -> Iterator[Problem]:
+def _trial_runs(
+    file: str,
+    did: str | None,
+    table: etree._Element,
+    inputs: list[Column],
+    rows: list[tuple[int, Any, list[Any]]],
+    failed: set[str | None],
+) -> Iterator[Problem]:
     """Evaluate the table as the engine does on one synthetic input per rule (its literal values,
     a value of the column's type for its blank cells): an entry that raises on a value of its
     column's type would raise at run time too."""
@@ -168,8 +189,10 @@ def _trial_runs(file: str, did: str | None, table: etree._Element, inputs: list[
     for index, _rule, values in rows:
         if any(v is _UNKNOWN for v in values):
             continue
-        data = {name: (_PLACEHOLDER[col.type_ref.lower()] if v is _ANY else v)
-                for name, col, v in zip(names, inputs, values)}
+        data = {
+            name: (_PLACEHOLDER[col.type_ref.lower()] if v is _ANY else v)
+            for name, col, v in zip(names, inputs, values)
+        }
         for other in rules:
             for name, entry in zip(names, _children(other, "inputEntry")):
                 source, line = _text(entry)
@@ -179,16 +202,24 @@ def _trial_runs(file: str, did: str | None, table: etree._Element, inputs: list[
                 if budget < 0:  # a huge table: the trial stops here (the other checks still ran)
                     return
                 try:
-                    expr = f"({name}) == ({source})" if DMNEngine.needs_eq(None, script_engine, source) \
+                    expr = (
+                        f"({name}) == ({source})"
+                        if DMNEngine.needs_eq(None, script_engine, source)
                         else f"{name} {source}"
+                    )
                     environment.evaluate(expr, dict(data))
                 except SyntaxError:
                     continue  # reported by the expression checks
                 except Exception as exc:  # noqa: BLE001 - whatever the entry raises, it raises at run time
                     failed.add(entry.get("id"))
-                    yield Problem(file, f"决策表 {did} 按第 {index} 条规则的输入试算时，条目 {source} 出错："
-                                        f"{exc.__class__.__name__}: {exc} / evaluating the table on rule {index}'s "
-                                        f"input, entry {source} fails", line, entry.get("id") or other.get("id"))
+                    yield Problem(
+                        file,
+                        f"决策表 {did} 按第 {index} 条规则的输入试算时，条目 {source} 出错："
+                        f"{exc.__class__.__name__}: {exc} / evaluating the table on rule {index}'s "
+                        f"input, entry {source} fails",
+                        line,
+                        entry.get("id") or other.get("id"),
+                    )
 
 
 def _certainly_matches(entry: Any, value: Any) -> bool:
@@ -221,11 +252,14 @@ def _overlaps(file: str, did: str | None, rows: list) -> Iterator[Problem]:
     first, second = sorted(pairs)[0]
     more = f"（另有 {len(pairs) - 1} 对规则重叠）" if len(pairs) > 1 else ""
     yield Problem(
-        file, f"决策表 {did} 的命中策略是 UNIQUE（唯一），但{_rule_name(first, by_index[first])}与"
-              f"{_rule_name(second, by_index[second])}可同时命中{more}；请修改规则，或把命中策略改为 FIRST（按顺序取"
-              f"第一条） / hit policy UNIQUE, but rules {first} and {second} both match the same input"
-              f"{f' ({len(pairs) - 1} more overlapping pairs)' if len(pairs) > 1 else ''}: change them or use FIRST",
-        by_index[second].sourceline, by_index[second].get("id"))
+        file,
+        f"决策表 {did} 的命中策略是 UNIQUE（唯一），但{_rule_name(first, by_index[first])}与"
+        f"{_rule_name(second, by_index[second])}可同时命中{more}；请修改规则，或把命中策略改为 FIRST（按顺序取"
+        f"第一条） / hit policy UNIQUE, but rules {first} and {second} both match the same input"
+        f"{f' ({len(pairs) - 1} more overlapping pairs)' if len(pairs) > 1 else ''}: change them or use FIRST",
+        by_index[second].sourceline,
+        by_index[second].get("id"),
+    )
 
 
 def check_bundle(bundle: ParsedBundle) -> list[Problem]:

@@ -5,6 +5,7 @@ load it, and compared with what the pages and the worker read: its ready human t
 timer, its status. Nothing is changed unless asked (``mark``: a running case found stalled
 becomes the incident it should have been).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,11 @@ def examine(session: Session, engine: Engine, instance: Instance) -> list[str]:
     """What is wrong with one instance (empty: nothing)."""
     if instance.status == "error":
         error = instance.error or {}
-        return [f"stalled incident since {error.get('at')}: {error.get('message')}"] \
-            if error.get("kind") == stall.STALLED else []
+        return (
+            [f"stalled incident since {error.get('at')}: {error.get('message')}"]
+            if error.get("kind") == stall.STALLED
+            else []
+        )
     try:
         workflow, _ = engine.load(instance)
     except Exception as exc:  # noqa: BLE001 - reported, the scan goes on
@@ -55,11 +59,16 @@ def examine(session: Session, engine: Engine, instance: Instance) -> list[str]:
     if workflow.is_completed():
         problems.append("the workflow has ended but the case is marked running")
     elif stall.stalled(workflow):
-        problems.append("stalled: no task is ready and nothing is awaited, or a multi-instance "
-                        "activity never received its finished children")
+        problems.append(
+            "stalled: no task is ready and nothing is awaited, or a multi-instance "
+            "activity never received its finished children"
+        )
     ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = set(session.scalars(select(HumanTask.task_guid).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "ready")))
+    rows = set(
+        session.scalars(
+            select(HumanTask.task_guid).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+        )
+    )
     if ready - rows:
         problems.append(f"{len(ready - rows)} ready task(s) missing from the task list")
     if rows - ready:

@@ -7,18 +7,20 @@ history (audit_entry), which keep every round's answers although the task tree i
 and the case's summary (deadline, units). Who may download is the caller's business (the case
 page: people who can see the case).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import ScalarResult, select
 from sqlalchemy.orm import Session
 
-from .bulletins import PDF_CSS, display_name, east_asian, a4
+from .bulletins import PDF_CSS, a4, display_name, east_asian
 from .models import AuditEntry, Instance
 from .names import Directory
 from .workdays import CHINA
@@ -53,9 +55,15 @@ class CaseDocument:
 
 
 def _entries(session: Session, instance: Instance) -> ScalarResult[AuditEntry]:
-    return session.scalars(select(AuditEntry).where(
-        AuditEntry.instance_id == instance.id, AuditEntry.action == "complete",
-        AuditEntry.task_bpmn_id.in_(list(KINDS))).order_by(AuditEntry.id))
+    return session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.instance_id == instance.id,
+            AuditEntry.action == "complete",
+            AuditEntry.task_bpmn_id.in_(list(KINDS)),
+        )
+        .order_by(AuditEntry.id)
+    )
 
 
 def available(session: Session, instance: Instance) -> list[DocumentRef]:
@@ -86,8 +94,12 @@ def _day(value: object) -> str:
 def build(session: Session, instance: Instance, entry_id: int, directory: Directory) -> CaseDocument | None:
     """The document made from audit row ``entry_id`` of this case, or None."""
     entry = session.get(AuditEntry, entry_id)
-    if (entry is None or entry.instance_id != instance.id or entry.action != "complete"
-            or entry.task_bpmn_id not in KINDS):
+    if (
+        entry is None
+        or entry.instance_id != instance.id
+        or entry.action != "complete"
+        or entry.task_bpmn_id not in KINDS
+    ):
         return None
     data, s = entry.data or {}, instance.summary or {}
     who = display_name(session, entry.actor)
@@ -95,47 +107,85 @@ def build(session: Session, instance: Instance, entry_id: int, directory: Direct
     county = s.get("county") or "city"
     issuer = "朝阳市书记市长直通车工作组" if county == "city" else f"{directory.county_name(county)}直通车工作组"
     case_no = s.get("case_no") or instance.business_key or str(instance.id)
-    base = [("案件编号", case_no), ("企业名称", str(s.get("enterprise_name") or "")), ("诉求事项", str(s.get("title") or ""))]
+    base = [
+        ("案件编号", case_no),
+        ("企业名称", str(s.get("enterprise_name") or "")),
+        ("诉求事项", str(s.get("title") or "")),
+    ]
     kind = KINDS[entry.task_bpmn_id][0]
     if kind == "dispatch":
         lead = data.get("lead_unit") or s.get("lead_unit")
-        fields = base + [("问题类别", str(data.get("category") or s.get("category") or "")),
-                         ("牵头单位", unit(lead) if lead else ""),
-                         ("配合单位", units(data.get("coop_units", s.get("coop_units"))) or "无"),
-                         ("办理方式", str(data.get("mode") or s.get("mode") or "")),
-                         ("办理时限", _day(s.get("deadline")) if s.get("deadline") else "按规定时限")]
+        fields = base + [
+            ("问题类别", str(data.get("category") or s.get("category") or "")),
+            ("牵头单位", unit(lead) if lead else ""),
+            ("配合单位", units(data.get("coop_units", s.get("coop_units"))) or "无"),
+            ("办理方式", str(data.get("mode") or s.get("mode") or "")),
+            ("办理时限", _day(s.get("deadline")) if s.get("deadline") else "按规定时限"),
+        ]
         note = str(data.get("dispatch_note") or "")
-        return CaseDocument("交办单", f"直通车交〔{entry.at.astimezone(CHINA).year}〕{case_no}", issuer, _day(entry.at),
-                            fields, ([f"交办意见：{note}"] if note else [])
-                            + ["请牵头单位会同配合单位在办理时限内办结，并通过直通车系统报送办理结果。"],
-                            footer=f"交办人：{who}")
+        return CaseDocument(
+            "交办单",
+            f"直通车交〔{entry.at.astimezone(CHINA).year}〕{case_no}",
+            issuer,
+            _day(entry.at),
+            fields,
+            ([f"交办意见：{note}"] if note else [])
+            + ["请牵头单位会同配合单位在办理时限内办结，并通过直通车系统报送办理结果。"],
+            footer=f"交办人：{who}",
+        )
     if kind == "supervision":
         lead = s.get("lead_unit")
-        fields = base + [("责任单位", unit(lead) if lead else ""), ("原办理时限", _day(s.get("deadline"))),
-                         ("限期回复", f"{data.get('reply_days')}个工作日内" if data.get("reply_days") else "")]
-        return CaseDocument("督办单", str(data.get("supervision_notice_no") or ""), issuer, _day(entry.at), fields,
-                            [f"督办事项：{data.get('supervision_content') or ''}",
-                             "该案件已超过办理时限仍未办结，请责任单位主要负责人亲自督促，限期办结并书面回复。"],
-                            footer=f"签发人：{who}")
+        fields = base + [
+            ("责任单位", unit(lead) if lead else ""),
+            ("原办理时限", _day(s.get("deadline"))),
+            ("限期回复", f"{data.get('reply_days')}个工作日内" if data.get("reply_days") else ""),
+        ]
+        return CaseDocument(
+            "督办单",
+            str(data.get("supervision_notice_no") or ""),
+            issuer,
+            _day(entry.at),
+            fields,
+            [
+                f"督办事项：{data.get('supervision_content') or ''}",
+                "该案件已超过办理时限仍未办结，请责任单位主要负责人亲自督促，限期办结并书面回复。",
+            ],
+            footer=f"签发人：{who}",
+        )
     items = data.get("decision_items") or []
     table = [["序号", "议定事项", "责任单位", "完成期限"]] + [
         [str(i), str(it.get("content", "")), unit(it.get("unit")) if it.get("unit") else "", _day(it.get("deadline"))]
-        for i, it in enumerate(items, start=1)]
-    fields = base + [("会议日期", _day(data.get("meeting_date"))),
-                     ("参会人员", "、".join(str(a) for a in data.get("attendees") or [])),
-                     ("领导批示", str(s.get("leader_instruction") or ""))]
+        for i, it in enumerate(items, start=1)
+    ]
+    fields = base + [
+        ("会议日期", _day(data.get("meeting_date"))),
+        ("参会人员", "、".join(str(a) for a in data.get("attendees") or [])),
+        ("领导批示", str(s.get("leader_instruction") or "")),
+    ]
     paragraphs = [line for line in str(data.get("minutes") or "").splitlines() if line.strip()]
-    return CaseDocument("专题会议纪要", f"第{sum(1 for r in available(session, instance) if r.kind == 'minutes' and r.entry_id <= entry.id)}次",
-                        issuer, _day(data.get("meeting_date")) or _day(entry.at), fields, paragraphs,
-                        "议定事项", table, footer=f"记录人：{who}")
+    return CaseDocument(
+        "专题会议纪要",
+        f"第{sum(1 for r in available(session, instance) if r.kind == 'minutes' and r.entry_id <= entry.id)}次",
+        issuer,
+        _day(data.get("meeting_date")) or _day(entry.at),
+        fields,
+        paragraphs,
+        "议定事项",
+        table,
+        footer=f"记录人：{who}",
+    )
 
 
 def render_html(doc: CaseDocument) -> str:
     e = html.escape
-    parts = [f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(doc.title)}</title>'
-             f'<style>{PDF_CSS}</style></head><body>', f'<p class="series">{e(doc.title)}</p>',
-             f'<p class="number">{e(doc.number)}</p>', f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>',
-             '<table class="fields">']
+    parts = [
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(doc.title)}</title>'
+        f"<style>{PDF_CSS}</style></head><body>",
+        f'<p class="series">{e(doc.title)}</p>',
+        f'<p class="number">{e(doc.number)}</p>',
+        f'<p class="issuer">{e(doc.issuer)}　　　　{e(doc.date)}</p>',
+        '<table class="fields">',
+    ]
     parts += [f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in doc.fields]
     parts.append("</table>")
     parts += [f'<p class="body">{e(p)}</p>' for p in doc.paragraphs]
@@ -168,8 +218,9 @@ def render_docx(doc: CaseDocument) -> bytes:
     normal.font.name = "Times New Roman"
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
 
-    def para(text: str, size: float = 12, bold: bool = False, align: Any = None, font: str = "宋体",
-             color: str | None = None) -> None:
+    def para(
+        text: str, size: float = 12, bold: bool = False, align: Any = None, font: str = "宋体", color: str | None = None
+    ) -> None:
         p = d.add_paragraph()
         if align is not None:
             p.alignment = align

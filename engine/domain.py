@@ -9,11 +9,12 @@ decided here, in the same transaction as the step:
 
 ``Engine()`` subscribes these by default; ``Engine(listeners=())`` is a bare BPMN engine.
 """
+
 from __future__ import annotations
 
 from . import bulletins
-from .step import StepListener, notify_created_tasks
 from .stats.projection import on_step_saved as project_statistics
+from .step import StepListener, notify_created_tasks
 
 DOMAIN_LISTENERS: tuple[StepListener, ...] = (project_statistics, bulletins.on_step_saved, notify_created_tasks)
 

@@ -17,11 +17,13 @@ decides afresh: its form does not start from the answers it gave in an earlier r
 (``fresh_fields``) unless its ``prefill`` property names them; those answers are in the context.
 No web here.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,8 +38,18 @@ MESSAGE_FORMS: dict[str, dict] = {}  # message name → (schema, ui); the web la
 CONTEXT_KEY = "context"
 PREFILL_KEY = "prefill"  # fields a repeated step's form still starts from the case's data
 # shown when a task's process file is silent: the submission's key fields, then every earlier step
-DEFAULT_SUBMISSION_FIELDS = ("enterprise_name", "contact", "mobile", "project", "category", "title",
-                             "description", "help_wanted", "urgency", "attachments")
+DEFAULT_SUBMISSION_FIELDS = (
+    "enterprise_name",
+    "contact",
+    "mobile",
+    "project",
+    "category",
+    "title",
+    "description",
+    "help_wanted",
+    "urgency",
+    "attachments",
+)
 
 
 @dataclass
@@ -63,9 +75,20 @@ class Step:
     ui: dict = field(default_factory=dict)
     entry_id: int | None = None  # the audit entry it comes from
 
-    def only_public(self) -> "Step":
-        return Step(self.kind, self.step_id, self.name, self.actor, self.at, self.round, self.groups,
-                    [a for a in self.answers if a.public], self.schema, self.ui, self.entry_id)
+    def only_public(self) -> Step:
+        return Step(
+            self.kind,
+            self.step_id,
+            self.name,
+            self.actor,
+            self.at,
+            self.round,
+            self.groups,
+            [a for a in self.answers if a.public],
+            self.schema,
+            self.ui,
+            self.entry_id,
+        )
 
     def answer(self, key: str) -> Answer | None:
         return next((a for a in self.answers if a.key == key), None)
@@ -98,12 +121,17 @@ def _forms(engine: Engine, instance: Instance) -> dict[str, Any]:
     return loaded.forms
 
 
-def steps(session: Session, engine: Engine, instance: Instance, *, submit_form: str = "case-submit.schema.json",
-          submit_ui: str = "case-submit.uischema.json") -> list[Step]:
+def steps(
+    session: Session,
+    engine: Engine,
+    instance: Instance,
+    *,
+    submit_form: str = "case-submit.schema.json",
+    submit_ui: str = "case-submit.uischema.json",
+) -> list[Step]:
     """Every submitted form of the case, oldest first, with all answers (internal ones too)."""
     forms = _forms(engine, instance)
-    tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                 .order_by(HumanTask.id)))
+    tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     by_bpmn: dict[str, HumanTask] = {}
     for t in tasks:
         by_bpmn.setdefault(t.bpmn_id, t)
@@ -111,17 +139,30 @@ def steps(session: Session, engine: Engine, instance: Instance, *, submit_form: 
     rounds: dict[tuple, int] = {}
     used: set[int] = set()
     out: list[Step] = []
-    entries = session.scalars(select(AuditEntry).where(
-        AuditEntry.instance_id == instance.id, AuditEntry.action.in_(("start", "complete", "message")))
-        .order_by(AuditEntry.id))
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.instance_id == instance.id, AuditEntry.action.in_(("start", "complete", "message")))
+        .order_by(AuditEntry.id)
+    )
     for entry in entries:
         data = entry.data if isinstance(entry.data, dict) else {}
         if entry.action == "start":
             schema, ui = forms.get(submit_form) or {}, forms.get(submit_ui) or {}
             if not schema:  # a process without the submission form: its starter's own data, as typed
                 schema = {"x-visibility": "public", "properties": {k: {} for k in data}}
-            out.append(Step("submission", SUBMISSION, "提交诉求", entry.actor, entry.at,
-                            answers=_answers(schema, ui, data), schema=schema, ui=ui, entry_id=entry.id))
+            out.append(
+                Step(
+                    "submission",
+                    SUBMISSION,
+                    "提交诉求",
+                    entry.actor,
+                    entry.at,
+                    answers=_answers(schema, ui, data),
+                    schema=schema,
+                    ui=ui,
+                    entry_id=entry.id,
+                )
+            )
             continue
         if entry.action == "message":
             name = str(data.get("message") or "")
@@ -130,8 +171,19 @@ def steps(session: Session, engine: Engine, instance: Instance, *, submit_form: 
             schema, ui = MESSAGE_FORMS[name]
             payload = data.get("payload")
             payload = payload if isinstance(payload, dict) else {}
-            out.append(Step("message", name, schema.get("title") or name, entry.actor, entry.at,
-                            answers=_answers(schema, ui, payload), schema=schema, ui=ui, entry_id=entry.id))
+            out.append(
+                Step(
+                    "message",
+                    name,
+                    schema.get("title") or name,
+                    entry.actor,
+                    entry.at,
+                    answers=_answers(schema, ui, payload),
+                    schema=schema,
+                    ui=ui,
+                    entry_id=entry.id,
+                )
+            )
             continue
         row = _row_of(done, entry, used) or by_bpmn.get(entry.task_bpmn_id or "")
         schema = forms.get(row.form) if row is not None and row.form else None
@@ -139,8 +191,21 @@ def steps(session: Session, engine: Engine, instance: Instance, *, submit_form: 
         groups = list(row.candidate_groups or []) if row is not None else []
         key = (entry.task_bpmn_id, tuple(groups))
         rounds[key] = rounds.get(key, 0) + 1
-        out.append(Step("task", entry.task_bpmn_id or "", entry.task_name or "", entry.actor, entry.at,
-                        rounds[key], groups, _answers(schema, ui, data), schema or {}, ui or {}, entry.id))
+        out.append(
+            Step(
+                "task",
+                entry.task_bpmn_id or "",
+                entry.task_name or "",
+                entry.actor,
+                entry.at,
+                rounds[key],
+                groups,
+                _answers(schema, ui, data),
+                schema or {},
+                ui or {},
+                entry.id,
+            )
+        )
     return out
 
 
@@ -148,8 +213,12 @@ def _row_of(done: list[HumanTask], entry: AuditEntry, used: set[int]) -> HumanTa
     """The task row an audit entry completed: same step, same person, the nearest moment."""
     best, gap = None, None
     for row in done:
-        if row.id in used or row.bpmn_id != entry.task_bpmn_id or row.completed_by != entry.actor \
-                or row.completed_at is None:
+        if (
+            row.id in used
+            or row.bpmn_id != entry.task_bpmn_id
+            or row.completed_by != entry.actor
+            or row.completed_at is None
+        ):
             continue
         delta = abs((row.completed_at - entry.at).total_seconds())
         if delta < 60 and (gap is None or delta < gap):
@@ -170,16 +239,22 @@ def dossier(session: Session, engine: Engine, instance: Instance, *, enterprise:
     for index, step in enumerate(all_steps):
         if step.kind == "task":
             last[(step.schema.get("$id") or step.step_id, tuple(step.groups))] = index
-    kept = [step for index, step in enumerate(all_steps) if step.kind != "task"
-            or last[(step.schema.get("$id") or step.step_id, tuple(step.groups))] == index]
+    kept = [
+        step
+        for index, step in enumerate(all_steps)
+        if step.kind != "task" or last[(step.schema.get("$id") or step.step_id, tuple(step.groups))] == index
+    ]
     return [s for s in (step.only_public() for step in kept) if s.answers]
 
 
 def public_entry_data(session: Session, engine: Engine, instance: Instance) -> dict[int, dict]:
     """Audit entry id → the data of it the enterprise may read (public answers only); an
     entry not in it shows the enterprise no data at all."""
-    return {s.entry_id: {a.key: a.value for a in s.answers}
-            for s in dossier(session, engine, instance, enterprise=True) if s.entry_id is not None}
+    return {
+        s.entry_id: {a.key: a.value for a in s.answers}
+        for s in dossier(session, engine, instance, enterprise=True)
+        if s.entry_id is not None
+    }
 
 
 def visible_attachment_ids(steps_seen: Iterable[Step]) -> set[int]:
@@ -200,8 +275,9 @@ def internal_uploads(session: Session, instance_id: int) -> set[int]:
     """Ids of files an official uploaded on the case page marked internal (their upload entry
     says so); other case-page files are public, form files follow their field."""
     ids: set[int] = set()
-    for entry in session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id,
-                                                          AuditEntry.action == "upload")):
+    for entry in session.scalars(
+        select(AuditEntry).where(AuditEntry.instance_id == instance_id, AuditEntry.action == "upload")
+    ):
         data = entry.data if isinstance(entry.data, dict) else {}
         if data.get("internal") and isinstance(data.get("id"), int):
             ids.add(data["id"])
@@ -231,8 +307,9 @@ def parse_context(value: Any) -> list[str] | None:
     return [p for p in parts if p]
 
 
-def context_for(all_steps: list[Step], entries: list[str] | None, own: str | None = None,
-                own_groups: Iterable[str] = ()) -> list[Step]:
+def context_for(
+    all_steps: list[Step], entries: list[str] | None, own: str | None = None, own_groups: Iterable[str] = ()
+) -> list[Step]:
     """What a task's doer sees above the form: the named steps/fields (latest round of each),
     or by default the submission's key fields and the latest answers of every earlier step.
     A step running again (``own``: its bpmn id) always sees its own latest answers: its form
@@ -240,8 +317,11 @@ def context_for(all_steps: list[Step], entries: list[str] | None, own: str | Non
     latest: dict[str, Step] = {}
     order: list[str] = []
     for step in all_steps:
-        key = step.step_id if step.kind != "task" or not _multi(all_steps, step) else \
-            f"{step.step_id}|{','.join(step.groups)}"
+        key = (
+            step.step_id
+            if step.kind != "task" or not _multi(all_steps, step)
+            else f"{step.step_id}|{','.join(step.groups)}"
+        )
         if key not in latest:
             order.append(key)
         latest[key] = step
@@ -297,8 +377,9 @@ def task_setting(engine: Engine, row: HumanTask) -> TaskSetting:
     if task is None:
         return TaskSetting()
     props = task_properties(task.task_spec)
-    setting = TaskSetting(parse_context(props.get(CONTEXT_KEY)), prefill=parse_context(props.get(PREFILL_KEY)) or [],
-                          data=dict(task.data))
+    setting = TaskSetting(
+        parse_context(props.get(CONTEXT_KEY)), prefill=parse_context(props.get(PREFILL_KEY)) or [], data=dict(task.data)
+    )
     parent = task.parent
     spec = getattr(parent, "task_spec", None) if parent is not None else None
     input_item = getattr(spec, "input_item", None)
@@ -312,12 +393,15 @@ def task_setting(engine: Engine, row: HumanTask) -> TaskSetting:
 def earlier_answers(session: Session, instance_id: int, bpmn_id: str) -> set[str]:
     """The fields the step ``bpmn_id`` answered (not blank) in its earlier rounds of the case."""
     keys: set[str] = set()
-    for data in session.scalars(select(AuditEntry.data).where(
-            AuditEntry.instance_id == instance_id, AuditEntry.action == "complete",
-            AuditEntry.task_bpmn_id == bpmn_id)):
+    for data in session.scalars(
+        select(AuditEntry.data).where(
+            AuditEntry.instance_id == instance_id, AuditEntry.action == "complete", AuditEntry.task_bpmn_id == bpmn_id
+        )
+    ):
         if isinstance(data, dict):
-            keys.update(k for k, v in data.items()
-                        if v is not None and v != [] and not (isinstance(v, str) and not v.strip()))
+            keys.update(
+                k for k, v in data.items() if v is not None and v != [] and not (isinstance(v, str) and not v.strip())
+            )
     return keys
 
 
@@ -337,10 +421,38 @@ def _multi(all_steps: list[Step], step: Step) -> bool:
 def _pick(step: Step, keys: Iterable[str]) -> Step:
     keys = list(keys)
     answers = sorted((a for a in step.answers if a.key in keys), key=lambda a: keys.index(a.key))
-    return Step(step.kind, step.step_id, step.name, step.actor, step.at, step.round, step.groups,
-                answers, step.schema, step.ui, step.entry_id)
+    return Step(
+        step.kind,
+        step.step_id,
+        step.name,
+        step.actor,
+        step.at,
+        step.round,
+        step.groups,
+        answers,
+        step.schema,
+        step.ui,
+        step.entry_id,
+    )
 
 
-__all__ = ["Answer", "Step", "steps", "dossier", "is_public", "visible_attachment_ids", "parse_context",
-           "context_for", "task_setting", "TaskSetting", "earlier_answers", "fresh_fields", "public_entry_data",
-           "internal_uploads", "MESSAGE_FORMS", "CONTEXT_KEY", "PREFILL_KEY", "SUBMISSION"]
+__all__ = [
+    "Answer",
+    "Step",
+    "steps",
+    "dossier",
+    "is_public",
+    "visible_attachment_ids",
+    "parse_context",
+    "context_for",
+    "task_setting",
+    "TaskSetting",
+    "earlier_answers",
+    "fresh_fields",
+    "public_entry_data",
+    "internal_uploads",
+    "MESSAGE_FORMS",
+    "CONTEXT_KEY",
+    "PREFILL_KEY",
+    "SUBMISSION",
+]

@@ -1,5 +1,6 @@
 """Domain exceptions (the web layer maps each to one HTTP status and one error shape), and the
 incident record a case in error carries (``Instance.error``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,12 +42,23 @@ class MessageNotAccepted(EngineError):
     code = "message_not_accepted"
 
 
-def incident_record(message: str, at: str, element_id: str | None = None, element_name: str | None = None,
-                    **extra: Any) -> dict[str, Any]:
+def incident_record(
+    message: str, at: str, element_id: str | None = None, element_name: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """``Instance.error``: what failed (the element, when known), why, and when (ISO time);
     ``extra`` for kinds that say more (a stall: ``kind``, ``completed_by``)."""
     return {**extra, "element_id": element_id, "element_name": element_name, "message": message, "at": at}
 
 
-__all__ = ["incident_record", "EngineError", "NotFound", "Conflict", "NotAllowed", "InvalidRequest", "MessageNotAccepted",
-           "FormValidationError", "BundleError", "Problem"]
+__all__ = [
+    "incident_record",
+    "EngineError",
+    "NotFound",
+    "Conflict",
+    "NotAllowed",
+    "InvalidRequest",
+    "MessageNotAccepted",
+    "FormValidationError",
+    "BundleError",
+    "Problem",
+]

@@ -1,12 +1,13 @@
 """What a workflow waits for and what just happened in it, read from SpiffWorkflow's task
 tree: due timers, awaited messages, fired timers, and the interruption by event
 subprocesses that the library does not do itself."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import functools
-
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -65,8 +66,11 @@ def _non_interrupting_starts(version_id: int, files: tuple[tuple[str, str], ...]
     for name, text in files:
         if name.endswith((".bpmn", ".bpmn20.xml")):
             root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
-            ids.update(start_id for e in root.iter("{*}startEvent")
-                       if e.get("isInterrupting") == "false" and (start_id := e.get("id")))
+            ids.update(
+                start_id
+                for e in root.iter("{*}startEvent")
+                if e.get("isInterrupting") == "false" and (start_id := e.get("id"))
+            )
     return frozenset(ids)
 
 
@@ -80,15 +84,23 @@ def interrupt_for_event_subprocesses(workflow: BpmnWorkflow, before: set, versio
         if task.id in before or task.task_spec.name not in triggered:
             continue
         sub = workflow.subprocesses.get(task.id)
-        starts = [t for t in (sub.get_tasks() if sub else []) if t.task_spec.name in
-                  {s.name for s in getattr(sub.spec, "bpmn_start_events", [])} and not t.has_state(TaskState.MAYBE)]
+        starts = [
+            t
+            for t in (sub.get_tasks() if sub else [])
+            if t.task_spec.name in {s.name for s in getattr(sub.spec, "bpmn_start_events", [])}
+            and not t.has_state(TaskState.MAYBE)
+        ]
         if non_interrupting is None:
             non_interrupting = _non_interrupting_starts(version.id, tuple(sorted(version.files.items())))
         if any(t.task_spec.bpmn_id in non_interrupting for t in starts):
             continue
         keep = {task.id, *(a.id for a in _ancestors(task))}
         for other in task.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
-            if other.workflow is task.workflow and other.id not in keep and not other.has_state(TaskState.FINISHED_MASK):
+            if (
+                other.workflow is task.workflow
+                and other.id not in keep
+                and not other.has_state(TaskState.FINISHED_MASK)
+            ):
                 other.cancel()
 
 

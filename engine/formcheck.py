@@ -9,18 +9,35 @@ Every property is drawn: the renderer appends the properties ``ui:order`` leaves
 (webapp/formrender.py ``fields_of``), so a new required field can always be filled in.
 Messages are Chinese first, English after; lines point into the JSON file.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .parsing import Problem
 
-WIDGETS = {"text", "textarea", "select", "radio", "checkbox", "checkboxes", "hidden", "password", "file", "files",
-           "date", "datetime", "email", "number", "updown"}
+WIDGETS = {
+    "text",
+    "textarea",
+    "select",
+    "radio",
+    "checkbox",
+    "checkboxes",
+    "hidden",
+    "password",
+    "file",
+    "files",
+    "date",
+    "datetime",
+    "email",
+    "number",
+    "updown",
+}
 OPTIONS = {"source", "rows", "accept", "inline", "placeholder"}
 SOURCES = {"units", "counties", "categories"}
 
@@ -63,8 +80,12 @@ def check_schema_fields(name: str, schema: dict, text: str, path: str = "") -> I
         return
     for req in dict.fromkeys(_required_names(schema)):
         if isinstance(req, str) and req not in props:
-            yield Problem(name, f"必填项 {path}{req} 不是表单中的字段（properties 中没有） / required field "
-                                f"'{path}{req}' is not a property of the form", _line(text, req))
+            yield Problem(
+                name,
+                f"必填项 {path}{req} 不是表单中的字段（properties 中没有） / required field "
+                f"'{path}{req}' is not a property of the form",
+                _line(text, req),
+            )
     for key, prop in props.items():
         if not isinstance(prop, dict):
             continue
@@ -72,16 +93,25 @@ def check_schema_fields(name: str, schema: dict, text: str, path: str = "") -> I
         if "default" in prop:
             reason = _valid(prop["default"], _without(prop, "default"))
             if reason:
-                yield Problem(name, f"字段 {where} 的默认值 {json.dumps(prop['default'], ensure_ascii=False)} 无效："
-                                    f"{reason} / the default of '{where}' is not valid", _line(text, key))
+                yield Problem(
+                    name,
+                    f"字段 {where} 的默认值 {json.dumps(prop['default'], ensure_ascii=False)} 无效："
+                    f"{reason} / the default of '{where}' is not valid",
+                    _line(text, key),
+                )
         base = _without(prop, "enum", "oneOf", "anyOf", "const", "default")
-        values = list(prop.get("enum") or []) + [o.get("const") for o in prop.get("oneOf") or []
-                                                  if isinstance(o, dict) and "const" in o]
+        values = list(prop.get("enum") or []) + [
+            o.get("const") for o in prop.get("oneOf") or [] if isinstance(o, dict) and "const" in o
+        ]
         for value in values:
             reason = _valid(value, base)
             if reason:
-                yield Problem(name, f"字段 {where} 的选项 {json.dumps(value, ensure_ascii=False)} 与字段类型不符："
-                                    f"{reason} / option of '{where}' does not fit its type", _line(text, key))
+                yield Problem(
+                    name,
+                    f"字段 {where} 的选项 {json.dumps(value, ensure_ascii=False)} 与字段类型不符："
+                    f"{reason} / option of '{where}' does not fit its type",
+                    _line(text, key),
+                )
         if prop.get("type") == "object":
             yield from check_schema_fields(name, prop, text, where + ".")
         items = prop.get("items")
@@ -89,38 +119,61 @@ def check_schema_fields(name: str, schema: dict, text: str, path: str = "") -> I
             yield from check_schema_fields(name, items, text, where + "[].")
 
 
-def check_ui(name: str, ui: dict, schema: dict | None, schema_name: str | None, text: str,
-             path: str = "") -> Iterator[Problem]:
+def check_ui(
+    name: str, ui: dict, schema: dict | None, schema_name: str | None, text: str, path: str = ""
+) -> Iterator[Problem]:
     props = (schema or {}).get("properties") or {}
     if schema is not None:
         order = ui.get("ui:order") or []
         if not isinstance(order, list):
-            yield Problem(name, "ui:order 必须是字段名列表 / ui:order must be a list of field names", _line(text, "ui:order"))
+            yield Problem(
+                name, "ui:order 必须是字段名列表 / ui:order must be a list of field names", _line(text, "ui:order")
+            )
             order = []
         for key in order:
             if key != "*" and key not in props:
-                yield Problem(name, f"ui:order 中的 {path}{key} 不是 {schema_name} 的字段 / ui:order names "
-                                    f"'{path}{key}', which is not a field of {schema_name}", _line(text, key))
+                yield Problem(
+                    name,
+                    f"ui:order 中的 {path}{key} 不是 {schema_name} 的字段 / ui:order names "
+                    f"'{path}{key}', which is not a field of {schema_name}",
+                    _line(text, key),
+                )
         for key in ui:
             if not key.startswith("ui:") and key not in props:
-                yield Problem(name, f"界面设置中的 {path}{key} 不是 {schema_name} 的字段 / the UI schema "
-                                    f"configures '{path}{key}', which is not a field of {schema_name}", _line(text, key))
+                yield Problem(
+                    name,
+                    f"界面设置中的 {path}{key} 不是 {schema_name} 的字段 / the UI schema "
+                    f"configures '{path}{key}', which is not a field of {schema_name}",
+                    _line(text, key),
+                )
     for key, entry in ui.items():
         if key.startswith("ui:") or not isinstance(entry, dict):
             continue
         widget = entry.get("ui:widget")
         if widget is not None and widget not in WIDGETS:
-            yield Problem(name, f"字段 {path}{key} 的控件 {widget} 不存在（可用：{'、'.join(sorted(WIDGETS))}） / "
-                                f"unknown widget '{widget}' for '{path}{key}'", _line(text, key))
+            yield Problem(
+                name,
+                f"字段 {path}{key} 的控件 {widget} 不存在（可用：{'、'.join(sorted(WIDGETS))}） / "
+                f"unknown widget '{widget}' for '{path}{key}'",
+                _line(text, key),
+            )
         options = entry.get("ui:options") or {}
         if isinstance(options, dict):
             for option, value in options.items():
                 if option not in OPTIONS:
-                    yield Problem(name, f"字段 {path}{key} 的控件选项 {option} 不存在（可用：{'、'.join(sorted(OPTIONS))}）"
-                                        f" / unknown widget option '{option}' for '{path}{key}'", _line(text, option))
+                    yield Problem(
+                        name,
+                        f"字段 {path}{key} 的控件选项 {option} 不存在（可用：{'、'.join(sorted(OPTIONS))}）"
+                        f" / unknown widget option '{option}' for '{path}{key}'",
+                        _line(text, option),
+                    )
                 elif option == "source" and value not in SOURCES:
-                    yield Problem(name, f"字段 {path}{key} 的选项来源 {value} 不存在（可用：{'、'.join(sorted(SOURCES))}）"
-                                        f" / unknown choice list '{value}' for '{path}{key}'", _line(text, key))
+                    yield Problem(
+                        name,
+                        f"字段 {path}{key} 的选项来源 {value} 不存在（可用：{'、'.join(sorted(SOURCES))}）"
+                        f" / unknown choice list '{value}' for '{path}{key}'",
+                        _line(text, key),
+                    )
         sub = props.get(key) if isinstance(props.get(key), dict) else None
         if sub is not None and sub.get("type") == "object":
             yield from check_ui(name, entry, sub, schema_name, text, f"{path}{key}.")
@@ -147,6 +200,7 @@ def check_bundle(forms: dict[str, Any], texts: dict[str, str], pairs: set[tuple[
         schema_names = schema_names or {companion_schema(ui_name)}
         for schema_name in sorted(schema_names):
             schema = forms.get(schema_name)
-            problems.extend(check_ui(ui_name, ui, schema if isinstance(schema, dict) else None, schema_name,
-                                     texts.get(ui_name, "")))
+            problems.extend(
+                check_ui(ui_name, ui, schema if isinstance(schema, dict) else None, schema_name, texts.get(ui_name, ""))
+            )
     return problems

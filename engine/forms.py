@@ -6,11 +6,13 @@ A (sub)schema may word its own refusal: ``"x-message"`` (Chinese) and ``"x-messa
 the generic message of any keyword of that schema that fails (dispatch.schema.json: a deadline
 too short for cooperating units).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
@@ -56,15 +58,23 @@ _MESSAGES = {
     "maxItems": ("最多{limit}项", "At most {limit} items"),
     "pattern": ("格式不正确", "Wrong format"),
     "additionalProperties": ("包含不允许的字段：{extra}", "Unexpected field: {extra}"),
-    "format:uscc": ("统一社会信用代码无效（18位，末位为校验码）",
-                    "Invalid unified social credit code (18 characters with a check digit)"),
+    "format:uscc": (
+        "统一社会信用代码无效（18位，末位为校验码）",
+        "Invalid unified social credit code (18 characters with a check digit)",
+    ),
     "format:cn-mobile": ("手机号码无效（11位，以1开头）", "Invalid mobile number (11 digits starting with 1)"),
     "format:date": ("日期格式应为YYYY-MM-DD", "Date must be YYYY-MM-DD"),
     "format:email": ("电子邮箱格式不正确", "Invalid e-mail address"),
     "format": ("格式不正确", "Wrong format"),
 }
-_TYPE_NAMES = {"string": ("文本", "text"), "integer": ("整数", "integer"), "number": ("数字", "number"),
-               "boolean": ("是/否", "yes/no"), "array": ("列表", "list"), "object": ("对象", "object")}
+_TYPE_NAMES = {
+    "string": ("文本", "text"),
+    "integer": ("整数", "integer"),
+    "number": ("数字", "number"),
+    "boolean": ("是/否", "yes/no"),
+    "array": ("列表", "list"),
+    "object": ("对象", "object"),
+}
 
 
 @dataclass(frozen=True)

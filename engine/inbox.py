@@ -3,11 +3,13 @@ hand-over operations (claim, unclaim, assign to a colleague, delegate, take back
 
 No web here; the caller owns the transaction (functions flush at most).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
@@ -15,8 +17,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import clock as clock_mod
 from . import search as search_mod
-from .db import rowcount
 from .access import Principal, can_see_task, in_task_groups, task_filter
+from .db import rowcount
 from .errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from .models import AuditEntry, CaseRecord, HumanTask, HumanTaskGroup, Instance, User
 from .workdays import CHINA, WorkCalendar, to_china_date
@@ -66,12 +68,16 @@ def _tab_clause(principal: Principal, tab: str) -> ColumnElement[bool]:
         return HumanTask.assignee.is_(None) & in_groups
     if tab == "delegated":
         return HumanTask.delegated_from == principal.username
-    return or_(HumanTask.assignee == principal.username, HumanTask.assignee.is_(None) & in_groups,
-               HumanTask.delegated_from == principal.username)
+    return or_(
+        HumanTask.assignee == principal.username,
+        HumanTask.assignee.is_(None) & in_groups,
+        HumanTask.delegated_from == principal.username,
+    )
 
 
-def deadline_marker(due: _dt.datetime | None, now: _dt.datetime, calendar: WorkCalendar,
-                    warning: str | None = None) -> str | None:
+def deadline_marker(
+    due: _dt.datetime | None, now: _dt.datetime, calendar: WorkCalendar, warning: str | None = None
+) -> str | None:
     """Red when past the deadline, yellow from one working day before it (黄牌预警)."""
     if warning in ("red", "yellow") and due is None:
         return warning
@@ -95,11 +101,12 @@ def days_left(due: _dt.datetime | None, now: _dt.datetime, calendar: WorkCalenda
 
 
 def _day_end(day: _dt.date) -> _dt.datetime:
-    return _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=CHINA).astimezone(_dt.timezone.utc)
+    return _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=CHINA).astimezone(_dt.UTC)
 
 
-def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime,
-            calendar: WorkCalendar | None = None) -> tuple[Select[*tuple[Any, ...]], Select[HumanTask]]:
+def queries(
+    principal: Principal, filters: InboxFilter, now: _dt.datetime, calendar: WorkCalendar | None = None
+) -> tuple[Select[*tuple[Any, ...]], Select[HumanTask]]:
     """(tab counts, page) statements.
 
     The counts start from the person's own task ids (``access.task_filter``: a union of
@@ -117,18 +124,26 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime,
         last = (calendar or WorkCalendar()).add_workdays(today, n) if n else today
         on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at < _day_end(last)]
     if filters.due_today:
-        on_task += [HumanTask.due_at.is_not(None), HumanTask.due_at >= _day_end(today - _dt.timedelta(days=1)),
-                    HumanTask.due_at < _day_end(today)]
+        on_task += [
+            HumanTask.due_at.is_not(None),
+            HumanTask.due_at >= _day_end(today - _dt.timedelta(days=1)),
+            HumanTask.due_at < _day_end(today),
+        ]
     found = search_mod.matches(CaseRecord.search_text, filters.q)
     in_name = search_mod.matches(HumanTask.name, filters.q)
     if found is not None and in_name is not None:  # (both None for a query without words)
         on_task.append(or_(HumanTask.instance_id.in_(select(CaseRecord.instance_id).where(found)), in_name))
     summary = Instance.summary
-    on_case = [summary[key].as_string() == value
-               for key, value in (("category", filters.category), ("county", filters.county), ("mode", filters.mode))
-               if value]
-    counts = select(*[func.count().filter(_tab_clause(principal, t)).label(t) for t in TABS]) \
-        .select_from(HumanTask).where(task_filter(principal), *on_task)
+    on_case = [
+        summary[key].as_string() == value
+        for key, value in (("category", filters.category), ("county", filters.county), ("mode", filters.mode))
+        if value
+    ]
+    counts = (
+        select(*[func.count().filter(_tab_clause(principal, t)).label(t) for t in TABS])
+        .select_from(HumanTask)
+        .where(task_filter(principal), *on_task)
+    )
     ids = select(HumanTask.id).where(HumanTask.state == "ready", tab, *on_task)
     if on_case:
         counts = counts.join(HumanTask.instance).where(*on_case)
@@ -138,14 +153,24 @@ def queries(principal: Principal, filters: InboxFilter, now: _dt.datetime,
         order = (HumanTask.created_at.desc(), HumanTask.id.desc())
     else:  # the order of ix_human_task_ready
         order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
-    page = (select(HumanTask).join(HumanTask.instance)
-            .where(HumanTask.id.in_(ids.order_by(*order).limit(filters.limit)))
-            .order_by(*order).options(contains_eager(HumanTask.instance)))
+    page = (
+        select(HumanTask)
+        .join(HumanTask.instance)
+        .where(HumanTask.id.in_(ids.order_by(*order).limit(filters.limit)))
+        .order_by(*order)
+        .options(contains_eager(HumanTask.instance))
+    )
     return counts, page
 
 
-def inbox(session: Session, principal: Principal, filters: InboxFilter | None = None, *,
-          calendar: WorkCalendar | None = None, now: _dt.datetime | None = None) -> InboxPage:
+def inbox(
+    session: Session,
+    principal: Principal,
+    filters: InboxFilter | None = None,
+    *,
+    calendar: WorkCalendar | None = None,
+    now: _dt.datetime | None = None,
+) -> InboxPage:
     filters = filters or InboxFilter()
     calendar = calendar or WorkCalendar()
     now = now or clock_mod.now()
@@ -160,8 +185,17 @@ def inbox(session: Session, principal: Principal, filters: InboxFilter | None = 
 
 # -- hand-over operations ------------------------------------------------------------------
 def _audit(session: Session, actor: str, action: str, task: HumanTask, data: dict | None = None) -> None:
-    session.add(AuditEntry(at=clock_mod.now(), actor=actor, action=action, instance_id=task.instance_id,
-                           task_bpmn_id=task.bpmn_id, task_name=task.name, data=data))
+    session.add(
+        AuditEntry(
+            at=clock_mod.now(),
+            actor=actor,
+            action=action,
+            instance_id=task.instance_id,
+            task_bpmn_id=task.bpmn_id,
+            task_name=task.name,
+            data=data,
+        )
+    )
 
 
 def _ready(session: Session, task_id: int) -> HumanTask:
@@ -190,9 +224,14 @@ def claim(session: Session, principal: Principal, task_id: int) -> HumanTask:
     if task.assignee == principal.username:
         return task
     if task.assignee is None:
-        taken = rowcount(session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "ready", HumanTask.assignee.is_(None))
-            .values(assignee=principal.username).execution_options(synchronize_session=False)))
+        taken = rowcount(
+            session.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.state == "ready", HumanTask.assignee.is_(None))
+                .values(assignee=principal.username)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if taken == 1:
             set_committed_value(task, "assignee", principal.username)
             _audit(session, principal.username, "claim", task)
@@ -313,12 +352,33 @@ def bulk(session: Session, principal: Principal, action: str, task_ids: list[int
 
 def colleagues(session: Session, principal: Principal, task: HumanTask) -> list[User]:
     """Officials who share one of the task's groups (assign) or one of mine (delegate)."""
-    wanted = set(task.candidate_groups or []) | {g for g in principal.groups if ":" in g and not g.startswith("enterprise:")}
-    users = session.scalars(select(User).where(User.active.is_(True), User.kind != "enterprise",
-                                               User.username != principal.username).order_by(User.username))
+    wanted = set(task.candidate_groups or []) | {
+        g for g in principal.groups if ":" in g and not g.startswith("enterprise:")
+    }
+    users = session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.kind != "enterprise", User.username != principal.username)
+        .order_by(User.username)
+    )
     return [u for u in users if set(u.groups or []) & wanted]
 
 
-__all__ = ["TABS", "InboxFilter", "InboxRow", "InboxPage", "inbox", "deadline_marker", "days_left", "claim",
-           "unclaim", "assign", "delegate", "take_back", "transfer", "bulk", "BulkResult", "colleagues",
-           "can_see_task"]
+__all__ = [
+    "TABS",
+    "InboxFilter",
+    "InboxRow",
+    "InboxPage",
+    "inbox",
+    "deadline_marker",
+    "days_left",
+    "claim",
+    "unclaim",
+    "assign",
+    "delegate",
+    "take_back",
+    "transfer",
+    "bulk",
+    "BulkResult",
+    "colleagues",
+    "can_see_task",
+]

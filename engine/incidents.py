@@ -11,10 +11,12 @@ Statuses: running ⇄ suspended (timers are not fired, tasks cannot be completed
 are refused); running / suspended / error → terminated (the workflow is cancelled, its
 open human tasks are cancelled, its unsent notifications dropped).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -43,18 +45,27 @@ class Incident:
     at: str | None
 
     @classmethod
-    def of(cls, instance: Instance) -> "Incident":
+    def of(cls, instance: Instance) -> Incident:
         error = instance.error or {}
-        return cls(instance.id, instance.process_id, instance.process_version.version, instance.business_key,
-                   dict(instance.summary or {}), error.get("element_id"), error.get("element_name"),
-                   error.get("message", ""), error.get("at"))
+        return cls(
+            instance.id,
+            instance.process_id,
+            instance.process_version.version,
+            instance.business_key,
+            dict(instance.summary or {}),
+            error.get("element_id"),
+            error.get("element_name"),
+            error.get("message", ""),
+            error.get("at"),
+        )
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def list_incidents(session: Session, *, process_id: str | None = None, limit: int = 100,
-                   offset: int = 0) -> list[Incident]:
+def list_incidents(
+    session: Session, *, process_id: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Incident]:
     """Instances in error, the most recent first."""
     query = select(Instance).where(Instance.status == "error")
     if process_id:
@@ -76,8 +87,10 @@ def count_stalled(session: Session) -> int:
 def _instance(engine: Engine, session: Session, instance_id: int, allowed: Iterable[str], what: str) -> Instance:
     instance = engine.get_instance(session, instance_id)
     if instance.status not in allowed:
-        raise InvalidRequest(f"instance {instance_id} is {instance.status}; only a {' or '.join(allowed)} "
-                             f"instance can be {what}", status=instance.status)
+        raise InvalidRequest(
+            f"instance {instance_id} is {instance.status}; only a {' or '.join(allowed)} instance can be {what}",
+            status=instance.status,
+        )
     return instance
 
 
@@ -88,8 +101,11 @@ def _failed_tasks(workflow: BpmnWorkflow, instance: Instance) -> list[SpiffTask]
         return failed
     element = (instance.error or {}).get("element_id")
     if element:
-        return [t for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)
-                if getattr(t.task_spec, "bpmn_id", None) == element]
+        return [
+            t
+            for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)
+            if getattr(t.task_spec, "bpmn_id", None) == element
+        ]
     return []
 
 
@@ -101,8 +117,9 @@ def failed_task_data(session: Session, engine: Engine, instance_id: int) -> dict
     return json_safe(dict(tasks[0].data)) if tasks else {}
 
 
-def update_data(session: Session, engine: Engine, instance_id: int, data: dict[str, Any], actor: str,
-                remove: Iterable[str] = ()) -> Instance:
+def update_data(
+    session: Session, engine: Engine, instance_id: int, data: dict[str, Any], actor: str, remove: Iterable[str] = ()
+) -> Instance:
     """Correct the variables of the failed task(s) of an instance in error (before ``retry``)."""
     instance = _instance(engine, session, instance_id, ("error",), "corrected")
     step = engine.step(session, instance, actor)
@@ -115,8 +132,14 @@ def update_data(session: Session, engine: Engine, instance_id: int, data: dict[s
         for key in remove:
             task.data.pop(key, None)
     step.save()
-    step.audit("update_data", data={"tasks": sorted({t.task_spec.bpmn_id or t.task_spec.name for t in tasks}),
-                                    "set": data, "removed": remove})
+    step.audit(
+        "update_data",
+        data={
+            "tasks": sorted({t.task_spec.bpmn_id or t.task_spec.name for t in tasks}),
+            "set": data,
+            "removed": remove,
+        },
+    )
     return instance
 
 
@@ -125,8 +148,9 @@ def retry(session: Session, engine: Engine, instance_id: int, actor: str) -> Ins
     return engine.retry(session, instance_id, actor)
 
 
-def retry_after(session: Session, engine: Engine, instance_id: int, actor: str,
-                fix: Callable[[Session, Instance], Any]) -> Instance:
+def retry_after(
+    session: Session, engine: Engine, instance_id: int, actor: str, fix: Callable[[Session, Instance], Any]
+) -> Instance:
     """Apply ``fix`` to the instance in error (e.g. issue 7's move to a fixed version), then retry."""
     instance = _instance(engine, session, instance_id, ("error",), "fixed")
     fix(session, instance)
@@ -172,5 +196,6 @@ def terminate(session: Session, engine: Engine, instance_id: int, actor: str, re
 
 
 def human_task_of(session: Session, instance_id: int, task_guid: str | UUID) -> HumanTask | None:
-    return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                   HumanTask.task_guid == str(task_guid))).first()
+    return session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.task_guid == str(task_guid))
+    ).first()

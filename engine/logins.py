@@ -16,6 +16,7 @@ User names are counted as typed (whether or not the account exists), so a lock s
 nothing about which names exist. Behind a reverse proxy set ``ZHITONGCHE_TRUSTED_PROXIES``
 so that the address is the client's, not the proxy's. No web here.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -55,7 +56,9 @@ def _key(username: str, ip: str) -> tuple[str, str]:
     return (username or "").strip().lower()[:100], (ip or "unknown")[:64]
 
 
-def _wait(session: Session, query: Select[_dt.datetime], limit: int, throttle: Throttle, now: _dt.datetime) -> int | None:
+def _wait(
+    session: Session, query: Select[_dt.datetime], limit: int, throttle: Throttle, now: _dt.datetime
+) -> int | None:
     recent = list(session.scalars(query.order_by(LoginAttempt.id.desc()).limit(limit)))
     if len(recent) < limit:
         return None
@@ -63,22 +66,34 @@ def _wait(session: Session, query: Select[_dt.datetime], limit: int, throttle: T
     return max(1, int((recent[-1] + throttle.window - now).total_seconds()) + 1)
 
 
-def check(session: Session, username: str, ip: str, throttle: Throttle = Throttle(),
-          now: _dt.datetime | None = None) -> Verdict:
+def check(
+    session: Session, username: str, ip: str, throttle: Throttle = Throttle(), now: _dt.datetime | None = None
+) -> Verdict:
     """Whether this name may try to log in from this address now (see the module's docstring)."""
     now = now or clock_mod.now()
     username, ip = _key(username, ip)
     since = now - throttle.window
     failed = select(LoginAttempt.at).where(LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
-    ok = select(func.max(LoginAttempt.id)).where(LoginAttempt.succeeded.is_(True), LoginAttempt.at >= since,
-                                                 LoginAttempt.username == username)
+    ok = select(func.max(LoginAttempt.id)).where(
+        LoginAttempt.succeeded.is_(True), LoginAttempt.at >= since, LoginAttempt.username == username
+    )
     last_ok_pair = session.scalar(ok.where(LoginAttempt.ip == ip)) or 0
     last_ok_account = session.scalar(ok) or 0
     waits = [
-        _wait(session, failed.where(LoginAttempt.username == username, LoginAttempt.ip == ip,
-                                    LoginAttempt.id > last_ok_pair), throttle.per_user_ip, throttle, now),
-        _wait(session, failed.where(LoginAttempt.username == username, LoginAttempt.id > last_ok_account),
-              throttle.per_account, throttle, now),
+        _wait(
+            session,
+            failed.where(LoginAttempt.username == username, LoginAttempt.ip == ip, LoginAttempt.id > last_ok_pair),
+            throttle.per_user_ip,
+            throttle,
+            now,
+        ),
+        _wait(
+            session,
+            failed.where(LoginAttempt.username == username, LoginAttempt.id > last_ok_account),
+            throttle.per_account,
+            throttle,
+            now,
+        ),
     ]
     locked = max((w for w in waits if w is not None), default=None)
     if locked is not None:

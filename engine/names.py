@@ -3,6 +3,7 @@
 ``processes/directory.json`` is the source of truth (docs/CONVENTIONS.md); until it exists,
 or for codes it does not list, the built-in names of the conventions are used.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,23 @@ from pathlib import Path
 from typing import Any
 
 COUNTIES = {
-    "city": "朝阳市", "shuangta": "双塔区", "longcheng": "龙城区", "beipiao": "北票市", "lingyuan": "凌源市",
-    "chaoyangxian": "朝阳县", "jianping": "建平县", "kazuo": "喀左县",
+    "city": "朝阳市",
+    "shuangta": "双塔区",
+    "longcheng": "龙城区",
+    "beipiao": "北票市",
+    "lingyuan": "凌源市",
+    "chaoyangxian": "朝阳县",
+    "jianping": "建平县",
+    "kazuo": "喀左县",
 }
 CITY_UNITS = {
-    "zrzyj": "市自然资源局", "sthjj": "市生态环境局", "zjj": "市住建局", "fgw": "市发改委",
-    "yshj": "市营商局", "jrfzj": "市金融发展局", "gdgs": "供电公司",
+    "zrzyj": "市自然资源局",
+    "sthjj": "市生态环境局",
+    "zjj": "市住建局",
+    "fgw": "市发改委",
+    "yshj": "市营商局",
+    "jrfzj": "市金融发展局",
+    "gdgs": "供电公司",
 }
 CATEGORIES = ["土地批复", "门牌备案", "要素保障", "环评手续", "设计变更", "融资贷款", "项目推进", "其他"]
 MODES = ["马上办", "快速办", "监督办"]
@@ -35,8 +47,9 @@ class Directory:
         return self.units.get(code or "", code or "")
 
 
-def _pairs(value: Any, key_names: tuple[str, ...] = ("code", "id"),
-           name_names: tuple[str, ...] = ("name", "title", "label")) -> dict[str, str]:
+def _pairs(
+    value: Any, key_names: tuple[str, ...] = ("code", "id"), name_names: tuple[str, ...] = ("name", "title", "label")
+) -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(value, dict):
         for k, v in value.items():

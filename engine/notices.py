@@ -9,11 +9,12 @@ and in-app notices that were read are deleted once older than the retention age
 (``ZHITONGCHE_NOTIFICATION_RETENTION_DAYS``, default 30). Pending and failed outbox rows and
 unread notices are never pruned.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -34,17 +35,36 @@ def retention_days(env: Mapping[str, str] | None = None) -> int:
     try:
         days = int(raw)
     except ValueError:
-        raise ValueError(f"ZHITONGCHE_NOTIFICATION_RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
+        raise ValueError(
+            f"ZHITONGCHE_NOTIFICATION_RETENTION_DAYS must be a whole number of days, not {raw!r}"
+        ) from None
     if days < 1:
         raise ValueError("ZHITONGCHE_NOTIFICATION_RETENTION_DAYS must be at least 1")
     return days
 
 
-def add(session: Session, *, username: str, kind: str, level: str | None, subject: str, body: str,
-        now: _dt.datetime, instance_id: int | None = None, task: HumanTask | None = None) -> UserNotice:
+def add(
+    session: Session,
+    *,
+    username: str,
+    kind: str,
+    level: str | None,
+    subject: str,
+    body: str,
+    now: _dt.datetime,
+    instance_id: int | None = None,
+    task: HumanTask | None = None,
+) -> UserNotice:
     """One notice for one user (flush left to the caller)."""
-    notice = UserNotice(username=username, kind=kind[:30], level=level, subject=subject[:300], body=body,
-                        instance_id=instance_id, created_at=now)
+    notice = UserNotice(
+        username=username,
+        kind=kind[:30],
+        level=level,
+        subject=subject[:300],
+        body=body,
+        instance_id=instance_id,
+        created_at=now,
+    )
     if task is not None:
         notice.task = task  # linked by the relationship: a task created in this step has no id yet
     session.add(notice)
@@ -52,20 +72,33 @@ def add(session: Session, *, username: str, kind: str, level: str | None, subjec
 
 
 def unread_count(session: Session, username: str) -> int:
-    return session.scalar(select(func.count()).select_from(UserNotice).where(
-        UserNotice.username == username, UserNotice.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(UserNotice)
+            .where(UserNotice.username == username, UserNotice.read_at.is_(None))
+        )
+        or 0
+    )
 
 
-def page(session: Session, username: str, *, offset: int = 0, limit: int = 50,
-         unread_only: bool = False) -> tuple[list[UserNotice], int]:
+def page(
+    session: Session, username: str, *, offset: int = 0, limit: int = 50, unread_only: bool = False
+) -> tuple[list[UserNotice], int]:
     """A user's notices, newest first, and how many there are in all."""
     where = [UserNotice.username == username]
     if unread_only:
         where.append(UserNotice.read_at.is_(None))
     total = session.scalar(select(func.count()).select_from(UserNotice).where(*where)) or 0
-    rows = list(session.scalars(select(UserNotice).where(*where)
-                                .order_by(UserNotice.created_at.desc(), UserNotice.id.desc())
-                                .offset(offset).limit(limit)))
+    rows = list(
+        session.scalars(
+            select(UserNotice)
+            .where(*where)
+            .order_by(UserNotice.created_at.desc(), UserNotice.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )
     return rows, total
 
 
@@ -87,9 +120,22 @@ def prune(session: Session, now: _dt.datetime, days: int | None = None) -> tuple
     """Delete done outbox rows and read notices older than the retention age.
     Returns (outbox rows, notices) deleted."""
     cutoff = now - _dt.timedelta(days=days if days is not None else retention_days())
-    outbox = rowcount(session.execute(delete(Notification).where(
-        Notification.status.in_(DONE_STATUSES), Notification.created_at < cutoff,
-        func.coalesce(Notification.sent_at, Notification.created_at) < cutoff))) or 0
-    notices = rowcount(session.execute(delete(UserNotice).where(
-        UserNotice.read_at.is_not(None), UserNotice.read_at < cutoff))) or 0
+    outbox = (
+        rowcount(
+            session.execute(
+                delete(Notification).where(
+                    Notification.status.in_(DONE_STATUSES),
+                    Notification.created_at < cutoff,
+                    func.coalesce(Notification.sent_at, Notification.created_at) < cutoff,
+                )
+            )
+        )
+        or 0
+    )
+    notices = (
+        rowcount(
+            session.execute(delete(UserNotice).where(UserNotice.read_at.is_not(None), UserNotice.read_at < cutoff))
+        )
+        or 0
+    )
     return outbox, notices

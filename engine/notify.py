@@ -23,17 +23,20 @@ Channels (engine/channels.py): ``inapp`` (the notification centre, engine/notice
 ``user_notice`` row written at once, no outbox row), ``log`` (default), ``email`` (SMTP), ``webhook`` (JSON text
 message as WeCom / DingTalk group robots accept), configured from ``ZHITONGCHE_*`` variables.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import notices
 from .channels import (  # noqa: F401 - re-exported: callers configure channels through this module
     CHANNELS,
     INAPP,
@@ -47,7 +50,6 @@ from .channels import (  # noqa: F401 - re-exported: callers configure channels 
     channel_names,
     channels_from_env,
 )
-from . import notices
 from .clock import Clock
 from .db import rowcount
 from .models import HumanTask, Instance, Notification, User
@@ -90,10 +92,20 @@ FANOUT = "groups"  # the channel of a row that names groups, resolved by the wor
 USER = "user:"  # in such a row's groups: one person named by the process (``users`` of ``notify``)
 
 
-def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: str, body: str,
-            now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
-            level: str | None = None, channels: Iterable[str] | None = None,
-            instance_id: int | None = None) -> list[Notification]:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    recipients: Iterable[str],
+    subject: str,
+    body: str,
+    now: _dt.datetime,
+    instance: Instance | None = None,
+    task: HumanTask | None = None,
+    level: str | None = None,
+    channels: Iterable[str] | None = None,
+    instance_id: int | None = None,
+) -> list[Notification]:
     """Add one outbox row per recipient and channel, or an in-app notice for the ``inapp``
     channel (flush left to the caller); returns the outbox rows."""
     rows = []
@@ -102,12 +114,31 @@ def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: 
     for username in dict.fromkeys(r for r in recipients if r):
         for channel in channels if channels is not None else channel_names():
             if channel == INAPP:  # the notification centre: stored at once, nothing to deliver
-                notices.add(session, username=username, kind=kind, level=level, subject=subject, body=body,
-                            now=now, instance_id=instance_id, task=task)
+                notices.add(
+                    session,
+                    username=username,
+                    kind=kind,
+                    level=level,
+                    subject=subject,
+                    body=body,
+                    now=now,
+                    instance_id=instance_id,
+                    task=task,
+                )
                 continue
-            row = Notification(kind=kind[:30], level=level, recipient=username, channel=channel,
-                               subject=subject[:300], body=body, status="pending", attempts=0,
-                               next_attempt_at=now, created_at=now, instance_id=instance_id)
+            row = Notification(
+                kind=kind[:30],
+                level=level,
+                recipient=username,
+                channel=channel,
+                subject=subject[:300],
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                instance_id=instance_id,
+            )
             if task is not None:
                 row.task = task
             session.add(row)
@@ -115,16 +146,36 @@ def enqueue(session: Session, *, kind: str, recipients: Iterable[str], subject: 
     return rows
 
 
-def enqueue_groups(session: Session, *, kind: str, groups: Iterable[str], subject: str, body: str,
-                   now: _dt.datetime, instance: Instance | None = None, task: HumanTask | None = None,
-                   level: str | None = None) -> list[Notification]:
+def enqueue_groups(
+    session: Session,
+    *,
+    kind: str,
+    groups: Iterable[str],
+    subject: str,
+    body: str,
+    now: _dt.datetime,
+    instance: Instance | None = None,
+    task: HumanTask | None = None,
+    level: str | None = None,
+) -> list[Notification]:
     """One outbox row naming ``groups`` (no query: their members are read when it is sent)."""
     wanted = sorted({str(g) for g in groups if g})
     if not wanted:
         return []
-    row = Notification(kind=kind[:30], level=level, recipient="", groups=wanted, channel=FANOUT,
-                       subject=subject[:300], body=body, status="pending", attempts=0, next_attempt_at=now,
-                       created_at=now, instance_id=instance.id if instance is not None else None)
+    row = Notification(
+        kind=kind[:30],
+        level=level,
+        recipient="",
+        groups=wanted,
+        channel=FANOUT,
+        subject=subject[:300],
+        body=body,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        instance_id=instance.id if instance is not None else None,
+    )
     if task is not None:
         row.task = task
     session.add(row)
@@ -136,19 +187,37 @@ def expand_due(Session: sessionmaker, now: _dt.datetime, batch: int = 50) -> int
     transaction; a row is taken once (``FOR UPDATE SKIP LOCKED``, SQLite's write lock), and a
     worker killed on the way leaves it pending for the next pass. Returns the rows resolved."""
     with Session.begin() as session:
-        rows = list(session.scalars(
-            select(Notification).where(Notification.status == "pending", Notification.channel == FANOUT,
-                                       Notification.next_attempt_at <= now)
-            .order_by(Notification.id).limit(batch).with_for_update(skip_locked=True)))
+        rows = list(
+            session.scalars(
+                select(Notification)
+                .where(
+                    Notification.status == "pending",
+                    Notification.channel == FANOUT,
+                    Notification.next_attempt_at <= now,
+                )
+                .order_by(Notification.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
         channels = channel_names()
         for row in rows:
-            named = [g[len(USER):] for g in row.groups or [] if g.startswith(USER)]
+            named = [g[len(USER) :] for g in row.groups or [] if g.startswith(USER)]
             recipients = named + usernames_in_groups(session, [g for g in row.groups or [] if not g.startswith(USER)])
             if not recipients:
                 log.warning("notification %s (%s) has no recipients in groups %s", row.id, row.subject, row.groups)
-            enqueue(session, kind=row.kind, level=row.level, recipients=recipients, subject=row.subject,
-                    body=row.body, now=now, instance_id=row.instance_id,
-                    task=row.task if row.task_id is not None else None, channels=channels)
+            enqueue(
+                session,
+                kind=row.kind,
+                level=row.level,
+                recipients=recipients,
+                subject=row.subject,
+                body=row.body,
+                now=now,
+                instance_id=row.instance_id,
+                task=row.task if row.task_id is not None else None,
+                channels=channels,
+            )
             row.status, row.sent_at, row.last_error = "sent", now, None
         return len(rows)
 
@@ -170,18 +239,35 @@ def task_created(session: Session, task: HumanTask, now: _dt.datetime) -> list[N
         body += f"办理期限：{task.due_at.astimezone(_dt.timezone(_dt.timedelta(hours=8))):%Y-%m-%d %H:%M}。"
     subject = f"【直通车】新待办：{task.name}"
     if task.assignee:
-        return enqueue(session, kind="assignment", recipients=[task.assignee], subject=subject, body=body,
-                       now=now, instance=task.instance, task=task)
-    return enqueue_groups(session, kind="assignment", groups=task.candidate_groups or [], subject=subject,
-                          body=body, now=now, instance=task.instance, task=task)
+        return enqueue(
+            session,
+            kind="assignment",
+            recipients=[task.assignee],
+            subject=subject,
+            body=body,
+            now=now,
+            instance=task.instance,
+            task=task,
+        )
+    return enqueue_groups(
+        session,
+        kind="assignment",
+        groups=task.candidate_groups or [],
+        subject=subject,
+        body=body,
+        now=now,
+        instance=task.instance,
+        task=task,
+    )
 
 
 class NotifyRequestError(ValueError):
     """The value of a ``notify`` property is not a notification request."""
 
 
-def requested(session: Session, instance: Instance, value: Any, now: _dt.datetime,
-              source: str = "") -> list[Notification]:
+def requested(
+    session: Session, instance: Instance, value: Any, now: _dt.datetime, source: str = ""
+) -> list[Notification]:
     """Notifications a process asked for with the ``notify`` property: a dict (or a list of
     dicts) with ``groups`` and/or ``users``, ``subject``, ``text``, optional ``kind``
     (warning, escalation, notice…) and ``level`` (yellow, red). None or {} asks for nothing."""
@@ -205,19 +291,37 @@ def requested(session: Session, instance: Instance, value: Any, now: _dt.datetim
         kind, level = str(request.get("kind") or "notice"), request.get("level")
         named = [str(u) for u in users if u]
         if any(groups):  # one row for the worker: the groups' members and the named users, each once
-            rows += enqueue_groups(session, kind=kind, level=level, groups=[*groups, *(USER + u for u in named)],
-                                   subject=f"【直通车】{subject}", body=f"案件 {case}：{text}", now=now,
-                                   instance=instance)
+            rows += enqueue_groups(
+                session,
+                kind=kind,
+                level=level,
+                groups=[*groups, *(USER + u for u in named)],
+                subject=f"【直通车】{subject}",
+                body=f"案件 {case}：{text}",
+                now=now,
+                instance=instance,
+            )
         else:
-            rows += enqueue(session, kind=kind, level=level, recipients=named, subject=f"【直通车】{subject}",
-                            body=f"案件 {case}：{text}", now=now, instance=instance)
+            rows += enqueue(
+                session,
+                kind=kind,
+                level=level,
+                recipients=named,
+                subject=f"【直通车】{subject}",
+                body=f"案件 {case}：{text}",
+                now=now,
+                instance=instance,
+            )
     return rows
 
 
 def cancel_pending(session: Session, instance_id: int) -> int:
     """Drop the unsent notifications of an instance (it was terminated)."""
-    result = session.execute(update(Notification).where(
-        Notification.instance_id == instance_id, Notification.status == "pending").values(status="cancelled"))
+    result = session.execute(
+        update(Notification)
+        .where(Notification.instance_id == instance_id, Notification.status == "pending")
+        .values(status="cancelled")
+    )
     return rowcount(result) or 0
 
 
@@ -236,41 +340,73 @@ class DeliveryStats:
 
 def _claim(Session: sessionmaker, worker_id: str, now: _dt.datetime, batch: int) -> list[Message]:
     with Session.begin() as session:
-        session.execute(update(Notification).where(
-            Notification.status == "sending", Notification.claimed_at < now - CLAIM_LEASE,
-        ).values(status="pending", claimed_by=None, claimed_at=None))
-        rows = list(session.scalars(
-            select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= now,
-                                       Notification.channel != FANOUT)
-            .order_by(Notification.next_attempt_at, Notification.id).limit(batch)
-            .with_for_update(skip_locked=True)))
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.status == "sending",
+                Notification.claimed_at < now - CLAIM_LEASE,
+            )
+            .values(status="pending", claimed_by=None, claimed_at=None)
+        )
+        rows = list(
+            session.scalars(
+                select(Notification)
+                .where(
+                    Notification.status == "pending",
+                    Notification.next_attempt_at <= now,
+                    Notification.channel != FANOUT,
+                )
+                .order_by(Notification.next_attempt_at, Notification.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
         if not rows:
             return []
-        users = {u.username: u for u in session.scalars(
-            select(User).where(User.username.in_({r.recipient for r in rows})))}
+        users = {
+            u.username: u for u in session.scalars(select(User).where(User.username.in_({r.recipient for r in rows})))
+        }
         messages = []
         for row in rows:
             row.status, row.claimed_by, row.claimed_at = "sending", worker_id, now
             row.attempts += 1
             user = users.get(row.recipient)
-            recipient = Recipient(row.recipient, user.display_name if user else "", user.email if user else None,
-                                  user.phone if user else None)
-            messages.append(Message(row.id, row.kind, row.level, row.subject, row.body, recipient,
-                                    row.channel, row.attempts))
+            recipient = Recipient(
+                row.recipient,
+                user.display_name if user else "",
+                user.email if user else None,
+                user.phone if user else None,
+            )
+            messages.append(
+                Message(row.id, row.kind, row.level, row.subject, row.body, recipient, row.channel, row.attempts)
+            )
     return messages
 
 
 def _finish(Session: sessionmaker, message: Message, worker_id: str, values: dict) -> bool:
     with Session.begin() as session:
-        result = session.execute(update(Notification).where(
-            Notification.id == message.id, Notification.status == "sending", Notification.claimed_by == worker_id,
-        ).values(claimed_by=None, claimed_at=None, **values))
+        result = session.execute(
+            update(Notification)
+            .where(
+                Notification.id == message.id,
+                Notification.status == "sending",
+                Notification.claimed_by == worker_id,
+            )
+            .values(claimed_by=None, claimed_at=None, **values)
+        )
         return bool(rowcount(result))
 
 
-def deliver_due(Session: sessionmaker[Session], channels: Mapping[str, Channel], *, clock: Clock, worker_id: str,
-                batch: int = 50, backoff_base_s: float = BACKOFF_BASE_S,
-                should_stop: Callable[[], bool] = lambda: False) -> DeliveryStats:
+def deliver_due(
+    Session: sessionmaker[Session],
+    channels: Mapping[str, Channel],
+    *,
+    clock: Clock,
+    worker_id: str,
+    batch: int = 50,
+    backoff_base_s: float = BACKOFF_BASE_S,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryStats:
     """Claim due outbox rows and send them; one short transaction to claim, one per result."""
     stats = DeliveryStats()
     expand_due(Session, clock.now(), batch)  # groups rows first: their members' rows go out in this pass
@@ -297,11 +433,17 @@ def deliver_due(Session: sessionmaker[Session], channels: Mapping[str, Channel],
                     stats.skipped += 1
             else:
                 when = clock.now() + backoff(attempts, backoff_base_s)
-                _finish(Session, message, worker_id, {"status": "pending", "next_attempt_at": when,
-                                                      "last_error": reason})
+                _finish(
+                    Session, message, worker_id, {"status": "pending", "next_attempt_at": when, "last_error": reason}
+                )
                 stats.retried += 1
-                log.info("notification %s not sent (attempt %s), retry at %s: %s", message.id, attempts,
-                         when.isoformat(), reason)
+                log.info(
+                    "notification %s not sent (attempt %s), retry at %s: %s",
+                    message.id,
+                    attempts,
+                    when.isoformat(),
+                    reason,
+                )
         else:
             if _finish(Session, message, worker_id, {"status": "sent", "sent_at": clock.now(), "last_error": None}):
                 stats.sent += 1
@@ -311,9 +453,15 @@ def deliver_due(Session: sessionmaker[Session], channels: Mapping[str, Channel],
     unsent = [m.id for m in messages[done:]]
     if unsent:
         with Session.begin() as session:
-            session.execute(update(Notification).where(
-                Notification.id.in_(unsent), Notification.status == "sending", Notification.claimed_by == worker_id,
-            ).values(status="pending", claimed_by=None, claimed_at=None, attempts=Notification.attempts - 1))
+            session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_(unsent),
+                    Notification.status == "sending",
+                    Notification.claimed_by == worker_id,
+                )
+                .values(status="pending", claimed_by=None, claimed_at=None, attempts=Notification.attempts - 1)
+            )
     return stats
 
 

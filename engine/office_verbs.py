@@ -14,6 +14,7 @@ Who may do what:
   read the case (``access.can_see_case``) but may not comment, upload or act on it.
 - 常用意见: everyone keeps their own (at most ``MAX_PHRASES`` of at most 500 characters).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -32,11 +33,25 @@ MAX_PHRASES = 100
 COPY_GROUP_PREFIXES = ("wg:", "leader:", "unit:", "head:")
 
 
-def _audit(session: Session, actor: str, action: str, instance: Instance, task: HumanTask | None = None,
-           data: dict | None = None) -> None:
-    session.add(AuditEntry(at=clock_mod.now(), actor=actor, action=action, instance_id=instance.id,
-                           task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-                           data=data))
+def _audit(
+    session: Session,
+    actor: str,
+    action: str,
+    instance: Instance,
+    task: HumanTask | None = None,
+    data: dict | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=clock_mod.now(),
+            actor=actor,
+            action=action,
+            instance_id=instance.id,
+            task_bpmn_id=task.bpmn_id if task else None,
+            task_name=task.name if task else None,
+            data=data,
+        )
+    )
 
 
 def _supervises(principal: Principal, instance: Instance) -> bool:
@@ -73,11 +88,23 @@ def urge(session: Session, principal: Principal, task_id: int, message: str = ""
     now = clock_mod.now()
     if task.urged_at is not None and now - task.urged_at < URGE_INTERVAL:
         raise Conflict(f"task {task_id} was urged by {task.urged_by} a moment ago", urged_by=task.urged_by)
-    recipients = [task.assignee] if task.assignee else notify_mod.usernames_in_groups(session, task.candidate_groups or [])
+    recipients = (
+        [task.assignee] if task.assignee else notify_mod.usernames_in_groups(session, task.candidate_groups or [])
+    )
     case = notify_mod.case_label(task.instance)
-    body = f"案件 {case}：待办「{task.name}」已被 {principal.username} 催办，请尽快办理。" + (f"催办意见：{message}" if message else "")
-    notify_mod.enqueue(session, kind="urge", recipients=recipients, subject=f"【直通车】催办：{task.name}", body=body,
-                       now=now, instance=task.instance, task=task)
+    body = f"案件 {case}：待办「{task.name}」已被 {principal.username} 催办，请尽快办理。" + (
+        f"催办意见：{message}" if message else ""
+    )
+    notify_mod.enqueue(
+        session,
+        kind="urge",
+        recipients=recipients,
+        subject=f"【直通车】催办：{task.name}",
+        body=body,
+        now=now,
+        instance=task.instance,
+        task=task,
+    )
     task.urged_at, task.urged_by = now, principal.username
     _audit(session, principal.username, "urge", task.instance, task, {"to": recipients, "message": message})
     session.flush()
@@ -95,8 +122,15 @@ def may_copy(session: Session, principal: Principal, instance: Instance) -> bool
     return bool(_heads(principal) & units) and can_see_case(session, principal, instance)
 
 
-def copy_case(session: Session, principal: Principal, instance: Instance, *, to_user: str | None = None,
-              to_group: str | None = None, note: str = "") -> CaseCopy:
+def copy_case(
+    session: Session,
+    principal: Principal,
+    instance: Instance,
+    *,
+    to_user: str | None = None,
+    to_group: str | None = None,
+    note: str = "",
+) -> CaseCopy:
     if not may_copy(session, principal, instance):
         raise NotAllowed("only the working group, a leader or a head of a unit on the case may copy it")
     if bool(to_user) == bool(to_group):
@@ -116,13 +150,25 @@ def copy_case(session: Session, principal: Principal, instance: Instance, *, to_
         recipients = notify_mod.usernames_in_groups(session, [to_group])
         if not recipients:
             raise InvalidRequest(f"nobody is in the group '{to_group}'", field="to")
-    copy = CaseCopy(instance_id=instance.id, recipient=to_user or None, group=to_group or None,
-                    copied_by=principal.username, note=note, created_at=clock_mod.now())
+    copy = CaseCopy(
+        instance_id=instance.id,
+        recipient=to_user or None,
+        group=to_group or None,
+        copied_by=principal.username,
+        note=note,
+        created_at=clock_mod.now(),
+    )
     session.add(copy)
     case = notify_mod.case_label(instance)
-    notify_mod.enqueue(session, kind="copy", recipients=recipients, subject=f"【直通车】抄送：{case}",
-                       body=f"{principal.username} 将案件 {case} 抄送给您阅知。" + (f"附言：{note}" if note else ""),
-                       now=clock_mod.now(), instance=instance)
+    notify_mod.enqueue(
+        session,
+        kind="copy",
+        recipients=recipients,
+        subject=f"【直通车】抄送：{case}",
+        body=f"{principal.username} 将案件 {case} 抄送给您阅知。" + (f"附言：{note}" if note else ""),
+        now=clock_mod.now(),
+        instance=instance,
+    )
     _audit(session, principal.username, "copy", instance, data={"to": to_user or to_group, "note": note})
     session.flush()
     return copy
@@ -130,9 +176,13 @@ def copy_case(session: Session, principal: Principal, instance: Instance, *, to_
 
 def copied_to_me(session: Session, principal: Principal, limit: int = 200) -> list[tuple[CaseCopy, Instance]]:
     """抄送我的: copies to the person or one of their groups, newest first."""
-    stmt = (select(CaseCopy, Instance).join(Instance, Instance.id == CaseCopy.instance_id)
-            .where(or_(CaseCopy.recipient == principal.username, CaseCopy.group.in_(sorted(principal.groups))))
-            .order_by(CaseCopy.created_at.desc(), CaseCopy.id.desc()).limit(limit))
+    stmt = (
+        select(CaseCopy, Instance)
+        .join(Instance, Instance.id == CaseCopy.instance_id)
+        .where(or_(CaseCopy.recipient == principal.username, CaseCopy.group.in_(sorted(principal.groups))))
+        .order_by(CaseCopy.created_at.desc(), CaseCopy.id.desc())
+        .limit(limit)
+    )
     return [(c, i) for c, i in session.execute(stmt)]
 
 
@@ -168,5 +218,15 @@ def delete_phrase(session: Session, principal: Principal, phrase_id: int) -> Non
     session.flush()
 
 
-__all__ = ["urge", "may_urge", "copy_case", "may_copy", "copied_to_me", "copies_of", "phrases", "add_phrase",
-           "delete_phrase", "URGE_INTERVAL"]
+__all__ = [
+    "urge",
+    "may_urge",
+    "copy_case",
+    "may_copy",
+    "copied_to_me",
+    "copies_of",
+    "phrases",
+    "add_phrase",
+    "delete_phrase",
+    "URGE_INTERVAL",
+]

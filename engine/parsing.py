@@ -4,21 +4,23 @@ Files are handled as a *bundle*: a mapping of file name to bytes (``case.bpmn``,
 ``rules.dmn``, ``intake.schema.json`` …). A deployed version stores its bundle, so the
 same function parses it at deploy time and when a worker first needs the spec.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .problems import BPMN_NS, CAMUNDA_NS, SPIFF_NS, Problem
+from .problems import CAMUNDA_NS, SPIFF_NS, Problem
 from .subset import lint_references, lint_tree
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -48,8 +50,14 @@ def is_form(name: str) -> bool:
     return name.endswith(".json")
 
 
-_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
-         (b"\xfe\xff", "UTF-16"), (b"<\x00?\x00", "UTF-16"), (b"\x00<\x00?", "UTF-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"<\x00?\x00", "UTF-16"),
+    (b"\x00<\x00?", "UTF-16"),
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -61,8 +69,9 @@ def parse_xml(name: str, content: bytes) -> etree._ElementTree:
         content.decode("utf-8")
     except UnicodeDecodeError:
         found = next((enc for bom, enc in _BOMS if content.startswith(bom)), "not UTF-8")
-        raise BundleError([Problem(name, f"process files must be UTF-8 encoded (this one is {found}); "
-                                         "save it as UTF-8")]) from None
+        raise BundleError(
+            [Problem(name, f"process files must be UTF-8 encoded (this one is {found}); save it as UTF-8")]
+        ) from None
     head = content[:4096].decode("utf-8", "replace")
     if "<!DOCTYPE" in head or "<!ENTITY" in content.decode("utf-8", "replace"):
         raise BundleError([Problem(name, "DOCTYPE and entity declarations are not allowed in process files")])
@@ -98,8 +107,9 @@ def make_parser(flavor: str, validate: bool = True) -> Any:
     return SpiffBpmnParser(validator=SPIFF_VALIDATOR if validate else None)
 
 
-def element_line(trees: dict[str, etree._ElementTree], element_id: str | None,
-                 file: str | None = None) -> tuple[str | None, int | None]:
+def element_line(
+    trees: dict[str, etree._ElementTree], element_id: str | None, file: str | None = None
+) -> tuple[str | None, int | None]:
     """Find the file and line of the element with this id."""
     if not element_id:
         return file, None
@@ -124,8 +134,10 @@ def problem_from_exception(exc: Exception, trees: dict[str, etree._ElementTree],
         node = _node_in_traceback(exc)
         if node is not None and not element_id:
             element_id, line = node.get("id"), node.sourceline
-        message = (f"SpiffWorkflow cannot read this element ({exc.__class__.__name__}: {message}); "
-                   "it uses something outside the supported BPMN subset (see docs/SUPPORTED_BPMN.md)")
+        message = (
+            f"SpiffWorkflow cannot read this element ({exc.__class__.__name__}: {message}); "
+            "it uses something outside the supported BPMN subset (see docs/SUPPORTED_BPMN.md)"
+        )
     file, found_line = element_line(trees, element_id, file)
     return Problem(file or default_file, message, line or found_line, element_id)
 
@@ -163,11 +175,17 @@ class ParsedBundle:
     def executable_ids(self) -> list[str]:
         ids: list[str] = []
         for flavor, parser in self.parsers.items():
-            ids.extend(pid for pid in parser.get_process_ids()  # (after a build it lists embedded subprocesses too)
-                       if pid in self.process_files and self.flavors[self.process_files[pid]] == flavor)
+            ids.extend(
+                pid
+                for pid in parser.get_process_ids()  # (after a build it lists embedded subprocesses too)
+                if pid in self.process_files and self.flavors[self.process_files[pid]] == flavor
+            )
         runnable = set(ids)  # a collaboration of pools that are all documentation runs nothing
-        collaborations = [cid for cid, flavor in self.collaborations.items()
-                          if runnable & set(self.parsers[flavor].collaborations[cid])]
+        collaborations = [
+            cid
+            for cid, flavor in self.collaborations.items()
+            if runnable & set(self.parsers[flavor].collaborations[cid])
+        ]
         return sorted(ids) + sorted(collaborations)
 
 

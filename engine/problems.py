@@ -2,6 +2,7 @@
 
 Shared by the parser (engine/parsing.py) and the subset checks (engine/subset.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

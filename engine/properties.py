@@ -13,6 +13,7 @@ Set in the modeler as ``spiffworkflow:properties`` on the task:
   (``{'groups': [...], 'subject': ..., 'text': ..., 'kind': 'warning', 'level': 'yellow'}``
   or a list of them), queued when the task completes (engine/notify.py).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -13,16 +13,17 @@ A task inside a sub-process (the unit's handling) is taken back like any other
 are; a sub-process that the completion had finished runs again with its boundary timers armed
 afresh. No web here; the caller owns the transaction.
 """
+
 from __future__ import annotations
 
 import copy
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
 from .access import Principal
@@ -40,17 +41,28 @@ def _check(session: Session, principal: Principal, row: HumanTask) -> list[Human
         raise NotAllowed("only the person who completed a task may take it back")
     if row.instance.status != "running":
         raise Conflict("the case has ended or is held; the completion cannot be taken back", reason="ended")
-    last = session.execute(select(AuditEntry.task_bpmn_id, AuditEntry.actor).where(
-        AuditEntry.instance_id == row.instance_id, AuditEntry.action.in_(("complete", "recall", "send_back")))
-        .order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.execute(
+        select(AuditEntry.task_bpmn_id, AuditEntry.actor)
+        .where(AuditEntry.instance_id == row.instance_id, AuditEntry.action.in_(("complete", "recall", "send_back")))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
     if last is None or tuple(last) != (row.bpmn_id, row.completed_by):
         raise Conflict("the case has moved on: a later task was already completed", reason="moved_on")
-    following = list(session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == row.instance_id, HumanTask.state == "ready", HumanTask.created_at >= row.completed_at)))
+    following = list(
+        session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == row.instance_id,
+                HumanTask.state == "ready",
+                HumanTask.created_at >= row.completed_at,
+            )
+        )
+    )
     taken = [t for t in following if t.assignee is not None]
     if taken:
-        raise Conflict(f"the next task was already claimed by {taken[0].assignee}", reason="claimed",
-                       assignee=taken[0].assignee)
+        raise Conflict(
+            f"the next task was already claimed by {taken[0].assignee}", reason="claimed", assignee=taken[0].assignee
+        )
     return following
 
 
@@ -64,10 +76,16 @@ def may_recall(session: Session, principal: Principal, row: HumanTask) -> bool:
 
 def last_recallable(session: Session, principal: Principal, instance_id: int) -> HumanTask | None:
     """The task of the case the person completed last, if they may still take it back."""
-    row = session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == "completed",
-        HumanTask.completed_by == principal.username)
-        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1)).first()
+    row = session.scalars(
+        select(HumanTask)
+        .where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.state == "completed",
+            HumanTask.completed_by == principal.username,
+        )
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1)
+    ).first()
     return row if row is not None and may_recall(session, principal, row) else None
 
 
@@ -85,9 +103,17 @@ def recall(session: Session, engine: Engine, principal: Principal, task_id: int)
         task = None
     if task is None or not task.has_state(TaskState.COMPLETED):
         raise Conflict("this completion is too far back to be taken back", reason="gone")
-    submitted = session.scalars(select(AuditEntry.data).where(
-        AuditEntry.instance_id == instance.id, AuditEntry.action == "complete", AuditEntry.task_bpmn_id == row.bpmn_id,
-        AuditEntry.actor == principal.username).order_by(AuditEntry.id.desc()).limit(1)).first()
+    submitted = session.scalars(
+        select(AuditEntry.data)
+        .where(
+            AuditEntry.instance_id == instance.id,
+            AuditEntry.action == "complete",
+            AuditEntry.task_bpmn_id == row.bpmn_id,
+            AuditEntry.actor == principal.username,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
     # the task's data before it was completed: what it holds less what the form added (its
     # parent may be a spliced-out ancestor, engine/compaction.py, so not "copy the parent's")
     before = {k: copy.deepcopy(v) for k, v in task.data.items() if k not in (submitted or {})}

@@ -6,6 +6,7 @@ step the same way, through ``Engine.step``. Every function takes a SQLAlchemy ``
 and flushes at most; the caller (web request, worker loop, CLI command) commits once or
 rolls back. A workflow is always loaded with the sandboxed script engine.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,15 +26,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from . import binding
+from . import binding, scenarios, stall, workdays
 from . import clock as clock_mod
 from . import forms as forms_mod
-from . import stall
-from . import scenarios
 from . import step as step_mod
-from . import workdays
 from .deploy import DeployResult
 from .deploy import deploy as deploy_files
+from .domain import DOMAIN_LISTENERS
 from .errors import Conflict, InvalidRequest, MessageNotAccepted, NotFound
 from .events import fired_timers, interrupt_for_event_subprocesses, waiting_message_names
 from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVersion
@@ -44,7 +43,6 @@ from .step import Offer, Step, StepListener, drop_groups
 from .telemetry import timed_step
 from .timerstart import fire_start_timers
 from .values import json_safe
-from .domain import DOMAIN_LISTENERS
 
 clock_mod.install_into_spiffworkflow()
 _INSERT_AUDIT = insert(AuditEntry)  # one statement, compiled once
@@ -71,8 +69,14 @@ class Engine:
     BPMN engine is ``Engine(listeners=())``.
     """
 
-    def __init__(self, *, clock: clock_mod.Clock | None = None, calendar: workdays.WorkCalendar | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT, listeners: Sequence[StepListener] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: clock_mod.Clock | None = None,
+        calendar: workdays.WorkCalendar | None = None,
+        time_limit_s: float = DEFAULT_TIME_LIMIT,
+        listeners: Sequence[StepListener] | None = None,
+    ) -> None:
         self.clock = clock or clock_mod.SystemClock()
         self.calendar = calendar or workdays.WorkCalendar()
         self.specs = SpecCache()
@@ -82,9 +86,17 @@ class Engine:
         self.listeners: tuple[StepListener, ...] = tuple(DOMAIN_LISTENERS if listeners is None else listeners)
 
     # -- deploy --------------------------------------------------------------------------
-    def deploy(self, session: Session, files: dict[str, bytes], deployed_by: str = "system",
-               source: str = "", origin: str = "files", base_versions: dict[str, int] | None = None,
-               force: bool = False, scenario_dir: str | Path | None = None) -> DeployResult:
+    def deploy(
+        self,
+        session: Session,
+        files: dict[str, bytes],
+        deployed_by: str = "system",
+        source: str = "",
+        origin: str = "files",
+        base_versions: dict[str, int] | None = None,
+        force: bool = False,
+        scenario_dir: str | Path | None = None,
+    ) -> DeployResult:
         """Store changed processes as new versions (engine/deploy.py); with ``scenario_dir``, its
         ``*.scenarios.json`` about those processes must pass first, each step on a new engine."""
         check = None
@@ -125,7 +137,8 @@ class Engine:
     def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
         loaded = self._loaded(instance)
         workflow = self._serializers[loaded.flavor].loads(
-            instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs)
+            instance.state, instance.serializer_version, loaded.spec, loaded.subprocess_specs
+        )
         workflow.script_engine = self.script_engine  # never the library's unrestricted default
         return workflow, loaded
 
@@ -142,29 +155,60 @@ class Engine:
         """Who a ready user task is offered to and by when (a failing property raises on the task)."""
         return step_mod.offer(self, task)
 
-    def audit(self, session: Session, actor: str, action: str, instance: Instance | None = None,
-              task: HumanTask | None = None, data: Any = None) -> None:
+    def audit(
+        self,
+        session: Session,
+        actor: str,
+        action: str,
+        instance: Instance | None = None,
+        task: HumanTask | None = None,
+        data: Any = None,
+    ) -> None:
         """One history row, written at once (nothing refers to it, so no unit-of-work object);
         pending changes are left to the caller's one flush."""
         with session.no_autoflush:
-            session.execute(_INSERT_AUDIT, {
-                "at": self.clock.now(), "actor": actor, "action": action,
-                "instance_id": instance.id if instance else None,
-                "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
-                "data": json_safe(data) if data is not None else None})
+            session.execute(
+                _INSERT_AUDIT,
+                {
+                    "at": self.clock.now(),
+                    "actor": actor,
+                    "action": action,
+                    "instance_id": instance.id if instance else None,
+                    "task_bpmn_id": task.bpmn_id if task else None,
+                    "task_name": task.name if task else None,
+                    "data": json_safe(data) if data is not None else None,
+                },
+            )
 
     # -- operations ----------------------------------------------------------------------
     @_in_clock
     @timed_step("start")
-    def start(self, session: Session, process_id: str, data: dict | None = None, *, version: int | None = None,
-              actor: str = "system", business_key: str | None = None) -> Instance:
+    def start(
+        self,
+        session: Session,
+        process_id: str,
+        data: dict | None = None,
+        *,
+        version: int | None = None,
+        actor: str = "system",
+        business_key: str | None = None,
+    ) -> Instance:
         pv = self.version(session, process_id, version)
         loaded = self.specs.get(pv, binding.overrides(session, None, pv))
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         now = self.clock.now()
-        instance = Instance(process_version=pv, process_id=pv.process_id, business_key=business_key,
-                            status="running", state="{}", serializer_version=SERIALIZER_VERSION,
-                            started_by=actor, created_at=now, updated_at=now, summary={})
+        instance = Instance(
+            process_version=pv,
+            process_id=pv.process_id,
+            business_key=business_key,
+            status="running",
+            state="{}",
+            serializer_version=SERIALIZER_VERSION,
+            started_by=actor,
+            created_at=now,
+            updated_at=now,
+            summary={},
+        )
         session.add(instance)
         session.flush()
 
@@ -186,27 +230,33 @@ class Engine:
 
     def get_task(self, session: Session, task_id: int) -> HumanTask:
         # one query: the task, its case and the case's version (without its files)
-        task = session.get(HumanTask, task_id, options=[
-            joinedload(HumanTask.instance).joinedload(Instance.process_version)
-            .defer(ProcessVersion.files)])
+        task = session.get(
+            HumanTask,
+            task_id,
+            options=[joinedload(HumanTask.instance).joinedload(Instance.process_version).defer(ProcessVersion.files)],
+        )
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
         return task
 
-    def ready_tasks(self, session: Session, instance_id: int | None = None,
-                    groups: Iterable[str] | None = None) -> list[HumanTask]:
+    def ready_tasks(
+        self, session: Session, instance_id: int | None = None, groups: Iterable[str] | None = None
+    ) -> list[HumanTask]:
         query = select(HumanTask).where(HumanTask.state == "ready")
         if instance_id is not None:
             query = query.where(HumanTask.instance_id == instance_id)
         if groups is not None:
-            query = query.where(HumanTask.id.in_(
-                select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(list(groups)))))
+            query = query.where(
+                HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(list(groups))))
+            )
         return list(session.scalars(query.order_by(HumanTask.id)))
 
     def form_of(self, task: HumanTask) -> tuple[dict | None, dict | None]:
         """(JSON Schema, UI schema) of a task, from the version its instance runs on."""
         loaded = self._loaded(task.instance)
-        return loaded.forms.get(task.form) if task.form else None, loaded.forms.get(task.ui_form) if task.ui_form else None
+        return loaded.forms.get(task.form) if task.form else None, loaded.forms.get(
+            task.ui_form
+        ) if task.ui_form else None
 
     def task_data(self, task: HumanTask) -> dict:
         """The data the task sees (for showing the case beside the form)."""
@@ -267,8 +317,15 @@ class Engine:
 
     @_in_clock
     @timed_step("message")
-    def send_message(self, session: Session, instance_id: int, name: str, payload: Any = None,
-                     correlations: dict | None = None, actor: str = "system") -> Instance:
+    def send_message(
+        self,
+        session: Session,
+        instance_id: int,
+        name: str,
+        payload: Any = None,
+        correlations: dict | None = None,
+        actor: str = "system",
+    ) -> Instance:
         instance = self.get_instance(session, instance_id)
         if instance.status != "running":
             raise MessageNotAccepted(f"instance {instance_id} is {instance.status}; it accepts no messages")
@@ -276,8 +333,9 @@ class Engine:
         workflow, loaded = step.workflow, step.loaded
         waiting = waiting_message_names(workflow)
         if name not in waiting:
-            raise MessageNotAccepted(f"instance {instance_id} is not waiting for message '{name}'",
-                                     waiting=sorted(waiting))
+            raise MessageNotAccepted(
+                f"instance {instance_id} is not waiting for message '{name}'", waiting=sorted(waiting)
+            )
         event = self._message_event(loaded.flavor, name, payload, correlations)
 
         def change() -> None:
@@ -333,8 +391,9 @@ class Engine:
         return step.save()
 
     def history(self, session: Session, instance_id: int) -> list[AuditEntry]:
-        return list(session.scalars(
-            select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(AuditEntry.id)))
+        return list(
+            session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id).order_by(AuditEntry.id))
+        )
 
     def workflow_data(self, instance: Instance) -> dict:
         workflow, _ = self.load(instance)

@@ -4,6 +4,7 @@ with one of their groups (everyone in the group sees it; only its owner deletes 
 The query is the page's query string, kept as typed (parsed again, with the page's limits,
 whenever it is used). No web here; the caller owns the transaction.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
@@ -23,21 +24,26 @@ MAX_PER_PERSON = 50
 def visible(session: Session, principal: Principal, page: str) -> list[SavedFilter]:
     """A person's own filters for the page, then those shared with their groups."""
     groups = sorted(principal.groups)
-    stmt = select(SavedFilter).where(SavedFilter.page == page, or_(
-        SavedFilter.owner == principal.username, SavedFilter.shared_group.in_(groups)))
+    stmt = select(SavedFilter).where(
+        SavedFilter.page == page, or_(SavedFilter.owner == principal.username, SavedFilter.shared_group.in_(groups))
+    )
     rows = list(session.scalars(stmt.order_by(SavedFilter.name, SavedFilter.id)))
     return sorted(rows, key=lambda f: (f.owner != principal.username, f.name))
 
 
 def clean_query(query: str) -> str:
     """The query string without empty values, CSRF tokens or paging."""
-    pairs = [(k, v) for k, v in parse_qsl(query or "", keep_blank_values=False)
-             if k not in ("csrf_token", "page", "saved", "name", "share") and len(k) <= 50]
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(query or "", keep_blank_values=False)
+        if k not in ("csrf_token", "page", "saved", "name", "share") and len(k) <= 50
+    ]
     return urlencode(pairs)[:2000]
 
 
-def save(session: Session, principal: Principal, page: str, name: str, query: str,
-         shared_group: str | None = None) -> SavedFilter:
+def save(
+    session: Session, principal: Principal, page: str, name: str, query: str, shared_group: str | None = None
+) -> SavedFilter:
     name = " ".join((name or "").split())
     if page not in PAGES:
         raise InvalidRequest(f"unknown page {page!r}", field="page")
@@ -48,8 +54,14 @@ def save(session: Session, principal: Principal, page: str, name: str, query: st
     mine = session.scalars(select(SavedFilter).where(SavedFilter.owner == principal.username)).all()
     if len(mine) >= MAX_PER_PERSON:
         raise InvalidRequest(f"at most {MAX_PER_PERSON} saved filters per person", field="name")
-    row = SavedFilter(owner=principal.username, shared_group=shared_group or None, page=page, name=name,
-                      query=clean_query(query), created_at=clock_mod.now())
+    row = SavedFilter(
+        owner=principal.username,
+        shared_group=shared_group or None,
+        page=page,
+        name=name,
+        query=clean_query(query),
+        created_at=clock_mod.now(),
+    )
     session.add(row)
     session.flush()
     return row

@@ -6,6 +6,7 @@ summary, variables, audit actions, ready tasks). Each file runs against a throwa
 database with a fake clock; nothing touches the real database. The format is described
 for designers in docs/PROCESS_TESTS.md.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -63,8 +64,12 @@ def find_scenario_files(paths: list[str | Path]) -> list[Path]:
     return found
 
 
-def run_file(path: str | Path, engine_class: type[Engine], calendar: WorkCalendar | None = None,
-             files: dict[str, bytes] | None = None) -> list[ScenarioResult]:
+def run_file(
+    path: str | Path,
+    engine_class: type[Engine],
+    calendar: WorkCalendar | None = None,
+    files: dict[str, bytes] | None = None,
+) -> list[ScenarioResult]:
     """Run a scenario file with a new ``engine_class`` engine per step; with ``files``, against
     that bundle (a deploy being checked) instead of the process files beside it."""
     path = Path(path)
@@ -116,8 +121,12 @@ def _files_of(path: Path, spec: dict[str, Any]) -> dict[str, bytes] | ScenarioRe
         stem = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
         paths = [p for p in (path.parent / f"{stem}.bpmn", path.parent / f"{stem}.bpmn20.xml") if p.exists()]
         if not paths:
-            return ScenarioResult(path.name, "(file)", False,
-                                  f'no {stem}.bpmn beside the scenario file; name the process files in "files"')
+            return ScenarioResult(
+                path.name,
+                "(file)",
+                False,
+                f'no {stem}.bpmn beside the scenario file; name the process files in "files"',
+            )
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         return ScenarioResult(path.name, "(file)", False, f"file(s) not found: {', '.join(missing)}")
@@ -137,29 +146,48 @@ def _clock_of(engine: Engine) -> FakeClock:
     return clock
 
 
-def _deploy(engine_class: type[Engine], Session: sessionmaker[Session], files: dict[str, bytes], calendar: WorkCalendar, spec: dict[str, Any],
-            label: str) -> str | ScenarioResult:
+def _deploy(
+    engine_class: type[Engine],
+    Session: sessionmaker[Session],
+    files: dict[str, bytes],
+    calendar: WorkCalendar,
+    spec: dict[str, Any],
+    label: str,
+) -> str | ScenarioResult:
     engine = _new_engine(engine_class, calendar, spec.get("clock", DEFAULT_START))
     try:
         with Session.begin() as session:
             result = engine.deploy(session, files, "scenario")
     except BundleError as exc:
-        return ScenarioResult(label, "(deploy)", False, "the process files do not deploy:\n      "
-                              + "\n      ".join(str(p) for p in exc.problems))
+        return ScenarioResult(
+            label,
+            "(deploy)",
+            False,
+            "the process files do not deploy:\n      " + "\n      ".join(str(p) for p in exc.problems),
+        )
     process_ids = [pid for pid, _ in result.created + result.unchanged]
     process_id = spec.get("process")
     if process_id is None:
         stem = label[: -len(SUFFIX)] if label.endswith(SUFFIX) else label
-        main = [n for n in files if is_bpmn(n) and n in (f"{stem}.bpmn", f"{stem}.bpmn20.xml")][:1] \
-            or [n for n in files if is_bpmn(n)][:1]
+        main = [n for n in files if is_bpmn(n) and n in (f"{stem}.bpmn", f"{stem}.bpmn20.xml")][:1] or [
+            n for n in files if is_bpmn(n)
+        ][:1]
         candidates = [pid for pid in process_ids if main and _file_of(Session, engine, pid) == main[0]]
         if len(candidates) != 1:
-            return ScenarioResult(label, "(file)", False, f'say which process to start with "process" '
-                                  f'(one of: {", ".join(sorted(process_ids))})')
+            return ScenarioResult(
+                label,
+                "(file)",
+                False,
+                f'say which process to start with "process" (one of: {", ".join(sorted(process_ids))})',
+            )
         process_id = candidates[0]
     elif process_id not in process_ids:
-        return ScenarioResult(label, "(file)", False, f"process '{process_id}' is not in the files "
-                              f"(found: {', '.join(sorted(process_ids))})")
+        return ScenarioResult(
+            label,
+            "(file)",
+            False,
+            f"process '{process_id}' is not in the files (found: {', '.join(sorted(process_ids))})",
+        )
     return process_id
 
 
@@ -176,13 +204,24 @@ def _parse_time(value: str) -> _dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)
 
 
-def _run(engine_class: type[Engine], Session: sessionmaker[Session], calendar: WorkCalendar, spec: dict[str, Any], scenario: dict[str, Any],
-         process_id: str) -> None:
+def _run(
+    engine_class: type[Engine],
+    Session: sessionmaker[Session],
+    calendar: WorkCalendar,
+    spec: dict[str, Any],
+    scenario: dict[str, Any],
+    process_id: str,
+) -> None:
     engine = _new_engine(engine_class, calendar, scenario.get("clock", spec.get("clock", DEFAULT_START)))
     try:
         with Session.begin() as session:
-            instance = engine.start(session, process_id, scenario.get("data") or {}, actor="scenario",
-                                    business_key=scenario.get("business_key"))
+            instance = engine.start(
+                session,
+                process_id,
+                scenario.get("data") or {},
+                actor="scenario",
+                business_key=scenario.get("business_key"),
+            )
             instance_id = instance.id
     except EngineError as exc:
         raise Mismatch(f"the process does not start: {exc.message}") from None
@@ -192,7 +231,13 @@ def _run(engine_class: type[Engine], Session: sessionmaker[Session], calendar: W
             _step(Session, engine, calendar, instance_id, step)
         except Mismatch as exc:
             raise Mismatch(f"step {number} ({_describe(step)}): {exc}", exc.element_id) from None
-    _check(Session, _new_engine(engine_class, calendar, _clock_of(engine)), instance_id, scenario.get("expect") or {}, "at the end")
+    _check(
+        Session,
+        _new_engine(engine_class, calendar, _clock_of(engine)),
+        instance_id,
+        scenario.get("expect") or {},
+        "at the end",
+    )
 
 
 def _describe(step: dict) -> str:
@@ -202,15 +247,22 @@ def _describe(step: dict) -> str:
     return json.dumps(step, ensure_ascii=False)
 
 
-def _step(Session: sessionmaker[Session], engine: Engine, calendar: WorkCalendar, instance_id: int,
-          step: dict[str, Any]) -> None:
+def _step(
+    Session: sessionmaker[Session], engine: Engine, calendar: WorkCalendar, instance_id: int, step: dict[str, Any]
+) -> None:
     if "complete" in step:
         _complete(Session, engine, instance_id, step)
     elif "message" in step:
         with Session.begin() as session:
             try:
-                engine.send_message(session, instance_id, step["message"], step.get("payload"),
-                                    step.get("correlations"), actor=step.get("by", "scenario"))
+                engine.send_message(
+                    session,
+                    instance_id,
+                    step["message"],
+                    step.get("payload"),
+                    step.get("correlations"),
+                    actor=step.get("by", "scenario"),
+                )
             except EngineError as exc:
                 raise Mismatch(exc.message) from None
     elif "advance" in step or "advance_to" in step:
@@ -261,13 +313,18 @@ def _complete(Session: sessionmaker[Session], engine: Engine, instance_id: int, 
         ready = engine.ready_tasks(session, instance_id)
         matching = [t for t in ready if t.bpmn_id == bpmn_id]
         if not matching:
-            raise Mismatch(f"task {bpmn_id} is not ready (instance {instance.status}{_error(instance)}; "
-                           f"ready: {', '.join(t.bpmn_id for t in ready) or 'none'})", _element(instance))
+            raise Mismatch(
+                f"task {bpmn_id} is not ready (instance {instance.status}{_error(instance)}; "
+                f"ready: {', '.join(t.bpmn_id for t in ready) or 'none'})",
+                _element(instance),
+            )
         task = matching[0]
         group = step.get("as")
         if group and group not in (task.candidate_groups or []):
-            raise Mismatch(f"task {bpmn_id} is not offered to group {group} "
-                           f"(its groups: {', '.join(task.candidate_groups or []) or 'none'})")
+            raise Mismatch(
+                f"task {bpmn_id} is not offered to group {group} "
+                f"(its groups: {', '.join(task.candidate_groups or []) or 'none'})"
+            )
         try:
             engine.complete_task(session, task.id, step.get("data") or {}, step.get("by", group or "scenario"))
         except FormValidationError as exc:
@@ -281,8 +338,10 @@ def _error(instance: Instance) -> str:
     expression that failed."""
     if instance.status == "error" and instance.error:
         name = instance.error.get("element_name")
-        return (f": incident at {instance.error.get('element_id')}{f' ({name})' if name else ''}: "
-                f"{instance.error.get('message')}")
+        return (
+            f": incident at {instance.error.get('element_id')}{f' ({name})' if name else ''}: "
+            f"{instance.error.get('message')}"
+        )
     return ""
 
 
@@ -290,20 +349,27 @@ def _element(instance: Instance) -> str | None:
     return (instance.error or {}).get("element_id") if instance.status == "error" else None
 
 
-def _check(Session: sessionmaker[Session], engine: Engine, instance_id: int, expect: dict[str, Any], where: str) -> None:
+def _check(
+    Session: sessionmaker[Session], engine: Engine, instance_id: int, expect: dict[str, Any], where: str
+) -> None:
     where = f" {where}" if where else ""
     with Session.begin() as session:
         instance = engine.get_instance(session, instance_id)
         ready = engine.ready_tasks(session, instance_id)
         if "status" in expect and instance.status != expect["status"]:
-            raise Mismatch(f"expected status {expect['status']}{where}, got {instance.status}{_error(instance)} "
-                           f"(ready: {', '.join(t.bpmn_id for t in ready) or 'none'})", _element(instance))
+            raise Mismatch(
+                f"expected status {expect['status']}{where}, got {instance.status}{_error(instance)} "
+                f"(ready: {', '.join(t.bpmn_id for t in ready) or 'none'})",
+                _element(instance),
+            )
         if "ready" in expect:
             got = sorted(t.bpmn_id for t in ready)
             if got != sorted(expect["ready"]):  # an incident is the reason: say it rather than hide it
-                raise Mismatch(f"expected ready tasks {sorted(expect['ready'])}{where}, got {got}"
-                               f"{f' (instance {instance.status}{_error(instance)})' if _error(instance) else ''}",
-                               _element(instance))
+                raise Mismatch(
+                    f"expected ready tasks {sorted(expect['ready'])}{where}, got {got}"
+                    f"{f' (instance {instance.status}{_error(instance)})' if _error(instance) else ''}",
+                    _element(instance),
+                )
         for bpmn_id, groups in (expect.get("groups") or {}).items():
             rows = [t for t in ready if t.bpmn_id == bpmn_id]
             if not rows:
@@ -322,15 +388,18 @@ def _subset(kind: str, expected: Any, actual: dict, where: str) -> None:
         if key not in actual:
             raise Mismatch(f"{kind} '{key}' is missing{where} (has: {', '.join(sorted(actual)) or 'nothing'})")
         if actual[key] != value:
-            raise Mismatch(f"{kind} '{key}'{where}: expected {json.dumps(value, ensure_ascii=False)}, "
-                           f"got {json.dumps(actual[key], ensure_ascii=False, default=str)}")
+            raise Mismatch(
+                f"{kind} '{key}'{where}: expected {json.dumps(value, ensure_ascii=False)}, "
+                f"got {json.dumps(actual[key], ensure_ascii=False, default=str)}"
+            )
 
 
 def _audit(expected: Any, actions: list[str], where: str) -> None:
     if isinstance(expected, list):
         if actions != expected:
-            at = next((i for i, (a, b) in enumerate(zip(actions, expected)) if a != b),
-                      min(len(actions), len(expected)))
+            at = next(
+                (i for i, (a, b) in enumerate(zip(actions, expected)) if a != b), min(len(actions), len(expected))
+            )
             raise Mismatch(f"audit actions{where} differ at position {at + 1}: expected {expected}, got {actions}")
         return
     wanted = list((expected or {}).get("contains") or [])
@@ -354,7 +423,8 @@ def _call_graph(files: dict[str, bytes]) -> dict[str, set[str]]:
             continue
         for process in root.iter("{*}process"):
             calls.setdefault(process.get("id") or "", set()).update(
-                called for el in process.iter("{*}callActivity") if (called := el.get("calledElement")))
+                called for el in process.iter("{*}callActivity") if (called := el.get("calledElement"))
+            )
     return calls
 
 
@@ -401,8 +471,14 @@ def scenarios_for(folder: str | Path, files: dict[str, bytes], process_ids: list
     return found
 
 
-def deploy_problems(engine_class: type[Engine], scenario_dir: str | Path, calendar: WorkCalendar | None,
-                    bundle: ParsedBundle, files: dict[str, bytes], process_ids: list[str]) -> list[Problem]:
+def deploy_problems(
+    engine_class: type[Engine],
+    scenario_dir: str | Path,
+    calendar: WorkCalendar | None,
+    bundle: ParsedBundle,
+    files: dict[str, bytes],
+    process_ids: list[str],
+) -> list[Problem]:
     """The failing scenarios of ``scenario_dir`` about these processes, run on the bundle, as
     problems at the incident's element (when there is one): a deploy's scenario check
     (``Engine.deploy(scenario_dir=…)``)."""
@@ -412,7 +488,13 @@ def deploy_problems(engine_class: type[Engine], scenario_dir: str | Path, calend
             if result.passed:
                 continue
             file, line = element_line(bundle.trees, result.element_id)
-            problems.append(Problem(file or result.file, f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
-                                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
-                                    line, result.element_id))
+            problems.append(
+                Problem(
+                    file or result.file,
+                    f"流程测试 {result.file}“{result.name}”未通过，拒绝部署："
+                    f"{result.message} / scenario '{result.name}' of {result.file} failed",
+                    line,
+                    result.element_id,
+                )
+            )
     return problems

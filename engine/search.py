@@ -14,15 +14,26 @@ Matching is a case-insensitive substring match (``q`` may be a two-character Chi
   characters, which most Chinese queries are; a virtual table also sits outside the ORM and
   the migrations' model comparison. SQLite is the small default database; a scan is fine there.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_
 
 SUMMARY_KEYS = ("case_no", "enterprise_name", "uscc", "title")
-DATA_KEYS = ("description", "contact", "mobile", "project", "help_wanted", "handling_result",
-             "coop_opinion_text", "head_reason", "review_reason")
+DATA_KEYS = (
+    "description",
+    "contact",
+    "mobile",
+    "project",
+    "help_wanted",
+    "handling_result",
+    "coop_opinion_text",
+    "head_reason",
+    "review_reason",
+)
 MAX_CHARS = 20000
 MAX_TERMS = 5
 

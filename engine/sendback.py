@@ -24,6 +24,7 @@ sub-process keeps its timers as they are. A parallel join after the target that 
 other branches gets, for each of those branches, a marker that the branch arrived (the
 compacted tree may no longer hold them), so the redone branch alone completes the join.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -40,6 +39,8 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
 from . import notify as notify_mod
@@ -246,9 +247,13 @@ class Target:
 
 
 def _candidates(session: Session, principal: Principal, row: HumanTask) -> list[HumanTask]:
-    rows = list(session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == row.instance_id, HumanTask.state == "completed")
-        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())))
+    rows = list(
+        session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == row.instance_id, HumanTask.state == "completed")
+            .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        )
+    )
     if not _supervises(principal, row):  # a head: only their unit's steps
         units = _unit_of_head(principal, row)
         allowed = {f"unit:{u}" for u in units} | {f"head:{u}" for u in units}
@@ -256,8 +261,9 @@ def _candidates(session: Session, principal: Principal, row: HumanTask) -> list[
     return rows
 
 
-def targets(session: Session, engine: Engine, principal: Principal, row: HumanTask,
-            workflow: BpmnWorkflow | None = None) -> list[Target]:
+def targets(
+    session: Session, engine: Engine, principal: Principal, row: HumanTask, workflow: BpmnWorkflow | None = None
+) -> list[Target]:
     """The earlier steps the open task ``row`` may be returned to, newest first."""
     if not may_send_back(principal, row):
         return []
@@ -278,8 +284,9 @@ def targets(session: Session, engine: Engine, principal: Principal, row: HumanTa
     return out
 
 
-def send_back(session: Session, engine: Engine, principal: Principal, task_id: int, target_id: int,
-              reason: str) -> HumanTask:
+def send_back(
+    session: Session, engine: Engine, principal: Principal, task_id: int, target_id: int, reason: str
+) -> HumanTask:
     """Return the case from open task ``task_id`` to the completed task ``target_id``."""
     row = session.get(HumanTask, task_id)
     if row is None:
@@ -300,17 +307,26 @@ def send_back(session: Session, engine: Engine, principal: Principal, task_id: i
         workflow = step.workflow
         valid = {t.task_id for t in targets(session, engine, principal, row, workflow)}
         if target.id not in valid:
-            if target.id in {r.id for r in _candidates(session, principal, row)} and \
-                    _find(workflow, target.task_guid) is None:
-                raise Conflict("this step is too far back to return to; it is no longer in the case's state",
-                               reason="gone")
-            raise Conflict("the case did not pass through this step on its way to the open task",
-                           reason="not_a_target")
+            if (
+                target.id in {r.id for r in _candidates(session, principal, row)}
+                and _find(workflow, target.task_guid) is None
+            ):
+                raise Conflict(
+                    "this step is too far back to return to; it is no longer in the case's state", reason="gone"
+                )
+            raise Conflict("the case did not pass through this step on its way to the open task", reason="not_a_target")
         task = _find(workflow, target.task_guid)
         assert task is not None  # a valid target is in the tree
-        submitted = session.scalars(select(AuditEntry.data).where(
-            AuditEntry.instance_id == instance.id, AuditEntry.action == "complete",
-            AuditEntry.task_bpmn_id == target.bpmn_id).order_by(AuditEntry.id.desc()).limit(1)).first()
+        submitted = session.scalars(
+            select(AuditEntry.data)
+            .where(
+                AuditEntry.instance_id == instance.id,
+                AuditEntry.action == "complete",
+                AuditEntry.task_bpmn_id == target.bpmn_id,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        ).first()
         before = {k: copy.deepcopy(v) for k, v in task.data.items() if k not in (submitted or {})}
         receiver = target.completed_by
         cancelled = [t.name for t in engine.ready_tasks(session, instance.id)]
@@ -324,14 +340,31 @@ def send_back(session: Session, engine: Engine, principal: Principal, task_id: i
         target.assignee = receiver if receiver and not receiver.startswith(("system", "timer")) else None
         target.delegated_from, target.urged_at, target.urged_by = None, None, None
         target.draft = submitted or None
-        step.audit("send_back", target, {"reason": reason, "from": row.name, "from_task_id": row.id, "task_id": target.id,
-                      "to": receiver, "cancelled": cancelled})
+        step.audit(
+            "send_back",
+            target,
+            {
+                "reason": reason,
+                "from": row.name,
+                "from_task_id": row.id,
+                "task_id": target.id,
+                "to": receiver,
+                "cancelled": cancelled,
+            },
+        )
         recipients = [target.assignee] if target.assignee else notify_mod.usernames_in_groups(session, groups)
         case = notify_mod.case_label(instance)
-        notify_mod.enqueue(session, kind="send_back", recipients=recipients, subject=f"【直通车】退回：{target.name}",
-                           body=f"案件 {case}：{principal.username} 将案件从「{row.name}」退回到「{target.name}」，"
-                                f"请重新办理。退回理由：{reason}",
-                           now=engine.clock.now(), instance=instance, task=target)
+        notify_mod.enqueue(
+            session,
+            kind="send_back",
+            recipients=recipients,
+            subject=f"【直通车】退回：{target.name}",
+            body=f"案件 {case}：{principal.username} 将案件从「{row.name}」退回到「{target.name}」，"
+            f"请重新办理。退回理由：{reason}",
+            now=engine.clock.now(),
+            instance=instance,
+            task=target,
+        )
         session.flush()
     return target
 
@@ -340,9 +373,16 @@ def last_return(session: Session, row: HumanTask) -> AuditEntry | None:
     """The 退回 that made ``row`` ready again, if it is still open since (for its page)."""
     if row.state != "ready":
         return None
-    entry = session.scalars(select(AuditEntry).where(
-        AuditEntry.instance_id == row.instance_id, AuditEntry.task_bpmn_id == row.bpmn_id,
-        AuditEntry.action.in_(("complete", "send_back"))).order_by(AuditEntry.id.desc()).limit(1)).first()
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.instance_id == row.instance_id,
+            AuditEntry.task_bpmn_id == row.bpmn_id,
+            AuditEntry.action.in_(("complete", "send_back")),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
     if entry is None or entry.action != "send_back" or (entry.data or {}).get("task_id") != row.id:
         return None
     return entry

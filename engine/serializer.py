@@ -6,6 +6,7 @@ SpiffWorkflow's serializer embeds the whole process spec in every saved instance
 cached parse when loading. The serializer version is stored beside the JSON so that
 SpiffWorkflow's own migrations can run on old states.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -48,10 +49,12 @@ def _registry(config: dict[Any, Any]) -> Any:
     config = dict(config)
     config[BpmnWorkflow] = SpecReferenceWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
-    registry.register(_dt.date, lambda v: {"value": v.isoformat()},
-                      lambda v: _dt.date.fromisoformat(v["value"]), typename="date")
-    registry.register(decimal.Decimal, lambda v: {"value": str(v)},
-                      lambda v: decimal.Decimal(v["value"]), typename="Decimal")
+    registry.register(
+        _dt.date, lambda v: {"value": v.isoformat()}, lambda v: _dt.date.fromisoformat(v["value"]), typename="date"
+    )
+    registry.register(
+        decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]), typename="Decimal"
+    )
     return registry
 
 

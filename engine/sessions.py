@@ -8,13 +8,14 @@ page costs no write per request. Logout ends one session; a password change ends
 user's other sessions; deactivation and a password reset end all of them. No web here;
 the caller owns the transaction.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
@@ -48,9 +49,13 @@ def new_session(session: Session, user: User, now: _dt.datetime | None = None) -
     return secret
 
 
-def check(session: Session, secret: str | None, limits: Limits = Limits(),
-          now: _dt.datetime | None = None,
-          touch: Callable[[Callable[[Session], object]], None] | None = None) -> User | None:
+def check(
+    session: Session,
+    secret: str | None,
+    limits: Limits = Limits(),
+    now: _dt.datetime | None = None,
+    touch: Callable[[Callable[[Session], object]], None] | None = None,
+) -> User | None:
     """The active user of a live session, or None (an expired session is ended here).
 
     ``touch`` (a read-only request): the last-seen write is handed to it as a function of a
@@ -78,8 +83,9 @@ def check(session: Session, secret: str | None, limits: Limits = Limits(),
             row.last_seen_at = now
         else:
             sid = row.id
-            touch(lambda other: other.execute(update(UserSession).where(UserSession.id == sid)
-                                              .values(last_seen_at=now)))
+            touch(
+                lambda other: other.execute(update(UserSession).where(UserSession.id == sid).values(last_seen_at=now))
+            )
     return user
 
 
@@ -93,8 +99,7 @@ def end(session: Session, secret: str | None, reason: str = "logout", now: _dt.d
         session.flush()
 
 
-def end_all(session: Session, user: User, reason: str, keep: str | None = None,
-            now: _dt.datetime | None = None) -> int:
+def end_all(session: Session, user: User, reason: str, keep: str | None = None, now: _dt.datetime | None = None) -> int:
     """End every live session of ``user`` but the one of cookie secret ``keep``; returns how many."""
     query = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
     if keep:
@@ -103,14 +108,21 @@ def end_all(session: Session, user: User, reason: str, keep: str | None = None,
     return rowcount(result) or 0
 
 
-def live_sessions(session: Session, user: User, limits: Limits = Limits(),
-                  now: _dt.datetime | None = None) -> Select[UserSession]:
+def live_sessions(
+    session: Session, user: User, limits: Limits = Limits(), now: _dt.datetime | None = None
+) -> Select[UserSession]:
     """A select of the user's sessions that are neither ended nor expired, newest first."""
     now = now or clock_mod.now()
-    return (select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
-                                      UserSession.last_seen_at >= now - limits.idle,
-                                      UserSession.created_at >= now - limits.max_age)
-            .order_by(UserSession.created_at.desc()))
+    return (
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+            UserSession.last_seen_at >= now - limits.idle,
+            UserSession.created_at >= now - limits.max_age,
+        )
+        .order_by(UserSession.created_at.desc())
+    )
 
 
 __all__ = ["Limits", "new_session", "check", "end", "end_all", "live_sessions", "session_id"]

@@ -1,4 +1,5 @@
 """Parsed specs per deployed version. A version is immutable, so any process may cache it."""
+
 from __future__ import annotations
 
 import threading
@@ -67,8 +68,14 @@ class SpecCache:
                 if nested not in called:
                     subprocess_specs[nested] = nested_spec
             forms.update(own.forms)
-        loaded = LoadedVersion(version.id, version.flavor, spec, subprocess_specs, forms,
-                               {name: callee.id for name, callee in called.items()})
+        loaded = LoadedVersion(
+            version.id,
+            version.flavor,
+            spec,
+            subprocess_specs,
+            forms,
+            {name: callee.id for name, callee in called.items()},
+        )
         with self._lock:
             self._items[key] = loaded
             while len(self._items) > self._size:

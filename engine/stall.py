@@ -12,6 +12,7 @@ parse time (engine/parsing.py ``wire_at_parse``): a loop or multi-instance child
 in a process whose spec had not connected it to its parent; retrying a stalled case hands
 such children to their parent again.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -61,12 +62,17 @@ def stall_error(workflow: BpmnWorkflow, actor: str, now: _dt.datetime, last: Any
     blocked = _unmerged_parents(workflow)
     if blocked:
         name = blocked[0].task_spec.bpmn_name or blocked[0].task_spec.bpmn_id
-        why = (f"“{name}”的各项均已办结，但流程未能汇合 "
-               f"(every instance of {name} has finished but they never joined)")
+        why = f"“{name}”的各项均已办结，但流程未能汇合 (every instance of {name} has finished but they never joined)"
     else:
         why = "既无待办任务，也不等待任何消息或定时器 (no task is ready and no event is awaited)"
-    return incident_record(f"流程停滞：在“{what}”（{actor} 办理）之后{why}", now.isoformat(), element_id, element_name,
-                           kind=STALLED, completed_by=actor)
+    return incident_record(
+        f"流程停滞：在“{what}”（{actor} 办理）之后{why}",
+        now.isoformat(),
+        element_id,
+        element_name,
+        kind=STALLED,
+        completed_by=actor,
+    )
 
 
 def remerge_lost_children(workflow: BpmnWorkflow) -> int:
@@ -76,8 +82,12 @@ def remerge_lost_children(workflow: BpmnWorkflow) -> int:
         spec = task.task_spec
         merged = task.internal_data.setdefault("merged", [])
         for child in list(task.children):
-            if child.task_spec.name == spec.task_spec and child.has_state(TaskState.COMPLETED) \
-                    and str(child.id) not in merged and task.has_state(TaskState.STARTED):
+            if (
+                child.task_spec.name == spec.task_spec
+                and child.has_state(TaskState.COMPLETED)
+                and str(child.id) not in merged
+                and task.has_state(TaskState.STARTED)
+            ):
                 spec.merge_child(task.workflow, child)
                 count += 1
     return count

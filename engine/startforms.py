@@ -10,6 +10,7 @@ The start event carries, as ``spiffworkflow:property`` (or ``camunda:property``)
 The office pages show a 发起 button for each such process whose groups the person is in; the
 form is validated against the deployed version's schema and becomes the instance's data.
 """
+
 from __future__ import annotations
 
 import ast
@@ -69,17 +70,28 @@ def startable_of(engine: Engine, version: ProcessVersion) -> Startable | None:
     if not isinstance(form, dict) or not groups:
         return None
     ui = loaded.forms.get(props.get(forms_mod.UI_KEY) or "")
-    return Startable(version.process_id, version.name or version.process_id, version.version, groups, form,
-                     ui if isinstance(ui, dict) else None)
+    return Startable(
+        version.process_id,
+        version.name or version.process_id,
+        version.version,
+        groups,
+        form,
+        ui if isinstance(ui, dict) else None,
+    )
 
 
 def startable(session: Session, engine: Engine, groups: frozenset[str] | set[str]) -> list[Startable]:
     """The latest version of every process the person may start (their groups meet the starters)."""
-    latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")).group_by(
-        ProcessVersion.process_id).subquery()
-    versions = session.scalars(select(ProcessVersion).join(
-        latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
-        .order_by(ProcessVersion.process_id))
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    versions = session.scalars(
+        select(ProcessVersion)
+        .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
+        .order_by(ProcessVersion.process_id)
+    )
     found = []
     for version in versions:
         item = startable_of(engine, version)

@@ -13,6 +13,7 @@ the step's listeners (``StepSaved``) in the same transaction: statistics, bullet
 notifications subscribe there (engine/domain.py); this module knows nothing of them.
 The caller owns the transaction: ``save`` flushes once, never commits.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -82,8 +83,9 @@ class Offer(NamedTuple):
 
 def drop_groups(session: Session, row: HumanTask) -> None:
     """The task is no longer ready: its inbox rows go with one DELETE (no load of the collection)."""
-    session.execute(delete(HumanTaskGroup).where(HumanTaskGroup.task_id == row.id),
-                    execution_options={"synchronize_session": False})
+    session.execute(
+        delete(HumanTaskGroup).where(HumanTaskGroup.task_id == row.id), execution_options={"synchronize_session": False}
+    )
     set_committed_value(row, "groups", [])
 
 
@@ -138,7 +140,9 @@ class Step:
             if completed > MAX_TASKS_PER_STEP or (completed % 50 == 0 and task.depth > MAX_PATH_DEPTH):
                 raise WorkflowTaskException(
                     f"stopped after {completed:,} tasks in one step: a cycle without a user task, timer or "
-                    f"message? (一次推进执行了 {completed:,} 个环节，流程中可能存在无等待的循环)", task=task)
+                    f"message? (一次推进执行了 {completed:,} 个环节，流程中可能存在无等待的循环)",
+                    task=task,
+                )
             self.completed_last = task
             props = task_properties(task.task_spec)
             if not task.has_state(TaskState.COMPLETED):
@@ -150,8 +154,13 @@ class Step:
             if props.get(notify_mod.NOTIFY):
                 value = engine.script_engine.evaluate(task, props[notify_mod.NOTIFY])
                 try:
-                    notify_mod.requested(self.session, instance, json_safe(value), engine.clock.now(),
-                                         source=task.task_spec.bpmn_name or task.task_spec.name)
+                    notify_mod.requested(
+                        self.session,
+                        instance,
+                        json_safe(value),
+                        engine.clock.now(),
+                        source=task.task_spec.bpmn_name or task.task_spec.name,
+                    )
                 except notify_mod.NotifyRequestError as exc:
                     raise WorkflowTaskException(str(exc), task=task) from None
 
@@ -167,9 +176,12 @@ class Step:
             # the element: the failing task's, else the spec the library names (WorkflowException)
             spec = getattr(getattr(exc, "task", None), "task_spec", None) or getattr(exc, "task_spec", None)
             instance.status = "error"
-            instance.error = incident_record(str(exc), engine.clock.now().isoformat(),
-                                             getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
-                                             getattr(spec, "bpmn_name", None))
+            instance.error = incident_record(
+                str(exc),
+                engine.clock.now().isoformat(),
+                getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
+                getattr(spec, "bpmn_name", None),
+            )
         instance.summary = summary
 
     def audit(self, action: str, task: HumanTask | None = None, data: Any = None, actor: str | None = None) -> None:
@@ -215,7 +227,8 @@ class Step:
             return False
         ready_before, known_before, settled = self.rows_before
         return not (ready_before - settled - ready.keys()) and not any(
-            guid in known_before and guid not in ready_before for guid in ready)
+            guid in known_before and guid not in ready_before for guid in ready
+        )
 
     def _sync_human_tasks(self, now: _dt.datetime) -> list[HumanTask]:
         session, instance, workflow = self.session, self.instance, self.workflow
@@ -230,9 +243,12 @@ class Step:
             # one query: the rows ready in the database, and rows of tasks ready again (cancelled
             # by an incident, ready after a retry); the session is not flushed, so the state
             # that counts is the one in memory (a task completed in this step is not ready)
-            for row in session.scalars(select(HumanTask).where(
+            for row in session.scalars(
+                select(HumanTask).where(
                     HumanTask.instance_id == instance.id,
-                    or_(HumanTask.state == "ready", HumanTask.task_guid.in_(list(ready))))):
+                    or_(HumanTask.state == "ready", HumanTask.task_guid.in_(list(ready))),
+                )
+            ):
                 if row.state == "ready":
                     existing[row.task_guid] = row
                 elif row.task_guid in ready:
@@ -252,10 +268,17 @@ class Step:
                 continue
             props, groups, due = self.offers.get(guid) or self.engine.offer(task)
             row = HumanTask(
-                instance=instance, task_guid=guid, bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
-                name=task.task_spec.bpmn_name or task.task_spec.name, process_id=task.workflow.spec.name,
-                lane=task.task_spec.lane, candidate_groups=groups, form=props.get(forms_mod.FORM_KEY),
-                ui_form=props.get(forms_mod.UI_KEY), state="ready", due_at=due,
+                instance=instance,
+                task_guid=guid,
+                bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                name=task.task_spec.bpmn_name or task.task_spec.name,
+                process_id=task.workflow.spec.name,
+                lane=task.task_spec.lane,
+                candidate_groups=groups,
+                form=props.get(forms_mod.FORM_KEY),
+                ui_form=props.get(forms_mod.UI_KEY),
+                state="ready",
+                due_at=due,
                 due_provisional=self.engine.calendar.provisional(now, due),  # issue 13: 临时时限
                 created_at=now,
             )
@@ -296,5 +319,14 @@ def notify_created_tasks(event: StepSaved) -> None:
         notify_mod.task_created(event.session, row, event.now)
 
 
-__all__ = ["Step", "StepSaved", "StepListener", "Offer", "offer", "drop_groups", "notify_created_tasks",
-           "MAX_TASKS_PER_STEP", "MAX_PATH_DEPTH"]
+__all__ = [
+    "Step",
+    "StepSaved",
+    "StepListener",
+    "Offer",
+    "offer",
+    "drop_groups",
+    "notify_created_tasks",
+    "MAX_TASKS_PER_STEP",
+    "MAX_PATH_DEPTH",
+]

@@ -13,6 +13,7 @@ A store failing — the disk or the database full, the folder unwritable, the da
 raises ``StorageFull`` (HTTP 507) or ``StorageUnavailable`` (HTTP 503), never a bare error, so
 the web layer answers clearly and keeps what the person typed. No web here.
 """
+
 from __future__ import annotations
 
 import errno
@@ -20,9 +21,10 @@ import hashlib
 import shutil
 import sqlite3
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -107,8 +109,13 @@ def translate(exc: BaseException) -> StorageError | None:
             primary = code & 0xFF
             if primary == sqlite3.SQLITE_FULL:
                 return StorageFull("the database has no space left for files", first)
-            if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
-                           sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if primary in (
+                sqlite3.SQLITE_READONLY,
+                sqlite3.SQLITE_CANTOPEN,
+                sqlite3.SQLITE_IOERR,
+                sqlite3.SQLITE_BUSY,
+                sqlite3.SQLITE_LOCKED,
+            ):
                 return StorageUnavailable("the database cannot store files right now", first)
         if isinstance(exc, OperationalError):  # connection lost, server shutting down, …
             return StorageUnavailable("the database cannot store files right now", first)
@@ -138,7 +145,7 @@ class DatabaseStore:
 
     name = "database"
 
-    def __init__(self, legacy: "LocalStore | None" = None) -> None:
+    def __init__(self, legacy: LocalStore | None = None) -> None:
         self.legacy = legacy
 
     def put(self, session: Session, stream: BinaryIO, *, max_bytes: int, key: str | None = None) -> StoredMeta:
@@ -170,8 +177,9 @@ class DatabaseStore:
 
         def chunks_of() -> Iterator[bytes]:
             for seq in range(chunks):
-                data = session.scalar(select(StoredFileChunk.data).where(
-                    StoredFileChunk.file_key == key, StoredFileChunk.seq == seq))
+                data = session.scalar(
+                    select(StoredFileChunk.data).where(StoredFileChunk.file_key == key, StoredFileChunk.seq == seq)
+                )
                 if data is None:
                     raise StorageUnavailable("a stored file is incomplete", f"{key} chunk {seq}")
                 yield bytes(data)
@@ -191,9 +199,15 @@ class DatabaseStore:
     def state(self, session: Session) -> dict:
         """For /healthz: can files be read, how many still wait on a local disk, free space."""
         files = session.scalar(select(func.count()).select_from(StoredFile)) or 0
-        pending = session.scalar(
-            select(func.count()).select_from(Attachment)
-            .outerjoin(StoredFile, StoredFile.key == Attachment.storage_key).where(StoredFile.key.is_(None))) or 0
+        pending = (
+            session.scalar(
+                select(func.count())
+                .select_from(Attachment)
+                .outerjoin(StoredFile, StoredFile.key == Attachment.storage_key)
+                .where(StoredFile.key.is_(None))
+            )
+            or 0
+        )
         report: dict = {"state": "ok", "backend": self.name, "files": files, "not_migrated": pending}
         url = session.get_bind().engine.url  # (the bind may be a Connection)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -278,8 +292,13 @@ class MigrationReport:
     mismatched: list[str] | None = None
 
 
-def migrate_local_files(Session: sessionmaker[Session], upload_dir: str | Path, *, remove: bool = False,
-                        log: Callable[[str], object] = lambda line: None) -> MigrationReport:
+def migrate_local_files(
+    Session: sessionmaker[Session],
+    upload_dir: str | Path,
+    *,
+    remove: bool = False,
+    log: Callable[[str], object] = lambda line: None,
+) -> MigrationReport:
     """Copy every attachment still on the local disk into the database, one transaction per
     file, keeping its storage key; a file whose SHA-256 differs from the recorded one is left
     alone and reported. ``remove`` deletes the local copy once its transaction committed.
@@ -289,8 +308,9 @@ def migrate_local_files(Session: sessionmaker[Session], upload_dir: str | Path, 
     mismatched: list[str] = []
     report = MigrationReport(missing=missing, mismatched=mismatched)
     with Session() as session:
-        rows = list(session.execute(select(Attachment.id, Attachment.storage_key, Attachment.sha256)
-                                    .order_by(Attachment.id)))
+        rows = list(
+            session.execute(select(Attachment.id, Attachment.storage_key, Attachment.sha256).order_by(Attachment.id))
+        )
     for attachment_id, key, sha in rows:
         with Session() as session:
             if session.get(StoredFile, key) is not None:
@@ -316,6 +336,18 @@ def migrate_local_files(Session: sessionmaker[Session], upload_dir: str | Path, 
     return report
 
 
-__all__ = ["CHUNK_BYTES", "StorageError", "StorageUnavailable", "StorageFull", "TooLarge", "StoredMeta",
-           "FileStore", "translate", "DatabaseStore", "LocalStore", "default_store",
-           "MigrationReport", "migrate_local_files"]
+__all__ = [
+    "CHUNK_BYTES",
+    "StorageError",
+    "StorageUnavailable",
+    "StorageFull",
+    "TooLarge",
+    "StoredMeta",
+    "FileStore",
+    "translate",
+    "DatabaseStore",
+    "LocalStore",
+    "default_store",
+    "MigrationReport",
+    "migrate_local_files",
+]

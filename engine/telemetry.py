@@ -6,12 +6,14 @@ kind and outcome. In a gunicorn or worker process started with ``PROMETHEUS_MULT
 the values go to that folder, and ``/metrics`` (webapp/metrics.py) adds up every process of
 the machine, the workers' timer steps included.
 """
+
 from __future__ import annotations
 
 import functools
 import os
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing folder would fail every step
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
@@ -19,8 +21,11 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing folder would fail ev
 from prometheus_client import Histogram  # noqa: E402
 
 STEP_SECONDS = Histogram(
-    "zhitongche_step_duration_seconds", "Persisted steps of a case: run, save the state, flush",
-    ["kind", "outcome"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+    "zhitongche_step_duration_seconds",
+    "Persisted steps of a case: run, save the state, flush",
+    ["kind", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 F = TypeVar("F", bound=Callable)
 

@@ -19,6 +19,7 @@ started by the worker, not by a person:
 An instance of such a process (started by the timer or by hand) runs at once: its start
 event is the reason it exists, so it does not wait for the timer again (``fire_start_timers``).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -104,7 +105,7 @@ def plan_for(engine: Engine, version: ProcessVersion, now: _dt.datetime) -> Plan
         cycles, first, period = TimerEventDefinition.parse_iso_recurring_interval(value)
     if cycles == 0 or period.total_seconds() <= 0:
         return Plan(kind, value, None)
-    return Plan(kind, value, first.astimezone(_dt.timezone.utc), cycles, period.total_seconds())
+    return Plan(kind, value, first.astimezone(_dt.UTC), cycles, period.total_seconds())
 
 
 def _period_after(value: str, at: _dt.datetime, period_seconds: float) -> _dt.datetime:
@@ -140,8 +141,11 @@ def due_fire(row: TimerStart, now: _dt.datetime) -> tuple[_dt.datetime, int, _dt
 
 def sync(session: Session, engine: Engine) -> int:
     """Bring ``timer_start`` up to the latest version of every process; returns rows changed."""
-    latest = dict(session.execute(
-        select(ProcessVersion.process_id, func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)).all())
+    latest = dict(
+        session.execute(
+            select(ProcessVersion.process_id, func.max(ProcessVersion.id)).group_by(ProcessVersion.process_id)
+        ).all()
+    )
     known = dict(session.execute(select(TimerStart.process_id, TimerStart.process_version_id)).all())
     changed = 0
     now = engine.clock.now()
@@ -172,8 +176,13 @@ def start_next_due(session: Session, engine: Engine, skip: list[str] | None = No
     """Start the instance of one due timer start: (process id, new instance id — None when that
     fire time had already started one), or None when nothing is due."""
     now = engine.clock.now()
-    query = (select(TimerStart).where(TimerStart.next_fire_at <= now)
-             .order_by(TimerStart.next_fire_at, TimerStart.process_id).limit(1).with_for_update(skip_locked=True))
+    query = (
+        select(TimerStart)
+        .where(TimerStart.next_fire_at <= now)
+        .order_by(TimerStart.next_fire_at, TimerStart.process_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     if skip:
         query = query.where(TimerStart.process_id.not_in(skip))
     row = session.scalars(query).first()
@@ -182,25 +191,39 @@ def start_next_due(session: Session, engine: Engine, skip: list[str] | None = No
     fire_at, missed, next_at, left = due_fire(row, now)
     row.next_fire_at, row.cycles_left, row.last_fired_at, row.updated_at = next_at, left, fire_at, now
     instance_id = None
-    done = session.scalar(select(TimerStartFire.id).where(TimerStartFire.process_id == row.process_id,
-                                                          TimerStartFire.fire_at == fire_at))
+    done = session.scalar(
+        select(TimerStartFire.id).where(TimerStartFire.process_id == row.process_id, TimerStartFire.fire_at == fire_at)
+    )
     if done is None:
         version = session.get(ProcessVersion, row.process_version_id)
         assert version is not None  # a schedule row names a deployed version (foreign key)
         instance = engine.start(session, row.process_id, {}, version=version.version, actor="timer")
-        session.add(TimerStartFire(process_id=row.process_id, process_version_id=version.id, fire_at=fire_at,
-                                   instance_id=instance.id, started_at=now, missed=missed))
-        engine.audit(session, "timer", "timer_start", instance,
-                     data={"fire_at": fire_at.isoformat(), "missed": missed})
+        session.add(
+            TimerStartFire(
+                process_id=row.process_id,
+                process_version_id=version.id,
+                fire_at=fire_at,
+                instance_id=instance.id,
+                started_at=now,
+                missed=missed,
+            )
+        )
+        engine.audit(session, "timer", "timer_start", instance, data={"fire_at": fire_at.isoformat(), "missed": missed})
         instance_id = instance.id
     session.flush()
     return row.process_id, instance_id
 
 
 def started_instances(session: Session, process_id: str, limit: int = 10) -> list[tuple[TimerStartFire, Instance]]:
-    return list(session.execute(
-        select(TimerStartFire, Instance).join(Instance, Instance.id == TimerStartFire.instance_id)
-        .where(TimerStartFire.process_id == process_id).order_by(TimerStartFire.fire_at.desc()).limit(limit)).all())
+    return list(
+        session.execute(
+            select(TimerStartFire, Instance)
+            .join(Instance, Instance.id == TimerStartFire.instance_id)
+            .where(TimerStartFire.process_id == process_id)
+            .order_by(TimerStartFire.fire_at.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def start_all_due(Session: sessionmaker[Session], engine: Engine) -> list[int]:
@@ -224,8 +247,12 @@ def designer_view(session: Session, engine: Engine, process_id: str) -> dict[str
     """What the designer page shows: the kind, expression value and next fire time of the latest
     version's timer start (computed now when the worker has not seen that version yet), and the
     instances it started. None for a process without a timer start."""
-    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-                            .order_by(ProcessVersion.version.desc()).limit(1))
+    latest = session.scalar(
+        select(ProcessVersion)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    )
     if latest is None:
         return None
     row = session.get(TimerStart, process_id)
@@ -240,5 +267,11 @@ def designer_view(session: Session, engine: Engine, process_id: str) -> dict[str
         pending = True
     if plan.kind == "none":
         return None
-    return {"kind": plan.kind, "value": plan.value, "next_fire_at": plan.next_fire_at, "pending": pending,
-            "version": latest.version, "started": started_instances(session, process_id)}
+    return {
+        "kind": plan.kind,
+        "value": plan.value,
+        "next_fire_at": plan.next_fire_at,
+        "pending": pending,
+        "version": latest.version,
+        "started": started_instances(session, process_id),
+    }

@@ -5,13 +5,13 @@ database dump reveals no usable token. A token is shown once, when it is created
 stays valid until it is revoked or its user is deactivated. No web here; the caller owns
 the transaction.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -54,8 +54,9 @@ def user_for_token(session: Session, secret: str, touch: Touch | None = None) ->
     if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     digest = token_hash(secret)
-    found = session.execute(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-                            .where(ApiToken.token_hash == digest)).first()
+    found = session.execute(
+        select(ApiToken, User).join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == digest)
+    ).first()
     if found is None:
         return None
     row, user = found
@@ -68,8 +69,7 @@ def user_for_token(session: Session, secret: str, touch: Touch | None = None) ->
             row.last_used_at = now
         else:
             token_id = row.id
-            touch(lambda other: other.execute(update(ApiToken).where(ApiToken.id == token_id)
-                                              .values(last_used_at=now)))
+            touch(lambda other: other.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
     return user
 
 

@@ -3,6 +3,7 @@
 Officials and administrators are created and managed in engine/accounts.py; the password
 policy is engine/passwords.py. No web here; the caller owns the transaction.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,16 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def register_enterprise(session: Session, *, username: str, password: str, name: str, uscc: str,
-                        phone: str | None = None, county: str | None = None) -> User:
+def register_enterprise(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    name: str,
+    uscc: str,
+    phone: str | None = None,
+    county: str | None = None,
+) -> User:
     """A new enterprise account. Raises InvalidRequest(field=...) on the first problem."""
     username = (username or "").strip()
     uscc = (uscc or "").strip().upper()
@@ -68,9 +77,17 @@ def register_enterprise(session: Session, *, username: str, password: str, name:
         raise InvalidRequest("this user name is taken", field="username", code="username_taken")
     if session.scalars(select(User).where(User.uscc == uscc, User.kind == "enterprise")).first() is not None:
         raise InvalidRequest("this enterprise is already registered", field="uscc", code="uscc_taken")
-    user = User(username=username, password_hash=hash_password(password), display_name=name.strip(),
-                kind="enterprise", groups=[f"enterprise:{uscc}"], county=county or None, uscc=uscc,
-                phone=phone or None, active=True)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        display_name=name.strip(),
+        kind="enterprise",
+        groups=[f"enterprise:{uscc}"],
+        county=county or None,
+        uscc=uscc,
+        phone=phone or None,
+        active=True,
+    )
     session.add(user)
     session.flush()
     return user
@@ -118,8 +135,10 @@ def demo_users(directory: Directory) -> list[DemoUser]:
         users.append(DemoUser(f"unit.{code}", f"{name}经办人", "official", (f"unit:{code}",), county))
         users.append(DemoUser(f"unit2.{code}", f"{name}经办人（二）", "official", (f"unit:{code}",), county))
         users.append(DemoUser(f"head.{code}", f"{name}负责人", "official", (f"head:{code}",), county))
-    for login, seed, name, county in (("ent.demo1", "CY0001", "朝阳示范新材料有限公司", "jianping"),
-                                      ("ent.demo2", "CY0002", "朝阳示范能源有限公司", "shuangta")):
+    for login, seed, name, county in (
+        ("ent.demo1", "CY0001", "朝阳示范新材料有限公司", "jianping"),
+        ("ent.demo2", "CY0002", "朝阳示范能源有限公司", "shuangta"),
+    ):
         uscc = demo_uscc(seed)
         users.append(DemoUser(login, name, "enterprise", (f"enterprise:{uscc}",), county, uscc))
     return users
@@ -134,8 +153,17 @@ def ensure_demo_users(session: Session, directory: Directory, password: str = DE
         if demo.username in existing:
             continue
         password_hash = password_hash or hash_password(password)
-        session.add(User(username=demo.username, password_hash=password_hash, display_name=demo.display_name,
-                         kind=demo.kind, groups=list(demo.groups), county=demo.county, uscc=demo.uscc,
-                         active=True))
+        session.add(
+            User(
+                username=demo.username,
+                password_hash=password_hash,
+                display_name=demo.display_name,
+                kind=demo.kind,
+                groups=list(demo.groups),
+                county=demo.county,
+                uscc=demo.uscc,
+                active=True,
+            )
+        )
     session.flush()
     return wanted

@@ -7,11 +7,13 @@ not diagrams: form fields (added, removed, each keyword changed, ``required``, U
 DMN cells (per rule id and column), so a form-only or table-only change is never "no
 difference".
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from lxml import etree
 
@@ -101,12 +103,16 @@ def _dmn_cells(content: bytes, name: str) -> dict[str, Any]:
         table = next(decision.iter("{*}decisionTable"), None)
         if table is None:
             continue
-        columns = [(c.get("label") or c.get("name") or c.get("id") or "")
-                   for c in table if isinstance(c.tag, str) and etree.QName(c).localname in ("input", "output")]
+        columns = [
+            (c.get("label") or c.get("name") or c.get("id") or "")
+            for c in table
+            if isinstance(c.tag, str) and etree.QName(c).localname in ("input", "output")
+        ]
         cells[f"{decision.get('id')} hit policy"] = table.get("hitPolicy", "UNIQUE")
         for index, rule in enumerate(table.iter("{*}rule"), start=1):
-            entries = [e for e in rule if isinstance(e.tag, str)
-                       and etree.QName(e).localname in ("inputEntry", "outputEntry")]
+            entries = [
+                e for e in rule if isinstance(e.tag, str) and etree.QName(e).localname in ("inputEntry", "outputEntry")
+            ]
             for column, entry in zip(columns, entries):
                 text = next(entry.iter("{*}text"), None)
                 key = f"{decision.get('id')} rule {rule.get('id') or index} [{column}]"
@@ -129,8 +135,11 @@ def file_changes(old_files: dict[str, bytes], new_files: dict[str, bytes]) -> li
         try:
             if is_dmn(name):
                 old_cells, new_cells = _dmn_cells(a, name), _dmn_cells(b, name)
-                rows = [{"what": key, "old": old_cells.get(key), "new": new_cells.get(key)}
-                        for key in sorted(set(old_cells) | set(new_cells)) if old_cells.get(key) != new_cells.get(key)]
+                rows = [
+                    {"what": key, "old": old_cells.get(key), "new": new_cells.get(key)}
+                    for key in sorted(set(old_cells) | set(new_cells))
+                    if old_cells.get(key) != new_cells.get(key)
+                ]
             elif is_form(name):
                 rows = _form_rows(json.loads(a.decode("utf-8")), json.loads(b.decode("utf-8")))
             else:

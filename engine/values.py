@@ -1,4 +1,5 @@
 """Plain-value conversions shared by the engine: JSON-safe copies of task data, due dates."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,7 +24,7 @@ def parse_due(value: Any) -> _dt.datetime | None:
     if not value:
         return None
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if isinstance(value, _dt.date):
         value = value.isoformat()
     try:

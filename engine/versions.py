@@ -13,10 +13,12 @@ the new version; a waiting timer whose activity did not change keeps its due tim
 human-task rows and ``next_timer_at`` are rewritten in the same transaction (``Step.save``, engine/step.py),
 and every migration writes an audit entry. Functions flush at most; the caller commits.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -40,8 +42,8 @@ from .errors import InvalidRequest
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import DUE_DATE
 from .speccache import LoadedVersion
-from .valuediff import FileChange, element_details, file_changes
 from .step import Step
+from .valuediff import FileChange, element_details, file_changes
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -64,11 +66,11 @@ def _is_activity(spec: Any) -> bool:
 
 @dataclass
 class ActivityChange:
-    element_id: str          # BPMN id: mark it on the diagram
-    name: str | None         # the label
-    kind: str                # UserTask, ExclusiveGateway, …
-    process_id: str          # the process (or called / embedded subprocess) it belongs to
-    change: str              # added | removed | changed
+    element_id: str  # BPMN id: mark it on the diagram
+    name: str | None  # the label
+    kind: str  # UserTask, ExclusiveGateway, …
+    process_id: str  # the process (or called / embedded subprocess) it belongs to
+    change: str  # added | removed | changed
     attributes: list[str] = field(default_factory=list)  # what changed (for "changed")
     details: list[dict[str, Any]] = field(default_factory=list)  # {"what", "old", "new"} (engine/valuediff.py)
 
@@ -93,8 +95,9 @@ class VersionDiff:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.processes_added or self.processes_removed
-                    or self.files)
+        return not (
+            self.added or self.removed or self.changed or self.processes_added or self.processes_removed or self.files
+        )
 
     @property
     def changes(self) -> list[ActivityChange]:
@@ -110,21 +113,43 @@ class VersionDiff:
 
 
 # the serialized attribute names, in the words of the modeler
-_LABELS = {"bpmn_name": "name", "inputs": "incoming flows", "outputs": "outgoing flows", "extensions": "properties",
-           "cond_task_specs": "conditions", "default_task_spec": "default flow", "lane": "lane",
-           "event_definition": "event", "script": "script", "prescript": "pre-script", "postscript": "post-script",
-           "typename": "element type", "documentation": "documentation", "data_input_associations": "data inputs",
-           "data_output_associations": "data outputs", "io_specification": "inputs/outputs",
-           "spec": "called process", "cancel_activity": "interrupting", "decision_table": "decision table"}
+_LABELS = {
+    "bpmn_name": "name",
+    "inputs": "incoming flows",
+    "outputs": "outgoing flows",
+    "extensions": "properties",
+    "cond_task_specs": "conditions",
+    "default_task_spec": "default flow",
+    "lane": "lane",
+    "event_definition": "event",
+    "script": "script",
+    "prescript": "pre-script",
+    "postscript": "post-script",
+    "typename": "element type",
+    "documentation": "documentation",
+    "data_input_associations": "data inputs",
+    "data_output_associations": "data outputs",
+    "io_specification": "inputs/outputs",
+    "spec": "called process",
+    "cancel_activity": "interrupting",
+    "decision_table": "decision table",
+}
 
 
-def _change(spec: Any, process_id: str, change: str, attributes: Iterable[str] = (),
-            new_spec: Any = None) -> ActivityChange:
+def _change(
+    spec: Any, process_id: str, change: str, attributes: Iterable[str] = (), new_spec: Any = None
+) -> ActivityChange:
     label = getattr(new_spec or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None)
     attributes = list(attributes)
-    return ActivityChange(spec.bpmn_id, label, (new_spec or spec).__class__.__name__, process_id, change,
-                          sorted({_LABELS.get(a, a) for a in attributes if a not in _NOISE}),
-                          element_details(spec, new_spec, attributes) if change == "changed" else [])
+    return ActivityChange(
+        spec.bpmn_id,
+        label,
+        (new_spec or spec).__class__.__name__,
+        process_id,
+        change,
+        sorted({_LABELS.get(a, a) for a in attributes if a not in _NOISE}),
+        element_details(spec, new_spec, attributes) if change == "changed" else [],
+    )
 
 
 def _add_spec_diff(result: VersionDiff, process_id: str, diff: SpecDiff) -> None:
@@ -152,8 +177,9 @@ def diff_versions(session: Session, engine: Engine, process_id: str, v_from: int
         else:
             _add_spec_diff(result, name, sub_diff)
     result.processes_added = sorted(added)
-    result.files = file_changes(bundle_json(engine.version(session, process_id, v_from)),
-                                bundle_json(engine.version(session, process_id, v_to)))
+    result.files = file_changes(
+        bundle_json(engine.version(session, process_id, v_from)), bundle_json(engine.version(session, process_id, v_to))
+    )
     for group in (result.added, result.removed, result.changed):
         group.sort(key=lambda c: (c.process_id != process_id, c.process_id, c.element_id))
     return result
@@ -161,14 +187,15 @@ def diff_versions(session: Session, engine: Engine, process_id: str, v_from: int
 
 # -- migration ------------------------------------------------------------------------------
 
+
 @dataclass
 class TaskFate:
     """What a migration does to one task of the instance."""
 
     element_id: str
     name: str | None
-    state: str               # READY, WAITING, COMPLETED …
-    fate: str                # kept | changed | removed (refuses the migration)
+    state: str  # READY, WAITING, COMPLETED …
+    fate: str  # kept | changed | removed (refuses the migration)
 
 
 @dataclass
@@ -196,10 +223,14 @@ class MigrationPreview:
         return asdict(self)
 
 
-def _instances(session: Session, process_id: str, target: ProcessVersion,
-               instance_ids: Iterable[int] | None) -> list[Instance]:
-    query = select(Instance).where(Instance.process_id == process_id, Instance.status.in_(["running", "error"]),
-                                   Instance.process_version_id != target.id)
+def _instances(
+    session: Session, process_id: str, target: ProcessVersion, instance_ids: Iterable[int] | None
+) -> list[Instance]:
+    query = select(Instance).where(
+        Instance.process_id == process_id,
+        Instance.status.in_(["running", "error"]),
+        Instance.process_version_id != target.id,
+    )
     if instance_ids is not None:
         ids = list(instance_ids)
         found = list(session.scalars(select(Instance).where(Instance.id.in_(ids))))
@@ -218,14 +249,16 @@ def _instances(session: Session, process_id: str, target: ProcessVersion,
     return list(session.scalars(query.order_by(Instance.id)))
 
 
-def _plan(engine: Engine, instance: Instance, target: ProcessVersion
-          ) -> tuple[MigrationPreview, BpmnWorkflow, LoadedVersion, Any, dict[Any, Any]]:
+def _plan(
+    engine: Engine, instance: Instance, target: ProcessVersion
+) -> tuple[MigrationPreview, BpmnWorkflow, LoadedVersion, Any, dict[Any, Any]]:
     workflow, _ = engine.load(instance)
     new = engine.specs.get(target)
     registry = _registry(new.flavor)
     top_diff, sub_diffs = diff_workflow(registry, workflow, new.spec, new.subprocess_specs)
-    preview = MigrationPreview(instance.id, instance.business_key, instance.status, instance.process_version.version,
-                               target.version, True)
+    preview = MigrationPreview(
+        instance.id, instance.business_key, instance.status, instance.process_version.version, target.version, True
+    )
     reasons: list[str] = []
     pairs = [(top_diff, workflow)] + [(d, workflow.subprocesses[sp_id]) for sp_id, d in sub_diffs.items()]
     for sp_id, d in sub_diffs.items():
@@ -266,8 +299,13 @@ def _replanned(task: SpiffTask) -> bool:
     return False
 
 
-def preview_migration(session: Session, engine: Engine, process_id: str, to_version: int | None = None,
-                      instance_ids: Iterable[int] | None = None) -> list[MigrationPreview]:
+def preview_migration(
+    session: Session,
+    engine: Engine,
+    process_id: str,
+    to_version: int | None = None,
+    instance_ids: Iterable[int] | None = None,
+) -> list[MigrationPreview]:
     """Which running instances can move to ``to_version`` (default: the latest), and what
     happens to their tasks. Changes nothing."""
     target = engine.version(session, process_id, to_version)
@@ -275,9 +313,15 @@ def preview_migration(session: Session, engine: Engine, process_id: str, to_vers
         return [_plan(engine, i, target)[0] for i in _instances(session, process_id, target, instance_ids)]
 
 
-def migrate(session: Session, engine: Engine, process_id: str, to_version: int | None = None,
-            instance_ids: Iterable[int] | None = None, actor: str = "system",
-            dry_run: bool = False) -> list[MigrationPreview]:
+def migrate(
+    session: Session,
+    engine: Engine,
+    process_id: str,
+    to_version: int | None = None,
+    instance_ids: Iterable[int] | None = None,
+    actor: str = "system",
+    dry_run: bool = False,
+) -> list[MigrationPreview]:
     """Move instances (the given ones, or all running ones) to ``to_version``. Instances the
     library cannot migrate are left alone and reported with their reason (flush only)."""
     target = engine.version(session, process_id, to_version)
@@ -293,14 +337,26 @@ def migrate(session: Session, engine: Engine, process_id: str, to_version: int |
     return results
 
 
-def _migrate_one(session: Session, engine: Engine, instance: Instance, workflow: BpmnWorkflow, new: LoadedVersion,
-                 target: ProcessVersion, top_diff: Any, sub_diffs: dict[Any, Any], preview: MigrationPreview,
-                 actor: str) -> None:
+def _migrate_one(
+    session: Session,
+    engine: Engine,
+    instance: Instance,
+    workflow: BpmnWorkflow,
+    new: LoadedVersion,
+    target: ProcessVersion,
+    top_diff: Any,
+    sub_diffs: dict[Any, Any],
+    preview: MigrationPreview,
+    actor: str,
+) -> None:
     from_version = instance.process_version.version
     changed_ids = {t.id for d in [top_diff, *sub_diffs.values()] for t in d.changed}
     # a waiting timer whose activity is unchanged keeps its due time (reset would restart it)
-    keep_due = {t.id: dict(t.internal_data) for t in workflow.get_tasks(state=TaskState.WAITING)
-                if t.id not in changed_ids and "event_value" in t.internal_data}
+    keep_due = {
+        t.id: dict(t.internal_data)
+        for t in workflow.get_tasks(state=TaskState.WAITING)
+        if t.id not in changed_ids and "event_value" in t.internal_data
+    }
     migrate_workflow(top_diff, workflow, new.spec)
     for sp_id, diff in sub_diffs.items():
         subworkflow = workflow.subprocesses[sp_id]
@@ -316,18 +372,27 @@ def _migrate_one(session: Session, engine: Engine, instance: Instance, workflow:
     step.advance()
     _refresh_changed_rows(session, engine, instance, workflow, changed_ids)
     step.save()
-    step.audit("migrate", data={
-        "from_version": from_version, "to_version": target.version,
-        "changed_tasks": sorted({t.element_id for t in preview.tasks if t.fate == "changed"}),
-    })
+    step.audit(
+        "migrate",
+        data={
+            "from_version": from_version,
+            "to_version": target.version,
+            "changed_tasks": sorted({t.element_id for t in preview.tasks if t.fate == "changed"}),
+        },
+    )
 
 
-def _refresh_changed_rows(session: Session, engine: Engine, instance: Instance, workflow: BpmnWorkflow,
-                          changed_ids: set[Any]) -> None:
+def _refresh_changed_rows(
+    session: Session, engine: Engine, instance: Instance, workflow: BpmnWorkflow, changed_ids: set[Any]
+) -> None:
     """A ready task whose activity changed keeps its row (draft, assignee) but takes the new
     version's name, form, candidate groups and deadline."""
-    rows = {row.task_guid: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready"))}
+    rows = {
+        row.task_guid: row
+        for row in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "ready")
+        )
+    }
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         row = rows.get(str(task.id))
         if row is None or task.id not in changed_ids:

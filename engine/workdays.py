@@ -9,12 +9,14 @@ them falls back to "Monday to Friday, minus the holidays the ``holidays`` packag
 estimates" — an estimate without 调休: a deadline computed over such a year is
 *provisional* (``WorkCalendar.provisional``; shown as 临时时限).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import chinese_calendar
 import holidays as _holidays
@@ -100,15 +102,18 @@ def read_calendar_file(path: str | Path) -> dict[int, dict[str, list[str]]]:
     years = data.get("years", {}) if isinstance(data, dict) else None
     if not isinstance(years, dict):
         line = _line_of(text, '"years"')
-        raise CalendarFileError(f"{path} line {line}: "
-                                '"years" must be an object {"2027": {"holidays": [...], "workdays": [...]}}')
+        raise CalendarFileError(
+            f'{path} line {line}: "years" must be an object {{"2027": {{"holidays": [...], "workdays": [...]}}}}'
+        )
     out: dict[int, dict[str, list[str]]] = {}
     for key, spec in years.items():
         quoted = '"' + str(key) + '"'
         at = text.find(quoted)
         if not (str(key).isdigit() and len(str(key)) == 4) or not isinstance(spec, dict):
-            raise CalendarFileError(f"{path} line {_line_of(text, quoted)}: '{key}' must be a year (2027) "
-                                    'with {"holidays": [...], "workdays": [...]}')
+            raise CalendarFileError(
+                f"{path} line {_line_of(text, quoted)}: '{key}' must be a year (2027) "
+                'with {"holidays": [...], "workdays": [...]}'
+            )
         lists = {kind: spec.get(kind, []) for kind in KINDS}
         for kind, values in lists.items():
             if not isinstance(values, list):
@@ -117,8 +122,9 @@ def read_calendar_file(path: str | Path) -> dict[int, dict[str, list[str]]]:
         for kind, found in check_year(int(key), lists["holidays"], lists["workdays"]).items():
             problem = found[0]
             line = _line_of(text, '"' + problem.value + '"', text.find('"' + kind + '"', at))
-            raise CalendarFileError(f"{path} line {line}: {key}.{kind}: "
-                                    + PROBLEM_TEXT[problem.code].format(value=problem.value, year=key))
+            raise CalendarFileError(
+                f"{path} line {line}: {key}.{kind}: " + PROBLEM_TEXT[problem.code].format(value=problem.value, year=key)
+            )
         out[int(key)] = {kind: [str(v).strip() for v in lists[kind]] for kind in KINDS}
     return out
 
@@ -157,7 +163,7 @@ class WorkCalendar:
         self._days = _Days(frozenset(merged), frozenset(holidays), frozenset(workdays), sources)  # one swap
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> "WorkCalendar":
+    def from_file(cls, path: str | Path | None) -> WorkCalendar:
         if path is None or not Path(path).exists():
             return cls()
         return cls(read_calendar_file(path))
@@ -203,11 +209,15 @@ class WorkCalendar:
         """The holidays and adjusted working days the calendar uses for ``year``."""
         days = self._days
         if year in days.years:
-            return {"holidays": sorted(d.isoformat() for d in days.holidays if d.year == year),
-                    "workdays": sorted(d.isoformat() for d in days.workdays if d.year == year)}
+            return {
+                "holidays": sorted(d.isoformat() for d in days.holidays if d.year == year),
+                "workdays": sorted(d.isoformat() for d in days.workdays if d.year == year),
+            }
         if year in PACKAGE_YEARS:
-            return {"holidays": sorted(d.isoformat() for d in chinese_calendar.holidays if d.year == year),
-                    "workdays": sorted(d.isoformat() for d in chinese_calendar.workdays if d.year == year)}
+            return {
+                "holidays": sorted(d.isoformat() for d in chinese_calendar.holidays if d.year == year),
+                "workdays": sorted(d.isoformat() for d in chinese_calendar.workdays if d.year == year),
+            }
         return {"holidays": sorted(d.isoformat() for d in _holidays.China(years=year)), "workdays": []}
 
     # -- working days ----------------------------------------------------------------------
@@ -266,7 +276,7 @@ def to_china_date(value: DateLike) -> _dt.date:
         value = _dt.datetime.fromisoformat(value) if "T" in value or " " in value else _dt.date.fromisoformat(value)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
+            value = value.replace(tzinfo=_dt.UTC)
         return value.astimezone(CHINA).date()
     return value
 

@@ -24,6 +24,7 @@ tries again. SIGTERM/SIGINT stop the loop after the current step; a script runs 
 process that is killed at the time limit (engine/sandbox), so a step ends within that limit even
 when a script would run forever, and such an instance becomes an incident like any other.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -34,8 +35,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -78,10 +80,19 @@ def default_worker_id() -> str:
 
 
 class Worker:
-    def __init__(self, Session: sessionmaker, engine: Engine, *, worker_id: str | None = None,
-                 poll_seconds: float = 2.0, batch: int = 200, notify_batch: int = 50,
-                 channels: Mapping[str, notify.Channel] | None = None,
-                 backoff_base_s: float = notify.BACKOFF_BASE_S, retention_days: int | None = None) -> None:
+    def __init__(
+        self,
+        Session: sessionmaker,
+        engine: Engine,
+        *,
+        worker_id: str | None = None,
+        poll_seconds: float = 2.0,
+        batch: int = 200,
+        notify_batch: int = 50,
+        channels: Mapping[str, notify.Channel] | None = None,
+        backoff_base_s: float = notify.BACKOFF_BASE_S,
+        retention_days: int | None = None,
+    ) -> None:
         self.Session = Session
         self.engine = engine
         self.clock = engine.clock
@@ -114,8 +125,12 @@ class Worker:
 
     def run(self, *, once: bool = False) -> PassStats:
         """Loop until stopped; with ``once``, until nothing more is due now. Returns the totals."""
-        log.info("worker %s started (poll %.1fs, channels %s)", self.worker_id, self.poll_seconds,
-                 ", ".join(sorted(self.channels)))
+        log.info(
+            "worker %s started (poll %.1fs, channels %s)",
+            self.worker_id,
+            self.poll_seconds,
+            ", ".join(sorted(self.channels)),
+        )
         try:
             while not self.stopping:
                 stats = self.step()
@@ -125,8 +140,13 @@ class Worker:
                     self._stop.wait(self.poll_seconds)
         finally:
             self._sign_off()
-            log.info("worker %s stopped: %s timers fired, %s incidents, %s notifications sent",
-                     self.worker_id, self.totals.fired, self.totals.incidents, self.totals.notifications.sent)
+            log.info(
+                "worker %s stopped: %s timers fired, %s incidents, %s notifications sent",
+                self.worker_id,
+                self.totals.fired,
+                self.totals.incidents,
+                self.totals.notifications.sent,
+            )
         return self.totals
 
     # -- one pass ------------------------------------------------------------------------
@@ -138,15 +158,21 @@ class Worker:
             self.fire_due_timers(stats)
             if not self.stopping:
                 stats.notifications = notify.deliver_due(
-                    self.Session, self.channels, clock=self.clock, worker_id=self.worker_id,
-                    batch=self.notify_batch, backoff_base_s=self.backoff_base_s,
-                    should_stop=self._beat_then_stopping)
+                    self.Session,
+                    self.channels,
+                    clock=self.clock,
+                    worker_id=self.worker_id,
+                    batch=self.notify_batch,
+                    backoff_base_s=self.backoff_base_s,
+                    should_stop=self._beat_then_stopping,
+                )
             if not self.stopping:
                 self.prune_notifications()
         except TRANSIENT_DB_ERRORS as exc:
             stats.db_errors += 1
-            log.warning("database unavailable or busy, trying again in %.1fs: %s", self.poll_seconds,
-                        str(exc).splitlines()[0])
+            log.warning(
+                "database unavailable or busy, trying again in %.1fs: %s", self.poll_seconds, str(exc).splitlines()[0]
+            )
         self._add(stats)
         return stats
 
@@ -191,10 +217,13 @@ class Worker:
         session: Session = self.Session()
         try:
             with session.begin():
-                query = (select(Instance)
-                         .where(Instance.status == "running", Instance.next_timer_at <= now)
-                         .order_by(Instance.next_timer_at, Instance.id).limit(1)
-                         .with_for_update(skip_locked=True))
+                query = (
+                    select(Instance)
+                    .where(Instance.status == "running", Instance.next_timer_at <= now)
+                    .order_by(Instance.next_timer_at, Instance.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
                 if seen:
                     query = query.where(Instance.id.not_in(seen))
                 instance = session.scalars(query).first()
@@ -205,8 +234,12 @@ class Worker:
                 self.engine.fire_timers(session, instance)
                 if instance.status == "error":
                     stats.incidents += 1
-                    log.warning("instance %s: incident at %s: %s", instance_id,
-                                (instance.error or {}).get("element_id"), (instance.error or {}).get("message"))
+                    log.warning(
+                        "instance %s: incident at %s: %s",
+                        instance_id,
+                        (instance.error or {}).get("element_id"),
+                        (instance.error or {}).get("message"),
+                    )
                 else:
                     stats.fired += 1
             return instance_id
@@ -254,15 +287,24 @@ class Worker:
         with self.Session.begin() as session:
             row = session.get(WorkerHeartbeat, self.worker_id)
             if row is None:
-                row = WorkerHeartbeat(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
-                                      started_at=self._started_at, fired=0, sent=0)
+                row = WorkerHeartbeat(
+                    worker_id=self.worker_id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    started_at=self._started_at,
+                    fired=0,
+                    sent=0,
+                )
                 session.add(row)
             row.last_seen = now
             row.poll_seconds = self.poll_seconds
             row.fired = self.totals.fired
             row.sent = self.totals.notifications.sent
-            session.execute(delete(WorkerHeartbeat).where(
-                WorkerHeartbeat.last_seen < now - HEARTBEAT_PRUNE_AFTER, WorkerHeartbeat.worker_id != self.worker_id))
+            session.execute(
+                delete(WorkerHeartbeat).where(
+                    WorkerHeartbeat.last_seen < now - HEARTBEAT_PRUNE_AFTER, WorkerHeartbeat.worker_id != self.worker_id
+                )
+            )
 
     def prune_notifications(self, force: bool = False) -> tuple[int, int]:
         """Delete old sent notifications and read notices (at most every PRUNE_EVERY unless forced)."""
@@ -273,8 +315,9 @@ class Worker:
             pruned = notices.prune(session, now, self.retention_days)
         self._pruned_at = now
         if any(pruned):
-            log.info("pruned %s sent notifications and %s read notices older than %s days", *pruned,
-                     self.retention_days)
+            log.info(
+                "pruned %s sent notifications and %s read notices older than %s days", *pruned, self.retention_days
+            )
         return pruned
 
     def _sign_off(self) -> None:
@@ -314,8 +357,14 @@ def worker_status(session: Session, clock: Clock) -> dict[str, Any]:
     return {"workers": len(alive), "last_seen": latest.isoformat() if latest else None}
 
 
-def run_forever(Session: sessionmaker, engine: Engine, *, once: bool = False, poll_seconds: float = 2.0,
-                worker_id: str | None = None) -> PassStats:
+def run_forever(
+    Session: sessionmaker,
+    engine: Engine,
+    *,
+    once: bool = False,
+    poll_seconds: float = 2.0,
+    worker_id: str | None = None,
+) -> PassStats:
     """What ``zhitongche worker`` runs: a worker with signal handlers installed."""
     from .sandbox.pool import POOL
 

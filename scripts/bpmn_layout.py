@@ -8,6 +8,7 @@ sits in a (row, column) cell, so shapes never overlap. Sequence flows are routed
 orthogonally by a shortest path on a grid of free corridors (cell gaps and row centres)
 that never enters a shape other than the flow's own ends and their containers.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -15,19 +16,29 @@ import itertools
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-COL_W = 150          # column pitch
-ROW_H = 140          # row pitch
-LANE_HEADER = 30     # lane label band on the left
-POOL_HEADER = 30     # pool label band on the left
+COL_W = 150  # column pitch
+ROW_H = 140  # row pitch
+LANE_HEADER = 30  # lane label band on the left
+POOL_HEADER = 30  # pool label band on the left
 X0 = 0
 Y0 = 0
-CHANNEL = 16       # corridors this far inside a row's borders
-NEAR = 30          # flows closer than this run 'parallel and close'
+CHANNEL = 16  # corridors this far inside a row's borders
+NEAR = 30  # flows closer than this run 'parallel and close'
 
 SIZES = {
-    "start": (36, 36), "end": (36, 36), "tend": (36, 36), "msgcatch": (36, 36), "timercatch": (36, 36),
-    "xgw": (50, 50), "pgw": (50, 50), "ebg": (50, 50),
-    "user": (110, 80), "script": (110, 80), "brule": (110, 80), "call": (110, 80), "manual": (110, 80),
+    "start": (36, 36),
+    "end": (36, 36),
+    "tend": (36, 36),
+    "msgcatch": (36, 36),
+    "timercatch": (36, 36),
+    "xgw": (50, 50),
+    "pgw": (50, 50),
+    "ebg": (50, 50),
+    "user": (110, 80),
+    "script": (110, 80),
+    "brule": (110, 80),
+    "call": (110, 80),
+    "manual": (110, 80),
     "boundary": (36, 36),
 }
 EVENTS = {"start", "end", "tend", "msgcatch", "timercatch", "boundary"}
@@ -44,7 +55,7 @@ class Node:
     props: dict = field(default_factory=dict)
     ext: dict = field(default_factory=dict)
     # containers (embedded / event subprocess)
-    span: tuple | None = None   # (row0, col0, row1, col1)
+    span: tuple | None = None  # (row0, col0, row1, col1)
     # boundary events
     host: str | None = None
     offset: int = 0
@@ -92,8 +103,9 @@ class Proc:
     def boundary(self, id, name, host, col, interrupting=True, **kw):
         """A boundary event on the bottom border of ``host``, centred on column ``col``."""
         props = kw.pop("props", {})
-        n = Node(id, "boundary", name, 0, col, self.nodes[host].parent, props,
-                 dict(kw, interrupting=interrupting), host=host)
+        n = Node(
+            id, "boundary", name, 0, col, self.nodes[host].parent, props, dict(kw, interrupting=interrupting), host=host
+        )
         self.nodes[id] = n
         return n
 
@@ -170,19 +182,23 @@ class Proc:
             for i in range(len(xs) - 1):
                 ax, bx = xs[i], xs[i + 1]
                 self._blocking[(i, j, i + 1, j)] = [
-                    n.id for n in self.nodes.values()
+                    n.id
+                    for n in self.nodes.values()
                     if n.bounds[1] - m < y < n.bounds[1] + n.bounds[3] + m
-                    and max(ax, n.bounds[0] - m) < min(bx, n.bounds[0] + n.bounds[2] + m)]
+                    and max(ax, n.bounds[0] - m) < min(bx, n.bounds[0] + n.bounds[2] + m)
+                ]
         for i, x in enumerate(xs):
             for j in range(len(ys) - 1):
                 ay, by = ys[j], ys[j + 1]
                 self._blocking[(i, j, i, j + 1)] = [
-                    n.id for n in self.nodes.values()
+                    n.id
+                    for n in self.nodes.values()
                     if n.bounds[0] - m < x < n.bounds[0] + n.bounds[2] + m
-                    and max(ay, n.bounds[1] - m) < min(by, n.bounds[1] + n.bounds[3] + m)]
-        self._owners = {}    # unit step -> flows running on it
-        self._near = {}      # unit step -> number of flows running parallel close by
-        self._crossed = {}   # grid point -> orientations of flows passing through it
+                    and max(ay, n.bounds[1] - m) < min(by, n.bounds[1] + n.bounds[3] + m)
+                ]
+        self._owners = {}  # unit step -> flows running on it
+        self._near = {}  # unit step -> number of flows running parallel close by
+        self._crossed = {}  # grid point -> orientations of flows passing through it
         for f in self.flows:
             f.waypoints = self._route(f, xs, ys)
             self._occupy(f, xs, ys)
@@ -316,11 +332,17 @@ class Proc:
         parts = []
         props = dict(n.props)
         if props:
-            parts.append("<spiffworkflow:properties>" + "".join(
-                f'<spiffworkflow:property name={quoteattr(k)} value={quoteattr(v)} />' for k, v in props.items())
-                + "</spiffworkflow:properties>")
+            parts.append(
+                "<spiffworkflow:properties>"
+                + "".join(
+                    f"<spiffworkflow:property name={quoteattr(k)} value={quoteattr(v)} />" for k, v in props.items()
+                )
+                + "</spiffworkflow:properties>"
+            )
         if n.ext.get("decision"):
-            parts.append(f"<spiffworkflow:calledDecisionId>{escape(n.ext['decision'])}</spiffworkflow:calledDecisionId>")
+            parts.append(
+                f"<spiffworkflow:calledDecisionId>{escape(n.ext['decision'])}</spiffworkflow:calledDecisionId>"
+            )
         if n.ext.get("prescript"):
             parts.append(f"<spiffworkflow:preScript>{escape(n.ext['prescript'])}</spiffworkflow:preScript>")
         if n.ext.get("postscript"):
@@ -332,16 +354,26 @@ class Proc:
     def _event_def(self, n) -> str:
         if "timer" in n.ext:
             kind = n.ext.get("timer_kind", "timeDate")
-            return (f'<bpmn:timerEventDefinition id="{n.id}_timer"><bpmn:{kind} xsi:type="bpmn:tFormalExpression">'
-                    f'{escape(n.ext["timer"])}</bpmn:{kind}></bpmn:timerEventDefinition>')
+            return (
+                f'<bpmn:timerEventDefinition id="{n.id}_timer"><bpmn:{kind} xsi:type="bpmn:tFormalExpression">'
+                f"{escape(n.ext['timer'])}</bpmn:{kind}></bpmn:timerEventDefinition>"
+            )
         if "message" in n.ext:
             msg = n.ext["message"]
             mid = f"Message_{msg}"
             self.messages[mid] = msg
             var = n.ext.get("message_var")
-            inner = (f"<bpmn:extensionElements><spiffworkflow:messageVariable>{escape(var)}</spiffworkflow:messageVariable>"
-                     f"</bpmn:extensionElements>") if var else ""
-            return f'<bpmn:messageEventDefinition id="{n.id}_msg" messageRef="{mid}">{inner}</bpmn:messageEventDefinition>'
+            inner = (
+                (
+                    f"<bpmn:extensionElements><spiffworkflow:messageVariable>{escape(var)}</spiffworkflow:messageVariable>"
+                    f"</bpmn:extensionElements>"
+                )
+                if var
+                else ""
+            )
+            return (
+                f'<bpmn:messageEventDefinition id="{n.id}_msg" messageRef="{mid}">{inner}</bpmn:messageEventDefinition>'
+            )
         if n.kind == "tend":
             return f'<bpmn:terminateEventDefinition id="{n.id}_term" />'
         return ""
@@ -352,10 +384,21 @@ class Proc:
         name = quoteattr(n.name)
         ext = self._ext(n)
         tag = {
-            "start": "startEvent", "end": "endEvent", "tend": "endEvent", "msgcatch": "intermediateCatchEvent",
-            "timercatch": "intermediateCatchEvent", "xgw": "exclusiveGateway", "pgw": "parallelGateway",
-            "ebg": "eventBasedGateway", "user": "userTask", "script": "scriptTask", "brule": "businessRuleTask",
-            "call": "callActivity", "manual": "manualTask", "boundary": "boundaryEvent", "sub": "subProcess",
+            "start": "startEvent",
+            "end": "endEvent",
+            "tend": "endEvent",
+            "msgcatch": "intermediateCatchEvent",
+            "timercatch": "intermediateCatchEvent",
+            "xgw": "exclusiveGateway",
+            "pgw": "parallelGateway",
+            "ebg": "eventBasedGateway",
+            "user": "userTask",
+            "script": "scriptTask",
+            "brule": "businessRuleTask",
+            "call": "callActivity",
+            "manual": "manualTask",
+            "boundary": "boundaryEvent",
+            "sub": "subProcess",
             "evsub": "subProcess",
         }[n.kind]
         attrs = f'id="{n.id}" name={name}'
@@ -379,23 +422,26 @@ class Proc:
         if n.ext.get("mi"):
             mi = n.ext["mi"]
             seq = ' isSequential="true"' if mi.get("sequential") else ' isSequential="false"'
-            body += (f'<bpmn:multiInstanceLoopCharacteristics{seq} spiffworkflow:scriptsOnInstances="true">'
-                     
-                     f"<bpmn:loopDataInputRef>{mi['input']}</bpmn:loopDataInputRef>"
-                     f"<bpmn:loopDataOutputRef>{mi['output']}</bpmn:loopDataOutputRef>"
-                     f'<bpmn:inputDataItem id="{mi["item"]}" name="{mi["item"]}" />'
-                     f'<bpmn:outputDataItem id="{mi["output_item"]}" name="{mi["output_item"]}" />'
-                     f"</bpmn:multiInstanceLoopCharacteristics>")
+            body += (
+                f'<bpmn:multiInstanceLoopCharacteristics{seq} spiffworkflow:scriptsOnInstances="true">'
+                f"<bpmn:loopDataInputRef>{mi['input']}</bpmn:loopDataInputRef>"
+                f"<bpmn:loopDataOutputRef>{mi['output']}</bpmn:loopDataOutputRef>"
+                f'<bpmn:inputDataItem id="{mi["item"]}" name="{mi["item"]}" />'
+                f'<bpmn:outputDataItem id="{mi["output_item"]}" name="{mi["output_item"]}" />'
+                f"</bpmn:multiInstanceLoopCharacteristics>"
+            )
         body += self._event_def(n)
         body += children_xml
         return f"<bpmn:{tag} {attrs}>{body}</bpmn:{tag}>"
 
     def _flow_xml(self, f) -> str:
-        name = f' name={quoteattr(f.name)}' if f.name else ""
+        name = f" name={quoteattr(f.name)}" if f.name else ""
         cond = ""
         if f.cond:
             cond = f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(f.cond)}</bpmn:conditionExpression>'
-        return f'<bpmn:sequenceFlow id="{f.id}"{name} sourceRef="{f.src}" targetRef="{f.tgt}">{cond}</bpmn:sequenceFlow>'
+        return (
+            f'<bpmn:sequenceFlow id="{f.id}"{name} sourceRef="{f.src}" targetRef="{f.tgt}">{cond}</bpmn:sequenceFlow>'
+        )
 
     def _scope_xml(self, parent) -> str:
         out = []
@@ -426,18 +472,24 @@ class Proc:
         self._geometry()
         self._route_all()
         lanes_xml = []
-        for lid, lname, r0, r1 in self.lane_rows():
-            refs = [n.id for n in self.nodes.values()
-                    if n.kind not in ("sub",) and self._lane_of(n) == lid]
-            lanes_xml.append(f'<bpmn:lane id="{lid}" name={quoteattr(lname)}>'
-                             + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs) + "</bpmn:lane>")
+        for lid, lname, _r0, _r1 in self.lane_rows():
+            refs = [n.id for n in self.nodes.values() if n.kind not in ("sub",) and self._lane_of(n) == lid]
+            lanes_xml.append(
+                f'<bpmn:lane id="{lid}" name={quoteattr(lname)}>'
+                + "".join(f"<bpmn:flowNodeRef>{r}</bpmn:flowNodeRef>" for r in refs)
+                + "</bpmn:lane>"
+            )
         body = self._scope_xml(None)
         doc = f"<bpmn:documentation>{escape(self.doc)}</bpmn:documentation>" if self.doc else ""
-        process = (f'<bpmn:process id="{self.pid}" name={quoteattr(self.name)} isExecutable="true">{doc}'
-                   f'<bpmn:laneSet id="{self.pid}_lanes">{"".join(lanes_xml)}</bpmn:laneSet>{body}</bpmn:process>')
+        process = (
+            f'<bpmn:process id="{self.pid}" name={quoteattr(self.name)} isExecutable="true">{doc}'
+            f'<bpmn:laneSet id="{self.pid}_lanes">{"".join(lanes_xml)}</bpmn:laneSet>{body}</bpmn:process>'
+        )
         messages = "".join(f'<bpmn:message id="{mid}" name="{name}" />' for mid, name in sorted(self.messages.items()))
-        collab = (f'<bpmn:collaboration id="{self.pid}_pool"><bpmn:participant id="{self.pid}_participant" '
-                  f'name={quoteattr(self.name)} processRef="{self.pid}" /></bpmn:collaboration>')
+        collab = (
+            f'<bpmn:collaboration id="{self.pid}_pool"><bpmn:participant id="{self.pid}_participant" '
+            f'name={quoteattr(self.name)} processRef="{self.pid}" /></bpmn:collaboration>'
+        )
         return self._document(collab + process + messages, self._di())
 
     def _lane_of(self, n):
@@ -467,8 +519,12 @@ class Proc:
         for n in self.nodes.values():
             if n.span:
                 x, y, w, h = n.bounds
-                lines += [((x, y), (x + w, y)), ((x, y + h), (x + w, y + h)),
-                          ((x, y), (x, y + h)), ((x + w, y), (x + w, y + h))]
+                lines += [
+                    ((x, y), (x + w, y)),
+                    ((x, y + h), (x + w, y + h)),
+                    ((x, y), (x, y + h)),
+                    ((x + w, y), (x + w, y + h)),
+                ]
         self._borders = lines
         self._lane_ys = [Y0 + r0 * ROW_H for _, _, r0, _ in self.lane_rows()][1:]
         shapes = [n.bounds for n in self.nodes.values() if not n.span]
@@ -494,11 +550,22 @@ class Proc:
             out += [((x - 2 - lw, below - 2 + 6 * k), k + 1) for k in range(5)]
         out += [((cx - lw / 2, below), 2), ((cx - lw / 2, above), 4)]
         for k in range(1, 7):
-            out += [((cx - lw / 2 + 8 * k, below), 4 + k), ((cx - lw / 2 - 8 * k, below), 4 + k),
-                    ((cx - lw / 2 + 8 * k, above), 6 + k), ((cx - lw / 2 - 8 * k, above), 6 + k)]
-        out += [((x + w + g, cy - lh - 2), 10), ((x + w + g, cy + 2), 10), ((x - g - lw, cy - lh - 2), 10),
-                ((x - g - lw, cy + 2), 10), ((x + w + 2, below - 6), 11), ((x - lw - 2, below - 6), 11),
-                ((x + w + 2, above + 6), 12), ((x - lw - 2, above + 6), 12)]
+            out += [
+                ((cx - lw / 2 + 8 * k, below), 4 + k),
+                ((cx - lw / 2 - 8 * k, below), 4 + k),
+                ((cx - lw / 2 + 8 * k, above), 6 + k),
+                ((cx - lw / 2 - 8 * k, above), 6 + k),
+            ]
+        out += [
+            ((x + w + g, cy - lh - 2), 10),
+            ((x + w + g, cy + 2), 10),
+            ((x - g - lw, cy - lh - 2), 10),
+            ((x - g - lw, cy + 2), 10),
+            ((x + w + 2, below - 6), 11),
+            ((x - lw - 2, below - 6), 11),
+            ((x + w + 2, above + 6), 12),
+            ((x - lw - 2, above + 6), 12),
+        ]
         return [((px, py, lw, lh), pref) for (px, py), pref in out]
 
     def _flow_candidates(self, f):
@@ -515,7 +582,7 @@ class Proc:
                 if ay == by:  # horizontal: above or below the line
                     lx = ax + off if sign > 0 else ax - off - lw
                     out += [((lx, ay - lh - 2, lw, lh), pref), ((lx, ay + 3, lw, lh), pref + 1)]
-                else:         # vertical: right or left of the line
+                else:  # vertical: right or left of the line
                     ly = ay + off if sign > 0 else ay - off - lh
                     out += [((ax + 4, ly, lw, lh), pref + 1), ((ax - 4 - lw, ly, lw, lh), pref + 1.5)]
             dist += length
@@ -531,7 +598,7 @@ class Proc:
                 cost += 100000
             if any(_overlap(box, s, 3) for s in self._shape_boxes):
                 cost += 100000
-            if any(_overlap(box, l, 2) for l in self._placed):
+            if any(_overlap(box, placed, 2) for placed in self._placed):
                 cost += 100000
             if any(_crosses(box, a, b, 2) for a, b in self._borders):
                 cost += 50000
@@ -544,35 +611,51 @@ class Proc:
     def _di(self) -> str:
         self._place_labels()
         height = self.nrows * ROW_H
-        shapes = [f'<bpmndi:BPMNShape id="{self.pid}_participant_di" bpmnElement="{self.pid}_participant" isHorizontal="true">'
-                  f'<dc:Bounds x="{X0}" y="{Y0}" width="{self.width + POOL_HEADER + LANE_HEADER}" height="{height}" /></bpmndi:BPMNShape>']
+        shapes = [
+            f'<bpmndi:BPMNShape id="{self.pid}_participant_di" bpmnElement="{self.pid}_participant" isHorizontal="true">'
+            f'<dc:Bounds x="{X0}" y="{Y0}" width="{self.width + POOL_HEADER + LANE_HEADER}" height="{height}" /></bpmndi:BPMNShape>'
+        ]
         for lid, _, r0, r1 in self.lane_rows():
-            shapes.append(f'<bpmndi:BPMNShape id="{lid}_di" bpmnElement="{lid}" isHorizontal="true">'
-                          f'<dc:Bounds x="{X0 + POOL_HEADER}" y="{Y0 + r0 * ROW_H}" width="{self.width + LANE_HEADER}" '
-                          f'height="{(r1 - r0 + 1) * ROW_H}" /></bpmndi:BPMNShape>')
+            shapes.append(
+                f'<bpmndi:BPMNShape id="{lid}_di" bpmnElement="{lid}" isHorizontal="true">'
+                f'<dc:Bounds x="{X0 + POOL_HEADER}" y="{Y0 + r0 * ROW_H}" width="{self.width + LANE_HEADER}" '
+                f'height="{(r1 - r0 + 1) * ROW_H}" /></bpmndi:BPMNShape>'
+            )
         for n in self.nodes.values():
             x, y, w, h = (round(v) for v in n.bounds)
             extra = ' isExpanded="true"' if n.kind in ("sub", "evsub") else ""
             extra += ' isMarkerVisible="true"' if n.kind == "xgw" else ""
             label = _label_xml(n.label) if n.label else ""
-            shapes.append(f'<bpmndi:BPMNShape id="{n.id}_di" bpmnElement="{n.id}"{extra}>'
-                          f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" />{label}</bpmndi:BPMNShape>')
+            shapes.append(
+                f'<bpmndi:BPMNShape id="{n.id}_di" bpmnElement="{n.id}"{extra}>'
+                f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" />{label}</bpmndi:BPMNShape>'
+            )
         edges = []
         for f in self.flows:
             wps = "".join(f'<di:waypoint x="{x}" y="{y}" />' for x, y in f.waypoints)
             label = _label_xml(f.label) if f.label else ""
             edges.append(f'<bpmndi:BPMNEdge id="{f.id}_di" bpmnElement="{f.id}">{wps}{label}</bpmndi:BPMNEdge>')
-        return (f'<bpmndi:BPMNDiagram id="{self.pid}_diagram"><bpmndi:BPMNPlane id="{self.pid}_plane" '
-                f'bpmnElement="{self.pid}_pool">' + "".join(shapes) + "".join(edges) + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
+        return (
+            f'<bpmndi:BPMNDiagram id="{self.pid}_diagram"><bpmndi:BPMNPlane id="{self.pid}_plane" '
+            f'bpmnElement="{self.pid}_pool">'
+            + "".join(shapes)
+            + "".join(edges)
+            + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>"
+        )
 
     def _document(self, semantic: str, di: str) -> str:
-        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-                'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
-                'xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
-                f'id="{self.pid}_definitions" targetNamespace="http://zhitongche.example/bpmn" '
-                'exporter="zhitongche scripts/bpmn_layout.py" exporterVersion="1">' + semantic + di + "</bpmn:definitions>\n")
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
+            'xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+            f'id="{self.pid}_definitions" targetNamespace="http://zhitongche.example/bpmn" '
+            'exporter="zhitongche scripts/bpmn_layout.py" exporterVersion="1">'
+            + semantic
+            + di
+            + "</bpmn:definitions>\n"
+        )
 
 
 # -- label geometry (bpmn-js draws external labels in 11 px type, 1.2 line height, centred in
@@ -590,17 +673,25 @@ def label_size(text: str, max_width: float) -> tuple[int, int]:
         else:
             line += ch
     lines.append(line)
-    return (round(max(text_width(l) for l in lines)) + 6, round(len(lines) * 13.2) + 2)
+    return (round(max(text_width(line) for line in lines)) + 6, round(len(lines) * 13.2) + 2)
 
 
 def _overlap(a, b, margin=0):
-    return (a[0] < b[0] + b[2] + margin and b[0] < a[0] + a[2] + margin
-            and a[1] < b[1] + b[3] + margin and b[1] < a[1] + a[3] + margin)
+    return (
+        a[0] < b[0] + b[2] + margin
+        and b[0] < a[0] + a[2] + margin
+        and a[1] < b[1] + b[3] + margin
+        and b[1] < a[1] + a[3] + margin
+    )
 
 
 def _inside(a, b, margin=0):
-    return b[0] + margin <= a[0] and a[0] + a[2] <= b[0] + b[2] - margin and \
-        b[1] + margin <= a[1] and a[1] + a[3] <= b[1] + b[3] - margin
+    return (
+        b[0] + margin <= a[0]
+        and a[0] + a[2] <= b[0] + b[2] - margin
+        and b[1] + margin <= a[1]
+        and a[1] + a[3] <= b[1] + b[3] - margin
+    )
 
 
 def _crosses(box, a, b, margin=0):

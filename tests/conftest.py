@@ -6,6 +6,7 @@ several test runs can share one PostgreSQL. An unreachable PostgreSQL is an erro
 a skip (``ZHITONGCHE_TEST_DATABASES=sqlite`` leaves it out on purpose). The schema comes from the models here;
 ``tests/test_migrations.py`` proves the Alembic migrations build the same schema.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,10 @@ def make_test_db(kind: str, tmp_dir: Path):
         return engine, engine.dispose
     reason = _pg_available()
     if reason:  # never a skip: a green run must have run on PostgreSQL too
-        pytest.fail(f"PostgreSQL is not reachable ({reason}); start it, or run only the SQLite half "
-                    "with ZHITONGCHE_TEST_DATABASES=sqlite")
+        pytest.fail(
+            f"PostgreSQL is not reachable ({reason}); start it, or run only the SQLite half "
+            "with ZHITONGCHE_TEST_DATABASES=sqlite"
+        )
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -4,6 +4,7 @@
 structure of parsed specs, so a test can show that running cases never changed them;
 ``lose_the_merge`` gives an engine the library's old in-memory-only multi-instance merge.
 """
+
 from __future__ import annotations
 
 from engine.runtime import Engine
@@ -30,9 +31,13 @@ def fingerprint(loaded) -> dict:
         if spec is None:
             continue
         out[spec.name] = {
-            name: (tuple(ts._inputs), tuple(ts._outputs),
-                   tuple(getattr(ts, e).n_subscribers() for e in EVENTS if hasattr(ts, e)))
-            for name, ts in spec.task_specs.items()}
+            name: (
+                tuple(ts._inputs),
+                tuple(ts._outputs),
+                tuple(getattr(ts, e).n_subscribers() for e in EVENTS if hasattr(ts, e)),
+            )
+            for name, ts in spec.task_specs.items()
+        }
         out[spec.name]["trigger_specs"] = tuple(getattr(spec.start, "trigger_specs", ()))
     return out
 

@@ -7,6 +7,7 @@ crosses one fails here, naming the file and line:
   change to a case goes through the public step (``Engine.step`` / ``Step.save``);
 - no module grows past ~400 lines (Alembic migrations aside).
 """
+
 from __future__ import annotations
 
 import ast
@@ -64,9 +65,13 @@ def test_no_module_reaches_into_another_modules_private_names():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in PACKAGES):
                 reaches += [f"{where}:{node.lineno} imports {a.name}" for a in node.names if _is_private(a.name)]
-            elif isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name):
-                if node.value.id in modules:  # a project module (or a name imported from one)
-                    reaches.append(f"{where}:{node.lineno} uses {node.value.id}.{node.attr}")
+            elif (
+                isinstance(node, ast.Attribute)
+                and _is_private(node.attr)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+            ):  # a project module (or a name imported from one)
+                reaches.append(f"{where}:{node.lineno} uses {node.value.id}.{node.attr}")
     assert not reaches, "private names used across modules:\n" + "\n".join(reaches)
 
 
@@ -77,16 +82,28 @@ def test_only_the_step_writes_a_workflows_state():
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-                node, (ast.AugAssign, ast.AnnAssign)) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
             for target in targets:
-                if isinstance(target, ast.Attribute) and target.attr in ("state", "serializer_version") \
-                        and isinstance(target.value, ast.Name) and target.value.id == "instance":
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in ("state", "serializer_version")
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "instance"
+                ):
                     writers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not writers, "a workflow's state written outside the step:\n" + "\n".join(writers)
 
 
 def test_no_module_is_longer_than_a_maintainer_reads_at_once():
-    long = [f"{path.relative_to(ROOT)}: {n} lines" for path in _modules()
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for path in _modules()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
     assert not long, f"modules over {MAX_LINES} lines (split them by concern):\n" + "\n".join(long)

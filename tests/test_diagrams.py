@@ -1,6 +1,7 @@
 """Every diagram in processes/ is complete and readable: shapes for every element, no
 overlapping shapes, an edge for every flow, orthogonal edges that run through no shape,
 and every lane's nodes drawn inside the lane."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,12 +11,33 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN_FILES = sorted((ROOT / "processes").glob("*.bpmn"))
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
-FLOW_NODES = ["startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-              "userTask", "scriptTask", "businessRuleTask", "serviceTask", "manualTask", "task", "callActivity",
-              "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
-              "sendTask", "receiveTask"]
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+FLOW_NODES = [
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "userTask",
+    "scriptTask",
+    "businessRuleTask",
+    "serviceTask",
+    "manualTask",
+    "task",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "sendTask",
+    "receiveTask",
+]
 
 
 def load(path):
@@ -25,8 +47,10 @@ def load(path):
     for s in root.iter(f"{{{NS['bpmndi']}}}BPMNShape"):
         b = s.find("dc:Bounds", NS)
         shapes[s.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
-    edges = {e.get("bpmnElement"): [(float(w.get("x")), float(w.get("y"))) for w in e.findall("di:waypoint", NS)]
-             for e in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge")}
+    edges = {
+        e.get("bpmnElement"): [(float(w.get("x")), float(w.get("y"))) for w in e.findall("di:waypoint", NS)]
+        for e in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge")
+    }
     return root, nodes, shapes, edges
 
 
@@ -44,8 +68,13 @@ def overlap(a, b):
 
 
 def test_there_are_diagrams():
-    assert {p.name for p in BPMN_FILES} >= {"case.bpmn", "leader.bpmn", "decision_items.bpmn", "return_visit.bpmn",
-                                             "weekly_report.bpmn"}
+    assert {p.name for p in BPMN_FILES} >= {
+        "case.bpmn",
+        "leader.bpmn",
+        "decision_items.bpmn",
+        "return_visit.bpmn",
+        "weekly_report.bpmn",
+    }
 
 
 @pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
@@ -67,7 +96,7 @@ def test_no_shapes_overlap(path):
     ids = list(nodes)
     bad = []
     for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
+        for b in ids[i + 1 :]:
             na, nb = nodes[a], nodes[b]
             if a in ancestors(nb) or b in ancestors(na):
                 continue  # a node inside an expanded subprocess
@@ -117,8 +146,17 @@ def test_lane_nodes_lie_inside_their_lane(path):
 
 
 # -- labels -------------------------------------------------------------------------------
-LABELED = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-           "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
+LABELED = (
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+)
 
 
 def labels(root):
@@ -152,15 +190,19 @@ def test_labels_overlap_no_label_shape_or_flow(path):
     root, nodes, shapes, edges = load(path)
     boxes = {i: b for i, b in labels(root).items() if b}
     ids = sorted(boxes)
-    bad = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:] if overlap(boxes[a], boxes[b])]
+    bad = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if overlap(boxes[a], boxes[b])]
     for lid, box in boxes.items():
         for nid, shape in shapes.items():
             if nid not in nodes:
                 continue
             if nodes[nid].tag.endswith("subProcess") and nodes[nid].get("id") != lid:
                 x, y, w, h = shape  # an expanded subprocess: the label lies wholly inside or outside it
-                border = [((x, y), (x + w, y)), ((x, y + h), (x + w, y + h)), ((x, y), (x, y + h)),
-                          ((x + w, y), (x + w, y + h))]
+                border = [
+                    ((x, y), (x + w, y)),
+                    ((x, y + h), (x + w, y + h)),
+                    ((x, y), (x, y + h)),
+                    ((x + w, y), (x + w, y + h)),
+                ]
                 if any(crosses(box, a, b) for a, b in border):
                     bad.append((lid, nid))
             elif overlap(box, shape):
@@ -186,8 +228,12 @@ def test_lane_labels_are_clear_and_labels_lie_in_one_lane(path):
         assert len(name) * 12 + 10 <= shapes[lid][3], f"lane name {name} is longer than its lane"
     boxes = [(i, b) for i, b in labels(root).items() if b] + [(n, shapes[n]) for n in nodes]
     for i, box in boxes:
-        if box[0] < header_end or not (pool[0] <= box[0] and box[0] + box[2] <= pool[0] + pool[2]
-                                       and pool[1] <= box[1] and box[1] + box[3] <= pool[1] + pool[3]):
+        if box[0] < header_end or not (
+            pool[0] <= box[0]
+            and box[0] + box[2] <= pool[0] + pool[2]
+            and pool[1] <= box[1]
+            and box[1] + box[3] <= pool[1] + pool[3]
+        ):
             bad.append((i, "outside the drawing area"))
     borders = sorted({shapes[lid][1] for lid in lanes} - {pool[1]})
     for i, box in labels(root).items():

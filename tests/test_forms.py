@@ -1,5 +1,6 @@
 """The forms in forms/: valid JSON Schema 2020-12, Chinese labels, one per user task, and
 unit/county lists that agree with processes/directory.json."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,16 @@ def choices(sub):
 
 
 def test_directory_codes_follow_the_conventions():
-    assert [c["code"] for c in DIRECTORY["counties"]] == ["city", "shuangta", "longcheng", "beipiao", "lingyuan",
-                                                          "chaoyangxian", "jianping", "kazuo"]
+    assert [c["code"] for c in DIRECTORY["counties"]] == [
+        "city",
+        "shuangta",
+        "longcheng",
+        "beipiao",
+        "lingyuan",
+        "chaoyangxian",
+        "jianping",
+        "kazuo",
+    ]
     for unit in DIRECTORY["units"]:
         assert unit["county"] in COUNTY_CODES
         assert ("." not in unit["code"]) == (unit["county"] == "city")
@@ -89,21 +98,37 @@ def test_every_user_task_has_a_form():
 
 def test_submission_form_checks_credit_code_and_mobile():
     schema = load(FORMS / "case-submit.schema.json")
-    base = {"enterprise_name": "某公司", "uscc": "91211300MA0Q1ABC2" + forms.uscc_check_digit("91211300MA0Q1ABC2"),
-            "contact": "张", "mobile": "13904210000", "county": "kazuo", "category": "土地批复", "title": "用地问题",
-            "description": "用地批复三个月未下达", "help_wanted": "尽快批复", "urgency": "一般"}
+    base = {
+        "enterprise_name": "某公司",
+        "uscc": "91211300MA0Q1ABC2" + forms.uscc_check_digit("91211300MA0Q1ABC2"),
+        "contact": "张",
+        "mobile": "13904210000",
+        "county": "kazuo",
+        "category": "土地批复",
+        "title": "用地问题",
+        "description": "用地批复三个月未下达",
+        "help_wanted": "尽快批复",
+        "urgency": "一般",
+    }
     assert forms.validate(schema, base)
     with pytest.raises(forms.FormValidationError) as err:
-        forms.validate(schema, {**base, "uscc": base["uscc"][:-1] + ("0" if base["uscc"][-1] != "0" else "1"),
-                                "mobile": "12345"})
+        forms.validate(
+            schema, {**base, "uscc": base["uscc"][:-1] + ("0" if base["uscc"][-1] != "0" else "1"), "mobile": "12345"}
+        )
     assert set(err.value.by_field()) == {"uscc", "mobile"}
 
 
 def test_decision_items_are_repeatable_objects():
     schema = load(FORMS / "meeting-minutes.schema.json")
-    data = {"meeting_date": "2026-03-11", "attendees": ["市长"], "minutes": "纪要",
-            "decision_items": [{"content": "事项一", "unit": "zrzyj", "deadline": "2026-03-20"},
-                               {"content": "事项二", "unit": "kazuo.fgw", "deadline": "2026-03-25"}]}
+    data = {
+        "meeting_date": "2026-03-11",
+        "attendees": ["市长"],
+        "minutes": "纪要",
+        "decision_items": [
+            {"content": "事项一", "unit": "zrzyj", "deadline": "2026-03-20"},
+            {"content": "事项二", "unit": "kazuo.fgw", "deadline": "2026-03-25"},
+        ],
+    }
     assert forms.validate(schema, data)
     with pytest.raises(forms.FormValidationError) as err:
         forms.validate(schema, {**data, "decision_items": [{"content": "x", "unit": "nope", "deadline": "soon"}]})

@@ -8,6 +8,7 @@ An import is an edge to the module it names: ``from . import formrender`` to ``w
 the way are not edges (every submodule would otherwise form a circle with an ``__init__`` that
 imports it), nor are imports under ``if TYPE_CHECKING:``, which never run.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("engine", "webapp")
-
 
 
 def _module_name(path: Path) -> str:
@@ -37,7 +37,8 @@ def _modules(packages=PACKAGES) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _import_nodes(tree: ast.AST):
@@ -162,15 +163,22 @@ def _component_of(circle: list[str], graph) -> frozenset[str]:
 def test_engine_and_webapp_have_no_import_circles():
     graph = import_graph()
     found = {_component_of(circle, graph): circle for circle in circles(graph)}
-    new = [" → ".join(circle) + f"   (modules in the circle: {', '.join(sorted(component))})"
-           for component, circle in found.items()]
+    new = [
+        " → ".join(circle) + f"   (modules in the circle: {', '.join(sorted(component))})"
+        for component, circle in found.items()
+    ]
     assert not new, "import circles:\n" + "\n".join(new)
 
 
 def test_the_engine_imports_neither_the_web_app_nor_the_tooling():
     graph = import_graph(("engine", "webapp", "tooling"))
-    wrong = sorted(f"{m} imports {target}" for m, targets in graph.items() if m.split(".")[0] == "engine"
-                   for target in targets if target.split(".")[0] in ("webapp", "tooling"))
+    wrong = sorted(
+        f"{m} imports {target}"
+        for m, targets in graph.items()
+        if m.split(".")[0] == "engine"
+        for target in targets
+        if target.split(".")[0] in ("webapp", "tooling")
+    )
     assert not wrong, wrong
 
 
@@ -178,8 +186,12 @@ def test_no_web_module_takes_helpers_from_the_package_root():
     """Request helpers come from webapp/context.py; the root only composes the app. The one name
     taken from it is ``create_app``, by the command that serves the app."""
     graph = import_graph(("webapp",))
-    wrong = sorted(f"{m} imports {', '.join(sorted(names))} from webapp" for m, targets in graph.items()
-                   for target, names in targets.items() if target == "webapp" and names - {"create_app"})
+    wrong = sorted(
+        f"{m} imports {', '.join(sorted(names))} from webapp"
+        for m, targets in graph.items()
+        for target, names in targets.items()
+        if target == "webapp" and names - {"create_app"}
+    )
     assert not wrong, wrong
 
 
@@ -189,11 +201,16 @@ def test_the_walk_sees_function_local_and_relative_imports(tmp_path):
     pkg.mkdir()
     (pkg / "__init__.py").write_text("from . import a\n", encoding="utf-8")
     (pkg / "a.py").write_text("from .b import thing\n", encoding="utf-8")
-    (pkg / "b.py").write_text("def thing():\n    from . import a\n    from typing import TYPE_CHECKING\n"
-                              "if TYPE_CHECKING:\n    from pkg.c import x\n", encoding="utf-8")
+    (pkg / "b.py").write_text(
+        "def thing():\n    from . import a\n    from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from pkg.c import x\n",
+        encoding="utf-8",
+    )
     (pkg / "c.py").write_text("import pkg.b\n", encoding="utf-8")
     known = {"pkg", "pkg.a", "pkg.b", "pkg.c"}
-    graph = {name: imports_of(name, pkg / (f"{name.rpartition('.')[2]}.py" if "." in name else "__init__.py"), known)
-             for name in known}
+    graph = {
+        name: imports_of(name, pkg / (f"{name.rpartition('.')[2]}.py" if "." in name else "__init__.py"), known)
+        for name in known
+    }
     assert graph["pkg.b"] == {"pkg.a": set()}  # the function-local import counts, TYPE_CHECKING does not
     assert circles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]

@@ -16,12 +16,14 @@ The figures follow from the plan, not from tuning afterwards:
   78 / 15 / 9 bulletins      = issues signed off per series
   33 weekly reports, 48 park files, 27 research visits.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,29 +37,83 @@ from engine.models import HumanTask, Instance, WorkRecord
 from engine.runtime import Engine
 from engine.workdays import CHINA, to_china_date
 
-ARTICLE = {"ztc": 78, "key_project": 15, "six_batches": 9, "weekly_report": 33, "park_file": 48,
-           "research_visit": 27, "enterprises": 236, "coordinations": 395, "solved": 257}
+ARTICLE = {
+    "ztc": 78,
+    "key_project": 15,
+    "six_batches": 9,
+    "weekly_report": 33,
+    "park_file": 48,
+    "research_visit": 27,
+    "enterprises": 236,
+    "coordinations": 395,
+    "solved": 257,
+}
 START = _dt.date(2019, 9, 2)
 COUNTIES = ["city", "shuangta", "longcheng", "beipiao", "lingyuan", "chaoyangxian", "jianping", "kazuo"]
 CATEGORY_UNITS = {  # category → (lead unit, possible cooperating units)
-    "土地批复": ("zrzyj", ["fgw", "zjj"]), "门牌备案": ("gaj", ["zjj", "zrzyj"]),
-    "要素保障": ("fgw", ["gdgs", "zrzyj", "rsj"]), "环评手续": ("sthjj", ["fgw", "zrzyj"]),
-    "设计变更": ("zjj", ["zrzyj", "fgw"]), "融资贷款": ("jrfzj", ["gxj", "fgw"]),
-    "项目推进": ("fgw", ["gxj", "zrzyj", "yshj"]), "其他": ("yshj", ["gxj", "rsj"]),
+    "土地批复": ("zrzyj", ["fgw", "zjj"]),
+    "门牌备案": ("gaj", ["zjj", "zrzyj"]),
+    "要素保障": ("fgw", ["gdgs", "zrzyj", "rsj"]),
+    "环评手续": ("sthjj", ["fgw", "zrzyj"]),
+    "设计变更": ("zjj", ["zrzyj", "fgw"]),
+    "融资贷款": ("jrfzj", ["gxj", "fgw"]),
+    "项目推进": ("fgw", ["gxj", "zrzyj", "yshj"]),
+    "其他": ("yshj", ["gxj", "rsj"]),
 }
 CATEGORY_WEIGHTS = [22, 6, 20, 12, 8, 12, 16, 4]
-PLACES = ["华信", "燕都", "龙腾", "北方", "辽西", "凌河", "大凌河", "三燕", "红山", "牛河梁", "鑫奥", "柏慧", "韩伟",
-          "金达", "宏远", "盛源", "德隆", "恒泰", "泰和", "天成", "瑞丰", "安泰", "新华", "长城"]
-TRADES = [("新材料", "科技"), ("食品", "有限"), ("健身器材", "制造"), ("蛋业", "发展"), ("光伏", "能源"), ("汽车零部件", "制造"),
-          ("农产品", "加工"), ("医药", "科技"), ("建材", "实业"), ("物流", "服务"), ("钢铁", "实业"), ("电子", "科技"),
-          ("文旅", "发展"), ("化工", "科技"), ("装备", "制造"), ("风电", "能源")]
+PLACES = [
+    "华信",
+    "燕都",
+    "龙腾",
+    "北方",
+    "辽西",
+    "凌河",
+    "大凌河",
+    "三燕",
+    "红山",
+    "牛河梁",
+    "鑫奥",
+    "柏慧",
+    "韩伟",
+    "金达",
+    "宏远",
+    "盛源",
+    "德隆",
+    "恒泰",
+    "泰和",
+    "天成",
+    "瑞丰",
+    "安泰",
+    "新华",
+    "长城",
+]
+TRADES = [
+    ("新材料", "科技"),
+    ("食品", "有限"),
+    ("健身器材", "制造"),
+    ("蛋业", "发展"),
+    ("光伏", "能源"),
+    ("汽车零部件", "制造"),
+    ("农产品", "加工"),
+    ("医药", "科技"),
+    ("建材", "实业"),
+    ("物流", "服务"),
+    ("钢铁", "实业"),
+    ("电子", "科技"),
+    ("文旅", "发展"),
+    ("化工", "科技"),
+    ("装备", "制造"),
+    ("风电", "能源"),
+]
 TITLES = {
     "土地批复": ["项目用地批复尚未下达", "二期用地报批进度缓慢", "工业用地指标不足"],
-    "门牌备案": ["新建厂区门牌编号备案", "办公楼门牌号码申请"], "要素保障": ["施工用电增容迟迟未落实", "厂区供水管网未接入",
-                                                          "用工缺口较大需协调", "天然气管线接入受阻"],
-    "环评手续": ["环评批复办理时间长", "排污许可证延续办理"], "设计变更": ["厂房设计变更审批", "规划条件调整审批"],
+    "门牌备案": ["新建厂区门牌编号备案", "办公楼门牌号码申请"],
+    "要素保障": ["施工用电增容迟迟未落实", "厂区供水管网未接入", "用工缺口较大需协调", "天然气管线接入受阻"],
+    "环评手续": ["环评批复办理时间长", "排污许可证延续办理"],
+    "设计变更": ["厂房设计变更审批", "规划条件调整审批"],
     "融资贷款": ["流动资金贷款到期续贷困难", "技改项目融资需求", "中小企业担保贷款"],
-    "项目推进": ["项目开工前置手续多", "重点项目施工许可办理", "项目配套道路未建成"], "其他": ["企业人才公寓申请", "出口退税进度咨询"],
+    "项目推进": ["项目开工前置手续多", "重点项目施工许可办理", "项目配套道路未建成"],
+    "其他": ["企业人才公寓申请", "出口退税进度咨询"],
 }
 
 
@@ -87,8 +143,11 @@ def _enterprises(rng: random.Random, n: int) -> list[dict]:
     names: set[str] = set()
     while len(out) < n:
         place, (trade, kind) = rng.choice(PLACES), rng.choice(TRADES)
-        name = f"朝阳{place}{trade}{'科技' if kind == '科技' else ''}有限公司" if rng.random() < 0.5 else \
-            f"辽宁{place}{trade}有限公司"
+        name = (
+            f"朝阳{place}{trade}{'科技' if kind == '科技' else ''}有限公司"
+            if rng.random() < 0.5
+            else f"辽宁{place}{trade}有限公司"
+        )
         if name in names:
             name = name.replace("有限公司", f"{len(out) % 9 + 1}号项目有限公司")
         if name in names:
@@ -104,8 +163,14 @@ def plan(end: _dt.date, seed: int = 2019) -> list[CasePlan]:
     """300 cases from 2019-09 to ``end``: 257 solved, 15 rejected, 8 withdrawn, 6 closed with an
     explanation, 4 without a return-visit answer, 10 still open at ``end``."""
     rng = random.Random(seed)
-    outcomes = (["solved"] * 257 + ["rejected"] * 15 + ["withdrawn_timeout"] * 5 + ["withdrawn_message"] * 3
-                + ["explained"] * 6 + ["no_answer"] * 4)
+    outcomes = (
+        ["solved"] * 257
+        + ["rejected"] * 15
+        + ["withdrawn_timeout"] * 5
+        + ["withdrawn_message"] * 3
+        + ["explained"] * 6
+        + ["no_answer"] * 4
+    )
     rng.shuffle(outcomes)
     closed_end = end - _dt.timedelta(days=45)
     span = (closed_end - START).days
@@ -121,10 +186,19 @@ def plan(end: _dt.date, seed: int = 2019) -> list[CasePlan]:
     for i, (outcome, day) in enumerate(zip(outcomes + ["open"] * 10, days + open_days)):
         category = rng.choices(list(CATEGORY_UNITS), CATEGORY_WEIGHTS)[0]
         county = rng.choices(COUNTIES, [30, 10, 10, 8, 8, 8, 14, 12])[0]
-        plans.append(CasePlan(day=day, enterprise=enterprises_of[i], county=county, category=category,
-                              urgency=rng.choices(["一般", "紧急", "特急"], [60, 30, 10])[0], outcome=outcome,
-                              mode=rng.choices(["马上办", "快速办", "监督办"], [30, 50, 20])[0],
-                              handling_days=rng.choice([1, 1, 2, 2, 3]), material_first=rng.random() < 0.05))
+        plans.append(
+            CasePlan(
+                day=day,
+                enterprise=enterprises_of[i],
+                county=county,
+                category=category,
+                urgency=rng.choices(["一般", "紧急", "特急"], [60, 30, 10])[0],
+                outcome=outcome,
+                mode=rng.choices(["马上办", "快速办", "监督办"], [30, 50, 20])[0],
+                handling_days=rng.choice([1, 1, 2, 2, 3]),
+                material_first=rng.random() < 0.05,
+            )
+        )
     special = plans[last_solved]
     special.county, special.category, special.escalate = "city", "项目推进", "专题会议"
     special.special = {"title": "二期建设项目推进受阻", "lead": "fgw", "coop": ["zrzyj"]}
@@ -171,8 +245,9 @@ def _at(day: _dt.date, hm: str = "09:00") -> _dt.datetime:
 
 
 class Runner:
-    def __init__(self, Session: sessionmaker[Session], engine: Engine, clock: FakeClock,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self, Session: sessionmaker[Session], engine: Engine, clock: FakeClock, log: Callable[[str], None] | None = None
+    ):
         self.Session, self.engine, self.clock = Session, engine, clock
         self.cal = engine.calendar
         self.log = log or (lambda _m: None)
@@ -181,8 +256,11 @@ class Runner:
     def fire_due(self) -> None:
         for _ in range(20):
             with self.Session.begin() as s:
-                due = list(s.scalars(select(Instance).where(Instance.status == "running",
-                                                            Instance.next_timer_at <= self.clock.now())))
+                due = list(
+                    s.scalars(
+                        select(Instance).where(Instance.status == "running", Instance.next_timer_at <= self.clock.now())
+                    )
+                )
                 for inst in due:
                     self.engine.fire_timers(s, inst)
             if not due:
@@ -213,17 +291,31 @@ class Runner:
     def run_case(self, p: CasePlan, ent: dict) -> int:
         self.clock.set(_at(self.workday(p.day, 0), "09:00"))
         title = p.special.get("title") or random.Random(p.day.toordinal()).choice(TITLES[p.category])
-        data = {"enterprise_name": ent["name"], "uscc": ent["uscc"], "contact": "王经理", "mobile": "13904210000",
-                "county": p.county, "project": "", "category": p.category, "title": title,
-                "description": f"{ent['name']}反映：{title}，影响项目进度，请求协调解决。",
-                "help_wanted": "请协调有关部门尽快解决", "urgency": p.urgency}
+        data = {
+            "enterprise_name": ent["name"],
+            "uscc": ent["uscc"],
+            "contact": "王经理",
+            "mobile": "13904210000",
+            "county": p.county,
+            "project": "",
+            "category": p.category,
+            "title": title,
+            "description": f"{ent['name']}反映：{title}，影响项目进度，请求协调解决。",
+            "help_wanted": "请协调有关部门尽快解决",
+            "urgency": p.urgency,
+        }
         with self.Session.begin() as s:
             inst = cases_mod.start_case(s, self.engine, data, actor="ent.history")
             iid, case_no = inst.id, inst.business_key
         assert case_no is not None  # start_case numbers every case
         lead, coop = _units_for(p)
-        state = {"visits": list(p.visits), "material": p.material_first, "late": p.overdue, "escalate": p.escalate,
-                 "day": self.clock.now()}
+        state = {
+            "visits": list(p.visits),
+            "material": p.material_first,
+            "late": p.overdue,
+            "escalate": p.escalate,
+            "day": self.clock.now(),
+        }
         for _ in range(80):
             with self.Session() as s:
                 status = s.get_one(Instance, iid).status
@@ -242,8 +334,9 @@ class Runner:
             if p.outcome == "withdrawn_message" and any(t.bpmn_id == "Task_draft" for t in tasks):
                 self.clock.set(self.clock.now() + _dt.timedelta(hours=3))
                 with self.Session.begin() as s:  # the enterprise withdraws while the unit handles it
-                    cases_mod.deliver_case_message(s, self.engine, case_no, "enterprise_withdraws",
-                                                   {"reason": "问题已自行解决"}, "ent.history")
+                    cases_mod.deliver_case_message(
+                        s, self.engine, case_no, "enterprise_withdraws", {"reason": "问题已自行解决"}, "ent.history"
+                    )
                 continue
             self.clock.set(self.clock.now() + _dt.timedelta(minutes=30))
             self.step(p, tasks[0], lead, coop, state)  # one at a time: a step may withdraw the others
@@ -265,14 +358,20 @@ class Runner:
                     with self.Session.begin() as s:
                         number = s.get_one(Instance, task.instance_id).business_key
                         assert number is not None  # a case has its number
-                        cases_mod.deliver_case_message(s, self.engine, number, "material_supplied",
-                                                       {"files": ["备案文件.pdf"]}, "ent.history")
+                        cases_mod.deliver_case_message(
+                            s, self.engine, number, "material_supplied", {"files": ["备案文件.pdf"]}, "ent.history"
+                        )
                     return
             else:
                 data = {"intake_decision": "accept"}
         elif b == "Task_dispatch":
-            data = {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": coop, "mode": p.mode,
-                    "category": p.category}
+            data = {
+                "dispatch_action": "dispatch",
+                "lead_unit": lead,
+                "coop_units": coop,
+                "mode": p.mode,
+                "category": p.category,
+            }
         elif b in ("Task_draft", "Task_revise"):
             with self.Session() as s:
                 deadline = stats.parse_dt(s.get_one(Instance, task.instance_id).summary.get("deadline"))
@@ -295,8 +394,10 @@ class Runner:
             else:
                 data = {"head_decision": "submit"}
         elif b == "Task_notice":
-            data = {"supervision_notice_no": f"督字〔{today.year}〕{task.instance_id}号",
-                    "supervision_content": "请于限期内办结并报送办理结果"}
+            data = {
+                "supervision_notice_no": f"督字〔{today.year}〕{task.instance_id}号",
+                "supervision_content": "请于限期内办结并报送办理结果",
+            }
         elif b == "Task_leader_decision":
             mode = state.pop("escalate_pending", None) or state.pop("escalate", None) or "专题会议"
             data = {"leader_mode": mode, "instruction": "请相关部门抓紧协调解决"}
@@ -307,11 +408,20 @@ class Runner:
             items = [{"content": "落实企业诉求", "unit": lead, "deadline": due}]
             items += [{"content": "配合做好相关工作", "unit": c, "deadline": due} for c in coop]
             if b == "Task_meeting":
-                data = {"meeting_date": today.isoformat(), "attendees": ["市长", "有关部门负责人"],
-                        "minutes": "会议研究了企业反映的问题，议定如下事项", "decision_items": items}
+                data = {
+                    "meeting_date": today.isoformat(),
+                    "attendees": ["市长", "有关部门负责人"],
+                    "minutes": "会议研究了企业反映的问题，议定如下事项",
+                    "decision_items": items,
+                }
             else:
-                data = {"visit_date": today.isoformat(), "location": "项目现场", "attendees": ["市委书记", "有关部门负责人"],
-                        "onsite_record": "现场办公，议定如下事项", "decision_items": items}
+                data = {
+                    "visit_date": today.isoformat(),
+                    "location": "项目现场",
+                    "attendees": ["市委书记", "有关部门负责人"],
+                    "onsite_record": "现场办公，议定如下事项",
+                    "decision_items": items,
+                }
         elif b == "Task_item":
             self.move(_at(self.workday(today, 1), "10:00"))
             data = {"item_report": "已落实"}
@@ -342,11 +452,19 @@ class Runner:
     def run_bulletin(self, series: str, day: _dt.date, title: str, period: stats.Period, returned: bool) -> None:
         self.clock.set(_at(day, "09:30"))
         with self.Session.begin() as s:
-            picked = list(s.scalars(select(stats.CaseRecord.instance_id).where(
-                stats.CaseRecord.escalated == True,  # noqa: E712
-                stats.between(stats.CaseRecord.received_at, period)).limit(5)))
-            bulletin = bulletins_mod.compose(s, self.engine, series=series, title=title, period=period,
-                                             case_ids=picked, actor="wg.city")
+            picked = list(
+                s.scalars(
+                    select(stats.CaseRecord.instance_id)
+                    .where(
+                        stats.CaseRecord.escalated == True,  # noqa: E712
+                        stats.between(stats.CaseRecord.received_at, period),
+                    )
+                    .limit(5)
+                )
+            )
+            bulletin = bulletins_mod.compose(
+                s, self.engine, series=series, title=title, period=period, case_ids=picked, actor="wg.city"
+            )
             iid = bulletin.instance_id
         assert iid is not None  # compose starts the bulletin's process
         for answer in (["return"] if returned else []) + ["approve"]:
@@ -370,16 +488,29 @@ class Runner:
             self.move(_at(friday, "09:01"))
             (iid,) = timerstart.start_all_due(self.Session, self.engine)
             for task in self.ready(iid):
-                self.complete(task, {"enterprises_contacted": rng.randrange(0, 6), "coordinations": rng.randrange(0, 8),
-                                     "problems_solved": rng.randrange(0, 4), "projects_signed": rng.randrange(0, 2),
-                                     "investment_wan_yuan": float(rng.randrange(0, 5000))})
+                self.complete(
+                    task,
+                    {
+                        "enterprises_contacted": rng.randrange(0, 6),
+                        "coordinations": rng.randrange(0, 8),
+                        "problems_solved": rng.randrange(0, 4),
+                        "projects_signed": rng.randrange(0, 2),
+                        "investment_wan_yuan": float(rng.randrange(0, 5000)),
+                    },
+                )
             (publish,) = self.ready(iid)
             self.clock.set(_at(friday, "16:00"))
             self.complete(publish, {"issue_no": n, "compile_summary": f"第{n}期周报综述"})
 
 
-def generate(Session: sessionmaker[Session], engine: Engine, clock: FakeClock, end: _dt.date | None = None, log: Callable[[str], None] | None = None,
-             seed: int = 2019) -> dict:
+def generate(
+    Session: sessionmaker[Session],
+    engine: Engine,
+    clock: FakeClock,
+    end: _dt.date | None = None,
+    log: Callable[[str], None] | None = None,
+    seed: int = 2019,
+) -> dict:
     """Generate the whole history (processes must be deployed). Returns what was made."""
     log = log or (lambda _m: None)
     end = end or to_china_date(clock.now())
@@ -392,8 +523,11 @@ def generate(Session: sessionmaker[Session], engine: Engine, clock: FakeClock, e
         if (i + 1) % 25 == 0:
             log(f"{i + 1} cases")
     # bulletins: the 直通车专报 roughly monthly from 2019-10, the others later and rarer
-    for series, count, first in (("ztc", 78, _dt.date(2019, 10, 8)), ("key_project", 15, _dt.date(2021, 3, 1)),
-                                 ("six_batches", 9, _dt.date(2022, 4, 1))):
+    for series, count, first in (
+        ("ztc", 78, _dt.date(2019, 10, 8)),
+        ("key_project", 15, _dt.date(2021, 3, 1)),
+        ("six_batches", 9, _dt.date(2022, 4, 1)),
+    ):
         last = end - _dt.timedelta(days=20)
         step = (last - first).days / count
         for n in range(count):
@@ -408,12 +542,27 @@ def generate(Session: sessionmaker[Session], engine: Engine, clock: FakeClock, e
     with Session.begin() as s:
         for n in range(48):
             county = COUNTIES[n % 8]
-            s.add(WorkRecord(kind="park_file", title=f"重点产业园档案第{n + 1}号", county=county,
-                             occurred_on=START + _dt.timedelta(days=30 + n * 40), data={}, created_by="wg.city"))
+            s.add(
+                WorkRecord(
+                    kind="park_file",
+                    title=f"重点产业园档案第{n + 1}号",
+                    county=county,
+                    occurred_on=START + _dt.timedelta(days=30 + n * 40),
+                    data={},
+                    created_by="wg.city",
+                )
+            )
         for n in range(27):
-            s.add(WorkRecord(kind="research_visit", title=f"赴{['双塔区', '龙城区', '北票市', '凌源市', '朝阳县', '建平县', '喀左县'][n % 7]}调研企业",
-                             county=COUNTIES[1 + n % 7], occurred_on=START + _dt.timedelta(days=20 + n * 95),
-                             data={"enterprises": rng.randrange(3, 12)}, created_by="wg.city"))
+            s.add(
+                WorkRecord(
+                    kind="research_visit",
+                    title=f"赴{['双塔区', '龙城区', '北票市', '凌源市', '朝阳县', '建平县', '喀左县'][n % 7]}调研企业",
+                    county=COUNTIES[1 + n % 7],
+                    occurred_on=START + _dt.timedelta(days=20 + n * 95),
+                    data={"enterprises": rng.randrange(3, 12)},
+                    created_by="wg.city",
+                )
+            )
     runner.clock.set(_at(end, "09:00") if _at(end, "09:00") > clock.now() else clock.now())
     runner.fire_due()
     return {"cases": len(plans), "bulletins": 102, "weekly_reports": 33, "park_files": 48, "research_visits": 27}

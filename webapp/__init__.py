@@ -6,6 +6,7 @@ extensions and blueprints; this module holds nothing else. What a request works 
 package imports this one. Views stay thin: parse input, call the engine, render.
 One database session per request; it commits once at the end or rolls back.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -50,8 +51,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _wire_database(app, settings)
     csrf.init_app(app)
     i18n.compile_catalogues()
-    babel.init_app(app, default_translation_directories=str(Path(__file__).parent / "translations"),
-                   locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    babel.init_app(
+        app,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+        locale_selector=i18n.select_locale,
+        timezone_selector=lambda: "Asia/Shanghai",
+    )
     from . import errors, filters, health, limits, views_auth
 
     health.init_app(app)  # before the user's session is opened (issue 16)
@@ -149,4 +154,3 @@ def _wire_database(app: Flask, settings: Settings) -> None:
         if db is not None:  # the request failed before after_request
             db.rollback()
             db.close()
-

@@ -6,6 +6,7 @@ The current password is asked first, and wrong guesses count as failed log-ins o
 must meet the policy (engine/passwords.py). The person's other sessions end at once, this one
 stays (engine/accounts.change_password).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -75,8 +76,9 @@ def password():
                 if not request.form.get("current"):
                     raise InvalidRequest("current password required", field="current", code="required")
                 new, _generated = new_password_from_form(user.username, field="new", may_generate=False)
-                accounts.change_password(db, user, request.form.get("current", ""), new,
-                                         keep_session=current_session_secret())
+                accounts.change_password(
+                    db, user, request.form.get("current", ""), new, keep_session=current_session_secret()
+                )
         except InvalidRequest as exc:
             errors = {exc.details.get("field", ""): field_message(exc.details.get("code"))}
             status = 422
@@ -87,4 +89,3 @@ def password():
             flash(_("密码已修改，您在其他地方的登录已退出"), "ok")
             return redirect(url_for("account.password"))
     return render_template("account/password.html", errors=errors), status
-

@@ -2,6 +2,7 @@
 to correct and a retry, and the levers on a case: suspend, resume, terminate. Every lever is
 engine.incidents', which writes its audit entry; the request commits once. The account pages
 (/admin/users) are in admin_users.py, on this blueprint."""
+
 from __future__ import annotations
 
 import functools
@@ -48,16 +49,25 @@ def _back(instance: Instance):
 @admin_required
 def incidents_list():
     rows = incidents.list_incidents(get_db(), process_id=request.args.get("process_id") or None, limit=500)
-    return render_template("admin/incidents.html", incidents=rows, total=incidents.count_incidents(get_db()),
-                           calendar_missing=get_engine().calendar.missing_years(get_engine().clock.now()))
+    return render_template(
+        "admin/incidents.html",
+        incidents=rows,
+        total=incidents.count_incidents(get_db()),
+        calendar_missing=get_engine().calendar.missing_years(get_engine().clock.now()),
+    )
 
 
 def _render_incident(instance: Instance, data_text: str | None = None, error: str | None = None, status=200):
     data = incidents.failed_task_data(get_db(), get_engine(), instance.id)
     if data_text is None:
         data_text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    return render_template("admin/incident.html", incident=incidents.Incident.of(instance), case=instance,
-                           data_text=data_text, data_error=error), status
+    return render_template(
+        "admin/incident.html",
+        incident=incidents.Incident.of(instance),
+        case=instance,
+        data_text=data_text,
+        data_error=error,
+    ), status
 
 
 @bp.get("/incidents/<int:instance_id>")

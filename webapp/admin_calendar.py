@@ -3,6 +3,7 @@ stored in the database (engine.calendarstore) and picked up by every web and wor
 at its next request or step. A wrong line is refused with its line number, the typed text
 kept; every change is audited. Years without official data are estimates: their deadlines
 are marked 临时时限, and the page (and /healthz) warns while this year or the next is one."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -17,8 +18,12 @@ from .context import get_db, get_engine
 
 
 def source_label(source: str) -> str:
-    return {"database": _("管理员录入"), "file": _("数据文件"), "package": _("官方数据（软件包）"),
-            "estimate": _("估算（临时时限）")}.get(source, source)
+    return {
+        "database": _("管理员录入"),
+        "file": _("数据文件"),
+        "package": _("官方数据（软件包）"),
+        "estimate": _("估算（临时时限）"),
+    }.get(source, source)
 
 
 def _lines(text: str) -> tuple[list[str], list[int]]:
@@ -56,23 +61,42 @@ def calendar_index():
     engine = get_engine()
     this_year = to_china_date(engine.clock.now()).year
     years = sorted(set(range(this_year - 1, this_year + 3)) | set(calendarstore.stored_years(get_db())))
-    rows = [{"year": y, "source": engine.calendar.source(y), "label": source_label(engine.calendar.source(y)),
-             **{k: len(v) for k, v in engine.calendar.year_lists(y).items()}} for y in years]
-    return render_template("admin/calendar.html", rows=rows, missing=engine.calendar.missing_years(engine.clock.now()),
-                           package_last=PACKAGE_YEARS[-1])
+    rows = [
+        {
+            "year": y,
+            "source": engine.calendar.source(y),
+            "label": source_label(engine.calendar.source(y)),
+            **{k: len(v) for k, v in engine.calendar.year_lists(y).items()},
+        }
+        for y in years
+    ]
+    return render_template(
+        "admin/calendar.html",
+        rows=rows,
+        missing=engine.calendar.missing_years(engine.clock.now()),
+        package_last=PACKAGE_YEARS[-1],
+    )
 
 
-def _render_year(year: int, texts: dict[str, str] | None = None, errors: dict[str, list[str]] | None = None,
-                 status: int = 200):
+def _render_year(
+    year: int, texts: dict[str, str] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200
+):
     calendar = get_engine().calendar
     source = calendar.source(year)
     lists = calendar.year_lists(year)
     if texts is None:
         texts = {k: "\n".join(lists[k]) if source != "estimate" else "" for k in KINDS}
     estimate = lists["holidays"] if source == "estimate" else []
-    return render_template("admin/calendar_year.html", year=year, source=source, label=source_label(source),
-                           texts=texts, errors=errors or {}, estimate=estimate,
-                           stored=year in calendarstore.stored_years(get_db())), status
+    return render_template(
+        "admin/calendar_year.html",
+        year=year,
+        source=source,
+        label=source_label(source),
+        texts=texts,
+        errors=errors or {},
+        estimate=estimate,
+        stored=year in calendarstore.stored_years(get_db()),
+    ), status
 
 
 @bp.get("/calendar/<int:year>")
@@ -94,9 +118,10 @@ def calendar_save(year: int):
         for kind, found in (exc.details.get("problems") or {}).items():
             dates, numbers = parsed[kind]
             for p in found:
-                errors.setdefault(kind, []).append(_("第 %(line)s 行：", line=numbers[dates.index(p["value"])]
-                                                     if p["value"] in dates else "?")
-                                                   + problem_message(p["code"], p["value"], year))
+                errors.setdefault(kind, []).append(
+                    _("第 %(line)s 行：", line=numbers[dates.index(p["value"])] if p["value"] in dates else "?")
+                    + problem_message(p["code"], p["value"], year)
+                )
         return _render_year(year, texts, errors, 422)
     except Conflict:
         get_db().rollback()

@@ -6,6 +6,7 @@ bad input answers 422 with a message at the field and the typed values kept (nev
 passwords). A generated password is shown once on the answering page, never put in the
 (signed, not encrypted) session cookie.
 """
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -50,14 +51,25 @@ def users_list():
     state = request.args.get("state", "")
     active = {"active": True, "inactive": False}.get(state)
     rows = list(get_db().scalars(accounts.list_users(q or None, kind, active).limit(PAGE_LIMIT + 1)))
-    return render_template("admin/users.html", users=rows[:PAGE_LIMIT], more=len(rows) > PAGE_LIMIT,
-                           q=q, kind=kind or "", state=state if active is not None else "")
+    return render_template(
+        "admin/users.html",
+        users=rows[:PAGE_LIMIT],
+        more=len(rows) > PAGE_LIMIT,
+        q=q,
+        kind=kind or "",
+        state=state if active is not None else "",
+    )
 
 
 def _render_new(values: dict, errors: dict, status: int = 200):
     directory = current_app.config["DIRECTORY"]
-    return render_template("admin/user_new.html", values=values, errors=errors, group_choices=_group_choices(),
-                           counties=list(directory.counties.items())), status
+    return render_template(
+        "admin/user_new.html",
+        values=values,
+        errors=errors,
+        group_choices=_group_choices(),
+        counties=list(directory.counties.items()),
+    ), status
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -66,32 +78,55 @@ def user_new():
     if request.method == "GET":
         return _render_new({"kind": "official", "groups": []}, {})
     form = request.form
-    values = {name: form.get(name, "").strip() for name in ("username", "display_name", "kind", "county", "email",
-                                                             "phone")}
+    values = {
+        name: form.get(name, "").strip() for name in ("username", "display_name", "kind", "county", "email", "phone")
+    }
     values["groups"] = [group for group in form.getlist("groups") if group][:50]
     values["generate"] = form.get("generate") == "1"
     try:
         password, generated = new_password_from_form(values["username"])
-        user = accounts.create_user(get_db(), current_app.config["DIRECTORY"], username=values["username"],
-                                    password=password, display_name=values["display_name"],
-                                    kind=values["kind"], groups=values["groups"], county=values["county"],
-                                    email=values["email"], phone=values["phone"], actor=g.user.username)
+        user = accounts.create_user(
+            get_db(),
+            current_app.config["DIRECTORY"],
+            username=values["username"],
+            password=password,
+            display_name=values["display_name"],
+            kind=values["kind"],
+            groups=values["groups"],
+            county=values["county"],
+            email=values["email"],
+            phone=values["phone"],
+            actor=g.user.username,
+        )
     except InvalidRequest as exc:
         field = exc.details.get("field", "")
         return _render_new(values, {field: field_message(exc.details.get("code"))}, 422)
-    return _render_user(user, new_password=password if generated else None,
-                        message=_("已创建账号 %(name)s", name=user.username))
+    return _render_user(
+        user, new_password=password if generated else None, message=_("已创建账号 %(name)s", name=user.username)
+    )
 
 
-def _render_user(user: User, *, new_password: str | None = None, message: str | None = None,
-                 errors: dict | None = None, status: int = 200):
+def _render_user(
+    user: User,
+    *,
+    new_password: str | None = None,
+    message: str | None = None,
+    errors: dict | None = None,
+    status: int = 200,
+):
     from engine import sessions
 
     from .views_auth import session_limits
 
     live = len(list(get_db().scalars(sessions.live_sessions(get_db(), user, session_limits(current_app)))))
-    return render_template("admin/user.html", user=user, shown_password=new_password, message=message,
-                           errors=errors or {}, live_sessions=live), status
+    return render_template(
+        "admin/user.html",
+        user=user,
+        shown_password=new_password,
+        message=message,
+        errors=errors or {},
+        live_sessions=live,
+    ), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -110,8 +145,9 @@ def user_password(user_id: int):
     except InvalidRequest as exc:
         field = exc.details.get("field", "")
         return _render_user(user, errors={field: field_message(exc.details.get("code"))}, status=422)
-    return _render_user(user, new_password=password if generated else None,
-                        message=_("密码已重置，该用户的所有会话已结束"))
+    return _render_user(
+        user, new_password=password if generated else None, message=_("密码已重置，该用户的所有会话已结束")
+    )
 
 
 @bp.post("/users/<int:user_id>/active")

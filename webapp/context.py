@@ -5,6 +5,7 @@ extension objects. Blueprints and helpers import these from here, never from the
 ``get_db()`` opens the request's session on first use (a reader on SQLite for a read request,
 webapp/dbmode.py); create_app commits it once at the end of the request or rolls it back.
 """
+
 from __future__ import annotations
 
 from flask import current_app, g

@@ -4,6 +4,7 @@
 not match the rule, so the page or API answers 404 instead of the database overflowing
 into a 500. ``int(max=…)`` still narrows it further.
 """
+
 from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter

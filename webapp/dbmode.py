@@ -17,10 +17,11 @@ A read request that must write anyway:
 
 PostgreSQL readers never wait for writers: there every request keeps one ordinary session.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
@@ -38,8 +39,12 @@ TOUCH_WAIT_S = 0.5
 def open_session(maker) -> Session:
     """The request's session: a reader on SQLite for a read request, else an ordinary one."""
     bind = maker.kw.get("bind")
-    if (request.method in READ_METHODS and not request.environ.get(AS_WRITER)
-            and bind is not None and bind.dialect.name == "sqlite"):
+    if (
+        request.method in READ_METHODS
+        and not request.environ.get(AS_WRITER)
+        and bind is not None
+        and bind.dialect.name == "sqlite"
+    ):
         g.db_reads_only = True
         return maker(bind=reader(bind))
     return maker()

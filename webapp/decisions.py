@@ -2,6 +2,7 @@
 deadline, status, report and overdue mark — across the cases a person may see (/decision-items,
 filters unit, leader, status) and on each case page (``case_decision_items``, used by
 templates/office/_decision_items.html). The items come from engine/decision_items.py."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, render_template, request
@@ -19,8 +20,9 @@ def people_names(usernames) -> dict[str, str]:
     names = [u for u in set(usernames) if u]
     if not names:
         return {}
-    rows = get_db().execute(User.__table__.select().with_only_columns(User.username, User.display_name)
-                            .where(User.username.in_(names)))
+    rows = get_db().execute(
+        User.__table__.select().with_only_columns(User.username, User.display_name).where(User.username.in_(names))
+    )
     return {username: display or username for username, display in rows}
 
 
@@ -31,14 +33,20 @@ def _inject():
     def case_decision_items(instance):
         return decision_items.of_case(get_db(), instance, get_engine().clock.now())
 
-    return {"can_see_decision_board": access.follows_decision_items(principal),
-            "case_decision_items": case_decision_items, "decision_people": people_names}
+    return {
+        "can_see_decision_board": access.follows_decision_items(principal),
+        "case_decision_items": case_decision_items,
+        "decision_people": people_names,
+    }
 
 
 def query_from(args) -> decision_items.ItemQuery:
     status = args.get("status") or None
-    return decision_items.ItemQuery(unit=(args.get("unit") or None), leader=(args.get("leader") or None),
-                                    status=status if status in decision_items.STATUS_FILTERS else None)
+    return decision_items.ItemQuery(
+        unit=(args.get("unit") or None),
+        leader=(args.get("leader") or None),
+        status=status if status in decision_items.STATUS_FILTERS else None,
+    )
 
 
 @bp.get("/decision-items")
@@ -51,6 +59,12 @@ def board():
     # a unit or leader asked for keeps its choice in the filter, even when none of the items has it
     units = sorted(set(result.units) | ({query.unit} if query.unit else set()))
     leaders = sorted(set(result.leaders) | ({query.leader} if query.leader else set()))
-    return render_template("office/decision_items.html", result=result, query=query, args=request.args,
-                           units=[(u, directory.unit_name(u)) for u in units],
-                           leaders=[(u, names.get(u, u)) for u in leaders], names=names)
+    return render_template(
+        "office/decision_items.html",
+        result=result,
+        query=query,
+        args=request.args,
+        units=[(u, directory.unit_name(u)) for u in units],
+        leaders=[(u, names.get(u, u)) for u in leaders],
+        names=names,
+    )

@@ -1,6 +1,7 @@
 """Names and choice lists from the directory (processes/directory.json) that many pages use:
 ``choices()`` — counties, units, categories — for the form renderer (``choices=``,
 webapp/formrender.py); ``group_names`` shows candidate groups by name (``unit:zrzyj`` → 市自然资源局)."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _

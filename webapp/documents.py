@@ -1,5 +1,6 @@
 """Printable case documents (engine/documents.py): 交办单, 督办单, 会议纪要 as PDF or DOCX,
 downloaded from the case page by people who can see the case."""
+
 from __future__ import annotations
 
 import io
@@ -36,7 +37,8 @@ def download(case_id: int, entry_id: int, ext: str):
     else:
         data, mimetype = documents.render_pdf(doc), "application/pdf"
     case_no = (instance.summary or {}).get("case_no") or instance.business_key or str(instance.id)
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                         download_name=f"{doc.title}-{case_no}.{ext}", max_age=0)
+    response = send_file(
+        io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=f"{doc.title}-{case_no}.{ext}", max_age=0
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -7,10 +7,12 @@ texts a form or process file gives only in Chinese — step (task) names, the ma
 labels — through the Flask-Babel catalogue (``step_name``), the one mechanism for fixed Chinese
 text. A long case is folded: the submission and the newest ``FOLD_KEEP`` steps are shown,
 the earlier ones one click away (``?dossier=all``)."""
+
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import g, url_for
 from flask_babel import gettext as _
@@ -24,15 +26,17 @@ from .directory import choices, group_names
 from .filters import beijing, step_name
 from .i18n import current_lang
 
-
 # the form of the enterprise's supplied material (a message to its case; the portal's case page)
 MATERIAL_SCHEMA = {
-    "type": "object", "required": ["material_note"],
+    "type": "object",
+    "required": ["material_note"],
     "properties": {
         "material_note": {"type": "string", "title": "补充说明", "minLength": 2, "maxLength": 5000},
-        "material_files": {"type": "array", "title": "补充材料",
-                           "items": {"type": "object", "properties": {"id": {"type": "integer"},
-                                                                        "name": {"type": "string"}}}},
+        "material_files": {
+            "type": "array",
+            "title": "补充材料",
+            "items": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        },
     },
 }
 MATERIAL_UI = {"material_note": {"ui:widget": "textarea"}, "material_files": {"ui:widget": "file"}}
@@ -69,7 +73,9 @@ def attachment_namer(instance_id: int | None):
 
 def _title(schema: dict, ui: dict, lang: str) -> str | None:
     if lang == "en":
-        return ui.get("ui:title_en") or schema.get("x-title-en") or (_(schema["title"]) if schema.get("title") else None)
+        return (
+            ui.get("ui:title_en") or schema.get("x-title-en") or (_(schema["title"]) if schema.get("title") else None)
+        )
     return schema.get("title")
 
 
@@ -104,13 +110,17 @@ class Formatter:
         if widget == "file":
             return {"files": [self._file(v) for v in (value if isinstance(value, list) else [value])]}
         if widget == "rows" and isinstance(value, list):
-            items = (schema.get("items") or {})
+            items = schema.get("items") or {}
             rows = []
             for row in value:
                 if isinstance(row, dict):
-                    rows.append([{"label": _label(fld, self.lang), **self.value(fld.name, fld.schema, fld.ui, row[fld.name])}
-                                 for fld in formrender.fields_of(items, ui.get("items") or {})
-                                 if row.get(fld.name) not in (None, "") and not _blank(row.get(fld.name))])
+                    rows.append(
+                        [
+                            {"label": _label(fld, self.lang), **self.value(fld.name, fld.schema, fld.ui, row[fld.name])}
+                            for fld in formrender.fields_of(items, ui.get("items") or {})
+                            if row.get(fld.name) not in (None, "") and not _blank(row.get(fld.name))
+                        ]
+                    )
             return {"rows": rows}
         if widget in ("checkboxes", "multiselect", "lines") and isinstance(value, list):
             items = schema.get("items") or {}
@@ -134,16 +144,30 @@ class Formatter:
         ident = v.get("id") if isinstance(v, dict) else v
         if isinstance(ident, str) and ident.isdigit():
             ident = int(ident)
-        name = (v.get("name") if isinstance(v, dict) else None) or (self.file_name(ident) if isinstance(ident, int) else None)
+        name = (v.get("name") if isinstance(v, dict) else None) or (
+            self.file_name(ident) if isinstance(ident, int) else None
+        )
         return {"name": name or f"#{ident}", "url": self.file_url(ident) if isinstance(ident, int) else None}
 
     def step(self, step: dossier_mod.Step) -> dict:
         return {
-            "kind": step.kind, "step_id": step.step_id,
-            "name": (_title(step.schema, step.ui, self.lang) if step.kind == "message" else None) or step_name(step.name),
-            "actor": step.actor, "at": step.at, "round": step.round, "groups": group_names(step.groups),
-            "answers": [{"key": a.key, "label": _label(formrender.Field(a.key, a.schema, a.ui), self.lang),
-                         "public": a.public, **self.value(a.key, a.schema, a.ui, a.value)} for a in step.answers],
+            "kind": step.kind,
+            "step_id": step.step_id,
+            "name": (_title(step.schema, step.ui, self.lang) if step.kind == "message" else None)
+            or step_name(step.name),
+            "actor": step.actor,
+            "at": step.at,
+            "round": step.round,
+            "groups": group_names(step.groups),
+            "answers": [
+                {
+                    "key": a.key,
+                    "label": _label(formrender.Field(a.key, a.schema, a.ui), self.lang),
+                    "public": a.public,
+                    **self.value(a.key, a.schema, a.ui, a.value),
+                }
+                for a in step.answers
+            ],
         }
 
 
@@ -158,8 +182,7 @@ def steps_for(instance: Instance) -> list[dossier_mod.Step]:
         register_message_forms()
     cache = g.setdefault("dossier_steps", {})  # one reading per request (page, outcomes, files)
     if instance.id not in cache:
-        cache[instance.id] = dossier_mod.dossier(get_db(), get_engine(), instance,
-                                                 enterprise=g.principal.is_enterprise)
+        cache[instance.id] = dossier_mod.dossier(get_db(), get_engine(), instance, enterprise=g.principal.is_enterprise)
     return cache[instance.id]
 
 
@@ -208,18 +231,34 @@ def api_page(instance: Instance, audience: str, page: int, per_page: int, order:
     (``order=newest``) newest first, with the API's page envelope."""
     everything = steps_for(instance)
     ordered = list(reversed(everything)) if order == "newest" else everything
-    chosen = ordered[(page - 1) * per_page: page * per_page]
+    chosen = ordered[(page - 1) * per_page : page * per_page]
     fmt = formatter(audience, instance.id)
     steps = []
     for step in chosen:
         shown = fmt.step(step)
-        steps.append({**{k: shown[k] for k in ("kind", "step_id", "name", "actor", "at", "round")},
-                      "groups": step.groups, "group_names": shown["groups"],
-                      "answers": [{"key": a["key"], "label": a["label"], "public": a["public"],
-                                   "value": raw.value, "display": _display(a)}
-                                  for a, raw in zip(shown["answers"], step.answers)]})
-    return {"case_id": instance.id, "case_no": instance.business_key, "steps": steps,
-            "page": {"page": page, "per_page": per_page, "total": len(everything)}}
+        steps.append(
+            {
+                **{k: shown[k] for k in ("kind", "step_id", "name", "actor", "at", "round")},
+                "groups": step.groups,
+                "group_names": shown["groups"],
+                "answers": [
+                    {
+                        "key": a["key"],
+                        "label": a["label"],
+                        "public": a["public"],
+                        "value": raw.value,
+                        "display": _display(a),
+                    }
+                    for a, raw in zip(shown["answers"], step.answers)
+                ],
+            }
+        )
+    return {
+        "case_id": instance.id,
+        "case_no": instance.business_key,
+        "steps": steps,
+        "page": {"page": page, "per_page": per_page, "total": len(everything)},
+    }
 
 
 def _display(answer: dict) -> str:

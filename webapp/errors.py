@@ -1,4 +1,5 @@
 """Error pages in the visitor's language; nobody ever sees a stack trace."""
+
 from __future__ import annotations
 
 import logging
@@ -82,8 +83,9 @@ def register(app) -> None:
         if isinstance(exc, HTTPException):
             return _http(exc)
         _reset_db()  # (the log line reads the user)
-        log.exception("unhandled error on %s %s (user %s)", request.method, request.path,
-                      getattr(g.get("user"), "username", None))
+        log.exception(
+            "unhandled error on %s %s (user %s)", request.method, request.path, getattr(g.get("user"), "username", None)
+        )
         return error_page(500)
 
     @app.errorhandler(InternalServerError)

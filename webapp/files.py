@@ -1,9 +1,10 @@
 """Files over the web: the app's file store, streaming a download from it, and clear answers
 when the store fails (507 when it is full, 503 when it cannot be reached — never a bare 500)."""
+
 from __future__ import annotations
 
 import errno
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -73,10 +74,12 @@ def register(app) -> None:
 
     @app.errorhandler(storage.StorageError)
     def _storage_error(exc: storage.StorageError):
-        current_app.logger.warning("file store failed on %s %s: %s (%s)", request.method, request.path,
-                                   exc.message, exc.detail)
+        current_app.logger.warning(
+            "file store failed on %s %s: %s (%s)", request.method, request.path, exc.message, exc.detail
+        )
         if request.path.startswith("/api/"):
             return jsonify(error={"code": exc.code, "message": exc.message, "details": {}}), exc.status
         title = _("存储空间不足") if isinstance(exc, storage.StorageFull) else _("文件存储暂时不可用")
-        return render_template("error.html", code=exc.status, title=title, text=storage_message(exc),
-                               detail=None), exc.status
+        return render_template(
+            "error.html", code=exc.status, title=title, text=storage_message(exc), detail=None
+        ), exc.status

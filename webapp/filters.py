@@ -1,4 +1,5 @@
 """Template helpers: Beijing times, county and unit names, labels of audit actions."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -21,7 +22,7 @@ def beijing(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
             return value
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
+            value = value.replace(tzinfo=_dt.UTC)
         return value.astimezone(CHINA).strftime(fmt)
     if isinstance(value, _dt.date):
         return value.isoformat()
@@ -40,12 +41,28 @@ def filesize(n: int) -> str:
 
 def action_label(action: str) -> str:
     return {
-        "start": _("提交"), "complete": _("完成"), "claim": _("认领"), "unclaim": _("退回组待办"),
-        "assign": _("指派"), "delegate": _("委派"), "take_back": _("收回"), "message": _("消息"),
-        "timer": _("定时"), "incident": _("异常"), "retry": _("重试"), "comment": _("评论"),
-        "upload": _("上传附件"), "draft": _("保存草稿"), "update_data": _("更正数据"), "suspend": _("挂起"),
-        "resume": _("恢复"), "terminate": _("终止"), "calendar": _("修改工作日历"),
-        "timer_start": _("定时启动"), "send_back": _("退回"), "recall": _("撤回"),
+        "start": _("提交"),
+        "complete": _("完成"),
+        "claim": _("认领"),
+        "unclaim": _("退回组待办"),
+        "assign": _("指派"),
+        "delegate": _("委派"),
+        "take_back": _("收回"),
+        "message": _("消息"),
+        "timer": _("定时"),
+        "incident": _("异常"),
+        "retry": _("重试"),
+        "comment": _("评论"),
+        "upload": _("上传附件"),
+        "draft": _("保存草稿"),
+        "update_data": _("更正数据"),
+        "suspend": _("挂起"),
+        "resume": _("恢复"),
+        "terminate": _("终止"),
+        "calendar": _("修改工作日历"),
+        "timer_start": _("定时启动"),
+        "send_back": _("退回"),
+        "recall": _("撤回"),
     }.get(action, action)
 
 

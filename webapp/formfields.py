@@ -1,6 +1,7 @@
 """Fields of a JSON Schema form (+ rjsf-style UI schema) in the order they are drawn, with
 their widget, label, help and choice options: what ``webapp.formrender`` renders and
 ``webapp.formparse`` reads back."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,12 +10,28 @@ from typing import Any
 Choices = list[tuple[Any, str]]
 
 LABELS = {
-    "zh": {"required": "必填", "add_row": "添加一行", "remove_row": "删除", "yes": "是", "no": "否",
-           "choose": "请选择", "kept": "已上传（取消勾选即移除）", "no_rows": "暂无",
-           "find_unit": "搜索单位"},
-    "en": {"required": "required", "add_row": "Add a row", "remove_row": "Remove", "yes": "Yes", "no": "No",
-           "choose": "Choose…", "kept": "Uploaded (untick to remove)", "no_rows": "None",
-           "find_unit": "Find a unit"},
+    "zh": {
+        "required": "必填",
+        "add_row": "添加一行",
+        "remove_row": "删除",
+        "yes": "是",
+        "no": "否",
+        "choose": "请选择",
+        "kept": "已上传（取消勾选即移除）",
+        "no_rows": "暂无",
+        "find_unit": "搜索单位",
+    },
+    "en": {
+        "required": "required",
+        "add_row": "Add a row",
+        "remove_row": "Remove",
+        "yes": "Yes",
+        "no": "No",
+        "choose": "Choose…",
+        "kept": "Uploaded (untick to remove)",
+        "no_rows": "None",
+        "find_unit": "Find a unit",
+    },
 }
 
 
@@ -68,8 +85,12 @@ class Field:
         """``attachments`` / ``*_attachments`` / ``*_files``: an array of attachment ids."""
         key = self.name.rsplit(".", 1)[-1]
         items = self.schema.get("items") or {}
-        return (type_of(self.schema) == "array" and type_of(items) in ("string", "integer")
-                and not _has_options(items) and (key == "attachments" or key.endswith(("_attachments", "_files"))))
+        return (
+            type_of(self.schema) == "array"
+            and type_of(items) in ("string", "integer")
+            and not _has_options(items)
+            and (key == "attachments" or key.endswith(("_attachments", "_files")))
+        )
 
     @property
     def source(self) -> str | None:
@@ -105,7 +126,9 @@ def type_of(schema: dict) -> str | None:
 
 
 def _has_options(schema: dict) -> bool:
-    return "enum" in schema or any(isinstance(o, dict) and "const" in o for o in schema.get("oneOf", schema.get("anyOf", [])))
+    return "enum" in schema or any(
+        isinstance(o, dict) and "const" in o for o in schema.get("oneOf", schema.get("anyOf", []))
+    )
 
 
 def options_of(schema: dict, ui: dict, choices: dict[str, Choices], source: str | None, lang: str = "zh") -> Choices:
@@ -143,7 +166,7 @@ def fields_of(schema: dict, ui: dict | None, prefix: str = "") -> list[Field]:
     rest = [k for k in props if k not in order]
     if "*" in order:
         star = order.index("*")
-        order = order[:star] + rest + order[star + 1:]
+        order = order[:star] + rest + order[star + 1 :]
     else:  # every property is drawn: those ui:order leaves out come last (a required one can be filled in)
         order += rest
     required = set(schema.get("required") or [])

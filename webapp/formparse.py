@@ -3,10 +3,12 @@ MultiDict, plus uploaded files) into data of the JSON Schema's types, field by f
 ``webapp.formrender`` renders them. A value that cannot be converted (``12a`` for a number)
 is kept as typed, so validation reports it and the page shows it again.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .formfields import Field, fields_of, type_of
 
@@ -32,7 +34,7 @@ def _parse_object(schema, ui, prefix, form, files, save_file) -> dict:
     for f in fields_of(schema, ui, prefix):
         value = _parse_field(f, form, files, save_file)
         if value is not None:
-            out[f.name[len(prefix):]] = value
+            out[f.name[len(prefix) :]] = value
     return out
 
 
@@ -95,7 +97,7 @@ def _parse_field(f: Field, form, files, save_file) -> Any:
         keys = list(form.keys()) + (list(files.keys()) if files is not None else [])
         for key in keys:
             if key.startswith(prefix):
-                m = _ROW_KEY.match(key[len(prefix):])
+                m = _ROW_KEY.match(key[len(prefix) :])
                 if m:
                     indices.add(int(m.group(1)))
         rows = []

@@ -15,11 +15,13 @@ nested objects, hidden and read-only fields. An array of strings or integers nam
 ``attachments`` (or ``*_attachments``, ``*_files``) is an upload field too and keeps the
 attachment ids as the schema's item type.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -72,18 +74,31 @@ class Renderer:
         if widget == "hidden":
             return _macros().hidden(f.name, _str(value))
         control = getattr(self, f"_w_{widget}")(f, value, errors)
-        return _macros().field(f, widget, control, f.label(self.lang), self.t("required"),
-                               f.dom_id if widget not in NO_LABEL_FOR or (widget == "file" and not self.readonly)
-                               else None, errors.get(f.name), f.help(self.lang))  # a file input has a label
+        return _macros().field(
+            f,
+            widget,
+            control,
+            f.label(self.lang),
+            self.t("required"),
+            f.dom_id if widget not in NO_LABEL_FOR or (widget == "file" and not self.readonly) else None,
+            errors.get(f.name),
+            f.help(self.lang),
+        )  # a file input has a label
 
     def _attrs(self, f: Field, errors: dict[str, str], **extra: Any) -> dict[str, Any]:
         """The control's attributes (None: left out); the template escapes every value."""
         invalid = f.name in errors
         disabled = self.readonly or f.ui.get("ui:readonly") or f.schema.get("readOnly")
-        return {"id": f.dom_id, "name": f.name, "aria-invalid": "true" if invalid else None,
-                "aria-describedby": f"{f.dom_id}-error" if invalid else None,
-                "disabled": "disabled" if disabled else None, "placeholder": f.ui.get("ui:placeholder") or None,
-                "autofocus": "autofocus" if f.ui.get("ui:autofocus") else None, **extra}
+        return {
+            "id": f.dom_id,
+            "name": f.name,
+            "aria-invalid": "true" if invalid else None,
+            "aria-describedby": f"{f.dom_id}-error" if invalid else None,
+            "disabled": "disabled" if disabled else None,
+            "placeholder": f.ui.get("ui:placeholder") or None,
+            "autofocus": "autofocus" if f.ui.get("ui:autofocus") else None,
+            **extra,
+        }
 
     def _input(self, kind: str, f: Field, value: Any, errors, **extra: Any) -> Markup:
         return _macros().input(kind, self._attrs(f, errors, **extra), _str(value))
@@ -127,9 +142,12 @@ class Renderer:
         opts = options_of(f.schema, f.ui, self.choices, f.source, self.lang)
         groups = self._unit_groups(opts)
         if groups:
-            return _macros().unit_select(self._attrs(f, errors, **{"data-unit-picker": "1"}),
-                                         [(name, self._selectable(g, {_str(value)})) for _c, name, g in groups],
-                                         self.t("choose"), self.t("find_unit"))
+            return _macros().unit_select(
+                self._attrs(f, errors, **{"data-unit-picker": "1"}),
+                [(name, self._selectable(g, {_str(value)})) for _c, name, g in groups],
+                self.t("choose"),
+                self.t("find_unit"),
+            )
         return _macros().select(self._attrs(f, errors), self._selectable(opts, {_str(value)}), self.t("choose"))
 
     def _w_multiselect(self, f, value, errors):
@@ -189,11 +207,18 @@ class Renderer:
         kept = []
         for item in filter(None, map(self._file_item, items)):
             url = self.attachment_url(int(item["id"])) if self.attachment_url else None
-            kept.append({"id": _str(item["id"]), "name": _str(item.get("name", "")), "url": url,
-                         "label": _str(item.get("name", item["id"]))})
+            kept.append(
+                {
+                    "id": _str(item["id"]),
+                    "name": _str(item.get("name", "")),
+                    "url": url,
+                    "label": _str(item.get("name", item["id"])),
+                }
+            )
         accept = (f.ui.get("ui:options") or {}).get("accept", DEFAULT_ACCEPT)
-        return _macros().file(f, self._attrs(f, errors), kept, self.t("kept"), type_of(f.schema) == "array",
-                              _str(accept), self.readonly)
+        return _macros().file(
+            f, self._attrs(f, errors), kept, self.t("kept"), type_of(f.schema) == "array", _str(accept), self.readonly
+        )
 
     def _file_item(self, item) -> dict | None:
         if isinstance(item, dict) and "id" in item:
@@ -205,22 +230,30 @@ class Renderer:
 
     def _w_object(self, f, value, errors):
         value = value if isinstance(value, dict) else {}
-        children = [self._field(sub, value.get(sub.name.rsplit(".", 1)[-1]), errors)
-                    for sub in fields_of(f.schema, f.ui, prefix=f.name + ".")]
+        children = [
+            self._field(sub, value.get(sub.name.rsplit(".", 1)[-1]), errors)
+            for sub in fields_of(f.schema, f.ui, prefix=f.name + ".")
+        ]
         return _macros().group(f, children)
 
     def _w_rows(self, f, value, errors):
         rows = value if isinstance(value, list) else []
         item_schema, item_ui = f.schema.get("items") or {}, f.ui.get("items") or {}
         count = max(len(rows), _small_int(f.schema.get("minItems"), 0), 1 if not rows else 0)
-        items = [self._row(f, item_schema, item_ui, i, rows[i] if i < len(rows) and isinstance(rows[i], dict) else {},
-                           errors) for i in range(count)]
+        items = [
+            self._row(
+                f, item_schema, item_ui, i, rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}, errors
+            )
+            for i in range(count)
+        ]
         template = None if self.readonly else self._row(f, item_schema, item_ui, "__i__", {}, {})
         return _macros().rows(f, items, template, self.t("add_row"))
 
     def _row(self, f: Field, item_schema: dict, item_ui: dict, i, row: dict, errors) -> Markup:
-        children = [self._field(sub, row.get(sub.name.rsplit(".", 1)[-1]), errors)
-                    for sub in fields_of(item_schema, item_ui, prefix=f"{f.name}.{i}.")]
+        children = [
+            self._field(sub, row.get(sub.name.rsplit(".", 1)[-1]), errors)
+            for sub in fields_of(item_schema, item_ui, prefix=f"{f.name}.{i}.")
+        ]
         return _macros().row(i, children, None if self.readonly else self.t("remove_row"))
 
 

@@ -7,6 +7,7 @@ The check reads on a connection of its own in a read-only transaction with short
 (no user is loaded for it): on SQLite, whose request sessions take the write lock when they
 begin, a health check never waits for a lock — neither its own request's nor another's.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, request
@@ -31,9 +32,12 @@ def calendar_state(calendar, now) -> dict:
     missing = calendar.missing_years(now)
     if not missing:
         return {"state": "ok"}
-    return {"state": "warning", "missing_years": missing,
-            "message": f"no official working-day calendar for {', '.join(map(str, missing))}: deadlines there "
-                       "are provisional; enter the holidays on /admin/calendar"}
+    return {
+        "state": "warning",
+        "missing_years": missing,
+        "message": f"no official working-day calendar for {', '.join(map(str, missing))}: deadlines there "
+        "are provisional; enter the holidays on /admin/calendar",
+    }
 
 
 def health(sessionmaker, calendar=None, now=None) -> dict:

@@ -4,6 +4,7 @@ Message ids are the Chinese texts; ``translations/en/LC_MESSAGES/messages.po`` g
 English. The ``.mo`` file is not committed: ``scripts/build-assets`` compiles it, and the
 app compiles it at start when it is missing or older than the ``.po``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,6 +14,7 @@ for any input"):
 API requests get these errors in the API's shape (the API blueprints' handlers), pages get
 the error page.
 """
+
 from __future__ import annotations
 
 import json

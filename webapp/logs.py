@@ -7,6 +7,7 @@ log line written while the request runs. ``ZHITONGCHE_LOG_FORMAT=json`` writes o
 object per line on stderr (time, level, logger, message, request_id, method, path, user,
 exception) — for a log collector; the default stays plain text.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -39,8 +40,12 @@ class RequestIdFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict = {"time": _dt.datetime.fromtimestamp(record.created, _dt.timezone.utc).isoformat(),
-                      "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line: dict = {
+            "time": _dt.datetime.fromtimestamp(record.created, _dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
             line["request_id"] = request_id
@@ -64,8 +69,11 @@ def configure(fmt: str | None = None, stream: TextIO | None = None) -> logging.H
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+    )
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)

@@ -15,6 +15,7 @@ is set, else only to this machine (127.0.0.1/::1); anyone else gets 404.
 ``/livez``: the process answers (no database). ``/readyz``: the database and the file store
 answer (200) or not (503) — what a load balancer asks before sending traffic.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -33,13 +34,14 @@ from engine.models import Instance, LoginAttempt, Notification, WorkerHeartbeat
 
 bp = Blueprint("metrics", __name__)
 
-REQUESTS = Counter("zhitongche_http_requests_total", "HTTP requests answered",
-                   ["endpoint", "method", "status"])
-LATENCY = Histogram("zhitongche_http_request_duration_seconds", "Time to answer an HTTP request",
-                    ["endpoint", "method"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-LOGIN_FAILURES = Counter("zhitongche_login_failures_total", "Failed log-ins on the log-in page",
-                         ["reason"])
+REQUESTS = Counter("zhitongche_http_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "zhitongche_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["endpoint", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LOGIN_FAILURES = Counter("zhitongche_login_failures_total", "Failed log-ins on the log-in page", ["reason"])
 LOCAL = {"127.0.0.1", "::1"}
 _CONVERTER_ARGS = re.compile(r"<(\w+)\([^)]*\):")  # <int(max=…):id> → <int:id>
 
@@ -61,37 +63,55 @@ class DatabaseCollector:
         now = clock.now()
         with self.sessionmaker() as db:
             by_status = dict(db.execute(select(Instance.status, func.count()).group_by(Instance.status)).all())
-            due = db.execute(select(func.count(), func.min(Instance.next_timer_at)).where(
-                Instance.status == "running", Instance.next_timer_at <= now)).one()
-            backlog = db.execute(select(func.count(), func.min(Notification.next_attempt_at)).where(
-                Notification.status == "pending")).one()
-            backlog_due = db.scalar(select(func.count()).select_from(Notification).where(
-                Notification.status == "pending", Notification.next_attempt_at <= now))
-            failed = db.scalar(select(func.count()).select_from(LoginAttempt).where(
-                LoginAttempt.succeeded.is_(False), LoginAttempt.at >= now - _dt.timedelta(minutes=15)))
+            due = db.execute(
+                select(func.count(), func.min(Instance.next_timer_at)).where(
+                    Instance.status == "running", Instance.next_timer_at <= now
+                )
+            ).one()
+            backlog = db.execute(
+                select(func.count(), func.min(Notification.next_attempt_at)).where(Notification.status == "pending")
+            ).one()
+            backlog_due = db.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            )
+            failed = db.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.succeeded.is_(False), LoginAttempt.at >= now - _dt.timedelta(minutes=15))
+            )
             beats = list(db.execute(select(WorkerHeartbeat.last_seen, WorkerHeartbeat.poll_seconds)))
         from engine.worker import alive_window
 
         yield _gauge("zhitongche_database_up", "The database answered this scrape", 1)
-        yield _gauge("zhitongche_open_incidents", "Cases stopped by an incident (status error): stuck cases",
-                     by_status.get("error", 0))
+        yield _gauge(
+            "zhitongche_open_incidents",
+            "Cases stopped by an incident (status error): stuck cases",
+            by_status.get("error", 0),
+        )
         cases = GaugeMetricFamily("zhitongche_cases", "Cases by engine status", labels=["status"])
         for status, count in sorted(by_status.items()):
             cases.add_metric([status], count)
         yield cases
         yield _gauge("zhitongche_timers_due", "Timers of running cases due now and not yet fired", due[0])
-        yield _gauge("zhitongche_timers_lag_seconds", "How late the oldest due timer is (0: none due)",
-                     _age(now, due[1]))
+        yield _gauge(
+            "zhitongche_timers_lag_seconds", "How late the oldest due timer is (0: none due)", _age(now, due[1])
+        )
         yield _gauge("zhitongche_notifications_backlog", "Notifications waiting to be sent", backlog[0])
         yield _gauge("zhitongche_notifications_due", "Notifications due now and not yet sent", backlog_due)
-        yield _gauge("zhitongche_notifications_lag_seconds", "How late the oldest due notification is",
-                     _age(now, backlog[1]))
+        yield _gauge(
+            "zhitongche_notifications_lag_seconds", "How late the oldest due notification is", _age(now, backlog[1])
+        )
         yield _gauge("zhitongche_login_failures_recent", "Failed log-ins in the last 15 minutes", failed)
         alive = [seen for seen, poll in beats if seen >= now - alive_window(poll)]
         yield _gauge("zhitongche_workers_alive", "Workers whose heartbeat is recent", len(alive))
         newest = max((seen for seen, _poll in beats), default=None)
-        yield _gauge("zhitongche_worker_heartbeat_age_seconds", "Seconds since the newest worker heartbeat "
-                     "(-1: no worker ever seen)", (now - newest).total_seconds() if newest else -1)
+        yield _gauge(
+            "zhitongche_worker_heartbeat_age_seconds",
+            "Seconds since the newest worker heartbeat (-1: no worker ever seen)",
+            (now - newest).total_seconds() if newest else -1,
+        )
 
 
 def _gauge(name: str, documentation: str, value) -> GaugeMetricFamily:
@@ -102,7 +122,7 @@ def _age(now: _dt.datetime, since: _dt.datetime | None) -> float:
     if since is None:
         return 0.0
     if since.tzinfo is None:
-        since = since.replace(tzinfo=_dt.timezone.utc)
+        since = since.replace(tzinfo=_dt.UTC)
     return max(0.0, (now - since).total_seconds())
 
 
@@ -156,8 +176,9 @@ def init_app(app) -> None:
     @app.after_request
     def _record(response):
         started = g.pop("_metrics_t0", None)
-        endpoint = _CONVERTER_ARGS.sub(r"<\1:", request.url_rule.rule) if request.url_rule is not None \
-            else "(unmatched)"
+        endpoint = (
+            _CONVERTER_ARGS.sub(r"<\1:", request.url_rule.rule) if request.url_rule is not None else "(unmatched)"
+        )
         if started is not None:
             LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()

@@ -1,5 +1,6 @@
 """/notices: the in-app notification centre (engine/notices.py) — the unread count in the
 header, the list of one's notices with a link to the task or case, mark one or all read."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -50,11 +51,13 @@ def index():
         return redirect_to
     page = int_arg("page") or 1
     unread_only = request.args.get("unread") == "1"
-    rows, total = notices.page(get_db(), g.user.username, offset=(page - 1) * PER_PAGE, limit=PER_PAGE,
-                               unread_only=unread_only)
+    rows, total = notices.page(
+        get_db(), g.user.username, offset=(page - 1) * PER_PAGE, limit=PER_PAGE, unread_only=unread_only
+    )
     items = [(row, target(row)) for row in rows]
-    return render_template("notices/index.html", items=items, total=total, page=page, per_page=PER_PAGE,
-                           unread_only=unread_only)
+    return render_template(
+        "notices/index.html", items=items, total=total, page=page, per_page=PER_PAGE, unread_only=unread_only
+    )
 
 
 @bp.get("/<int:notice_id>")

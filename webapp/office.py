@@ -1,12 +1,13 @@
 """Pages for officials: inbox, task page, cases, case detail, downloads."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-
 from sqlalchemy import select
 
-from engine import access, binding, casefiles, inbox as inbox_mod, office_verbs, savedfilters
+from engine import access, binding, casefiles, office_verbs, savedfilters
+from engine import inbox as inbox_mod
 from engine import recall as recall_mod
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import Attachment, User
@@ -14,7 +15,6 @@ from engine.stats import CaseFilter
 
 from . import dossierview, taskconflict, taskpage
 from .context import get_db, get_engine
-from .downloads import set_filename
 from .officebp import bp
 from .public import safe_next
 from .views_auth import official_required
@@ -34,26 +34,38 @@ def _int_arg(name: str, maximum: int = 2**31 - 1) -> int | None:
 @official_required
 def inbox():
     filters = inbox_mod.InboxFilter(
-        tab=request.args.get("tab", "all"), category=request.args.get("category") or None,
-        county=request.args.get("county") or None, mode=request.args.get("mode") or None,
-        overdue=request.args.get("overdue") == "1", due_within_days=_int_arg("due_within", 3650),
-        due_today=request.args.get("due_today") == "1", q=(request.args.get("q") or "")[:200] or None,
-        sort=request.args.get("sort", "due"))
-    page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar,
-                           now=get_engine().clock.now())
+        tab=request.args.get("tab", "all"),
+        category=request.args.get("category") or None,
+        county=request.args.get("county") or None,
+        mode=request.args.get("mode") or None,
+        overdue=request.args.get("overdue") == "1",
+        due_within_days=_int_arg("due_within", 3650),
+        due_today=request.args.get("due_today") == "1",
+        q=(request.args.get("q") or "")[:200] or None,
+        sort=request.args.get("sort", "due"),
+    )
+    page = inbox_mod.inbox(get_db(), g.principal, filters, calendar=get_engine().calendar, now=get_engine().clock.now())
     from .startpage import startable_here
 
-    return render_template("office/inbox.html", page=page, args=request.args, startable=startable_here(),
-                           saved=savedfilters.visible(get_db(), g.principal, "inbox"),
-                           colleagues=_handover_colleagues())
+    return render_template(
+        "office/inbox.html",
+        page=page,
+        args=request.args,
+        startable=startable_here(),
+        saved=savedfilters.visible(get_db(), g.principal, "inbox"),
+        colleagues=_handover_colleagues(),
+    )
 
 
 def _handover_colleagues():
     """Officials sharing one of my unit or working groups: whom tasks may be handed to in bulk."""
     mine = {grp for grp in g.principal.groups if ":" in grp and not grp.startswith("enterprise:")}
     mine |= {f"unit:{grp.split(':', 1)[1]}" for grp in mine if grp.startswith("head:")}
-    users = get_db().scalars(select(User).where(User.active.is_(True), User.kind != "enterprise",
-                                                User.username != g.user.username).order_by(User.username))
+    users = get_db().scalars(
+        select(User)
+        .where(User.active.is_(True), User.kind != "enterprise", User.username != g.user.username)
+        .order_by(User.username)
+    )
     return [u for u in users if set(u.groups or []) & mine]
 
 
@@ -67,9 +79,16 @@ def inbox_bulk():
         result = inbox_mod.bulk(get_db(), g.principal, action, ids, request.form.get("to") or None)
     except InvalidRequest as exc:
         field = exc.details.get("field")
-        flash(_("请选择要交给的同事") if field == "to" and not request.form.get("to") else
-              _("该同事不在这些事项的办理组中") if field == "to" else
-              _("请至少选择一个事项") if field == "task_ids" and not ids else _("批量操作无效"), "error")
+        flash(
+            _("请选择要交给的同事")
+            if field == "to" and not request.form.get("to")
+            else _("该同事不在这些事项的办理组中")
+            if field == "to"
+            else _("请至少选择一个事项")
+            if field == "task_ids" and not ids
+            else _("批量操作无效"),
+            "error",
+        )
         return redirect(safe_next(request.form.get("next")) or url_for("office.inbox"))
     if result.done:
         flash(_("已批量处理 %(n)s 个事项", n=len(result.done)), "ok")
@@ -85,8 +104,9 @@ def save_filter():
     target = "office.cases" if page == "cases" else "office.inbox"
     query = request.form.get("query", "")
     try:
-        savedfilters.save(get_db(), g.principal, page, request.form.get("name", ""), query,
-                          request.form.get("share") or None)
+        savedfilters.save(
+            get_db(), g.principal, page, request.form.get("name", ""), query, request.form.get("share") or None
+        )
         flash(_("筛选条件已保存"), "ok")
     except InvalidRequest:
         flash(_("请填写1至100个字的筛选名称"), "error")
@@ -149,14 +169,23 @@ def task(task_id: int):
 @official_required
 def cases():
     query = casefiles.CaseQuery(
-        q=request.args.get("q") or None, category=request.args.get("category") or None,
-        county=request.args.get("county") or None, status=request.args.get("status") or None,
-        overdue=request.args.get("overdue") == "1", sort=request.args.get("sort", "updated"),
-        page=_int_arg("page") or 1, stats=CaseFilter.from_args(request.args))
+        q=request.args.get("q") or None,
+        category=request.args.get("category") or None,
+        county=request.args.get("county") or None,
+        status=request.args.get("status") or None,
+        overdue=request.args.get("overdue") == "1",
+        sort=request.args.get("sort", "updated"),
+        page=_int_arg("page") or 1,
+        stats=CaseFilter.from_args(request.args),
+    )
     result = casefiles.search_cases(get_db(), g.principal, query, now=get_engine().clock.now())
-    return render_template("office/cases.html", result=result, args=request.args,
-                           saved=savedfilters.visible(get_db(), g.principal, "cases"),
-                           is_overdue=lambda c: casefiles.is_overdue(c, get_engine().clock.now()))
+    return render_template(
+        "office/cases.html",
+        result=result,
+        args=request.args,
+        saved=savedfilters.visible(get_db(), g.principal, "cases"),
+        is_overdue=lambda c: casefiles.is_overdue(c, get_engine().clock.now()),
+    )
 
 
 def load_case(case_id: int, copies: bool = True):
@@ -177,16 +206,24 @@ def case(case_id: int):
     timeline = casefiles.timeline(db, instance.id, latest=None if everything else TIMELINE_PAGE)
     total = len(timeline) if everything or len(timeline) < TIMELINE_PAGE else casefiles.timeline_size(db, instance.id)
     return render_template(
-        "office/case.html", case=instance, summary=instance.summary or {},
-        timeline=timeline, timeline_total=total, attachments=casefiles.attachments(db, instance.id),
-        tasks=tasks, can_open=lambda t: access.can_see_task(g.principal, t),
-        dossier_steps=dossierview.for_page(instance, "office"), outcomes=dossierview.outcomes(instance, "office"),
+        "office/case.html",
+        case=instance,
+        summary=instance.summary or {},
+        timeline=timeline,
+        timeline_total=total,
+        attachments=casefiles.attachments(db, instance.id),
+        tasks=tasks,
+        can_open=lambda t: access.can_see_task(g.principal, t),
+        dossier_steps=dossierview.for_page(instance, "office"),
+        outcomes=dossierview.outcomes(instance, "office"),
         read_only=not access.can_see_case(db, g.principal, instance, copies=False),
         urgeable={t.id for t in tasks if office_verbs.may_urge(g.principal, t)},
-        may_copy=office_verbs.may_copy(db, g.principal, instance), copies=office_verbs.copies_of(db, instance.id),
+        may_copy=office_verbs.may_copy(db, g.principal, instance),
+        copies=office_verbs.copies_of(db, instance.id),
         recallable=recall_mod.last_recallable(db, g.principal, instance.id),
         overdue=casefiles.is_overdue(instance, get_engine().clock.now()),
-        calls=binding.describe(db, instance))  # issue 15: the version each call activity used
+        calls=binding.describe(db, instance),
+    )  # issue 15: the version each call activity used
 
 
 @bp.get("/cases/<int:case_id>/diagram.json")
@@ -202,8 +239,13 @@ def diagram(case_id: int):
 def comment(case_id: int):
     instance = load_case(case_id, copies=False)
     try:
-        casefiles.add_comment(get_db(), instance, g.user.username, request.form.get("body", ""),
-                              internal=request.form.get("internal") == "1")
+        casefiles.add_comment(
+            get_db(),
+            instance,
+            g.user.username,
+            request.form.get("body", ""),
+            internal=request.form.get("internal") == "1",
+        )
         flash(_("评论已添加"), "ok")
     except InvalidRequest:
         flash(_("评论不能为空"), "error")

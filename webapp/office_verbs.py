@@ -1,14 +1,14 @@
 """Pages of the office verbs (engine/office_verbs.py, engine/recall.py, engine/sendback.py): 退回 a case to an
 earlier step (from the task page), 撤回 my completion,
 催办 a task, 抄送 a case, the 抄送我的 list, and 常用意见 (a person's phrases, inserted into opinion fields by static/app.js)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import office_verbs
+from engine import office_verbs, sendback
 from engine import recall as recall_mod
-from engine import sendback
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 from engine.models import HumanTask
 
@@ -32,8 +32,12 @@ def urge(task_id: int):
     except NotAllowed:
         flash(_("只有工作组、领导或本单位负责人可以催办"), "error")
     except Conflict as exc:
-        flash(_("该事项刚刚被 %(who)s 催办过", who=exc.details.get("urged_by")) if exc.details.get("urged_by")
-              else _("该事项已办结，无需催办"), "error")
+        flash(
+            _("该事项刚刚被 %(who)s 催办过", who=exc.details.get("urged_by"))
+            if exc.details.get("urged_by")
+            else _("该事项已办结，无需催办"),
+            "error",
+        )
     except InvalidRequest:
         flash(_("催办意见最多500字"), "error")
     return redirect(url_for("office.case", case_id=task.instance_id))
@@ -83,18 +87,25 @@ def send_back(task_id: int):
     load_case(task.instance_id, copies=False)
     target = request.form.get("target", type=int)
     try:
-        row = sendback.send_back(get_db(), get_engine(), g.principal, task_id, target or 0,
-                                 request.form.get("reason", ""))
+        row = sendback.send_back(
+            get_db(), get_engine(), g.principal, task_id, target or 0, request.form.get("reason", "")
+        )
         flash(_("已退回到「%(name)s」", name=row.name), "ok")
         return redirect(url_for("office.case", case_id=task.instance_id))
     except NotAllowed:
         flash(_("只有工作组或本单位负责人可以退回"), "error")
     except InvalidRequest as exc:
-        flash(_("请填写退回理由（最多500字）") if exc.details.get("field") == "reason" else _("请选择要退回到的环节"),
-              "error")
+        flash(
+            _("请填写退回理由（最多500字）") if exc.details.get("field") == "reason" else _("请选择要退回到的环节"),
+            "error",
+        )
     except Conflict as exc:
-        flash(_("该环节已不在案件的当前状态中，无法退回到此环节") if exc.details.get("reason") == "gone"
-              else _("该事项已办理或不能退回到此环节"), "error")
+        flash(
+            _("该环节已不在案件的当前状态中，无法退回到此环节")
+            if exc.details.get("reason") == "gone"
+            else _("该事项已办理或不能退回到此环节"),
+            "error",
+        )
     return redirect(url_for("office.task", task_id=task_id) + "#send-back")
 
 
@@ -104,8 +115,13 @@ def copy(case_id: int):
     instance = load_case(case_id)
     to = (request.form.get("to") or "").strip()
     try:
-        office_verbs.copy_case(get_db(), g.principal, instance, note=request.form.get("note", ""),
-                               **({"to_group": to} if ":" in to else {"to_user": to or None}))
+        office_verbs.copy_case(
+            get_db(),
+            g.principal,
+            instance,
+            note=request.form.get("note", ""),
+            **({"to_group": to} if ":" in to else {"to_user": to or None}),
+        )
         flash(_("已抄送给 %(to)s", to=to), "ok")
     except NotAllowed:
         flash(_("只有工作组、领导或案件所涉单位负责人可以抄送"), "error")
@@ -131,8 +147,12 @@ def phrases():
             return redirect(url_for("verbs.phrases"))
         except InvalidRequest:
             error = _("常用意见为1至500字")
-    return render_template("office/phrases.html", phrases=office_verbs.phrases(get_db(), g.principal),
-                           error=error, typed=request.form.get("text", ""))
+    return render_template(
+        "office/phrases.html",
+        phrases=office_verbs.phrases(get_db(), g.principal),
+        error=error,
+        typed=request.form.get("text", ""),
+    )
 
 
 @bp.post("/phrases/<int:phrase_id>/delete")

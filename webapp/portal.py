@@ -1,5 +1,6 @@
 """The enterprise portal: submit a problem, follow its progress, add material, answer
 the return visit. An enterprise sees only its own cases."""
+
 from __future__ import annotations
 
 import json
@@ -59,19 +60,31 @@ def submit():
                 get_db().rollback()  # drops what this repeat uploaded
                 flash(_("此问题已提交，案件编号 %(no)s（未重复提交）", no=case_no), "ok")
                 return redirect(url_for("portal.case", case_id=case_id))
-            ids = [int(a["id"]) if isinstance(a, dict) else int(a)
-                   for key, v in values.items() if formrender.is_upload_field(schema, ui, key)
-                   for a in (v if isinstance(v, list) else [v])]
+            ids = [
+                int(a["id"]) if isinstance(a, dict) else int(a)
+                for key, v in values.items()
+                if formrender.is_upload_field(schema, ui, key)
+                for a in (v if isinstance(v, list) else [v])
+            ]
             casefiles.link_attachments(get_db(), ids, instance.id, g.user.username)
             flash(_("问题已提交，案件编号 %(no)s", no=instance.business_key or instance.id), "ok")
             return redirect(url_for("portal.case", case_id=instance.id))
         g.force_commit = uploads.failure is None  # keep accepted uploads for the next try
         status = uploads.status
-    renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(),
-                                   attachment_url=lambda i: url_for("portal.download", attachment_id=i),
-                                   attachment_name=taskpage.attachment_namer(None))
-    return render_template("portal/submit.html", form_html=renderer.render(values, errors), has_errors=bool(errors),
-                           submission_key=submission_key() or uuid.uuid4().hex), (status if errors else 200)
+    renderer = formrender.Renderer(
+        schema,
+        ui,
+        choices=choices(),
+        lang=current_lang(),
+        attachment_url=lambda i: url_for("portal.download", attachment_id=i),
+        attachment_name=taskpage.attachment_namer(None),
+    )
+    return render_template(
+        "portal/submit.html",
+        form_html=renderer.render(values, errors),
+        has_errors=bool(errors),
+        submission_key=submission_key() or uuid.uuid4().hex,
+    ), (status if errors else 200)
 
 
 def submission_key() -> str | None:
@@ -125,16 +138,26 @@ def case(case_id: int):
     if _waiting_for(instance, "material_supplied"):
         material_html = formrender.Renderer(_material_schema(), MATERIAL_UI, lang=current_lang()).render({}, {})
         material_request = _material_request(instance)
-    steps = [i for i in casefiles.timeline(db, instance.id, include_internal=False)
-             if i.action in ("start", "complete", "comment", "message")]
+    steps = [
+        i
+        for i in casefiles.timeline(db, instance.id, include_internal=False)
+        if i.action in ("start", "complete", "comment", "message")
+    ]
     from .dossierview import enterprise_may_see_file, for_page, outcomes
 
-    return render_template("portal/case.html", case=instance, summary=instance.summary or {}, tasks=tasks,
-                           steps=steps, dossier_steps=for_page(instance, "portal"), outcomes=outcomes(instance, "portal"),
-                           attachments=[a for a in casefiles.attachments(db, instance.id)
-                                        if enterprise_may_see_file(instance, a)],
-                           material_html=material_html, material_request=material_request,
-                           can_withdraw=_waiting_for(instance, "enterprise_withdraws"))
+    return render_template(
+        "portal/case.html",
+        case=instance,
+        summary=instance.summary or {},
+        tasks=tasks,
+        steps=steps,
+        dossier_steps=for_page(instance, "portal"),
+        outcomes=outcomes(instance, "portal"),
+        attachments=[a for a in casefiles.attachments(db, instance.id) if enterprise_may_see_file(instance, a)],
+        material_html=material_html,
+        material_request=material_request,
+        can_withdraw=_waiting_for(instance, "enterprise_withdraws"),
+    )
 
 
 def _material_schema() -> dict:
@@ -146,7 +169,8 @@ def _material_schema() -> dict:
 
 def _deliver(instance: Instance, message: str, payload: dict) -> None:
     intake.send_as(  # the engine checks that this enterprise is the message's sender
-        get_db(), get_engine(), g.principal, instance, message, payload)
+        get_db(), get_engine(), g.principal, instance, message, payload
+    )
 
 
 @bp.post("/cases/<int:case_id>/material")

@@ -1,4 +1,5 @@
 """Pages for everyone: log-in, log-out, enterprise registration, language, health."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -81,21 +82,34 @@ def registration_schema() -> dict:
         "required": ["name", "uscc", "username", "password", "password2", "phone"],
         "properties": {
             "name": {"type": "string", "title": _("企业名称"), "minLength": 2, "maxLength": 200},
-            "uscc": {"type": "string", "title": _("统一社会信用代码"), "format": "uscc",
-                     "description": _("18位，末位为校验码")},
-            "county": {"type": "string", "title": _("所在县（市）区"),
-                       "enum": [c for c in current_app.config["DIRECTORY"].counties]},
+            "uscc": {
+                "type": "string",
+                "title": _("统一社会信用代码"),
+                "format": "uscc",
+                "description": _("18位，末位为校验码"),
+            },
+            "county": {
+                "type": "string",
+                "title": _("所在县（市）区"),
+                "enum": [c for c in current_app.config["DIRECTORY"].counties],
+            },
             "phone": {"type": "string", "title": _("联系人手机"), "format": "cn-mobile"},
             "username": {"type": "string", "title": _("登录用户名"), "minLength": 3, "maxLength": 100},
-            "password": {"type": "string", "title": _("密码"),
-                         "description": _("至少12位；或用空格分隔的至少4个词；或至少8个汉字。不能包含用户名，不能是常见密码。")},
+            "password": {
+                "type": "string",
+                "title": _("密码"),
+                "description": _("至少12位；或用空格分隔的至少4个词；或至少8个汉字。不能包含用户名，不能是常见密码。"),
+            },
             "password2": {"type": "string", "title": _("再次输入密码")},
         },
     }
 
 
-REGISTRATION_UI = {"password": {"ui:widget": "password"}, "password2": {"ui:widget": "password"},
-                   "county": {"ui:options": {"source": "counties"}}}
+REGISTRATION_UI = {
+    "password": {"ui:widget": "password"},
+    "password2": {"ui:widget": "password"},
+    "county": {"ui:options": {"source": "counties"}},
+}
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -111,8 +125,14 @@ def register():
             if values["password"] != values["password2"]:
                 raise InvalidRequest("passwords differ", field="password2", code="mismatch")
             user = users.register_enterprise(
-                get_db(), username=values["username"], password=values["password"], name=values["name"],
-                uscc=values["uscc"], phone=values.get("phone"), county=values.get("county"))
+                get_db(),
+                username=values["username"],
+                password=values["password"],
+                name=values["name"],
+                uscc=values["uscc"],
+                phone=values.get("phone"),
+                county=values.get("county"),
+            )
         except FormValidationError as exc:
             errors = exc.by_field(current_lang())
         except InvalidRequest as exc:
@@ -122,7 +142,9 @@ def register():
             return redirect(url_for("portal.home"))
         values.pop("password", None)
         values.pop("password2", None)
-    form_html = formrender.Renderer(schema, REGISTRATION_UI, choices=choices(), lang=current_lang()).render(values, errors)
+    form_html = formrender.Renderer(schema, REGISTRATION_UI, choices=choices(), lang=current_lang()).render(
+        values, errors
+    )
     return render_template("register.html", form_html=form_html, has_errors=bool(errors)), (422 if errors else 200)
 
 
@@ -139,4 +161,3 @@ def _registration_message(code: str | None) -> str:
 @bp.get("/healthz")
 def healthz():  # answered by webapp.health's before_request, ahead of the user's session
     return health_response()
-

@@ -3,6 +3,7 @@
 Every web process of the installation reads the same file, so a session signed by one
 worker is valid in the others (a per-process random key would log people out at random).
 """
+
 from __future__ import annotations
 
 import os

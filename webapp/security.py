@@ -17,6 +17,7 @@
   front of the app; werkzeug's ProxyFix then takes the client address and scheme from that
   many X-Forwarded-For / X-Forwarded-Proto entries. With 0 these headers are ignored.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import logins
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -72,8 +75,11 @@ def init_app(app: Flask) -> None:
         # PostgreSQL refuses NUL in text and JSONB: a 400 here instead of a 500 there
         # (API bodies are JSON; their form parsing waits for the API's own size limits)
         api = request.path.startswith("/api/")
-        if _has_nul(request.args) or (request.method in ("POST", "PUT", "PATCH") and not api and _has_nul(
-                request.form)) or (request.is_json and _has_nul(request.get_json(silent=True))):
+        if (
+            _has_nul(request.args)
+            or (request.method in ("POST", "PUT", "PATCH") and not api and _has_nul(request.form))
+            or (request.is_json and _has_nul(request.get_json(silent=True)))
+        ):
             raise BadRequest("NUL characters are not allowed in requests")
 
     @app.after_request

@@ -1,6 +1,7 @@
 """发起: officials start a process that has a none start event with a start form, when their
 groups include its ``candidateStarterGroups`` (engine/startforms.py). The form is the deployed
 version's; bad input is shown field by field with what was typed kept."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -19,10 +20,22 @@ from .views_auth import official_required
 
 
 def _render(item: startforms.Startable, values: dict, errors: dict, status: int = 200):
-    renderer = formrender.Renderer(item.form, item.ui, choices=choices(), lang=current_lang(), readonly=False,
-                                   attachment_url=lambda i: "#", attachment_name=lambda i: None)
-    return render_template("office/start.html", item=item, form_html=renderer.render(values, errors),
-                           errors=errors, form_title=item.form.get("title")), status
+    renderer = formrender.Renderer(
+        item.form,
+        item.ui,
+        choices=choices(),
+        lang=current_lang(),
+        readonly=False,
+        attachment_url=lambda i: "#",
+        attachment_name=lambda i: None,
+    )
+    return render_template(
+        "office/start.html",
+        item=item,
+        form_html=renderer.render(values, errors),
+        errors=errors,
+        form_title=item.form.get("title"),
+    ), status
 
 
 @bp.route("/start/<process_id>", methods=["GET", "POST"])

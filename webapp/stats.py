@@ -1,5 +1,6 @@
 """Statistics pages: the dashboard, the unit assessment, 专报 bulletins, work records and the
 Excel exports. Working groups, leaders and admins only; a county's people see their county."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,8 +9,8 @@ import io
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import bulletins as bulletins_mod
 from engine import access, casefiles, exports, stats
+from engine import bulletins as bulletins_mod
 from engine.errors import InvalidRequest
 from engine.models import CaseRecord, WorkRecord
 from engine.workdays import to_china_date
@@ -26,9 +27,11 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @bp.app_context_processor
 def _inject():
     principal = g.get("principal")
-    return {"stats_args": stats.CaseFilter.ARGS,
-            "can_see_stats": access.can_see_statistics(principal),
-            "can_export": access.can_see_statistics(principal)}
+    return {
+        "stats_args": stats.CaseFilter.ARGS,
+        "can_see_stats": access.can_see_statistics(principal),
+        "can_export": access.can_see_statistics(principal),
+    }
 
 
 def _require_stats():
@@ -53,8 +56,9 @@ def _now():
 def _xlsx(data: bytes, name: str):
     from .downloads import set_filename
 
-    return set_filename(send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name, max_age=0),
-                        name, "export")
+    return set_filename(
+        send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name, max_age=0), name, "export"
+    )
 
 
 # -- dashboard -----------------------------------------------------------------------------
@@ -65,8 +69,15 @@ def dashboard():
     board = stats.dashboard(get_db(), period, county, now=_now())
     scope = stats.stats_scope(g.principal)
     counties = {c: n for c, n in _directory().counties.items() if scope is None or c in scope}
-    return render_template("stats/dashboard.html", board=board, data=board.as_dict(), links=board.links,
-                           counties=counties, args=request.args, today=to_china_date(_now()))
+    return render_template(
+        "stats/dashboard.html",
+        board=board,
+        data=board.as_dict(),
+        links=board.links,
+        counties=counties,
+        args=request.args,
+        today=to_china_date(_now()),
+    )
 
 
 @bp.get("/stats/data.json")
@@ -97,8 +108,17 @@ def enterprises():
     page = int_arg("page") or 1
     rows, total = enterprise_rows(get_db(), period, county, now=_now(), offset=(page - 1) * 50, limit=50)
     links = stats.figure_links(period, county)
-    return render_template("stats/enterprises.html", rows=rows, total=total, page=page, per_page=50,
-                           recv=links["_received"], period=period, county=county, args=request.args)
+    return render_template(
+        "stats/enterprises.html",
+        rows=rows,
+        total=total,
+        page=page,
+        per_page=50,
+        recv=links["_received"],
+        period=period,
+        county=county,
+        args=request.args,
+    )
 
 
 # -- unit assessment -----------------------------------------------------------------------
@@ -109,8 +129,9 @@ def assessment():
     scores = stats.assessment(get_db(), period, county, now=_now())
     scope = stats.stats_scope(g.principal)
     counties = {c: n for c, n in _directory().counties.items() if scope is None or c in scope}
-    return render_template("stats/assessment.html", scores=scores, period=period, county=county, counties=counties,
-                           args=request.args)
+    return render_template(
+        "stats/assessment.html", scores=scores, period=period, county=county, counties=counties, args=request.args
+    )
 
 
 @bp.get("/stats/export/assessment.xlsx")
@@ -127,10 +148,16 @@ def export_assessment():
 def export_cases():
     _require_stats()
     query = casefiles.CaseQuery(
-        q=request.args.get("q") or None, category=request.args.get("category") or None,
-        county=request.args.get("county") or None, status=request.args.get("status") or None,
-        overdue=request.args.get("overdue") == "1", sort=request.args.get("sort", "updated"), page=1,
-        per_page=20000, stats=stats.CaseFilter.from_args(request.args))
+        q=request.args.get("q") or None,
+        category=request.args.get("category") or None,
+        county=request.args.get("county") or None,
+        status=request.args.get("status") or None,
+        overdue=request.args.get("overdue") == "1",
+        sort=request.args.get("sort", "updated"),
+        page=1,
+        per_page=20000,
+        stats=stats.CaseFilter.from_args(request.args),
+    )
     result = casefiles.search_cases(get_db(), g.principal, query, now=_now())
     rows = stats.export_rows(get_db(), result.items, _directory())
     return _xlsx(exports.cases_workbook(rows), "案件清单.xlsx")
@@ -154,9 +181,17 @@ def records():
         if not title or day is None or len(title) > 300:
             flash(_("请填写标题和日期"), "error")
         else:
-            db.add(WorkRecord(kind=kind, title=title, county=record_county, occurred_on=day,
-                              data={"notes": (request.form.get("notes") or "")[:2000]},
-                              created_by=g.user.username, created_at=_now()))
+            db.add(
+                WorkRecord(
+                    kind=kind,
+                    title=title,
+                    county=record_county,
+                    occurred_on=day,
+                    data={"notes": (request.form.get("notes") or "")[:2000]},
+                    created_by=g.user.username,
+                    created_at=_now(),
+                )
+            )
             flash(_("已登记"), "ok")
         return redirect(url_for("stats.records", kind=kind))
     from sqlalchemy import select
@@ -165,8 +200,15 @@ def records():
     if county:
         stmt = stmt.where(WorkRecord.county == county)
     items = list(db.scalars(stmt.order_by(WorkRecord.occurred_on.desc(), WorkRecord.id.desc()).limit(500)))
-    return render_template("stats/records.html", items=items, kind=kind, kinds=stats.RECORD_KINDS, args=request.args,
-                           can_add=access.is_working_group_member(g.principal), today=to_china_date(_now()))
+    return render_template(
+        "stats/records.html",
+        items=items,
+        kind=kind,
+        kinds=stats.RECORD_KINDS,
+        args=request.args,
+        can_add=access.is_working_group_member(g.principal),
+        today=to_china_date(_now()),
+    )
 
 
 # -- bulletins -----------------------------------------------------------------------------
@@ -176,10 +218,17 @@ def bulletins():
     _require_stats()
     db = get_db()
     series = bulletins_mod.ensure_series(db)
-    items = bulletins_mod.list_bulletins(db, g.principal, request.args.get("series") or None,
-                                         request.args.get("status") or None)
-    return render_template("stats/bulletins.html", items=items, series=series, args=request.args,
-                           can_compose=bulletins_mod.can_compose(g.principal), labels=bulletins_mod.STATUS_LABELS)
+    items = bulletins_mod.list_bulletins(
+        db, g.principal, request.args.get("series") or None, request.args.get("status") or None
+    )
+    return render_template(
+        "stats/bulletins.html",
+        items=items,
+        series=series,
+        args=request.args,
+        can_compose=bulletins_mod.can_compose(g.principal),
+        labels=bulletins_mod.STATUS_LABELS,
+    )
 
 
 @bp.route("/bulletins/new", methods=["GET", "POST"])
@@ -196,9 +245,16 @@ def new_bulletin():
     if request.method == "POST":
         try:
             ids = [int(v) for v in request.form.getlist("case_ids") if v.isdigit() and len(v) <= 18]  # bounded ids
-            bulletin = bulletins_mod.compose(db, get_engine(), series=request.form.get("series", ""),
-                                             title=request.form.get("title", ""), period=period, case_ids=ids,
-                                             actor=g.user.username, body=request.form.get("body", ""))
+            bulletin = bulletins_mod.compose(
+                db,
+                get_engine(),
+                series=request.form.get("series", ""),
+                title=request.form.get("title", ""),
+                period=period,
+                case_ids=ids,
+                actor=g.user.username,
+                body=request.form.get("body", ""),
+            )
         except InvalidRequest as exc:
             flash(str(exc), "error")
         else:
@@ -207,14 +263,27 @@ def new_bulletin():
     from sqlalchemy import or_, select
 
     lo, hi = period.bounds()
-    candidates = list(db.scalars(select(CaseRecord).where(
-        or_(CaseRecord.escalated == True, CaseRecord.ever_overdue == True,  # noqa: E712
-            CaseRecord.is_open == True)).where(  # noqa: E712
-        stats.between(CaseRecord.received_at, stats.Period(None, period.end)),
-        or_(CaseRecord.closed_at.is_(None), CaseRecord.closed_at >= lo) if lo else CaseRecord.instance_id > 0)
-        .order_by(CaseRecord.escalated.desc(), CaseRecord.received_at.desc()).limit(200)))
-    return render_template("stats/bulletin_new.html", series=series, period=period, candidates=candidates,
-                           form=request.form)
+    candidates = list(
+        db.scalars(
+            select(CaseRecord)
+            .where(
+                or_(
+                    CaseRecord.escalated == True,  # noqa: E712 - SQL
+                    CaseRecord.ever_overdue == True,  # noqa: E712
+                    CaseRecord.is_open == True,  # noqa: E712 - SQL
+                )
+            )
+            .where(  # noqa: E712
+                stats.between(CaseRecord.received_at, stats.Period(None, period.end)),
+                or_(CaseRecord.closed_at.is_(None), CaseRecord.closed_at >= lo) if lo else CaseRecord.instance_id > 0,
+            )
+            .order_by(CaseRecord.escalated.desc(), CaseRecord.received_at.desc())
+            .limit(200)
+        )
+    )
+    return render_template(
+        "stats/bulletin_new.html", series=series, period=period, candidates=candidates, form=request.form
+    )
 
 
 @bp.get("/bulletins/<int:bulletin_id>")
@@ -236,8 +305,13 @@ def _download(bulletin_id: int, ext: str):
         data, mimetype = bulletins_mod.render_docx(doc), DOCX
     else:
         data, mimetype = bulletins_mod.render_pdf(doc), "application/pdf"
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                         download_name=f"{doc.series_name}{doc.number_line}.{ext}", max_age=0)
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"{doc.series_name}{doc.number_line}.{ext}",
+        max_age=0,
+    )
     from .downloads import set_filename
 
     set_filename(response, f"{doc.series_name}{doc.number_line}.{ext}", f"bulletin-{bulletin_id}")

@@ -7,6 +7,7 @@ was the person's to work on (``engine.access.finished_task``); ``register`` inst
 page for it on a blueprint. ``render_finished`` is also called when two completions raced
 and the other one committed first (optimistic lock on the instance).
 """
+
 from __future__ import annotations
 
 import json
@@ -57,9 +58,14 @@ def _label_of(spec: dict, value: Any) -> str:
 def _plain(spec: dict, value: Any) -> str:
     if isinstance(value, list):
         items = spec.get("items") or {}
-        return "、".join(str(v.get("name", v.get("id"))) if isinstance(v, dict) and "id" in v
-                         else json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else _label_of(items, v)
-                         for v in value)
+        return "、".join(
+            str(v.get("name", v.get("id")))
+            if isinstance(v, dict) and "id" in v
+            else json.dumps(v, ensure_ascii=False)
+            if isinstance(v, dict)
+            else _label_of(items, v)
+            for v in value
+        )
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
@@ -94,14 +100,23 @@ def render_finished(task: HumanTask, audience: str, values: dict | None = None):
     values = {k: v for k, v in (values or {}).items() if v not in (None, "", [])}
     kept_html = kept_text = None
     if values:
-        kept_html = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=True).render(values)
+        kept_html = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=True).render(
+            values
+        )
         kept_text = draft_text(schema, ui, values)
     if audience == "portal":
         case_url, back_url = url_for("portal.case", case_id=task.instance_id), url_for("portal.home")
     else:
         case_url, back_url = url_for("office.case", case_id=task.instance_id), url_for("office.inbox")
-    return render_template("task_finished.html", task=task, message=finished_message(task), kept_html=kept_html,
-                           kept_text=kept_text, case_url=case_url, back_url=back_url), 409 if values else 200
+    return render_template(
+        "task_finished.html",
+        task=task,
+        message=finished_message(task),
+        kept_html=kept_html,
+        kept_text=kept_text,
+        case_url=case_url,
+        back_url=back_url,
+    ), 409 if values else 200
 
 
 def register(blueprint, audience: str) -> None:

@@ -1,5 +1,6 @@
 """The task page, shared by officials and enterprises: the form rendered from its JSON
 Schema beside the case summary and its history; "complete" and "save draft"."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from engine.storage import StorageError
 
 from . import dossierview, formrender, taskconflict
 from .context import get_db, get_engine
-from .dossierview import attachment_namer  # noqa: F401  (also used as taskpage.attachment_namer)
 from .directory import choices
+from .dossierview import attachment_namer  # noqa: F401  (also used as taskpage.attachment_namer)
 from .files import file_store, storage_message
 from .i18n import current_lang
 from .taskconflict import TaskFinished
@@ -51,10 +52,15 @@ class Uploads:
     def __call__(self, storage) -> dict | None:
         try:
             attachment = casefiles.store_upload(
-                get_db(), file_store(), filename=storage.filename, stream=storage.stream,
-                uploaded_by=g.user.username, instance_id=self.instance_id,
+                get_db(),
+                file_store(),
+                filename=storage.filename,
+                stream=storage.stream,
+                uploaded_by=g.user.username,
+                instance_id=self.instance_id,
                 task_id=self.task.id if self.task else None,
-                max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+                max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+            )
         except casefiles.UploadRejected as exc:
             self.errors[storage.name] = upload_message(exc)
             return None
@@ -62,11 +68,19 @@ class Uploads:
             self.failure = exc
             self.errors[storage.name] = storage_message(exc)
             return None
-        instance = self.task.instance if self.task else (
-            get_db().get(casefiles.Instance, self.instance_id) if self.instance_id else None)
-        get_engine().audit(get_db(), g.user.username, "upload", instance,
-                           self.task, {"file": attachment.filename, "id": attachment.id,
-                                       **({"internal": True} if self.internal else {})})
+        instance = (
+            self.task.instance
+            if self.task
+            else (get_db().get(casefiles.Instance, self.instance_id) if self.instance_id else None)
+        )
+        get_engine().audit(
+            get_db(),
+            g.user.username,
+            "upload",
+            instance,
+            self.task,
+            {"file": attachment.filename, "id": attachment.id, **({"internal": True} if self.internal else {})},
+        )
         return {"id": attachment.id, "name": attachment.filename}
 
 
@@ -74,8 +88,11 @@ def upload_message(exc: casefiles.UploadRejected) -> str:
     code = exc.details.get("code")
     name = exc.details.get("filename", "")
     if code == "size":
-        return _("文件 %(name)s 超过大小限制（%(mb)s MB）", name=name,
-                 mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024))
+        return _(
+            "文件 %(name)s 超过大小限制（%(mb)s MB）",
+            name=name,
+            mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
+        )
     if code == "type":
         return _("文件 %(name)s 的类型不允许；允许：PDF、图片、Word、Excel、TXT、ZIP、OFD", name=name)
     if code == "empty":
@@ -100,8 +117,9 @@ def parse_form(schema: dict, ui: dict | None, uploads: Uploads) -> dict:
     return data
 
 
-def initial_values(schema: dict | None, task_data: dict, draft: dict | None,
-                   fresh: set[str] | frozenset = frozenset()) -> dict:
+def initial_values(
+    schema: dict | None, task_data: dict, draft: dict | None, fresh: set[str] | frozenset = frozenset()
+) -> dict:
     """What the form shows first: task data for its fields, then the saved draft. A field in
     ``fresh`` (the same step answered it in an earlier round: engine/dossier.py ``fresh_fields``)
     starts from its default instead: the official decides again and reads the earlier answer
@@ -109,8 +127,11 @@ def initial_values(schema: dict | None, task_data: dict, draft: dict | None,
     props = (schema or {}).get("properties") or {}
     # a file field starts empty: the case's data holds other parties' files under the same
     # name (the enterprise's 附件 is not the unit's); only the person's own draft refills it
-    values = {k: task_data[k] for k in props if k in task_data and k not in fresh
-              and formrender.Field(k, props[k] or {}, {}).widget != "file"}
+    values = {
+        k: task_data[k]
+        for k in props
+        if k in task_data and k not in fresh and formrender.Field(k, props[k] or {}, {}).widget != "file"
+    }
     for k, spec in props.items():
         if k not in values and isinstance(spec, dict) and "default" in spec:
             values[k] = spec["default"]
@@ -121,8 +142,11 @@ def initial_values(schema: dict | None, task_data: dict, draft: dict | None,
 def enterprise_values(schema: dict) -> dict:
     """Fields a form records itself when the enterprise answers (``x-enterprise-value``: the
     return visit's method is "online" when the enterprise rates the case on the portal)."""
-    return {k: spec["x-enterprise-value"] for k, spec in (schema.get("properties") or {}).items()
-            if isinstance(spec, dict) and "x-enterprise-value" in spec}
+    return {
+        k: spec["x-enterprise-value"]
+        for k, spec in (schema.get("properties") or {}).items()
+        if isinstance(spec, dict) and "x-enterprise-value" in spec
+    }
 
 
 def _for_enterprise(schema: dict) -> dict:
@@ -130,12 +154,21 @@ def _for_enterprise(schema: dict) -> dict:
     fixed = enterprise_values(schema)
     if not fixed:
         return schema
-    return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in fixed},
-            "required": [k for k in schema.get("required") or [] if k not in fixed]}
+    return {
+        **schema,
+        "properties": {k: v for k, v in schema["properties"].items() if k not in fixed},
+        "required": [k for k in schema.get("required") or [] if k not in fixed],
+    }
 
 
-def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | None = None,
-                audience: str = "office", status: int = 200):
+def render_task(
+    task: HumanTask,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    audience: str = "office",
+    status: int = 200,
+):
     engine = get_engine()
     schema, ui = engine.form_of(task)
     schema = schema or {"type": "object", "properties": {}}
@@ -148,18 +181,31 @@ def render_task(task: HumanTask, *, values: dict | None = None, errors: dict | N
         values = initial_values(schema, setting.data, task.draft, fresh_fields(get_db(), task, setting.prefill))
     may_complete = access.can_complete(g.principal, task)
     files_endpoint = "portal.download" if audience == "portal" else "office.download"
-    renderer = formrender.Renderer(schema, ui, choices=choices(), lang=current_lang(), readonly=not may_complete,
-                                   attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
-                                   attachment_name=attachment_namer(task.instance_id),
-                                   county=(task.instance.summary or {}).get("county"))  # its units first in a unit picker
+    renderer = formrender.Renderer(
+        schema,
+        ui,
+        choices=choices(),
+        lang=current_lang(),
+        readonly=not may_complete,
+        attachment_url=lambda i: url_for(files_endpoint, attachment_id=i),
+        attachment_name=attachment_namer(task.instance_id),
+        county=(task.instance.summary or {}).get("county"),
+    )  # its units first in a unit picker
     history = casefiles.timeline(get_db(), task.instance_id, include_internal=audience == "office")
     context, item = _context(task, audience, setting)
     return render_template(
-        f"{audience}/task.html", task=task, case=task.instance, summary=task.instance.summary or {},
-        form_html=renderer.render(values, errors or {}), errors=errors or {}, history=history,
-        may_complete=may_complete, form_title=schema.get("title"),
+        f"{audience}/task.html",
+        task=task,
+        case=task.instance,
+        summary=task.instance.summary or {},
+        form_html=renderer.render(values, errors or {}),
+        errors=errors or {},
+        history=history,
+        may_complete=may_complete,
+        form_title=schema.get("title"),
         colleagues=_colleagues(task) if audience == "office" else [],
-        context_steps=context, context_item=item,
+        context_steps=context,
+        context_item=item,
         outcomes=dossierview.outcomes(task.instance, audience) if audience == "office" else {},
     ), status
 
@@ -240,7 +286,12 @@ def handle_post(task: HumanTask, *, audience: str, done_url: str):
             raise NotFound(f"task {task_id} does not exist") from None
         if fresh.state != "ready":
             return taskconflict.render_finished(fresh, audience, data)
-        return render_task(fresh, values=data, audience=audience, status=409,
-                           errors={"": _("此事项刚被其他人处理或案件已发生变化，请核对后重新提交。")})
+        return render_task(
+            fresh,
+            values=data,
+            audience=audience,
+            status=409,
+            errors={"": _("此事项刚被其他人处理或案件已发生变化，请核对后重新提交。")},
+        )
     flash(_("已提交：%(name)s", name=task.name), "ok")
     return redirect(done_url)

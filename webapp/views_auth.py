@@ -11,6 +11,7 @@ deactivation and a password change end it at once, and it ends after
 attempt row and the audit entry (``login`` / ``login_failed``, no instance), written where the
 outcome is known.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -113,8 +114,9 @@ def _audit_log_in(username: str, succeeded: bool, reason: str | None = None) -> 
     data = {"ip": client_ip(), "user_agent": request.user_agent.string[:200]}
     if reason:
         data["reason"] = reason
-    get_engine().audit(get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed",
-                       data=data)
+    get_engine().audit(
+        get_db(), (username or "").strip()[:100] or "-", "login" if succeeded else "login_failed", data=data
+    )
     if not succeeded:
         g.force_commit = True  # a failed log-in answers 401/429: keep its audit entry and attempt row
 

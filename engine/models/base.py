@@ -1,4 +1,5 @@
 """The declarative base and column types every table uses (UTC datetimes, JSON/JSONB)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -6,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from .. import clock
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
 
 class UtcDateTime(TypeDecorator[_dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
@@ -24,16 +26,16 @@ class UtcDateTime(TypeDecorator[_dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
-        value = value.astimezone(_dt.timezone.utc)
+            value = value.replace(tzinfo=_dt.UTC)
+        value = value.astimezone(_dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: _dt.datetime | None, dialect: Dialect) -> _dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=_dt.timezone.utc)
-        return value.astimezone(_dt.timezone.utc)
+            return value.replace(tzinfo=_dt.UTC)
+        return value.astimezone(_dt.UTC)
 
 
 def default_now() -> _dt.datetime:

@@ -1,9 +1,10 @@
 """The 直通车 case's own tables: comments, attachments and stored files, the case record and its
 units (the statistics projection), bulletins, work records and the statistics rollups."""
+
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,8 +30,8 @@ class Attachment(Base):
 
     __tablename__ = "attachment"
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
-    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
@@ -80,38 +81,44 @@ class CaseRecord(Base):
         Index("ix_case_record_uscc", "uscc"),
         # substring search (engine/search.py): trigrams on PostgreSQL; SQLite scans (see there),
         # its index is kept empty (WHERE 0) so that both databases have the same schema
-        Index("ix_case_record_search_trgm", "search_text", postgresql_using="gin",
-              postgresql_ops={"search_text": "gin_trgm_ops"}, sqlite_where=text("0")),
+        Index(
+            "ix_case_record_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            sqlite_where=text("0"),
+        ),
     )
     instance_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True
+    )
     case_no: Mapped[str] = mapped_column(String(100), index=True)
     process_id: Mapped[str] = mapped_column(String(200))
-    county: Mapped[Optional[str]] = mapped_column(String(50))
-    level: Mapped[Optional[str]] = mapped_column(String(20))
-    category: Mapped[Optional[str]] = mapped_column(String(50))
-    urgency: Mapped[Optional[str]] = mapped_column(String(20))
-    source: Mapped[Optional[str]] = mapped_column(String(30))
-    mode: Mapped[Optional[str]] = mapped_column(String(20))
-    lead_unit: Mapped[Optional[str]] = mapped_column(String(100))
+    county: Mapped[str | None] = mapped_column(String(50))
+    level: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(50))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(30))
+    mode: Mapped[str | None] = mapped_column(String(20))
+    lead_unit: Mapped[str | None] = mapped_column(String(100))
     coop_units: Mapped[list[Any]] = mapped_column(default=list)
-    uscc: Mapped[Optional[str]] = mapped_column(String(18))
-    enterprise_name: Mapped[Optional[str]] = mapped_column(String(200))
-    status: Mapped[Optional[str]] = mapped_column(String(50))  # the summary's Chinese label
+    uscc: Mapped[str | None] = mapped_column(String(18))
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(50))  # the summary's Chinese label
     is_open: Mapped[bool] = mapped_column(default=True)
-    outcome: Mapped[Optional[str]] = mapped_column(String(20))  # solved/rejected/withdrawn/explained/no_answer
+    outcome: Mapped[str | None] = mapped_column(String(20))  # solved/rejected/withdrawn/explained/no_answer
     received_at: Mapped[_dt.datetime] = mapped_column()
-    accepted_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    closed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    deadline: Mapped[Optional[_dt.datetime]] = mapped_column()
-    warning: Mapped[Optional[str]] = mapped_column(String(10))  # yellow | red | None (now)
+    accepted_at: Mapped[_dt.datetime | None] = mapped_column()
+    closed_at: Mapped[_dt.datetime | None] = mapped_column()
+    deadline: Mapped[_dt.datetime | None] = mapped_column()
+    warning: Mapped[str | None] = mapped_column(String(10))  # yellow | red | None (now)
     ever_overdue: Mapped[bool] = mapped_column(default=False)  # turned red at least once
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     escalated: Mapped[bool] = mapped_column(default=False)
-    leader_mode: Mapped[Optional[str]] = mapped_column(String(20))  # 签批督办/专题会议/现场办公
-    satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
-    on_time: Mapped[Optional[bool]] = mapped_column()  # closed after handling, never overdue
-    workdays_to_close: Mapped[Optional[int]] = mapped_column(Integer)
+    leader_mode: Mapped[str | None] = mapped_column(String(20))  # 签批督办/专题会议/现场办公
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    on_time: Mapped[bool | None] = mapped_column()  # closed after handling, never overdue
+    workdays_to_close: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     # what the search box finds (case number, enterprise, title, description, contact, results)
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -121,13 +128,16 @@ class CaseUnit(Base):
     """One row per unit ever assigned to a case (lead or cooperating): 协调部门 counts these."""
 
     __tablename__ = "case_unit"
-    __table_args__ = (Index("ix_case_unit_unit_assigned", "unit", "assigned_at"),
-                      Index("ix_case_unit_assigned", "assigned_at"))
+    __table_args__ = (
+        Index("ix_case_unit_unit_assigned", "unit", "assigned_at"),
+        Index("ix_case_unit_assigned", "assigned_at"),
+    )
     instance_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True
+    )
     unit: Mapped[str] = mapped_column(String(100), primary_key=True)
     role: Mapped[str] = mapped_column(String(10))  # lead | coop (lead once led)
-    county: Mapped[Optional[str]] = mapped_column(String(50))
+    county: Mapped[str | None] = mapped_column(String(50))
     assigned_at: Mapped[_dt.datetime] = mapped_column()
 
 
@@ -153,18 +163,18 @@ class Bulletin(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     county: Mapped[str] = mapped_column(String(50), default="city")  # whose working group issues it
-    period_from: Mapped[Optional[_dt.date]] = mapped_column()
-    period_to: Mapped[Optional[_dt.date]] = mapped_column()
+    period_from: Mapped[_dt.date | None] = mapped_column()
+    period_to: Mapped[_dt.date | None] = mapped_column()
     case_ids: Mapped[list[Any]] = mapped_column(default=list)
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the period's figures, frozen at compose time
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | signing | issued
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
     composed_by: Mapped[str] = mapped_column(String(100))
-    signed_by: Mapped[Optional[str]] = mapped_column(String(100))
-    leader_comment: Mapped[Optional[str]] = mapped_column(Text)
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    leader_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    issued_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    issued_at: Mapped[_dt.datetime | None] = mapped_column()
 
 
 class WorkRecord(Base):

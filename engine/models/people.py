@@ -1,11 +1,12 @@
 """People and what they keep: users, sessions, API tokens, log-in attempts, notifications and
 in-app notices, saved filters, 抄送 copies and 常用意见 phrases."""
+
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, default_now
@@ -24,10 +25,10 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(20), default="official")  # official | enterprise | admin
     groups: Mapped[list[Any]] = mapped_column(default=list)  # e.g. ["wg:city"], ["unit:zrzyj", "head:zrzyj"]
-    county: Mapped[Optional[str]] = mapped_column(String(50))
-    uscc: Mapped[Optional[str]] = mapped_column(String(18), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(20))
-    email: Mapped[Optional[str]] = mapped_column(String(200))  # for e-mail notifications
+    county: Mapped[str | None] = mapped_column(String(50))
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))  # for e-mail notifications
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
@@ -41,8 +42,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    last_used_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    revoked_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    last_used_at: Mapped[_dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[_dt.datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
 
@@ -58,16 +59,18 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     last_seen_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    end_reason: Mapped[Optional[str]] = mapped_column(String(20))
+    ended_at: Mapped[_dt.datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class LoginAttempt(Base):
     """One log-in attempt on the web form, for throttling across all web processes."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_user_ip_at", "username", "ip", "at"),
-                      Index("ix_login_attempt_ip_at", "ip", "at"))
+    __table_args__ = (
+        Index("ix_login_attempt_user_ip_at", "username", "ip", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     username: Mapped[str] = mapped_column(String(100))
@@ -91,26 +94,26 @@ class Notification(Base):
     __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))  # assignment | warning | escalation | notice
-    level: Mapped[Optional[str]] = mapped_column(String(20))  # yellow | red | None
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
-    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"), index=True)
+    level: Mapped[str | None] = mapped_column(String(20))  # yellow | red | None
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(100), index=True)  # a username ("" on a groups row)
     # channel "groups": the people are not named yet; the worker resolves these groups at send
     # time into one row per member and channel (engine/notify.py ``expand_due``)
-    groups: Mapped[Optional[list[Any]]] = mapped_column()
+    groups: Mapped[list[Any] | None] = mapped_column()
     channel: Mapped[str] = mapped_column(String(20))  # log | email | webhook
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
-    claimed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[_dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    sent_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    sent_at: Mapped[_dt.datetime | None] = mapped_column()
 
-    task: Mapped[Optional[HumanTask]] = relationship()
+    task: Mapped[HumanTask | None] = relationship()
 
 
 class UserNotice(Base):
@@ -123,15 +126,15 @@ class UserNotice(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     username: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30))
-    level: Mapped[Optional[str]] = mapped_column(String(20))
+    level: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
-    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_task.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now, index=True)
-    read_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    read_at: Mapped[_dt.datetime | None] = mapped_column()
 
-    task: Mapped[Optional[HumanTask]] = relationship()
+    task: Mapped[HumanTask | None] = relationship()
 
 
 class SavedFilter(Base):
@@ -140,7 +143,7 @@ class SavedFilter(Base):
     __tablename__ = "saved_filter"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100), index=True)
-    shared_group: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    shared_group: Mapped[str | None] = mapped_column(String(200), index=True)
     page: Mapped[str] = mapped_column(String(20))  # inbox | cases
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[str] = mapped_column(String(2000))
@@ -152,10 +155,11 @@ class CaseCopy(Base):
 
     __tablename__ = "case_copy"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    instance_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                             ForeignKey("instance.id", ondelete="CASCADE"), index=True)
-    recipient: Mapped[Optional[str]] = mapped_column(String(100), index=True)  # a username, or
-    group: Mapped[Optional[str]] = mapped_column(String(200), index=True)  # a group
+    instance_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str | None] = mapped_column(String(100), index=True)  # a username, or
+    group: Mapped[str | None] = mapped_column(String(200), index=True)  # a group
     copied_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)

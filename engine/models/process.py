@@ -1,11 +1,12 @@
 """The engine's tables: deployed versions, instances, human tasks, the audit trail, timers,
 case numbers, idempotent submissions, the working-day calendar and worker heartbeats."""
+
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, default_now
@@ -44,7 +45,7 @@ class ProcessVersion(Base):
     files: Mapped[dict[str, Any]] = mapped_column()
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
     # the version a web or API deploy was based on (None: deployed from files, or not said)
-    base_version: Mapped[Optional[int]] = mapped_column(Integer)
+    base_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
     deployment: Mapped[Deployment] = relationship()
@@ -58,19 +59,19 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(200), index=True)
-    business_key: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(20))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
-    next_timer_at: Mapped[Optional[_dt.datetime]] = mapped_column(index=True)
+    next_timer_at: Mapped[_dt.datetime | None] = mapped_column(index=True)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    error: Mapped[Optional[dict[str, Any]]] = mapped_column()
+    error: Mapped[dict[str, Any] | None] = mapped_column()
     started_by: Mapped[str] = mapped_column(String(100), default="system")
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     updated_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    ended_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    called_versions: Mapped[Optional[dict[str, Any]]] = mapped_column()  # engine/binding.py (issue 15)
+    ended_at: Mapped[_dt.datetime | None] = mapped_column()
+    called_versions: Mapped[dict[str, Any] | None] = mapped_column()  # engine/binding.py (issue 15)
 
     process_version: Mapped[ProcessVersion] = relationship()
 
@@ -85,14 +86,26 @@ class HumanTask(Base):
         UniqueConstraint("instance_id", "task_guid"),
         Index("ix_human_task_state_due", "state", "due_at"),
         # the inbox: ready tasks only, in due order, without visiting the heap (PostgreSQL)
-        Index("ix_human_task_ready", "due_at", "id",
-              postgresql_include=["assignee", "delegated_from", "instance_id"],
-              postgresql_where=text("state = 'ready'")),
+        Index(
+            "ix_human_task_ready",
+            "due_at",
+            "id",
+            postgresql_include=["assignee", "delegated_from", "instance_id"],
+            postgresql_where=text("state = 'ready'"),
+        ),
         # a person's own ready tasks (engine.access.task_ids), however long their history
-        Index("ix_human_task_ready_assignee", "assignee",
-              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
-        Index("ix_human_task_ready_delegated_from", "delegated_from",
-              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
+        Index(
+            "ix_human_task_ready_assignee",
+            "assignee",
+            postgresql_where=text("state = 'ready'"),
+            sqlite_where=text("state = 'ready'"),
+        ),
+        Index(
+            "ix_human_task_ready_delegated_from",
+            "delegated_from",
+            postgresql_where=text("state = 'ready'"),
+            sqlite_where=text("state = 'ready'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
@@ -100,27 +113,27 @@ class HumanTask(Base):
     bpmn_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300), default="")
     process_id: Mapped[str] = mapped_column(String(200))
-    lane: Mapped[Optional[str]] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200))
     candidate_groups: Mapped[list[Any]] = mapped_column(default=list)
-    form: Mapped[Optional[str]] = mapped_column(String(200))
-    ui_form: Mapped[Optional[str]] = mapped_column(String(200))
+    form: Mapped[str | None] = mapped_column(String(200))
+    ui_form: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), default="ready", index=True)
-    assignee: Mapped[Optional[str]] = mapped_column(String(100), index=True)
-    due_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    due_at: Mapped[_dt.datetime | None] = mapped_column()
     # the due date was computed over a year without an official calendar (an estimate: 临时时限)
     due_provisional: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
-    draft: Mapped[Optional[dict[str, Any]]] = mapped_column()
+    draft: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
-    completed_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    completed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    completed_at: Mapped[_dt.datetime | None] = mapped_column()
+    completed_by: Mapped[str | None] = mapped_column(String(100))
     # who handed the task to the current assignee (delegation); they may take it back
-    delegated_from: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    delegated_from: Mapped[str | None] = mapped_column(String(100), index=True)
     # 催办: the last time someone urged the task's holder (engine/office_verbs.py), and who
-    urged_at: Mapped[Optional[_dt.datetime]] = mapped_column()
-    urged_by: Mapped[Optional[str]] = mapped_column(String(100))
+    urged_at: Mapped[_dt.datetime | None] = mapped_column()
+    urged_by: Mapped[str | None] = mapped_column(String(100))
 
     instance: Mapped[Instance] = relationship()
-    groups: Mapped[list["HumanTaskGroup"]] = relationship(cascade="all, delete-orphan")
+    groups: Mapped[list[HumanTaskGroup]] = relationship(cascade="all, delete-orphan")
 
 
 class HumanTaskGroup(Base):
@@ -140,10 +153,10 @@ class AuditEntry(Base):
     at: Mapped[_dt.datetime] = mapped_column(default=default_now, index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
-    task_bpmn_id: Mapped[Optional[str]] = mapped_column(String(200))
-    task_name: Mapped[Optional[str]] = mapped_column(String(300))
-    data: Mapped[Optional[dict[str, Any]]] = mapped_column()
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    task_bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    task_name: Mapped[str | None] = mapped_column(String(300))
+    data: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class WorkerHeartbeat(Base):
@@ -182,9 +195,10 @@ class SubmissionKey(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     actor: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(100))
-    fingerprint: Mapped[Optional[str]] = mapped_column(String(64))  # SHA-256 of the submitted data (API)
-    instance_id: Mapped[Optional[int]] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the submitted data (API)
+    instance_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
 
@@ -214,10 +228,10 @@ class TimerStart(Base):
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
     kind: Mapped[str] = mapped_column(String(20))  # date / duration / cycle / none
     value: Mapped[str] = mapped_column(Text, default="")  # the evaluated timer expression
-    next_fire_at: Mapped[Optional[_dt.datetime]] = mapped_column(index=True)
+    next_fire_at: Mapped[_dt.datetime | None] = mapped_column(index=True)
     cycles_left: Mapped[int] = mapped_column(Integer, default=0)  # -1: unbounded
     period_seconds: Mapped[float] = mapped_column(default=0.0)
-    last_fired_at: Mapped[Optional[_dt.datetime]] = mapped_column()
+    last_fired_at: Mapped[_dt.datetime | None] = mapped_column()
     updated_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
 
@@ -230,7 +244,8 @@ class TimerStartFire(Base):
     process_id: Mapped[str] = mapped_column(String(200))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
     fire_at: Mapped[_dt.datetime] = mapped_column()
-    instance_id: Mapped[Optional[int]] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id"), index=True
+    )
     started_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     missed: Mapped[int] = mapped_column(Integer, default=0)  # earlier fire times skipped (downtime)

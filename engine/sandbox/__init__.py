@@ -15,11 +15,13 @@ with an allow-list of builtins and helpers:
 
 A deploy also refuses catch-all handlers (bounded.catch_alls, see ``check_script``).
 """
+
 from __future__ import annotations
 
 import hashlib
 import pickle
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -42,9 +44,20 @@ from .policy import (
 from .pool import POOL
 
 __all__ = [
-    "DEFAULT_TIME_LIMIT", "MAX_SIZE", "MAX_WEIGHT", "MEMORY_LIMIT", "HelperSource", "SandboxError",
-    "SandboxMemoryLimit", "SandboxTimeout", "SandboxedEnvironment", "SandboxedScriptEngine",
-    "bounded_calls", "check_expression", "check_script", "run_expression",
+    "DEFAULT_TIME_LIMIT",
+    "MAX_SIZE",
+    "MAX_WEIGHT",
+    "MEMORY_LIMIT",
+    "HelperSource",
+    "SandboxError",
+    "SandboxMemoryLimit",
+    "SandboxTimeout",
+    "SandboxedEnvironment",
+    "SandboxedScriptEngine",
+    "bounded_calls",
+    "check_expression",
+    "check_script",
+    "run_expression",
 ]
 
 
@@ -57,8 +70,9 @@ class HelperSource:
     e.g. ``workdays.helpers`` and the calendar): here with ``clock``, in a script process from
     the pickled pair and the time ``clock`` gave when the call was sent."""
 
-    def __init__(self, factory: Callable[[Any, Callable], dict], arg: Any,
-                 clock: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self, factory: Callable[[Any, Callable], dict], arg: Any, clock: Callable[[], Any] | None = None
+    ) -> None:
         self.factory, self.arg, self.clock = factory, arg, clock
         self.local = factory(arg, clock or (lambda: None))
         self._payload: tuple[str, bytes] | None = None
@@ -83,20 +97,23 @@ class SandboxedEnvironment(TaskDataEnvironment):
     """SpiffWorkflow script environment: RestrictedPython, bounded expressions here, the rest
     in a script process."""
 
-    def __init__(self, helpers: Mapping[str, Any] | HelperSource | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT) -> None:
+    def __init__(
+        self, helpers: Mapping[str, Any] | HelperSource | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT
+    ) -> None:
         source = helpers if isinstance(helpers, HelperSource) else HelperSource(_static_helpers, dict(helpers or {}))
         super().__init__({**BASE_HELPERS, **source.local})
         self.helpers = source
         self.time_limit_s = time_limit_s
 
-    def evaluate(self, expression: str, context: dict[str, Any],
-                 external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         source = expression.strip()
         code = compile_expression(source)
         calls = bounded_calls(source)
-        if calls is not None and not any(name in context or external_context and name in external_context
-                                         for name in calls):
+        if calls is not None and not any(
+            name in context or external_context and name in external_context for name in calls
+        ):
             value = eval(code, namespace(self.globals, context, external_context))
             check_weight(value, "the expression's value")
             return value
@@ -111,14 +128,14 @@ class SandboxedEnvironment(TaskDataEnvironment):
             context.pop(key, None)
         return True
 
-    def _isolated(self, kind: str, source: str, context: Mapping[str, Any],
-                  external_context: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    def _isolated(
+        self, kind: str, source: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None
+    ) -> tuple[Any, ...]:
         try:
             data = pickle.dumps((dict(context), dict(external_context or {})), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise SandboxError(f"the task's data cannot be sent to a script process: {exc}") from None
-        request = {"kind": kind, "source": source, "data": data, "now": self.helpers.now(),
-                   "limit": self.time_limit_s}
+        request = {"kind": kind, "source": source, "data": data, "now": self.helpers.now(), "limit": self.time_limit_s}
         reply = POOL.run(request, self.time_limit_s, self.helpers.payload())
         if reply[0] == "error":
             error = reply[1]
@@ -128,8 +145,9 @@ class SandboxedEnvironment(TaskDataEnvironment):
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
-    def __init__(self, helpers: Mapping[str, Any] | HelperSource | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT) -> None:
+    def __init__(
+        self, helpers: Mapping[str, Any] | HelperSource | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT
+    ) -> None:
         super().__init__(environment=SandboxedEnvironment(helpers, time_limit_s))
 
     def validate(self, expression: str) -> None:
@@ -155,8 +173,13 @@ class SandboxedScriptEngine(PythonScriptEngine):
             detail = f"script: {err}"
         else:
             detail = err.__class__.__name__ + (f": {err.args[0]}" if err.args else "")
-        return WorkflowTaskException(detail, task=task, exception=err, line_number=line,
-                                     error_line=lines[line - 1] if 0 < line <= len(lines) else "")
+        return WorkflowTaskException(
+            detail,
+            task=task,
+            exception=err,
+            line_number=line,
+            error_line=lines[line - 1] if 0 < line <= len(lines) else "",
+        )
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:  # the library's version raises NameError
         raise WorkflowTaskException("service tasks with operators are not supported", task=task)
@@ -177,8 +200,11 @@ def check_script(script: str) -> None:
         raise error
 
 
-def run_expression(expression: str, data: Mapping[str, Any] | None = None,
-                   helpers: Mapping[str, Any] | HelperSource | None = None,
-                   time_limit_s: float = DEFAULT_TIME_LIMIT) -> Any:
+def run_expression(
+    expression: str,
+    data: Mapping[str, Any] | None = None,
+    helpers: Mapping[str, Any] | HelperSource | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT,
+) -> Any:
     """Evaluate one expression outside a workflow (property expressions, tests)."""
     return SandboxedEnvironment(helpers, time_limit_s).evaluate(expression, dict(data or {}))

@@ -14,37 +14,138 @@ process that is killed at the limit (engine/sandbox/pool.py).
 ``except:``, ``except Exception``/``except BaseException``, alone or in a tuple, and ``break``,
 ``continue`` or ``return`` in a ``finally`` block, which discard the exception in flight).
 """
+
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 MAX_NODES = 300
 MAX_LENGTH = 4000
 
 # the workday helpers (engine/workdays.py bounds their arguments)
 HELPER_CALLS = frozenset({"add_workdays", "workday_before", "workdays_between", "is_workday", "now", "today"})
-CHEAP_CALLS = frozenset({
-    "len", "str", "int", "float", "bool", "abs", "min", "max", "round", "sum", "sorted", "any", "all",
-    "isinstance", "list", "tuple", "dict", "set", "frozenset", "range", "enumerate", "zip", "reversed",
-    "repr", "chr", "ord", "divmod", "pow", "vars", "globals", "locals",
-    "date", "datetime", "timedelta", "Decimal", "floor", "ceil",
-}) | HELPER_CALLS
+CHEAP_CALLS = (
+    frozenset(
+        {
+            "len",
+            "str",
+            "int",
+            "float",
+            "bool",
+            "abs",
+            "min",
+            "max",
+            "round",
+            "sum",
+            "sorted",
+            "any",
+            "all",
+            "isinstance",
+            "list",
+            "tuple",
+            "dict",
+            "set",
+            "frozenset",
+            "range",
+            "enumerate",
+            "zip",
+            "reversed",
+            "repr",
+            "chr",
+            "ord",
+            "divmod",
+            "pow",
+            "vars",
+            "globals",
+            "locals",
+            "date",
+            "datetime",
+            "timedelta",
+            "Decimal",
+            "floor",
+            "ceil",
+        }
+    )
+    | HELPER_CALLS
+)
 CLASS_NAMES = frozenset({"date", "datetime", "timedelta", "Decimal"})  # `date.fromisoformat(…)` (not `str.replace`:
 # an unbound method skips the size checks the sandbox puts on bound ones)
-TYPE_NAMES = frozenset({"int", "float", "str", "bool", "list", "dict", "tuple", "set", "frozenset",
-                        "date", "datetime", "timedelta", "Decimal"})
-CHEAP_METHODS = frozenset({
-    "get", "keys", "values", "items", "copy", "count", "index", "find", "rfind",
-    "strip", "lstrip", "rstrip", "lower", "upper", "title", "startswith", "endswith", "split",
-    "replace", "join", "isdigit", "isoformat", "fromisoformat", "date", "time", "weekday", "isoweekday",
-    "total_seconds", "strftime",
-})
+TYPE_NAMES = frozenset(
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "list",
+        "dict",
+        "tuple",
+        "set",
+        "frozenset",
+        "date",
+        "datetime",
+        "timedelta",
+        "Decimal",
+    }
+)
+CHEAP_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "copy",
+        "count",
+        "index",
+        "find",
+        "rfind",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "lower",
+        "upper",
+        "title",
+        "startswith",
+        "endswith",
+        "split",
+        "replace",
+        "join",
+        "isdigit",
+        "isoformat",
+        "fromisoformat",
+        "date",
+        "time",
+        "weekday",
+        "isoweekday",
+        "total_seconds",
+        "strftime",
+    }
+)
 _NODES = (
-    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Compare, ast.Constant, ast.Name,
-    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Set, ast.JoinedStr,
-    ast.FormattedValue, ast.Call, ast.keyword, ast.expr_context, ast.boolop, ast.operator, ast.unaryop,
+    ast.Expression,
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.IfExp,
+    ast.Compare,
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.List,
+    ast.Dict,
+    ast.Set,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Call,
+    ast.keyword,
+    ast.expr_context,
+    ast.boolop,
+    ast.operator,
+    ast.unaryop,
     ast.cmpop,
 )
 

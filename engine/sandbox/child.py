@@ -9,6 +9,7 @@ short-lived threads.)
 Helpers (the workday functions) are rebuilt here from a pickled factory and the caller's
 ``now``, cached by digest.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,6 @@ import sys
 import traceback
 from typing import Any, BinaryIO
 
-from .pool import load_reply
 from .policy import (
     BASE_HELPERS,
     MEMORY_LIMIT,
@@ -31,6 +31,7 @@ from .policy import (
     namespace,
     script_results,
 )
+from .pool import load_reply
 
 _HEADER_SIZE = 8
 _helpers: dict[str, dict] = {}

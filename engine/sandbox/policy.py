@@ -5,6 +5,7 @@ Used in the web/worker process for bounded expressions (engine/sandbox/bounded.p
 script processes (engine/sandbox/child.py) for everything else; imports no SpiffWorkflow so a
 script process starts quickly.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,9 +15,10 @@ import math
 import operator
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from types import CodeType
-from typing import Any, Callable, Iterable, Mapping, SupportsIndex
+from typing import Any, SupportsIndex
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.compile import CompileResult
@@ -162,7 +164,7 @@ def _checked_mod(a: Any, b: Any) -> Any:
     if isinstance(a, (str, bytes)):
         text = a if isinstance(a, str) else a.decode("latin-1")
         _check_widths([n for m in _PRINTF_SPEC.finditer(text) for n in m.groups()], "%-formatting")
-        for value in (b if isinstance(b, tuple) else b.values() if isinstance(b, dict) else (b,)):
+        for value in b if isinstance(b, tuple) else b.values() if isinstance(b, dict) else (b,):
             _check_decimal(value)  # '%d' converts a Decimal to int
     return a % b
 
@@ -199,8 +201,11 @@ class BoundedPolicy(RestrictingNodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST | Iterable[ast.AST] | None:
         visited = super().visit_Call(node)
-        if (isinstance(visited, ast.Call) and isinstance(visited.func, ast.Name)
-                and visited.func.id in NUMBER_CONVERSIONS):
+        if (
+            isinstance(visited, ast.Call)
+            and isinstance(visited.func, ast.Name)
+            and visited.func.id in NUMBER_CONVERSIONS
+        ):
             return self._call("_number_", [visited.func, *visited.args], visited, visited.keywords)
         return visited
 
@@ -247,8 +252,15 @@ def _check_method(obj: Any, name: str, method: Callable) -> Callable:
         return method(items)
 
     checked: dict[str, Callable[..., Any]] = {
-        "ljust": padded, "rjust": padded, "center": padded, "zfill": padded, "replace": replace,
-               "expandtabs": expandtabs, "join": join, "extend": extend}
+        "ljust": padded,
+        "rjust": padded,
+        "center": padded,
+        "zfill": padded,
+        "replace": replace,
+        "expandtabs": expandtabs,
+        "join": join,
+        "extend": extend,
+    }
     return checked.get(name, method)
 
 
@@ -291,10 +303,28 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
 def _builtins() -> dict[str, Any]:
     b = dict(safe_builtins)
     b.update(
-        list=list, tuple=tuple, dict=dict, set=set, frozenset=frozenset,
-        sum=sum, min=min, max=max, sorted=sorted, enumerate=enumerate, zip=zip,
-        any=any, all=all, map=map, filter=filter, reversed=reversed, range=_bounded_range,
-        pow=_safe_pow, len=len, abs=abs, round=round, isinstance=isinstance,
+        list=list,
+        tuple=tuple,
+        dict=dict,
+        set=set,
+        frozenset=frozenset,
+        sum=sum,
+        min=min,
+        max=max,
+        sorted=sorted,
+        enumerate=enumerate,
+        zip=zip,
+        any=any,
+        all=all,
+        map=map,
+        filter=filter,
+        reversed=reversed,
+        range=_bounded_range,
+        pow=_safe_pow,
+        len=len,
+        abs=abs,
+        round=round,
+        isinstance=isinstance,
     )
     for name in ("setattr", "delattr", "compile", "__import__"):
         b.pop(name, None)
@@ -358,8 +388,9 @@ def compile_script(script: str) -> CodeType:
     return _compile(script, compile_restricted_exec)
 
 
-def namespace(globals_: Mapping[str, Any], context: Mapping[str, Any],
-              external_context: Mapping[str, Any] | None) -> dict:
+def namespace(
+    globals_: Mapping[str, Any], context: Mapping[str, Any], external_context: Mapping[str, Any] | None
+) -> dict:
     """Helpers, then the task's data, then the guards (so data cannot replace a guard)."""
     ns = dict(globals_)
     ns.update(external_context or {})
@@ -372,8 +403,12 @@ def namespace(globals_: Mapping[str, Any], context: Mapping[str, Any],
     return ns
 
 
-def script_results(ns: Mapping[str, Any], before: Iterable[str], globals_: Mapping[str, Any],
-                   external_context: Mapping[str, Any] | None) -> tuple[dict, list]:
+def script_results(
+    ns: Mapping[str, Any],
+    before: Iterable[str],
+    globals_: Mapping[str, Any],
+    external_context: Mapping[str, Any] | None,
+) -> tuple[dict, list]:
     """(variables the script leaves in the task's data, variables it deleted)."""
     updates = {}
     for key, value in ns.items():

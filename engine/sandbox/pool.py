@@ -12,6 +12,7 @@ Replies are read as untrusted: at most ``MAX_REPLY`` bytes, unpickled with an al
 classes (plain data, dates, Decimal, exceptions), so that even a script that escaped
 RestrictedPython in its process could not run code in this one.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,14 +39,28 @@ _CHILD = f"import sys; sys.path.insert(0, {_ROOT!r}); from engine.sandbox.child 
 STARTUP_LIMIT = 60.0  # seconds a new worker may take to import (a loaded CI machine)
 GRACE = 0.2  # seconds on top of the script's limit for moving its data to and fro
 MAX_REPLY = 512 * 1024 * 1024  # bytes of one reply
-_DATA_TYPES = {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float",
-               "complex", "bool", "range", "slice"}
+_DATA_TYPES = {
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "str",
+    "bytes",
+    "bytearray",
+    "int",
+    "float",
+    "complex",
+    "bool",
+    "range",
+    "slice",
+}
 _SAFE_CLASSES = {
-    "builtins": _DATA_TYPES | {name for name, value in vars(builtins).items()
-                               if isinstance(value, type) and issubclass(value, BaseException)},
+    "builtins": _DATA_TYPES
+    | {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)},
     "datetime": {"datetime", "date", "time", "timedelta", "timezone"},
-    "decimal": {"Decimal"} | {name for name, value in vars(decimal).items()
-                              if isinstance(value, type) and issubclass(value, ArithmeticError)},
+    "decimal": {"Decimal"}
+    | {name for name, value in vars(decimal).items() if isinstance(value, type) and issubclass(value, ArithmeticError)},
     "engine.sandbox.policy": {"SandboxError", "SandboxTimeout", "SandboxMemoryLimit"},
 }
 
@@ -81,8 +96,8 @@ class Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            start_new_session=True)  # Ctrl-C in a terminal reaches the server, not its script processes
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+        )  # Ctrl-C in a terminal reaches the server, not its script processes
         assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.ready = False

@@ -1,9 +1,11 @@
 """The unit assessment (考核) and the rows of the case-list workbook."""
+
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,8 +13,8 @@ from sqlalchemy.orm import Session
 from ..models import CaseRecord, Instance
 from ..names import Directory
 from ..workdays import CHINA
-from .projection import UTC
 from .periods import Period
+from .projection import UTC
 from .queries import closed_groups, coordinations, ratio, received_groups
 
 
@@ -38,14 +40,24 @@ class UnitScore:
         return ratio(self.sat_good, self.sat_answered)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "unit": self.unit, "received": self.received, "closed": self.closed,
-                "on_time": self.on_time, "on_time_rate": self.on_time_rate, "sat_good": self.sat_good,
-                "sat_answered": self.sat_answered, "satisfaction_rate": self.satisfaction_rate,
-                "overdue": self.overdue, "coordinations": self.coordinations}
+        return {
+            "rank": self.rank,
+            "unit": self.unit,
+            "received": self.received,
+            "closed": self.closed,
+            "on_time": self.on_time,
+            "on_time_rate": self.on_time_rate,
+            "sat_good": self.sat_good,
+            "sat_answered": self.sat_answered,
+            "satisfaction_rate": self.satisfaction_rate,
+            "overdue": self.overdue,
+            "coordinations": self.coordinations,
+        }
 
 
-def assessment(session: Session, period: Period, county: str | None = None,
-               now: _dt.datetime | None = None) -> list[UnitScore]:
+def assessment(
+    session: Session, period: Period, county: str | None = None, now: _dt.datetime | None = None
+) -> list[UnitScore]:
     """Units ranked by on-time rate (high first), then satisfaction rate (high first), then
     overdue count (low first); units with nothing closed in the period come last. Units equal on
     all of these share a rank and the next rank skips (1, 1, 3); ties are listed by unit code."""
@@ -76,6 +88,7 @@ def assessment(session: Session, period: Period, county: str | None = None,
 def rank(scores: Iterable[UnitScore]) -> list[UnitScore]:
     """Sort and rank with competition ranking ("1224"): units equal on on-time rate, satisfaction
     rate and overdue count share a rank and the next rank skips as many places."""
+
     def merit(s: UnitScore) -> tuple[bool, float, float, int]:
         return (s.on_time_rate is None, -(s.on_time_rate or 0), -(s.satisfaction_rate or 0), s.overdue)
 
@@ -88,7 +101,9 @@ def rank(scores: Iterable[UnitScore]) -> list[UnitScore]:
 def export_rows(session: Session, instances: list[Instance], names: Directory) -> list[dict[str, Any]]:
     """Rows of the case-list workbook for the given cases (in their order)."""
     ids = [i.id for i in instances]
-    records = {r.instance_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.instance_id.in_(ids or [-1])))}
+    records = {
+        r.instance_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.instance_id.in_(ids or [-1])))
+    }
 
     def when(value: Any) -> Any:  # a datetime: the workbook writes it as a date cell in Beijing time
         if isinstance(value, str):
@@ -102,18 +117,29 @@ def export_rows(session: Session, instances: list[Instance], names: Directory) -
     for inst in instances:
         s = inst.summary or {}
         r = records.get(inst.id)
-        rows.append({
-            "case_no": s.get("case_no") or inst.business_key, "enterprise": s.get("enterprise_name"),
-            "uscc": s.get("uscc"), "title": s.get("title"), "category": s.get("category"),
-            "county": names.county_name(s.get("county")), "level": {"city": "市级", "county": "县级"}.get(s.get("level") or ""),
-            "urgency": s.get("urgency"), "mode": s.get("mode"), "lead_unit": names.unit_name(s.get("lead_unit")),
-            "coop_units": "、".join(names.unit_name(u) for u in (s.get("coop_units") or [])),
-            "status": s.get("status"), "outcome": s.get("outcome"),
-            "received_at": when(r.received_at) if r else when(inst.created_at),
-            "closed_at": when(r.closed_at) if r else when(inst.ended_at),
-            "deadline": when(r.deadline if r else s.get("deadline")),
-            "ever_overdue": ("是" if r.ever_overdue else "否") if r else None,
-            "leader_mode": s.get("leader_mode"), "satisfaction": s.get("satisfaction"),
-            "reopen_count": s.get("reopen_count"), "workdays_to_close": r.workdays_to_close if r else None,
-        })
+        rows.append(
+            {
+                "case_no": s.get("case_no") or inst.business_key,
+                "enterprise": s.get("enterprise_name"),
+                "uscc": s.get("uscc"),
+                "title": s.get("title"),
+                "category": s.get("category"),
+                "county": names.county_name(s.get("county")),
+                "level": {"city": "市级", "county": "县级"}.get(s.get("level") or ""),
+                "urgency": s.get("urgency"),
+                "mode": s.get("mode"),
+                "lead_unit": names.unit_name(s.get("lead_unit")),
+                "coop_units": "、".join(names.unit_name(u) for u in (s.get("coop_units") or [])),
+                "status": s.get("status"),
+                "outcome": s.get("outcome"),
+                "received_at": when(r.received_at) if r else when(inst.created_at),
+                "closed_at": when(r.closed_at) if r else when(inst.ended_at),
+                "deadline": when(r.deadline if r else s.get("deadline")),
+                "ever_overdue": ("是" if r.ever_overdue else "否") if r else None,
+                "leader_mode": s.get("leader_mode"),
+                "satisfaction": s.get("satisfaction"),
+                "reopen_count": s.get("reopen_count"),
+                "workdays_to_close": r.workdays_to_close if r else None,
+            }
+        )
     return rows

@@ -1,10 +1,11 @@
 """Periods and the case filters behind every figure: a period's bounds on a column, the
 filter a figure's link opens in the case list (``CaseFilter``) and its query arguments."""
+
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, literal, select
@@ -13,7 +14,6 @@ from ..errors import InvalidRequest
 from ..models import CaseRecord, CaseUnit
 from ..workdays import CHINA
 from .projection import ANSWERED_SATISFACTION, GOOD_SATISFACTION, UTC
-
 
 RECORD_KINDS = {"research_visit": "调研", "park_file": "重点产业园档案"}
 BULLETIN_SERIES = {  # the standard 专报 series (engine/bulletins.py numbers their issues)
@@ -31,8 +31,11 @@ class Period:
 
     def bounds(self) -> tuple[_dt.datetime | None, _dt.datetime | None]:
         lo = _dt.datetime.combine(self.start, _dt.time(), CHINA).astimezone(UTC) if self.start else None
-        hi = (_dt.datetime.combine(self.end + _dt.timedelta(days=1), _dt.time(), CHINA).astimezone(UTC)
-              if self.end else None)
+        hi = (
+            _dt.datetime.combine(self.end + _dt.timedelta(days=1), _dt.time(), CHINA).astimezone(UTC)
+            if self.end
+            else None
+        )
         return lo, hi
 
     def args(self) -> dict[str, str]:
@@ -106,12 +109,31 @@ class CaseFilter:
     reopened: bool = False
     escalated: bool = False
 
-    ARGS = ("received_from", "received_to", "closed_from", "closed_to", "rcounty", "rcategory", "mode", "lead_unit",
-            "unit", "outcome", "state", "accepted", "ever_overdue", "overdue_now", "handled", "on_time",
-            "leader_mode", "satisfaction", "reopened", "escalated")
+    ARGS = (
+        "received_from",
+        "received_to",
+        "closed_from",
+        "closed_to",
+        "rcounty",
+        "rcategory",
+        "mode",
+        "lead_unit",
+        "unit",
+        "outcome",
+        "state",
+        "accepted",
+        "ever_overdue",
+        "overdue_now",
+        "handled",
+        "on_time",
+        "leader_mode",
+        "satisfaction",
+        "reopened",
+        "escalated",
+    )
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> "CaseFilter | None":
+    def from_args(cls, args: Mapping[str, str]) -> CaseFilter | None:
         """From URL arguments; None when none of them is present."""
         if not any(args.get(k) for k in cls.ARGS):
             return None
@@ -125,15 +147,26 @@ class CaseFilter:
 
         state = args.get("state") or ""
         on_time = args.get("on_time") or ""
-        return cls(received=period("received"), closed=period("closed"), county=args.get("rcounty") or None,
-                   category=args.get("rcategory") or None, mode=args.get("mode") or None,
-                   lead_unit=args.get("lead_unit") or None, unit=args.get("unit") or None,
-                   outcome=args.get("outcome") or None, open={"open": True, "closed": False}.get(state),
-                   accepted=args.get("accepted") == "1", ever_overdue=args.get("ever_overdue") == "1",
-                   overdue_now=args.get("overdue_now") == "1", handled=args.get("handled") == "1",
-                   on_time={"1": True, "0": False}.get(on_time), leader_mode=args.get("leader_mode") or None,
-                   satisfaction=args.get("satisfaction") or None, reopened=args.get("reopened") == "1",
-                   escalated=args.get("escalated") == "1")
+        return cls(
+            received=period("received"),
+            closed=period("closed"),
+            county=args.get("rcounty") or None,
+            category=args.get("rcategory") or None,
+            mode=args.get("mode") or None,
+            lead_unit=args.get("lead_unit") or None,
+            unit=args.get("unit") or None,
+            outcome=args.get("outcome") or None,
+            open={"open": True, "closed": False}.get(state),
+            accepted=args.get("accepted") == "1",
+            ever_overdue=args.get("ever_overdue") == "1",
+            overdue_now=args.get("overdue_now") == "1",
+            handled=args.get("handled") == "1",
+            on_time={"1": True, "0": False}.get(on_time),
+            leader_mode=args.get("leader_mode") or None,
+            satisfaction=args.get("satisfaction") or None,
+            reopened=args.get("reopened") == "1",
+            escalated=args.get("escalated") == "1",
+        )
 
     def clauses(self, now: _dt.datetime) -> list[ColumnElement[bool]]:
         r = CaseRecord

@@ -1,6 +1,7 @@
 """The per-step projection of a case (``project``: case_record, case_unit and the rollups, in
 the save transaction), the rollups' upserts and their recomputation (``rebuild_rollups``).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,15 +12,26 @@ from sqlalchemy import ColumnElement, Date, Executable, Table, and_, case, cast,
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
-from ..models import (Base, CaseRecord, CaseUnit, Instance, StatsClosed, StatsEnterprise, StatsEnterpriseDay,
-                      StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit)
 from .. import search as search_mod
+from ..models import (
+    Base,
+    CaseRecord,
+    CaseUnit,
+    Instance,
+    StatsClosed,
+    StatsEnterprise,
+    StatsEnterpriseDay,
+    StatsEnterpriseGap,
+    StatsReceived,
+    StatsReceivedDim,
+    StatsUnit,
+)
 from ..workdays import CHINA, WorkCalendar, to_china_date
 
 if TYPE_CHECKING:
     from ..step import StepSaved
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 PRE_ACCEPT = frozenset({"待受理", "待补充材料", "不予受理", "已撤回"})
 HANDLED_OUTCOMES = ("solved", "explained", "no_answer")
 GOOD_SATISFACTION = ("满意", "基本满意")
@@ -60,8 +72,14 @@ def on_step_saved(event: StepSaved) -> None:
     project(event.session, event.instance, event.calendar, event.now, event.actor, event.workflow)
 
 
-def project(session: Session, instance: Instance, calendar: WorkCalendar | None = None, now: _dt.datetime | None = None,
-            actor: str | None = None, workflow: Any = None) -> CaseRecord | None:
+def project(
+    session: Session,
+    instance: Instance,
+    calendar: WorkCalendar | None = None,
+    now: _dt.datetime | None = None,
+    actor: str | None = None,
+    workflow: Any = None,
+) -> CaseRecord | None:
     """Bring ``case_record``/``case_unit`` (and a bulletin's row) up to date with the instance.
 
     Called after every saved step (``on_step_saved``), before its flush. Only instances
@@ -101,8 +119,11 @@ def project(session: Session, instance: Instance, calendar: WorkCalendar | None 
         record.accepted_at = parse_dt(summary.get("accepted_at")) or now
     record.closed_at = None if is_open else (instance.ended_at or record.closed_at or now)
     deadline = parse_dt(summary.get("deadline"))
-    if deadline is not None and calendar is not None and (
-            deadline != record.deadline or "deadline_provisional" not in summary):
+    if (
+        deadline is not None
+        and calendar is not None
+        and (deadline != record.deadline or "deadline_provisional" not in summary)
+    ):
         # a deadline set in this step: computed over a year without an official calendar? (临时时限)
         provisional = calendar.provisional(now, deadline)
         if summary.get("deadline_provisional") is not provisional:
@@ -118,8 +139,9 @@ def project(session: Session, instance: Instance, calendar: WorkCalendar | None 
     record.on_time = (not record.ever_overdue) if handled else None
     if not is_open and calendar is not None:
         assert record.closed_at is not None  # set above for a case no longer open
-        record.workdays_to_close = calendar.workdays_between(to_china_date(record.received_at),
-                                                             to_china_date(record.closed_at))
+        record.workdays_to_close = calendar.workdays_between(
+            to_china_date(record.received_at), to_china_date(record.closed_at)
+        )
     else:
         record.workdays_to_close = None
     record.updated_at = now
@@ -135,8 +157,9 @@ def project(session: Session, instance: Instance, calendar: WorkCalendar | None 
     return record
 
 
-def _assign_units(session: Session, instance_id: int, county: str | None, lead: str | None, coop: list[str],
-                  now: _dt.datetime) -> dict[tuple, dict[str, int]]:
+def _assign_units(
+    session: Session, instance_id: int, county: str | None, lead: str | None, coop: list[str], now: _dt.datetime
+) -> dict[tuple, dict[str, int]]:
     """Add a ``case_unit`` row for every unit newly assigned (rows are never removed: a unit
     assigned once was coordinated once, even if the case is later re-dispatched elsewhere).
     Returns the rows' contributions to ``stats_unit``."""
@@ -167,6 +190,8 @@ ALL_COUNTIES = "*"  # stats_enterprise*: every county together
 FIRST_DAY = _dt.date(1, 1, 1)  # stats_enterprise_gap.prev_day of an enterprise's first day
 EnterpriseKey = tuple[str, str, _dt.date]  # (county, uscc, received day): stats_enterprise_day's key
 LM_COLUMNS = dict(zip(LEADER_MODES, ("lm_sign", "lm_meeting", "lm_site")))
+
+
 def table_of(model: type[Base]) -> Table:
     """The model's table (SQLAlchemy types ``__table__`` as any FromClause)."""
     assert isinstance(model.__table__, Table)
@@ -179,11 +204,23 @@ ROLLUPS: dict[str, tuple[Table, tuple[str, ...]]] = {  # name → (table, key co
     "closed": (table_of(StatsClosed), ("day", "county", "lead_unit")),
     "unit": (table_of(StatsUnit), ("day", "county", "unit")),
 }
-RECEIVED_COUNTERS = ("received", "accepted", "rejected", "withdrawn", "still_open", "overdue", "escalated",
-                     *LM_COLUMNS.values())
+RECEIVED_COUNTERS = (
+    "received",
+    "accepted",
+    "rejected",
+    "withdrawn",
+    "still_open",
+    "overdue",
+    "escalated",
+    *LM_COLUMNS.values(),
+)
 CLOSED_COUNTERS = ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered", "wd_sum")
-COUNTERS = {"received": RECEIVED_COUNTERS, "received_dim": ("received",), "closed": CLOSED_COUNTERS,
-            "unit": ("assigned",)}
+COUNTERS = {
+    "received": RECEIVED_COUNTERS,
+    "received_dim": ("received",),
+    "closed": CLOSED_COUNTERS,
+    "unit": ("assigned",),
+}
 
 
 def _china_day(value: _dt.datetime) -> _dt.date:
@@ -200,10 +237,15 @@ def _contributions(r: CaseRecord) -> dict[tuple, dict[str, int]]:
     county = r.county or NONE
     day = _china_day(r.received_at)
     out[("received", (day, county, r.lead_unit or NONE))] = {
-        "received": 1, "accepted": int(r.accepted_at is not None), "rejected": int(r.outcome == "rejected"),
-        "withdrawn": int(r.outcome == "withdrawn"), "still_open": int(r.is_open is True),
-        "overdue": int(r.ever_overdue is True), "escalated": int(r.escalated is True),
-        **{column: int(r.leader_mode == mode) for mode, column in LM_COLUMNS.items()}}
+        "received": 1,
+        "accepted": int(r.accepted_at is not None),
+        "rejected": int(r.outcome == "rejected"),
+        "withdrawn": int(r.outcome == "withdrawn"),
+        "still_open": int(r.is_open is True),
+        "overdue": int(r.ever_overdue is True),
+        "escalated": int(r.escalated is True),
+        **{column: int(r.leader_mode == mode) for mode, column in LM_COLUMNS.items()},
+    }
     for dim in ("category", "mode"):
         value = getattr(r, dim)
         if value:
@@ -211,11 +253,15 @@ def _contributions(r: CaseRecord) -> dict[tuple, dict[str, int]]:
     if r.closed_at is not None:
         handled = r.on_time is not None
         out[("closed", (_china_day(r.closed_at), county, r.lead_unit or NONE))] = {
-            "closed": 1, "solved": int(r.outcome == "solved"), "handled": int(handled),
-            "on_time": int(r.on_time is True), "reopened": int(handled and (r.reopen_count or 0) > 0),
+            "closed": 1,
+            "solved": int(r.outcome == "solved"),
+            "handled": int(handled),
+            "on_time": int(r.on_time is True),
+            "reopened": int(handled and (r.reopen_count or 0) > 0),
             "sat_good": int(r.satisfaction in GOOD_SATISFACTION),
             "sat_answered": int(r.satisfaction in ANSWERED_SATISFACTION),
-            "wd_sum": (r.workdays_to_close or 0) if r.outcome == "solved" else 0}
+            "wd_sum": (r.workdays_to_close or 0) if r.outcome == "solved" else 0,
+        }
     return out
 
 
@@ -229,9 +275,10 @@ def _delta(before: dict, after: dict, *more: dict) -> dict[tuple, dict[str, int]
     return {key: acc for key, acc in out.items() if any(acc.values())}
 
 
-@functools.lru_cache(maxsize=None)
-def _upsert_statement(dialect: str, table: Table, keys: tuple[str, ...], counters: tuple[str, ...],
-                      returning: bool) -> Executable:
+@functools.cache
+def _upsert_statement(
+    dialect: str, table: Table, keys: tuple[str, ...], counters: tuple[str, ...], returning: bool
+) -> Executable:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter, built once
     per table and dialect: executed with bound rows, its compiled form is cached."""
     from sqlalchemy.dialects import postgresql, sqlite
@@ -239,13 +286,20 @@ def _upsert_statement(dialect: str, table: Table, keys: tuple[str, ...], counter
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
         raise NotImplementedError(f"statistics rollups on {dialect}")
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={c: table.c[c] + stmt.excluded[c] for c in counters})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in counters}
+    )
     return stmt.returning(*[table.c[c] for c in counters]) if returning else stmt
 
 
-def _upsert_add(session: Session, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]],
-                counters: tuple[str, ...], returning: bool = False) -> Result[Any]:
+def _upsert_add(
+    session: Session,
+    table: Table,
+    keys: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    counters: tuple[str, ...],
+    returning: bool = False,
+) -> Result[Any]:
     """Add ``rows``' counters to the rows of ``table`` with the same keys (inserting the new
     ones). Rows are sorted by key, so concurrent transactions lock them in the same order."""
     rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
@@ -266,8 +320,11 @@ def _apply_rollups(session: Session, delta: dict[tuple, dict[str, int]]) -> None
     for name in sorted(rows):
         table, keys = ROLLUPS[name]
         columns = COUNTERS[name]
-        batch = [{**dict(zip(("grain", *keys), key)), **{c: acc.get(c, 0) for c in columns}}
-                 for key, acc in rows[name].items() if any(acc.values())]
+        batch = [
+            {**dict(zip(("grain", *keys), key)), **{c: acc.get(c, 0) for c in columns}}
+            for key, acc in rows[name].items()
+            if any(acc.values())
+        ]
         if batch:
             _upsert_add(session, table, ("grain", *keys), batch, columns)
 
@@ -309,8 +366,13 @@ def _enterprise_day(session: Session, county: str, uscc: str, day: _dt.date, sig
     if after is not None:  # the next day's previous day was prev, becomes day (or back)
         gaps[(after, day)] = sign
         gaps[(after, prev)] = -sign
-    _upsert_add(session, table_of(StatsEnterpriseGap), ("county", "day", "prev_day"),
-                [{"county": county, "day": a, "prev_day": p, "n": n} for (a, p), n in gaps.items()], ("n",))
+    _upsert_add(
+        session,
+        table_of(StatsEnterpriseGap),
+        ("county", "day", "prev_day"),
+        [{"county": county, "day": a, "prev_day": p, "n": n} for (a, p), n in gaps.items()],
+        ("n",),
+    )
 
 
 def _sql_day(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -327,8 +389,15 @@ def _sql_month(session: Session, column: ColumnElement[Any]) -> ColumnElement[An
     return func.date(column, "start of month")
 
 
-ROLLUP_TABLES = (StatsReceived, StatsReceivedDim, StatsClosed, StatsUnit, StatsEnterprise, StatsEnterpriseDay,
-                 StatsEnterpriseGap)
+ROLLUP_TABLES = (
+    StatsReceived,
+    StatsReceivedDim,
+    StatsClosed,
+    StatsUnit,
+    StatsEnterprise,
+    StatsEnterpriseDay,
+    StatsEnterpriseGap,
+)
 
 
 def rebuild_rollups(session: Session) -> dict[str, int]:
@@ -352,69 +421,118 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
     def by_month(table: Table, keys: tuple[str, ...], counters: tuple[str, ...]) -> None:
         t = table
         month = _sql_month(session, t.c.day)
-        session.execute(t.insert().from_select(
-            ["grain", "day", *keys, *counters],
-            select(literal("m"), month, *[t.c[k] for k in keys], *[func.sum(t.c[c]) for c in counters])
-            .where(t.c.grain == "d").group_by(month, *[t.c[k] for k in keys])))
+        session.execute(
+            t.insert().from_select(
+                ["grain", "day", *keys, *counters],
+                select(literal("m"), month, *[t.c[k] for k in keys], *[func.sum(t.c[c]) for c in counters])
+                .where(t.c.grain == "d")
+                .group_by(month, *[t.c[k] for k in keys]),
+            )
+        )
 
     received = table_of(StatsReceived)
-    session.execute(received.insert().from_select(
-        ["grain", "day", "county", "lead_unit", *RECEIVED_COUNTERS],
-        select(literal("d"), rday, county, lead, func.count(), n(r.c.accepted_at.is_not(None)),
-               n(r.c.outcome == "rejected"), n(r.c.outcome == "withdrawn"), n(r.c.is_open == True),  # noqa: E712
-               n(r.c.ever_overdue == True), n(r.c.escalated == True),  # noqa: E712
-               *[n(r.c.leader_mode == mode) for mode in LM_COLUMNS])
-        .group_by(rday, county, lead)))
+    session.execute(
+        received.insert().from_select(
+            ["grain", "day", "county", "lead_unit", *RECEIVED_COUNTERS],
+            select(
+                literal("d"),
+                rday,
+                county,
+                lead,
+                func.count(),
+                n(r.c.accepted_at.is_not(None)),
+                n(r.c.outcome == "rejected"),
+                n(r.c.outcome == "withdrawn"),
+                n(r.c.is_open == True),  # noqa: E712
+                n(r.c.ever_overdue == True),  # noqa: E712
+                n(r.c.escalated == True),  # noqa: E712
+                *[n(r.c.leader_mode == mode) for mode in LM_COLUMNS],
+            ).group_by(rday, county, lead),
+        )
+    )
     by_month(received, ("county", "lead_unit"), RECEIVED_COUNTERS)
 
     dims = table_of(StatsReceivedDim)
     for dim in ("category", "mode"):
         value = r.c[dim]
-        session.execute(dims.insert().from_select(
-            ["grain", "day", "county", "dim", "value", "received"],
-            select(literal("d"), rday, county, literal(dim), value, func.count())
-            .where(value.is_not(None), value != "").group_by(rday, county, value)))
+        session.execute(
+            dims.insert().from_select(
+                ["grain", "day", "county", "dim", "value", "received"],
+                select(literal("d"), rday, county, literal(dim), value, func.count())
+                .where(value.is_not(None), value != "")
+                .group_by(rday, county, value),
+            )
+        )
     by_month(dims, ("county", "dim", "value"), ("received",))
 
     closed = table_of(StatsClosed)
     cday = _sql_day(session, r.c.closed_at)
     handled = r.c.on_time.is_not(None)
-    session.execute(closed.insert().from_select(
-        ["grain", "day", "county", "lead_unit", *CLOSED_COUNTERS],
-        select(literal("d"), cday, county, lead, func.count(), n(r.c.outcome == "solved"), n(handled),
-               n(r.c.on_time == True), n(and_(handled, r.c.reopen_count > 0)),  # noqa: E712
-               n(r.c.satisfaction.in_(GOOD_SATISFACTION)), n(r.c.satisfaction.in_(ANSWERED_SATISFACTION)),
-               func.sum(case((r.c.outcome == "solved", func.coalesce(r.c.workdays_to_close, 0)), else_=0)))
-        .where(r.c.closed_at.is_not(None)).group_by(cday, county, lead)))
+    session.execute(
+        closed.insert().from_select(
+            ["grain", "day", "county", "lead_unit", *CLOSED_COUNTERS],
+            select(
+                literal("d"),
+                cday,
+                county,
+                lead,
+                func.count(),
+                n(r.c.outcome == "solved"),
+                n(handled),
+                n(r.c.on_time == True),  # noqa: E712
+                n(and_(handled, r.c.reopen_count > 0)),  # noqa: E712
+                n(r.c.satisfaction.in_(GOOD_SATISFACTION)),
+                n(r.c.satisfaction.in_(ANSWERED_SATISFACTION)),
+                func.sum(case((r.c.outcome == "solved", func.coalesce(r.c.workdays_to_close, 0)), else_=0)),
+            )
+            .where(r.c.closed_at.is_not(None))
+            .group_by(cday, county, lead),
+        )
+    )
     by_month(closed, ("county", "lead_unit"), CLOSED_COUNTERS)
 
     u = table_of(CaseUnit)
     units = table_of(StatsUnit)
     uday = _sql_day(session, u.c.assigned_at)
     ucounty = func.coalesce(u.c.county, NONE)
-    session.execute(units.insert().from_select(
-        ["grain", "day", "county", "unit", "assigned"],
-        select(literal("d"), uday, ucounty, u.c.unit, func.count()).group_by(uday, ucounty, u.c.unit)))
+    session.execute(
+        units.insert().from_select(
+            ["grain", "day", "county", "unit", "assigned"],
+            select(literal("d"), uday, ucounty, u.c.unit, func.count()).group_by(uday, ucounty, u.c.unit),
+        )
+    )
     by_month(units, ("county", "unit"), ("assigned",))
 
     days = table_of(StatsEnterpriseDay)
     with_uscc = r.c.uscc.is_not(None)
-    session.execute(days.insert().from_select(
-        ["county", "uscc", "day", "cases"],
-        select(county, r.c.uscc, rday, func.count()).where(with_uscc).group_by(county, r.c.uscc, rday)))
-    session.execute(days.insert().from_select(
-        ["county", "uscc", "day", "cases"],
-        select(literal(ALL_COUNTIES), r.c.uscc, rday, func.count()).where(with_uscc).group_by(r.c.uscc, rday)))
+    session.execute(
+        days.insert().from_select(
+            ["county", "uscc", "day", "cases"],
+            select(county, r.c.uscc, rday, func.count()).where(with_uscc).group_by(county, r.c.uscc, rday),
+        )
+    )
+    session.execute(
+        days.insert().from_select(
+            ["county", "uscc", "day", "cases"],
+            select(literal(ALL_COUNTIES), r.c.uscc, rday, func.count()).where(with_uscc).group_by(r.c.uscc, rday),
+        )
+    )
     enterprises = table_of(StatsEnterprise)
-    session.execute(enterprises.insert().from_select(
-        ["county", "uscc", "cases"],
-        select(days.c.county, days.c.uscc, func.sum(days.c.cases)).group_by(days.c.county, days.c.uscc)))
+    session.execute(
+        enterprises.insert().from_select(
+            ["county", "uscc", "cases"],
+            select(days.c.county, days.c.uscc, func.sum(days.c.cases)).group_by(days.c.county, days.c.uscc),
+        )
+    )
     prev = func.lag(days.c.day).over(partition_by=(days.c.county, days.c.uscc), order_by=days.c.day)
     chain = select(days.c.county, days.c.day, prev.label("prev_day")).subquery()
     prev_day = func.coalesce(chain.c.prev_day, literal(FIRST_DAY, Date))
     gaps = table_of(StatsEnterpriseGap)
-    session.execute(gaps.insert().from_select(
-        ["county", "day", "prev_day", "n"],
-        select(chain.c.county, chain.c.day, prev_day, func.count()).group_by(chain.c.county, chain.c.day, prev_day)))
+    session.execute(
+        gaps.insert().from_select(
+            ["county", "day", "prev_day", "n"],
+            select(chain.c.county, chain.c.day, prev_day, func.count()).group_by(chain.c.county, chain.c.day, prev_day),
+        )
+    )
     session.flush()
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m.__table__)) or 0 for m in ROLLUP_TABLES}

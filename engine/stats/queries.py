@@ -1,6 +1,7 @@
 """Reading the statistics: who sees them (engine/access.py's rules) and the dashboard's figures,
 from the rollups kept by ``projection``; periods and case filters are in ``periods``.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,11 +12,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import (AuditEntry, Bulletin, BulletinSeries, CaseRecord, Instance, StatsClosed,
-                      StatsEnterpriseGap, StatsReceived, StatsReceivedDim, StatsUnit, WorkRecord)
 from .. import access
+from ..models import (
+    AuditEntry,
+    Bulletin,
+    BulletinSeries,
+    CaseRecord,
+    Instance,
+    StatsClosed,
+    StatsEnterpriseGap,
+    StatsReceived,
+    StatsReceivedDim,
+    StatsUnit,
+    WorkRecord,
+)
 from .periods import BULLETIN_SERIES, RECORD_KINDS, Period, between, case_list_args, day_between
-from .projection import (ALL_COUNTIES, CLOSED_COUNTERS, FIRST_DAY, LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC)
+from .projection import ALL_COUNTIES, CLOSED_COUNTERS, FIRST_DAY, LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC
 
 WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK = "ztc_weekly_report", "Task_publish"
 can_see_stats = access.can_see_statistics
@@ -52,10 +64,19 @@ class Dashboard:
     links: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period.args(), "county": self.county, "totals": self.totals,
-                "by_category": self.by_category, "by_county": self.by_county, "by_mode": self.by_mode,
-                "by_unit": self.by_unit, "rates": self.rates, "leader_modes": self.leader_modes,
-                "bulletins": self.bulletins, "records": self.records}
+        return {
+            "period": self.period.args(),
+            "county": self.county,
+            "totals": self.totals,
+            "by_category": self.by_category,
+            "by_county": self.by_county,
+            "by_mode": self.by_mode,
+            "by_unit": self.by_unit,
+            "rates": self.rates,
+            "leader_modes": self.leader_modes,
+            "bulletins": self.bulletins,
+            "records": self.records,
+        }
 
     def top_units(self, n: int = 15) -> list[list]:
         """The ``n`` lead units with most cases received: ``[code, count]``, most first (ties by
@@ -112,16 +133,23 @@ def _rollup_where(table: FromClause, period: Period, county: str | None) -> list
 def received_groups(session: Session, period: Period, county: str | None) -> Sequence[Row[*tuple[Any, ...]]]:
     """The cases received in the period (stats_received), by county and lead unit."""
     t = StatsReceived.__table__
-    stmt = select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS]).where(
-        *_rollup_where(t, period, county)).group_by(t.c.county, t.c.lead_unit).having(func.sum(t.c.received) > 0)
+    stmt = (
+        select(t.c.county, t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in RECEIVED_COUNTERS])
+        .where(*_rollup_where(t, period, county))
+        .group_by(t.c.county, t.c.lead_unit)
+        .having(func.sum(t.c.received) > 0)
+    )
     return session.execute(stmt).all()
 
 
 def _received_by(session: Session, period: Period, county: str | None) -> dict[str, dict[str, int]]:
     """The cases received in the period by category and by handling mode (stats_received_dim)."""
     t = StatsReceivedDim.__table__
-    stmt = select(t.c.dim, t.c.value, func.sum(t.c.received)).where(
-        *_rollup_where(t, period, county)).group_by(t.c.dim, t.c.value)
+    stmt = (
+        select(t.c.dim, t.c.value, func.sum(t.c.received))
+        .where(*_rollup_where(t, period, county))
+        .group_by(t.c.dim, t.c.value)
+    )
     out: dict[str, dict[str, int]] = {"category": {}, "mode": {}}
     for dim, value, n in session.execute(stmt):
         if n:
@@ -132,8 +160,12 @@ def _received_by(session: Session, period: Period, county: str | None) -> dict[s
 def closed_groups(session: Session, period: Period, county: str | None) -> Sequence[Row[*tuple[Any, ...]]]:
     """The cases closed in the period (stats_closed), by lead unit."""
     t = StatsClosed.__table__
-    stmt = select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS]).where(
-        *_rollup_where(t, period, county)).group_by(t.c.lead_unit).having(func.sum(t.c.closed) > 0)
+    stmt = (
+        select(t.c.lead_unit, *[func.sum(t.c[c]).label(c) for c in CLOSED_COUNTERS])
+        .where(*_rollup_where(t, period, county))
+        .group_by(t.c.lead_unit)
+        .having(func.sum(t.c.closed) > 0)
+    )
     return session.execute(stmt).all()
 
 
@@ -142,8 +174,11 @@ def open_not_overdue(session: Session, period: Period, county: str | None, now: 
     ``now`` (case_record through ix_case_record_open_deadline: the open cases not yet due).
     "Overdue now" is the period's open cases (stats_received) minus these."""
     r = CaseRecord
-    where = [r.is_open == True, or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
-             between(r.received_at, period)]
+    where = [
+        r.is_open == True,  # noqa: E712 - SQL
+        or_(r.deadline >= now, r.deadline.is_(None)),  # noqa: E712
+        between(r.received_at, period),
+    ]
     if county:
         where.append(r.county == county)
     return session.scalar(select(func.count()).select_from(r).where(*where)) or 0
@@ -205,13 +240,25 @@ def record_counts(session: Session, period: Period, county: str | None) -> dict[
 def weekly_reports(session: Session, period: Period) -> int:
     """“1+7” weekly reports published in the period (completions of the publish task)."""
     a = AuditEntry
-    return session.scalar(select(func.count()).select_from(a).join(Instance, Instance.id == a.instance_id).where(
-        a.action == "complete", a.task_bpmn_id == WEEKLY_PUBLISH_TASK, Instance.process_id == WEEKLY_PROCESS,
-        between(a.at, period))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(a)
+            .join(Instance, Instance.id == a.instance_id)
+            .where(
+                a.action == "complete",
+                a.task_bpmn_id == WEEKLY_PUBLISH_TASK,
+                Instance.process_id == WEEKLY_PROCESS,
+                between(a.at, period),
+            )
+        )
+        or 0
+    )
 
 
-def dashboard(session: Session, period: Period, county: str | None = None,
-              now: _dt.datetime | None = None) -> Dashboard:
+def dashboard(
+    session: Session, period: Period, county: str | None = None, now: _dt.datetime | None = None
+) -> Dashboard:
     """Every figure of the dashboard for the period and county (None: all counties).
 
     The caller has already limited ``county`` to what the person may see (``scoped_county``).
@@ -219,8 +266,9 @@ def dashboard(session: Session, period: Period, county: str | None = None,
     now = now or _dt.datetime.now(UTC)
     received_rows = received_groups(session, period, county)
     closed_rows = closed_groups(session, period, county)
-    totals = {k: 0 for k in ("received", "accepted", "rejected", "withdrawn", "open", "overdue", "overdue_now",
-                             "escalated")}
+    totals = {
+        k: 0 for k in ("received", "accepted", "rejected", "withdrawn", "open", "overdue", "overdue_now", "escalated")
+    }
     by_county: dict[str, int] = {}
     by_unit: dict[str, int] = {}
     leader_modes = {m: 0 for m in LEADER_MODES}
@@ -238,35 +286,58 @@ def dashboard(session: Session, period: Period, county: str | None = None,
     totals["overdue_now"] = totals["open"] - open_not_overdue(session, period, county, now)
     dims = _received_by(session, period, county)
     by_category, by_mode = dims["category"], dims["mode"]
-    closed = {k: 0 for k in ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered",
-                             "wd_sum")}
+    closed = {
+        k: 0 for k in ("closed", "solved", "handled", "on_time", "reopened", "sat_good", "sat_answered", "wd_sum")
+    }
     for row in closed_rows:
         for key in closed:
             closed[key] += int(getattr(row, key) or 0)
     coord = coordinations(session, period, county)
-    totals.update(solved=closed["solved"], closed=closed["closed"], handled=closed["handled"],
-                  on_time=closed["on_time"], enterprises=distinct_enterprises(session, period, county),
-                  coordinations=sum(coord.values()), awaiting_intake=awaiting_intake(session, period, county))
+    totals.update(
+        solved=closed["solved"],
+        closed=closed["closed"],
+        handled=closed["handled"],
+        on_time=closed["on_time"],
+        enterprises=distinct_enterprises(session, period, county),
+        coordinations=sum(coord.values()),
+        awaiting_intake=awaiting_intake(session, period, county),
+    )
     rates = {
         "on_time": ratio(closed["on_time"], closed["handled"]),
         "satisfaction": ratio(closed["sat_good"], closed["sat_answered"]),
         "reopen": ratio(closed["reopened"], closed["handled"]),
         "workdays_to_close": round(closed["wd_sum"] / closed["solved"], 1) if closed["solved"] else None,
     }
-    board = Dashboard(period, county, totals, dict(sorted(by_category.items(), key=lambda kv: -kv[1])), by_county,
-                      by_mode, dict(sorted(by_unit.items(), key=lambda kv: -kv[1])), rates, leader_modes,
-                      bulletin_counts(session, period, county), record_counts(session, period, county))
+    board = Dashboard(
+        period,
+        county,
+        totals,
+        dict(sorted(by_category.items(), key=lambda kv: -kv[1])),
+        by_county,
+        by_mode,
+        dict(sorted(by_unit.items(), key=lambda kv: -kv[1])),
+        rates,
+        leader_modes,
+        bulletin_counts(session, period, county),
+        record_counts(session, period, county),
+    )
     board.links = figure_links(period, county)
     return board
 
 
 def figure_links(period: Period, county: str | None) -> dict[str, dict[str, str]]:
     """The cases-page arguments of every case figure (what a click on the figure lists)."""
-    recv = {"received_from": period.start.isoformat() if period.start else "",
-            "received_to": period.end.isoformat() if period.end else "", "rcounty": county or ""}
+    recv = {
+        "received_from": period.start.isoformat() if period.start else "",
+        "received_to": period.end.isoformat() if period.end else "",
+        "rcounty": county or "",
+    }
     recv = {k: v for k, v in recv.items() if v}
-    clos = {"closed_from": period.start.isoformat() if period.start else "",
-            "closed_to": period.end.isoformat() if period.end else "", "rcounty": county or ""}
+    clos = {
+        "closed_from": period.start.isoformat() if period.start else "",
+        "closed_to": period.end.isoformat() if period.end else "",
+        "rcounty": county or "",
+    }
     clos = {k: v for k, v in clos.items() if v}
     if not clos:
         clos = {"state": "closed"}

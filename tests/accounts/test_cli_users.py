@@ -1,4 +1,5 @@
 """`zhitongche user create|list|reset-password|deactivate|activate`."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,22 @@ def run(*args, input=None):
 
 
 def test_create_an_official_with_a_prompted_password(cli_db):
-    result = run("user", "create", "unit.zrzyj.li", "--name", "李经办", "--group", "unit:zrzyj",
-                 "--group", "head:zrzyj", "--county", "city", "--email", "li@example.cn", input=f"{GOOD}\n{GOOD}\n")
+    result = run(
+        "user",
+        "create",
+        "unit.zrzyj.li",
+        "--name",
+        "李经办",
+        "--group",
+        "unit:zrzyj",
+        "--group",
+        "head:zrzyj",
+        "--county",
+        "city",
+        "--email",
+        "li@example.cn",
+        input=f"{GOOD}\n{GOOD}\n",
+    )
     assert result.exit_code == 0, result.output
     assert "created unit.zrzyj.li (official: unit:zrzyj, head:zrzyj)" in result.output
     with cli_db() as s:
@@ -39,8 +54,7 @@ def test_create_an_official_with_a_prompted_password(cli_db):
 
 
 def test_create_a_designer_and_an_admin_with_random_passwords(cli_db):
-    designer = run("user", "create", "designer.wang", "--group", "designer", "--group", "wg:city",
-                   "--random-password")
+    designer = run("user", "create", "designer.wang", "--group", "designer", "--group", "wg:city", "--random-password")
     assert designer.exit_code == 0, designer.output
     password = designer.stdout.strip().splitlines()[-1]
     admin = run("user", "create", "ops", "--admin", "--random-password")
@@ -49,14 +63,17 @@ def test_create_a_designer_and_an_admin_with_random_passwords(cli_db):
         assert authenticate(s, "designer.wang", password).groups == ["designer", "wg:city"]
 
 
-@pytest.mark.parametrize("args, stdin, message", [
-    (["--group", "unit:zrzyj"], "zhitongche\nzhitongche\n", "at least 12 characters"),
-    (["--group", "unit:zrzyj"], "x.y.zhang forever\nx.y.zhang forever\n", "must not contain the user name"),
-    (["--group", "unit:zrzyj"], "password1234\npassword1234\n", "too common"),
-    (["--group", "unit:atlantis"], f"{GOOD}\n{GOOD}\n", "unknown group 'unit:atlantis'"),
-    ([], f"{GOOD}\n{GOOD}\n", "at least one group"),
-    (["--group", "wg:city", "--county", "atlantis"], f"{GOOD}\n{GOOD}\n", "unknown county"),
-])
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["--group", "unit:zrzyj"], "zhitongche\nzhitongche\n", "at least 12 characters"),
+        (["--group", "unit:zrzyj"], "x.y.zhang forever\nx.y.zhang forever\n", "must not contain the user name"),
+        (["--group", "unit:zrzyj"], "password1234\npassword1234\n", "too common"),
+        (["--group", "unit:atlantis"], f"{GOOD}\n{GOOD}\n", "unknown group 'unit:atlantis'"),
+        ([], f"{GOOD}\n{GOOD}\n", "at least one group"),
+        (["--group", "wg:city", "--county", "atlantis"], f"{GOOD}\n{GOOD}\n", "unknown county"),
+    ],
+)
 def test_create_refuses_bad_input(cli_db, args, stdin, message):
     result = run("user", "create", "x.y.zhang", *args, input=stdin)
     assert result.exit_code == 1 and message in result.output

@@ -1,5 +1,6 @@
 """`zhitongche run` without --demo: no account with the published password, on a fresh
 PostgreSQL (or SQLite) database; one administrator with a random password printed once."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,7 @@ from webapp.cli import main
 @pytest.fixture(params=_databases())
 def fresh_db(request, tmp_path, monkeypatch):
     """An empty database (no tables at all) that `run` migrates, as on a first start."""
-    from webapp.cli import common
-    from webapp.cli import serve
+    from webapp.cli import common, serve
 
     engine, cleanup = make_test_db(request.param, tmp_path)
     with engine.begin() as conn:

@@ -1,5 +1,6 @@
 """API fixtures: the web app of tests/web (test process ``webcase``, demo users) and
 clients that call it with a bearer token."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,12 +8,27 @@ from sqlalchemy import select
 
 from engine import tokens
 from engine.models import User
-from tests.web.conftest import (ENT1, ENT2, INTAKE_OK, SUBMISSION, app, as_user, case_process,  # noqa: F401
-                                ready_task, start_case, web_settings)
+from tests.web.conftest import (  # noqa: F401
+    ENT1,
+    ENT2,
+    INTAKE_OK,
+    SUBMISSION,
+    app,
+    as_user,
+    case_process,
+    ready_task,
+    start_case,
+    web_settings,
+)
 
 INTAKE_JSON = {
-    "decision": "受理", "category": "土地批复", "mode": "快速办", "lead_unit": "zrzyj", "coop_units": ["fgw", "zjj"],
-    "deadline": "2026-03-11", "opinion": "请市自然资源局牵头办理",
+    "decision": "受理",
+    "category": "土地批复",
+    "mode": "快速办",
+    "lead_unit": "zrzyj",
+    "coop_units": ["fgw", "zjj"],
+    "deadline": "2026-03-11",
+    "opinion": "请市自然资源局牵头办理",
     "actions": [{"unit": "zrzyj", "item": "完成用地预审", "due": "2026-03-09"}],
 }
 

@@ -1,5 +1,6 @@
 """Issue 5 in the API: suspend, resume and terminate an instance (admins), each audited, in
 the API's one error shape."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -11,9 +12,14 @@ from .conftest import assert_error
 
 def _actions(Session, instance_id):
     with Session() as session:
-        return [(e.action, e.actor, e.data) for e in session.scalars(
-            select(AuditEntry).where(AuditEntry.instance_id == instance_id,
-                                     AuditEntry.action.in_(("suspend", "resume", "terminate"))).order_by(AuditEntry.id))]
+        return [
+            (e.action, e.actor, e.data)
+            for e in session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.instance_id == instance_id, AuditEntry.action.in_(("suspend", "resume", "terminate")))
+                .order_by(AuditEntry.id)
+            )
+        ]
 
 
 def test_admins_suspend_resume_and_terminate(api, start_case, Session):
@@ -27,8 +33,11 @@ def test_admins_suspend_resume_and_terminate(api, start_case, Session):
     body = admin.post(f"/api/v1/instances/{case}/terminate", {"reason": "重复"}).get_json()
     assert body["status"] == "terminated" and body["ready_tasks"] == []
     assert_error(admin.post(f"/api/v1/instances/{case}/resume"), 400, "invalid")
-    assert _actions(Session, case) == [("suspend", "admin", {"reason": "核查"}), ("resume", "admin", None),
-                                       ("terminate", "admin", {"reason": "重复"})]
+    assert _actions(Session, case) == [
+        ("suspend", "admin", {"reason": "核查"}),
+        ("resume", "admin", None),
+        ("terminate", "admin", {"reason": "重复"}),
+    ]
 
 
 def test_only_admins_and_one_error_shape(api, start_case, Session):

@@ -1,4 +1,5 @@
 """API tokens: bearer only, hashed, revocable; the session cookie never authenticates the API."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,10 @@ def test_tokens_are_created_through_the_api_and_revoked_only_by_their_owner(api,
     assert body["token"].startswith("ztc_") and body["name"] == "hotline 12345"
     other = api("unit.zrzyj")
     assert_error(other.delete(f"/api/v1/tokens/{body['id']}"), 404)
-    assert app.test_client().get("/api/v1/statistics",
-                                 headers={"Authorization": f"Bearer {body['token']}"}).status_code == 200
+    assert (
+        app.test_client().get("/api/v1/statistics", headers={"Authorization": f"Bearer {body['token']}"}).status_code
+        == 200
+    )
 
 
 def test_an_inactive_user_s_token_stops_working(api, Session):

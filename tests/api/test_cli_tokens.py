@@ -1,4 +1,5 @@
 """`zhitongche token create|list|revoke`."""
+
 from __future__ import annotations
 
 import hashlib

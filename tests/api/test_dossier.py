@@ -1,5 +1,6 @@
 """Issue 14: the dossier from the API — the same record and access rules as the case page,
 the one error shape for a case the caller may not see."""
+
 from __future__ import annotations
 
 from tests.api.conftest import assert_error
@@ -13,8 +14,9 @@ def test_the_dossier_starts_with_the_submission(api, start_case):
         assert body["case_id"] == case
         first = body["steps"][0]
         assert first["kind"] == "submission" and first["actor"] == "ent.demo1"
-        assert {"key": "title", "display": "厂房用地手续办理"}.items() <= \
-            next(a for a in first["answers"] if a["key"] == "title").items()
+        assert {"key": "title", "display": "厂房用地手续办理"}.items() <= next(
+            a for a in first["answers"] if a["key"] == "title"
+        ).items()
 
 
 def test_another_enterprises_dossier_is_not_found(api, start_case):

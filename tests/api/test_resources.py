@@ -1,5 +1,6 @@
 """The JSON API through its resources: definitions, instances, tasks, cases, messages,
 incidents, statistics — one success shape per view, one error shape, pagination everywhere."""
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,13 @@ def test_deploy_creates_a_version_only_when_files_changed(api):
     files = web_files()
     same = designer.post("/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data")
     assert same.status_code == 201, same.get_data(as_text=True)
-    assert same.get_json()["created"] == [] and same.get_json()["unchanged"] == [{"process_id": "webcase", "version": 1}]
+    assert same.get_json()["created"] == [] and same.get_json()["unchanged"] == [
+        {"process_id": "webcase", "version": 1}
+    ]
     files["webcase.bpmn"] = files["webcase.bpmn"].replace("受理交办".encode(), "受理并交办".encode())
-    changed = designer.post("/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data")
+    changed = designer.post(
+        "/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data"
+    )
     assert changed.get_json()["created"] == [{"process_id": "webcase", "version": 2}]
 
 
@@ -49,29 +54,57 @@ def test_deploy_based_on_an_old_version_is_refused_with_the_diff(api):
     first, second = web_files(), web_files()
     first["webcase.bpmn"] = first["webcase.bpmn"].replace("受理交办".encode(), "受理并交办".encode())
     second["webcase.bpmn"] = second["webcase.bpmn"].replace("受理交办".encode(), "受理与交办".encode())
-    ok = designer.post("/api/v1/definitions", json=None, data={**_multipart(first), "base_version": "1"},
-                       content_type="multipart/form-data")
+    ok = designer.post(
+        "/api/v1/definitions",
+        json=None,
+        data={**_multipart(first), "base_version": "1"},
+        content_type="multipart/form-data",
+    )
     assert ok.get_json()["created"] == [{"process_id": "webcase", "version": 2}]
-    error = assert_error(designer.post("/api/v1/definitions", json=None,
-                                       data={**_multipart(second), "base_version": "webcase:1"},
-                                       content_type="multipart/form-data"), 409, "superseded")
+    error = assert_error(
+        designer.post(
+            "/api/v1/definitions",
+            json=None,
+            data={**_multipart(second), "base_version": "webcase:1"},
+            content_type="multipart/form-data",
+        ),
+        409,
+        "superseded",
+    )
     [item] = error["details"]["superseded"]
     assert (item["base_version"], item["latest_version"], item["latest_origin"]) == (1, 2, "api")
     assert "+++ v2/webcase.bpmn" in item["diff"] and "受理并交办" in item["diff"]
     assert "已有更新的版本 v2" in error["message"]
     version = designer.get("/api/v1/definitions/webcase").get_json()
     assert (version["version"], version["origin"], version["base_version"]) == (2, "api", 1)
-    assert_error(designer.post("/api/v1/definitions", json=None, data={**_multipart(second), "base_version": "x"},
-                               content_type="multipart/form-data"), 400, "invalid")
+    assert_error(
+        designer.post(
+            "/api/v1/definitions",
+            json=None,
+            data={**_multipart(second), "base_version": "x"},
+            content_type="multipart/form-data",
+        ),
+        400,
+        "invalid",
+    )
 
 
 def test_deploy_reports_problems_per_file_and_is_for_designers_only(api):
     files = {"broken.bpmn": b"<definitions"}
-    error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),
-                                              content_type="multipart/form-data"), 422, "invalid_process_files")
+    error = assert_error(
+        api("designer").post(
+            "/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data"
+        ),
+        422,
+        "invalid_process_files",
+    )
     assert error["details"]["problems"][0]["file"] == "broken.bpmn"
-    assert_error(api("wg.city").post("/api/v1/definitions", json=None, data=_multipart(web_files()),
-                                     content_type="multipart/form-data"), 403)
+    assert_error(
+        api("wg.city").post(
+            "/api/v1/definitions", json=None, data=_multipart(web_files()), content_type="multipart/form-data"
+        ),
+        403,
+    )
     assert_error(api("designer").post("/api/v1/definitions", json={}), 422, "validation_error")
 
 
@@ -91,9 +124,19 @@ def test_instance_state_history_and_activities(api, start_case):
 
 
 def test_starting_instances_is_for_designers(api):
-    body = {"process_id": "webcase", "business_key": "X-1",
-            "data": {"case_no": "X-1", "title": "测试", "county": "city", "uscc": "x", "enterprise_name": "e",
-                     "category": "其他", "urgency": "一般"}}
+    body = {
+        "process_id": "webcase",
+        "business_key": "X-1",
+        "data": {
+            "case_no": "X-1",
+            "title": "测试",
+            "county": "city",
+            "uscc": "x",
+            "enterprise_name": "e",
+            "category": "其他",
+            "urgency": "一般",
+        },
+    }
     assert_error(api("wg.city").post("/api/v1/instances", body), 403)
     started = api("designer").post("/api/v1/instances", body)
     assert started.status_code == 201, started.get_data(as_text=True)
@@ -114,8 +157,9 @@ def test_inbox_claim_complete_with_field_level_validation(api, start_case, Sessi
     assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "wg.jianping"
     assert_error(api("wg.city").post(f"/api/v1/tasks/{task_id}/claim"), 409, "conflict")
     assert_error(api("wg.city").post(f"/api/v1/tasks/{task_id}/complete", {"data": INTAKE_JSON}), 403)
-    bad = assert_error(wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": {**INTAKE_JSON, "opinion": "x",
-                                                                              "mode": "慢慢办"}}), 422)
+    bad = assert_error(
+        wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": {**INTAKE_JSON, "opinion": "x", "mode": "慢慢办"}}), 422
+    )
     assert set(bad["details"]["fields"]) >= {"opinion", "mode"}
     assert_error(wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": "not an object"}), 422, "validation_error")
     done = wg.post(f"/api/v1/tasks/{task_id}/complete", {"data": INTAKE_JSON})
@@ -178,12 +222,12 @@ def test_an_enterprise_submits_a_case(api, case_process):
 
 def test_a_message_the_case_does_not_wait_for_is_a_conflict(api, start_case):
     start_case()
-    error = assert_error(api("ent.demo1").post("/api/v1/messages", {"case_no": "T20260001",
-                                                                    "name": "material_supplied"}), 409)
+    error = assert_error(
+        api("ent.demo1").post("/api/v1/messages", {"case_no": "T20260001", "name": "material_supplied"}), 409
+    )
     assert error["code"] == "message_not_accepted"
     assert_error(api("ent.demo1").post("/api/v1/messages", {"case_no": "T20260001", "name": "anything"}), 403)
-    assert_error(api("ent.demo2").post("/api/v1/messages", {"case_no": "T20260001",
-                                                           "name": "material_supplied"}), 404)
+    assert_error(api("ent.demo2").post("/api/v1/messages", {"case_no": "T20260001", "name": "material_supplied"}), 404)
 
 
 # -- incidents, statistics -----------------------------------------------------------------
@@ -217,8 +261,16 @@ def test_statistics_are_the_dashboards_figures_in_the_callers_scope(api, start_c
         assert_error(api(user).get("/api/v1/statistics"), 403, "forbidden")
 
 
-@pytest.mark.parametrize("user,query", [("wg.city", ""), ("wg.city", "?from=2026-03-01&to=2026-03-31"),
-                                        ("wg.city", "?county=shuangta"), ("wg.jianping", ""), ("admin", "")])
+@pytest.mark.parametrize(
+    "user,query",
+    [
+        ("wg.city", ""),
+        ("wg.city", "?from=2026-03-01&to=2026-03-31"),
+        ("wg.city", "?county=shuangta"),
+        ("wg.jianping", ""),
+        ("admin", ""),
+    ],
+)
 def test_statistics_equal_the_dashboard(user, query, api, as_user, start_case, Session, engine):
     start_case()
     start_case(uscc=ENT2, county="shuangta", by="ent.demo2", category="融资贷款")
@@ -229,8 +281,19 @@ def test_statistics_equal_the_dashboard(user, query, api, as_user, start_case, S
         incidents.terminate(session, engine, withdrawn, "admin")
     figures = api(user).get("/api/v1/statistics" + query).get_json()
     page = as_user(user).get("/stats/data.json" + query).get_json()
-    for key in ("county", "totals", "by_category", "by_county", "by_mode", "by_unit", "rates", "leader_modes",
-                "bulletins", "records", "period"):
+    for key in (
+        "county",
+        "totals",
+        "by_category",
+        "by_county",
+        "by_mode",
+        "by_unit",
+        "rates",
+        "leader_modes",
+        "bulletins",
+        "records",
+        "period",
+    ):
         assert figures[key] == page[key], key
     assert figures["totals"]["received"] == page["totals"]["received"] > 0
 
@@ -249,8 +312,14 @@ def test_the_openapi_document_and_its_docs_page(app):
     client = app.test_client()
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.0")
-    assert {"/api/v1/tasks/{task_id}/complete", "/api/v1/cases", "/api/v1/messages", "/api/v1/incidents",
-            "/api/v1/statistics", "/api/v1/definitions"} <= set(spec["paths"])
+    assert {
+        "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/cases",
+        "/api/v1/messages",
+        "/api/v1/incidents",
+        "/api/v1/statistics",
+        "/api/v1/definitions",
+    } <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "/api/v1/tasks/{task_id}/complete" in page.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """schemathesis against the served OpenAPI document, in process: no 5xx, every response as
 documented (status, content type, schema, headers). Bounded examples keep it under a minute."""
+
 from __future__ import annotations
 
 import tempfile
@@ -8,8 +9,13 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.api.conftest import make_token
 
@@ -34,9 +40,15 @@ def _document_app():
     tmp = Path(tempfile.mkdtemp(prefix="ztc-openapi-"))
     db = make_engine(f"sqlite:///{tmp / 'doc.db'}")
     Base.metadata.create_all(db)
-    return create_app({"TESTING": True, "SESSIONMAKER": make_sessionmaker(db), "SECRET_KEY": "doc",
-                       "VAR_DIR": str(tmp), "SETTINGS": Settings(upload_dir=tmp / "u", processes_dir=tmp / "p",
-                                                                 forms_dir=tmp / "f")})
+    return create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": make_sessionmaker(db),
+            "SECRET_KEY": "doc",
+            "VAR_DIR": str(tmp),
+            "SETTINGS": Settings(upload_dir=tmp / "u", processes_dir=tmp / "p", forms_dir=tmp / "f"),
+        }
+    )
 
 
 CURRENT = _CurrentApp()
@@ -51,13 +63,22 @@ def served(app, Session, start_case):
     return {"Authorization": f"Bearer {make_token(Session, 'admin')}"}
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
 def test_the_api_keeps_its_contract(case, served):
     # what the API promises: no 5xx, and every answer as documented. (schemathesis's
     # positive/negative "data acceptance" checks are left out on purpose: the API ignores

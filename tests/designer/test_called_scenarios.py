@@ -1,6 +1,7 @@
 """The scenarios of the processes on either side of a call run at deploy (issue 15): changing
 only a caller runs the called process's scenarios too, and changing only a called process runs
 its callers' scenarios."""
+
 from __future__ import annotations
 
 import json
@@ -53,13 +54,16 @@ CALLEE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def files(call_name: str = "调用子流程", answer: int = 42) -> dict[str, bytes]:
-    return {"caller.bpmn": CALLER.format(call_name=call_name).encode(),
-            "callee.bpmn": CALLEE.format(answer=answer).encode()}
+    return {
+        "caller.bpmn": CALLER.format(call_name=call_name).encode(),
+        "callee.bpmn": CALLEE.format(answer=answer).encode(),
+    }
 
 
 def scenario(process: str, name: str, expect: dict) -> str:
-    return json.dumps({"process": process, "scenarios": [{"name": name, "data": {}, "expect": expect}]},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"process": process, "scenarios": [{"name": name, "data": {}, "expect": expect}]}, ensure_ascii=False
+    )
 
 
 def _deploy(engine, Session, bundle, **kw):
@@ -71,7 +75,8 @@ def test_changing_only_the_caller_runs_the_called_process_scenarios(engine, Sess
     _deploy(engine, Session, files())
     # the called process's own test, which the caller's change does not touch
     (tmp_path / "callee.scenarios.json").write_text(
-        scenario("callee", "子流程算出答案", {"status": "completed", "variables": {"answer": 41}}), encoding="utf-8")
+        scenario("callee", "子流程算出答案", {"status": "completed", "variables": {"answer": 41}}), encoding="utf-8"
+    )
     changed = files(call_name="调用子流程（改名）")
     with pytest.raises(BundleError) as caught:
         _deploy(engine, Session, changed, scenario_dir=tmp_path)
@@ -79,14 +84,16 @@ def test_changing_only_the_caller_runs_the_called_process_scenarios(engine, Sess
     assert any("流程测试 callee.scenarios.json“子流程算出答案”未通过" in m for m in messages), messages
     # with the called process's test right, the caller's change deploys
     (tmp_path / "callee.scenarios.json").write_text(
-        scenario("callee", "子流程算出答案", {"status": "completed", "variables": {"answer": 42}}), encoding="utf-8")
+        scenario("callee", "子流程算出答案", {"status": "completed", "variables": {"answer": 42}}), encoding="utf-8"
+    )
     assert _deploy(engine, Session, changed, scenario_dir=tmp_path).created == [("caller", 2)]
 
 
 def test_changing_only_the_called_process_runs_the_callers_scenarios(engine, Session, tmp_path):
     _deploy(engine, Session, files())
     (tmp_path / "caller.scenarios.json").write_text(
-        scenario("caller", "主流程拿到答案", {"status": "completed", "summary": {"answer": 42}}), encoding="utf-8")
+        scenario("caller", "主流程拿到答案", {"status": "completed", "summary": {"answer": 42}}), encoding="utf-8"
+    )
     with pytest.raises(BundleError) as caught:
         _deploy(engine, Session, files(answer=41), scenario_dir=tmp_path)
     messages = [p.message for p in caught.value.problems]

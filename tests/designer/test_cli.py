@@ -1,4 +1,5 @@
 """The designer's command line: validate, deploy, diff, migrate, test-process."""
+
 from __future__ import annotations
 
 import shutil
@@ -52,12 +53,16 @@ def run(*args):
 def test_validate_prints_file_line_element_and_exits_1_for_unsupported_bpmn():
     result = run("validate", str(CORPUS / "miwg" / "C.9.0.bpmn"))
     assert result.exit_code == 1
-    assert ("C.9.0.bpmn:268 [BusinessRuleTask_CheckApplicationAutomatically]: business rule task "
-            "'Check application automatically' names no decision table") in result.output
+    assert (
+        "C.9.0.bpmn:268 [BusinessRuleTask_CheckApplicationAutomatically]: business rule task "
+        "'Check application automatically' names no decision table"
+    ) in result.output
     result = run("validate", str(CORPUS / "realworld" / "camunda-twitter-review" / "TwitterDemoProcess.bpmn"))
     assert result.exit_code == 1
-    assert "TwitterDemoProcess.bpmn:30 [FormalExpression_1]: JUEL expressions (#{!approved}) are not supported" \
+    assert (
+        "TwitterDemoProcess.bpmn:30 [FormalExpression_1]: JUEL expressions (#{!approved}) are not supported"
         in result.output
+    )
 
 
 def test_validate_exits_0_for_good_files_and_ignores_unreferenced_siblings():
@@ -88,8 +93,8 @@ def test_diff_and_migrate_commands(project):
     shutil.copy(DATA / "demo_v1.bpmn", processes / "demo.bpmn")
     assert run("deploy").exit_code == 0
     from engine.clock import SystemClock  # noqa: F401  (the CLI runs on the real clock)
-    from engine.db import make_engine, make_sessionmaker
     from engine.config import Settings
+    from engine.db import make_engine, make_sessionmaker
     from webapp.cli.common import build_engine
 
     engine = build_engine(Settings())
@@ -126,7 +131,9 @@ def test_test_process_command_exit_codes(tmp_path):
     shutil.copy(DATA / "demo_v1.bpmn", tmp_path / "demo.bpmn")
     (tmp_path / "demo.scenarios.json").write_text(
         '{"scenarios": [{"name": "too hopeful", "data": {"title": "t", "lead_unit": "x"},'
-        ' "expect": {"status": "completed"}}]}', encoding="utf-8")
+        ' "expect": {"status": "completed"}}]}',
+        encoding="utf-8",
+    )
     result = run("test-process", str(tmp_path))
     assert result.exit_code == 1
     assert "FAIL  demo.scenarios.json :: too hopeful" in result.output
@@ -135,8 +142,8 @@ def test_test_process_command_exit_codes(tmp_path):
 
 def _web_edit(db, old: str, new: str, by: str = "manager") -> None:
     """What the designer's editor does: a new version based on the latest, made on the web."""
-    from engine.db import make_engine, make_sessionmaker
     from engine.config import Settings
+    from engine.db import make_engine, make_sessionmaker
     from webapp.cli.common import build_engine
 
     db_engine = make_engine(f"sqlite:///{db}")
@@ -192,10 +199,13 @@ def test_export_writes_the_web_version_into_the_files(project):
 
 def test_test_process_names_the_incident_instead_of_hiding_it(tmp_path):
     text = (DATA / "demo_v1.bpmn").read_text(encoding="utf-8")
-    (tmp_path / "demo_v1.bpmn").write_text(text.replace("add_workdays(now(), 3)", "add_workdays(now(), lead_days)"),
-                                           encoding="utf-8")
+    (tmp_path / "demo_v1.bpmn").write_text(
+        text.replace("add_workdays(now(), 3)", "add_workdays(now(), lead_days)"), encoding="utf-8"
+    )
     shutil.copy(DATA / "demo.scenarios.json", tmp_path / "demo.scenarios.json")
     result = run("test-process", str(tmp_path / "demo.scenarios.json"))
     assert result.exit_code == 1
-    assert ("expected ready tasks ['handle'], got [] (instance error: incident at set_deadline (定期限): NameError: "
-            "name 'lead_days' is not defined") in result.output
+    assert (
+        "expected ready tasks ['handle'], got [] (instance error: incident at set_deadline (定期限): NameError: "
+        "name 'lead_days' is not defined"
+    ) in result.output

@@ -1,6 +1,7 @@
 """Every BPMN file of the external corpus either deploys, or is refused with a message that
 names the element (id and line) and says what is unsupported: never a stack trace, never a
 bare library exception."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,18 @@ from tests.conftest import CORPUS
 
 # file -> words the refusal must contain (every other corpus file must deploy)
 REFUSED = {
-    "miwg/A.1.0.bpmn": "no executable process", "miwg/A.2.0.bpmn": "no executable process",
-    "miwg/A.2.1.bpmn": "no executable process", "miwg/A.3.0.bpmn": "no executable process",
-    "miwg/A.4.0.bpmn": "no executable process", "miwg/A.4.1.bpmn": "no executable process",
-    "miwg/C.2.0.bpmn": "no executable process", "miwg/C.8.0.bpmn": "no executable process",
-    "miwg/B.1.0.bpmn": "data stores are not supported", "miwg/B.2.0.bpmn": "data stores are not supported",
-    "miwg/C.1.1.bpmn": "data stores are not supported", "miwg/C.4.0.bpmn": "data stores are not supported",
+    "miwg/A.1.0.bpmn": "no executable process",
+    "miwg/A.2.0.bpmn": "no executable process",
+    "miwg/A.2.1.bpmn": "no executable process",
+    "miwg/A.3.0.bpmn": "no executable process",
+    "miwg/A.4.0.bpmn": "no executable process",
+    "miwg/A.4.1.bpmn": "no executable process",
+    "miwg/C.2.0.bpmn": "no executable process",
+    "miwg/C.8.0.bpmn": "no executable process",
+    "miwg/B.1.0.bpmn": "data stores are not supported",
+    "miwg/B.2.0.bpmn": "data stores are not supported",
+    "miwg/C.1.1.bpmn": "data stores are not supported",
+    "miwg/C.4.0.bpmn": "data stores are not supported",
     "miwg/C.5.0.bpmn": "data stores are not supported",
     "miwg/C.1.0.bpmn": "JUEL expressions",
     "miwg/C.3.0.bpmn": "Exactly one start event is required",
@@ -43,8 +50,11 @@ RAW = re.compile(r"Traceback|KeyError|TypeError|AttributeError|NameError|<Elemen
 
 
 def _corpus_files():
-    return [pytest.param(p, id=p.relative_to(CORPUS).as_posix())
-            for p in sorted(CORPUS.rglob("*")) if p.is_file() and is_bpmn(p.name)]
+    return [
+        pytest.param(p, id=p.relative_to(CORPUS).as_posix())
+        for p in sorted(CORPUS.rglob("*"))
+        if p.is_file() and is_bpmn(p.name)
+    ]
 
 
 def _bundle(path):
@@ -53,7 +63,7 @@ def _bundle(path):
     manifest = CORPUS / "spiff" / "manifest.json"
     if rel.startswith("spiff/") and manifest.exists():
         for entry in json.loads(manifest.read_text(encoding="utf-8"))["entries"]:
-            if entry["file"] == rel[len("spiff/"):]:
+            if entry["file"] == rel[len("spiff/") :]:
                 return files_from_paths([path] + [CORPUS / "spiff" / f for f in entry["support_files"]])
     return with_referenced_files([path])
 

@@ -1,6 +1,7 @@
 """Data-flow check at deploy (issue 15): a condition, DMN input or task property that reads a
 variable no form, script or rule produces is refused with file, line and element, in Chinese
 first and English second; what the shipped processes and sound designs read passes."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,10 @@ def test_a_misspelt_field_in_a_shipped_condition_is_refused_at_its_flow_and_line
     assert problem.line == line_of("case.bpmn", "intake_decison == 'reject'", files)
     assert problem.message.startswith("条件读取的变量 intake_decison 在流程中没有任何表单、脚本或规则产生")
     assert "（是否应为 intake_decision？）" in problem.message
-    assert "the condition reads 'intake_decison'" in problem.message and "did you mean 'intake_decision'?" in problem.message
+    assert (
+        "the condition reads 'intake_decison'" in problem.message
+        and "did you mean 'intake_decision'?" in problem.message
+    )
 
 
 def test_a_misspelt_dmn_input_is_refused_at_the_table_input_naming_the_task():
@@ -65,8 +69,10 @@ def test_a_summary_reading_an_unknown_name_in_a_called_process_is_refused_there(
 
 # -- a small process with a review form ---------------------------------------------------------
 SUBMIT = {"type": "object", "properties": {"title": {"type": "string", "title": "标题"}}}
-REVIEW = {"type": "object", "properties": {"approved": {"type": "boolean", "title": "同意"},
-                                           "note": {"type": "string", "title": "意见"}}}
+REVIEW = {
+    "type": "object",
+    "properties": {"approved": {"type": "boolean", "title": "同意"}, "note": {"type": "string", "title": "意见"}},
+}
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
                   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -109,13 +115,17 @@ checked = [t for t in [title] if t]</bpmn:script>
 """
 
 
-def review(condition: str = "approved", summary: str = "{'title': title, 'note': note}",
-           start_form: bool = True) -> dict[str, bytes]:
+def review(
+    condition: str = "approved", summary: str = "{'title': title, 'note': note}", start_form: bool = True
+) -> dict[str, bytes]:
     bpmn = BPMN.replace("{CONDITION}", condition).replace("{SUMMARY}", summary)
     if not start_form:
         bpmn = bpmn.replace('<spiffworkflow:property name="formJsonSchemaFilename" value="submit.schema.json" />', "")
-    return {"review.bpmn": bpmn.encode(), "submit.schema.json": json.dumps(SUBMIT).encode(),
-            "review.schema.json": json.dumps(REVIEW).encode()}
+    return {
+        "review.bpmn": bpmn.encode(),
+        "submit.schema.json": json.dumps(SUBMIT).encode(),
+        "review.schema.json": json.dumps(REVIEW).encode(),
+    }
 
 
 def test_the_review_process_as_designed_deploys():
@@ -127,21 +137,30 @@ def test_a_condition_reading_aproved_is_refused_with_the_flow_and_line(engine, S
     with pytest.raises(BundleError) as caught, Session.begin() as session:
         engine.deploy(session, files, "designer", origin="web")
     [problem] = caught.value.problems
-    assert (problem.file, problem.element_id, problem.line) == ("review.bpmn", "f4", line_of("review.bpmn", "aproved", files))
-    assert problem.message == ("条件读取的变量 aproved 在流程中没有任何表单、脚本或规则产生（是否应为 approved？） / the condition "
-                               "reads 'aproved', which no form, script or rule of the process produces (did you mean "
-                               "'approved'?)")
+    assert (problem.file, problem.element_id, problem.line) == (
+        "review.bpmn",
+        "f4",
+        line_of("review.bpmn", "aproved", files),
+    )
+    assert problem.message == (
+        "条件读取的变量 aproved 在流程中没有任何表单、脚本或规则产生（是否应为 approved？） / the condition "
+        "reads 'aproved', which no form, script or rule of the process produces (did you mean "
+        "'approved'?)"
+    )
     with Session() as session:
         assert session.query(ProcessVersion).count() == 0
 
 
-@pytest.mark.parametrize("condition", [
-    "approved and rounds == 0",                          # a form field and a script's variable
-    "extra if 'extra' in vars() else approved",          # guarded
-    "vars().get('extra', False) or approved",            # guarded
-    "len([x for x in checked if x]) > 0 and approved",   # builtin, comprehension variable
-    "case_no is not None and title != ''",               # what the engine and the start form give
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "approved and rounds == 0",  # a form field and a script's variable
+        "extra if 'extra' in vars() else approved",  # guarded
+        "vars().get('extra', False) or approved",  # guarded
+        "len([x for x in checked if x]) > 0 and approved",  # builtin, comprehension variable
+        "case_no is not None and title != ''",  # what the engine and the start form give
+    ],
+)
 def test_sound_conditions_pass(condition):
     assert plan(review(condition=condition)).processes
 
@@ -158,13 +177,16 @@ def test_a_process_started_by_code_without_a_start_form_is_not_judged():
     assert plan(review(condition="aproved", start_form=False)).processes
 
 
-@pytest.mark.parametrize("source, names", [
-    ("a + b", ["a", "b"]),
-    ("x if 'x' in dir() else y", ["y"]),
-    ("add_workdays(now(), n)", ["n"]),
-    ("{k: v for k, v in d.items()}", ["d"]),
-    ("(lambda q: q + r)(1)", ["r"]),
-    ("sorted(item['unit'] for item in items)", ["items"]),
-])
+@pytest.mark.parametrize(
+    "source, names",
+    [
+        ("a + b", ["a", "b"]),
+        ("x if 'x' in dir() else y", ["y"]),
+        ("add_workdays(now(), n)", ["n"]),
+        ("{k: v for k, v in d.items()}", ["d"]),
+        ("(lambda q: q + r)(1)", ["r"]),
+        ("sorted(item['unit'] for item in items)", ["items"]),
+    ],
+)
 def test_the_names_an_expression_reads(source, names):
     assert read_names(source) == names

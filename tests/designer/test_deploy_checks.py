@@ -1,5 +1,6 @@
 """Deploy proves a change is safe (issue 15): a manager's ordinary mistakes in a form or a
 decision table are refused with file, line, element and a message in Chinese (English second)."""
+
 from __future__ import annotations
 
 import json
@@ -37,15 +38,16 @@ def test_the_shipped_processes_pass():
 
 
 def test_an_unquoted_word_in_a_rule_is_refused_with_the_suggestion():
-    files = edited("deadline.dmn", "<text>\"紧急\"</text>", "<text>紧急</text>")
+    files = edited("deadline.dmn", '<text>"紧急"</text>', "<text>紧急</text>")
     [problem] = problems_of(files)
     assert (problem.file, problem.element_id) == ("deadline.dmn", "ztc_deadline_rule4_in0")
-    assert problem.line == FILES["deadline.dmn"].decode().splitlines().index("          <text>\"紧急\"</text>") + 1
+    assert problem.line == FILES["deadline.dmn"].decode().splitlines().index('          <text>"紧急"</text>') + 1
     assert '是否应为 "紧急"？' in problem.message and 'did you mean "紧急"?' in problem.message
 
 
-@pytest.mark.parametrize("value, words", [("五", '是否应为 "五"'), ('"5"', "整数列只能填整数，文本 \"5\""),
-                                          ("2.5", "整数列只能填整数")])
+@pytest.mark.parametrize(
+    "value, words", [("五", '是否应为 "五"'), ('"5"', '整数列只能填整数，文本 "5"'), ("2.5", "整数列只能填整数")]
+)
 def test_an_integer_column_holds_integers(value, words):
     files = edited("deadline.dmn", "<text>15</text>", f"<text>{value}</text>")
     [problem] = problems_of(files)
@@ -63,7 +65,7 @@ def test_unique_rules_on_different_values_pass():
     files = edited("deadline.dmn", 'hitPolicy="FIRST"', 'hitPolicy="UNIQUE"')
     text = files["deadline.dmn"].decode()
     start = text.index('<rule id="ztc_deadline_rule10">')
-    text = text[:start] + text[text.index("</rule>", start) + len("</rule>"):]
+    text = text[:start] + text[text.index("</rule>", start) + len("</rule>") :]
     plan({**files, "deadline.dmn": text.encode()})
 
 
@@ -78,13 +80,21 @@ def test_invalid_defaults_options_and_ui_entries_are_refused():
     def schema(s):
         s["properties"]["intake_reason"]["default"] = 5
         s["properties"]["priority"] = {"type": "integer", "enum": [1, "高"]}
+
     def ui(u):
         u["ui:order"].append("intake_reasn")
         u["material_request"]["ui:widget"] = "richtext"
         u["intake_decision"]["ui:options"] = {"source": "departments"}
+
     files = {**edited_json("intake-review.schema.json", schema)}
-    files = {**files, **{k: v for k, v in edited_json("intake-review.uischema.json", ui).items()
-                         if k == "intake-review.uischema.json"}}
+    files = {
+        **files,
+        **{
+            k: v
+            for k, v in edited_json("intake-review.uischema.json", ui).items()
+            if k == "intake-review.uischema.json"
+        },
+    }
     messages = [p.message for p in problems_of(files)]
     assert any("intake_reason 的默认值 5 无效" in m for m in messages)
     assert any('priority 的选项 "高" 与字段类型不符' in m for m in messages)

@@ -1,5 +1,6 @@
 """No change is lost (issue 15): deploys from files never supersede a web/API version, and a
 deploy based on an old version is refused with what changed since."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,8 +66,14 @@ def test_a_deploy_based_on_an_old_version_is_refused_with_the_diff(engine, Sessi
     _deploy(engine, Session, V1)
     _deploy(engine, Session, renamed(V1, "登记", "收件登记"), origin="web", base_versions={"demo": 1}, by="alice")
     with pytest.raises(DeployConflict) as caught:  # bob's tab was also opened on v1
-        _deploy(engine, Session, renamed(V1, "示范办理", "示范办理（新）"), origin="web", base_versions={"demo": 1},
-                by="bob")
+        _deploy(
+            engine,
+            Session,
+            renamed(V1, "示范办理", "示范办理（新）"),
+            origin="web",
+            base_versions={"demo": 1},
+            by="bob",
+        )
     item = caught.value.superseded[0]
     assert (item.base_version, item.latest_version, item.latest_by) == (1, 2, "alice")
     assert "-" in item.diff and "+" in item.diff and "收件登记" in item.diff
@@ -74,8 +81,14 @@ def test_a_deploy_based_on_an_old_version_is_refused_with_the_diff(engine, Sessi
     assert not item.can_apply_on_latest  # the same file changed on both sides
     assert _latest(Session) == (2, "web")
     # based on the latest it goes through, and the version says what it was based on
-    _deploy(engine, Session, renamed(renamed(V1, "登记", "收件登记"), "示范办理", "示范办理（新）"), origin="web",
-            base_versions={"demo": 2}, by="bob")
+    _deploy(
+        engine,
+        Session,
+        renamed(renamed(V1, "登记", "收件登记"), "示范办理", "示范办理（新）"),
+        origin="web",
+        base_versions={"demo": 2},
+        by="bob",
+    )
     with Session() as session:
         v3 = session.query(ProcessVersion).filter_by(version=3).one()
         assert (v3.base_version, v3.deployment.origin, v3.deployment.deployed_by) == (2, "web", "bob")

@@ -1,4 +1,5 @@
 """Version diff and instance migration, as a process manager sees them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_diff_lists_added_removed_and_changed_activities_by_element_id(engine, S
     changed = {c.element_id: c.attributes for c in diff.changed}
     assert "name" in changed["handle"] and "outgoing flows" in changed["handle"]
     assert "register" not in changed and "set_deadline" not in changed
-    assert any("added   demo/review [UserTask] 复核" == line for line in diff.lines())
+    assert any(line == "added   demo/review [UserTask] 复核" for line in diff.lines())
     assert diff.as_dict()["added"][0]["element_id"] == "review"
 
 
@@ -172,4 +173,6 @@ def test_a_form_or_table_only_change_is_a_difference_with_its_values(engine, Ses
     (row,) = changed.details
     assert row["what"] == "field intake_reason.title" and row["new"] == "审查理由" and row["old"] != "审查理由"
     (changed,) = table_only.files
-    assert changed.details == [{"what": "ztc_deadline rule ztc_deadline_rule2 [办理时限（工作日）]", "old": "7", "new": "8"}]
+    assert changed.details == [
+        {"what": "ztc_deadline rule ztc_deadline_rule2 [办理时限（工作日）]", "old": "7", "new": "8"}
+    ]

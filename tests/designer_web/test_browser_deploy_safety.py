@@ -3,6 +3,7 @@ adds required fields (drawn, filled in, the case moves on), a DMN typo is refuse
 suggestion and marked on its cell, two tabs deploying from the same base (the second is refused
 with the diff, then applied on the latest), and `zhitongche run`'s deploy step keeps the web
 versions."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def add_required(data: dict, name: str, title: str) -> None:
     data["required"].append(name)
 
 
-def test_manager_adds_required_fields_they_are_drawn_and_the_case_moves_on(real_server, login_page, shots, engine,
-                                                                           Session):
+def test_manager_adds_required_fields_they_are_drawn_and_the_case_moves_on(
+    real_server, login_page, shots, engine, Session
+):
     designer = login_page("designer")
     # the enterprise's submission form: the portal draws it from the deployed version
     open_editor(designer, real_server, "case-submit.schema.json")
@@ -54,8 +56,12 @@ def test_manager_adds_required_fields_they_are_drawn_and_the_case_moves_on(real_
     shots(designer, "required-name-refused")
 
     ent = login_page("ent.demo1")
-    fill_problem(ent, title="厂房用地手续卡在预审", description="新建厂房的用地预审已提交两个月，没有答复。",
-                 help_wanted="请协调尽快完成预审")
+    fill_problem(
+        ent,
+        title="厂房用地手续卡在预审",
+        description="新建厂房的用地预审已提交两个月，没有答复。",
+        help_wanted="请协调尽快完成预审",
+    )
     expect(ent.locator("#f-project_code")).to_be_visible()
     ent.click("#submit")
     expect(ent.locator("[data-field='project_code'] .error-msg")).to_be_visible()  # required: asked for, input kept
@@ -82,7 +88,10 @@ def test_manager_adds_required_fields_they_are_drawn_and_the_case_moves_on(real_
         case = session.query(Instance).filter_by(process_id="ztc_case").one()
         data = engine.workflow_data(case)
         assert (case.process_version.version, data["project_code"], data["risk_note"]) == (
-            3, "2026-370102-01", "涉及基本农田，需自然资源局先行核查")
+            3,
+            "2026-370102-01",
+            "涉及基本农田，需自然资源局先行核查",
+        )
     for page in (designer, ent, wg):
         assert page.js_errors == []
 
@@ -108,8 +117,9 @@ def test_an_unquoted_word_in_the_deadline_table_is_refused_with_the_suggestion(r
     assert designer.js_errors == []
 
 
-def test_two_tabs_from_the_same_base_then_a_restart_keeps_the_web_versions(real_server, real_app, login_page,
-                                                                          Session, shots):
+def test_two_tabs_from_the_same_base_then_a_restart_keeps_the_web_versions(
+    real_server, real_app, login_page, Session, shots
+):
     first = login_page("designer")
     second = login_page("designer")  # another tab (its own session), opened on the same v1
     open_editor(first, real_server, "deadline.dmn")

@@ -2,8 +2,8 @@
 report names file, line and element and marks it on the diagram; every MIWG reference
 diagram renders; the modeler opens the case process, shows validation errors on the
 canvas, renames a task and deploys a new version; the diff page marks the change."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
@@ -42,8 +42,12 @@ def test_broken_upload_report_names_file_line_element(real_server, login_page, s
     # fixed and renamed: deployed as version 2, the rest taken from the deployed versions
     fixed = tmp_path / "fixed" / "return_visit.bpmn"
     fixed.parent.mkdir()
-    fixed.write_text((ROOT / "processes" / "return_visit.bpmn").read_text("utf-8").replace(
-        'name="回访评价"', 'name="回访评价（电话）"', 1), "utf-8")
+    fixed.write_text(
+        (ROOT / "processes" / "return_visit.bpmn")
+        .read_text("utf-8")
+        .replace('name="回访评价"', 'name="回访评价（电话）"', 1),
+        "utf-8",
+    )
     page.goto(real_server + "/designer/deploy")
     page.set_input_files("#files", str(fixed))
     page.click("#deploy")

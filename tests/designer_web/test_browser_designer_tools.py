@@ -2,6 +2,7 @@
 reads (candidate groups and due date reach the task; decision, call binding, notify, prefill,
 multi-instance fields survive deploy and reopen), and the structured form editor adds a required
 field that the task page then draws first and insists on."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,11 @@ def open_modeler(page, base: str, version: int = 1):
 
 
 def select(page, element_id: str) -> None:
-    page.evaluate("""(id) => { const m = window.ztcModeler;
-        m.get('selection').select(m.get('elementRegistry').get(id)); }""", element_id)
+    page.evaluate(
+        """(id) => { const m = window.ztcModeler;
+        m.get('selection').select(m.get('elementRegistry').get(id)); }""",
+        element_id,
+    )
     expect(page.locator("#prop-id")).to_have_value(element_id)
 
 
@@ -36,15 +40,15 @@ def set_field(page, selector: str, value: str) -> None:
 
 def submit_problem(login_page, title: str):
     ent = login_page("ent.demo1")
-    fill_problem(ent, title=title, description="新建厂房的用地预审已提交两个月，没有答复。",
-                 help_wanted="请协调尽快完成预审")
+    fill_problem(
+        ent, title=title, description="新建厂房的用地预审已提交两个月，没有答复。", help_wanted="请协调尽快完成预审"
+    )
     ent.click("#submit")
     expect(ent.locator(".flash-ok")).to_contain_text("ZTC-")
     return ent
 
 
-def test_side_panel_sets_candidate_groups_and_due_date_the_task_is_offered_so(real_server, login_page, shots,
-                                                                              Session):
+def test_side_panel_sets_candidate_groups_and_due_date_the_task_is_offered_so(real_server, login_page, shots, Session):
     designer = login_page("designer")
     open_modeler(designer, real_server)
     select(designer, "Task_intake")
@@ -110,8 +114,8 @@ def test_side_panel_decision_call_binding_multi_instance_notify_prefill_round_tr
     xml = designer.request.get(f"{real_server}/designer/processes/ztc_case/2/files/case.bpmn").text()
     assert '<spiffworkflow:property name="calledElementBinding" value="version"' in xml
     assert '<spiffworkflow:property name="calledElementVersion" value="1"' in xml
-    assert '<bpmn:loopDataInputRef>coop_units</bpmn:loopDataInputRef>' in xml
-    assert '<spiffworkflow:calledDecisionId>ztc_deadline</spiffworkflow:calledDecisionId>' in xml
+    assert "<bpmn:loopDataInputRef>coop_units</bpmn:loopDataInputRef>" in xml
+    assert "<spiffworkflow:calledDecisionId>ztc_deadline</spiffworkflow:calledDecisionId>" in xml
 
     open_modeler(designer, real_server, 2)
     select(designer, "Call_leader")
@@ -122,8 +126,12 @@ def test_side_panel_decision_call_binding_multi_instance_notify_prefill_round_tr
     expect(designer.locator("#prop-notify")).to_have_value(notify)
     select(designer, rule)
     set_field(designer, "#prop-decision", "ztc_handling_mode")  # another table: written into the XML
-    assert designer.evaluate("""() => window.ztcModeler.saveXML().then(r => r.xml)""").count(
-        "<spiffworkflow:calledDecisionId>ztc_handling_mode<") == 2
+    assert (
+        designer.evaluate("""() => window.ztcModeler.saveXML().then(r => r.xml)""").count(
+            "<spiffworkflow:calledDecisionId>ztc_handling_mode<"
+        )
+        == 2
+    )
     assert designer.js_errors == []
 
 
@@ -156,13 +164,17 @@ def test_structured_form_editor_adds_a_required_field_drawn_first_and_insisted_o
     shots(designer, "structured-editor")
     designer.click("#tab-raw")  # the raw JSON tab holds the same schema
     raw = json.loads(designer.input_value("#source"))
-    assert raw["properties"]["risk_level"]["oneOf"] == [{"const": "low", "title": "低"}, {"const": "high", "title": "高"}]
+    assert raw["properties"]["risk_level"]["oneOf"] == [
+        {"const": "low", "title": "低"},
+        {"const": "high", "title": "高"},
+    ]
     assert "risk_level" in raw["required"] and list(raw["properties"])[0] == "risk_level"
     designer.click("#tab-fields")
     designer.click("#btn-deploy")
     expect(designer.locator("#editor-status")).to_contain_text("ztc_case v2", timeout=30000)
-    ui = json.loads(designer.request.get(
-        f"{real_server}/designer/processes/ztc_case/2/files/intake-review.uischema.json").text())
+    ui = json.loads(
+        designer.request.get(f"{real_server}/designer/processes/ztc_case/2/files/intake-review.uischema.json").text()
+    )
     assert ui["ui:order"] == ["risk_level", "intake_decision", "intake_reason", "material_request"]
 
     ent = submit_problem(login_page, "厂房用地手续卡在预审")

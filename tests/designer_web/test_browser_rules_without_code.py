@@ -2,6 +2,7 @@
 from 3 to 2 working days in the decision table (dmn-js) and a label of the dispatch form
 (JSON Schema editor with live preview), deploys each as a new version; a new case follows
 the new rule and shows the new label. Running cases stay on their version."""
+
 from __future__ import annotations
 
 import pytest
@@ -61,8 +62,13 @@ def test_manager_changes_deadline_rule_and_form_label(real_server, login_page, s
 
     # a new case: the enterprise submits, the working group accepts and dispatches 马上办
     ent = login_page("ent.demo1")
-    fill_problem(ent, title="变电站接入迟迟未批", description="我公司新建厂房需要接入电网，申请已提交一个月，尚未答复。",
-                 help_wanted="请协调尽快接入", urgency="特急")
+    fill_problem(
+        ent,
+        title="变电站接入迟迟未批",
+        description="我公司新建厂房需要接入电网，申请已提交一个月，尚未答复。",
+        help_wanted="请协调尽快接入",
+        urgency="特急",
+    )
     ent.click("#submit")
     expect(ent.locator(".flash-ok")).to_contain_text("ZTC-")
 

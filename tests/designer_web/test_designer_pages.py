@@ -1,5 +1,6 @@
 """Designer pages without a browser: who may see them, upload → report with file, line and
 element (nothing stored), deploy, diff, migration, web edits deployed as new versions."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,8 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from engine.users import demo_uscc
 from engine.models import AuditEntry, Deployment, Instance, ProcessVersion
+from engine.users import demo_uscc
 
 from .conftest import ROOT
 
@@ -46,14 +47,22 @@ def post_json(client, url, body):
 @pytest.mark.parametrize("username", ["wg.city", "unit.zrzyj", "leader.mayor", "ent.demo1"])
 def test_only_designers_and_admins_see_the_pages(real_as_user, username):
     client = real_as_user(username)
-    for url in ("/designer/", "/designer/deploy", "/designer/processes/ztc_case", "/designer/processes/ztc_case/1",
-                "/designer/processes/ztc_case/1/files/case.bpmn", "/designer/processes/ztc_case/migrate",
-                "/designer/processes/ztc_case/1/edit/deadline.dmn"):
+    for url in (
+        "/designer/",
+        "/designer/deploy",
+        "/designer/processes/ztc_case",
+        "/designer/processes/ztc_case/1",
+        "/designer/processes/ztc_case/1/files/case.bpmn",
+        "/designer/processes/ztc_case/migrate",
+        "/designer/processes/ztc_case/1/edit/deadline.dmn",
+    ):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "Traceback" not in response.get_data(as_text=True)
     assert client.post("/designer/deploy", {"action": "validate"}).status_code == 403
-    assert post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"a.json": "{}"}}).status_code == 403
+    assert (
+        post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"a.json": "{}"}}).status_code == 403
+    )
     assert "nav-designer" not in client.get("/inbox").get_data(as_text=True)
 
 
@@ -90,7 +99,7 @@ def test_a_broken_upload_is_reported_with_file_line_element_and_nothing_is_store
     assert response.status_code == 422
     assert 'class="problem" data-file="return_visit.bpmn" data-element="Task_visit"' in html
     assert '<td data-label="行" class="p-line">41</td>' in html
-    assert "data-markers='{\"Task_visit\": \"problem\"}'" in html  # marked on the diagram
+    assert 'data-markers=\'{"Task_visit": "problem"}\'' in html  # marked on the diagram
     assert versions(Session) == before
     with Session() as s:
         assert s.scalar(select(func.count(Deployment.id))) == deployments
@@ -106,8 +115,7 @@ def test_not_a_process_file_is_refused(real_as_user, Session):
 
 def test_upload_only_the_changed_file_deploys_a_new_version(real_as_user, Session):
     client = real_as_user("designer")
-    dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8").replace(
-        "<text>3</text>", "<text>2</text>").encode()
+    dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8").replace("<text>3</text>", "<text>2</text>").encode()
     response = upload(client, {"deadline.dmn": dmn}, action="validate")
     assert response.status_code == 200 and versions(Session, "ztc_case") == 1
     response = upload(client, {"deadline.dmn": dmn})
@@ -115,8 +123,9 @@ def test_upload_only_the_changed_file_deploys_a_new_version(real_as_user, Sessio
     assert "ztc_case v2" in response.get_data(as_text=True)
     assert versions(Session, "ztc_case") == 2
     with Session() as s:
-        v2 = s.scalars(select(ProcessVersion).where(ProcessVersion.process_id == "ztc_case",
-                                                    ProcessVersion.version == 2)).one()
+        v2 = s.scalars(
+            select(ProcessVersion).where(ProcessVersion.process_id == "ztc_case", ProcessVersion.version == 2)
+        ).one()
         assert v2.deployment.deployed_by == "designer" and "<text>2</text>" in v2.files["deadline.dmn"]
     # the same upload again changes nothing
     upload(client, {"deadline.dmn": dmn})
@@ -135,8 +144,11 @@ def test_web_edit_deploys_a_new_version_and_diff_lists_it(real_as_user, Session)
         assert client.get(f"/designer/processes/ztc_case/1/edit/{name}").status_code == 200, name
     assert client.get("/designer/processes/ztc_case/1/edit/nope.bpmn").status_code == 404
     xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8").replace('name="分级交办"', 'name="分级交办（新）"', 1)
-    refused = post_json(client, "/designer/processes/ztc_case/1/deploy.json",
-                        {"files": {"case.bpmn": xml.replace('isExecutable="true"', 'isExecutable="maybe"', 1)}})
+    refused = post_json(
+        client,
+        "/designer/processes/ztc_case/1/deploy.json",
+        {"files": {"case.bpmn": xml.replace('isExecutable="true"', 'isExecutable="maybe"', 1)}},
+    )
     assert refused.status_code == 422 and refused.get_json()["problems"]
     assert versions(Session, "ztc_case") == 1
     response = post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}})
@@ -162,8 +174,11 @@ def test_form_preview_renders_the_schema(real_as_user):
 
 def test_csrf_is_required_for_json(real_as_user):
     client = real_as_user("designer")
-    response = client.client.post("/designer/processes/ztc_case/1/validate.json", json={"files": {"a.json": "{}"}},
-                                  headers={"Accept": "application/json"})
+    response = client.client.post(
+        "/designer/processes/ztc_case/1/validate.json",
+        json={"files": {"a.json": "{}"}},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 400
 
 
@@ -172,14 +187,30 @@ def test_migration_preview_and_migrate_with_audit(real_as_user, real_app, Sessio
     from engine.cases import start_case
 
     with Session.begin() as s:
-        instance = start_case(s, engine, {
-            "contact": "王经理", "mobile": "13900001111", "county": "city", "category": "土地批复",
-            "title": "用地预审", "description": "说明" * 10, "help_wanted": "协调", "urgency": "紧急",
-            "enterprise_name": "朝阳示范新材料有限公司", "uscc": demo_uscc("CY0001")}, actor="ent.demo1")
+        instance = start_case(
+            s,
+            engine,
+            {
+                "contact": "王经理",
+                "mobile": "13900001111",
+                "county": "city",
+                "category": "土地批复",
+                "title": "用地预审",
+                "description": "说明" * 10,
+                "help_wanted": "协调",
+                "urgency": "紧急",
+                "enterprise_name": "朝阳示范新材料有限公司",
+                "uscc": demo_uscc("CY0001"),
+            },
+            actor="ent.demo1",
+        )
         instance_id = instance.id
     client = real_as_user("designer")
     xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8").replace('name="分级交办"', 'name="分级交办（新）"', 1)
-    assert post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}}).status_code == 200
+    assert (
+        post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": {"case.bpmn": xml}}).status_code
+        == 200
+    )
     html = client.get("/designer/processes/ztc_case/migrate").get_data(as_text=True)
     assert f'data-instance="{instance_id}"' in html and "v1 → v2" in html
     asked = client.post("/designer/processes/ztc_case/migrate", {"to": "2", "scope": "all"})
@@ -187,13 +218,16 @@ def test_migration_preview_and_migrate_with_audit(real_as_user, real_app, Sessio
     assert asked.status_code == 200 and 'id="confirm-question"' in html and f'value="{instance_id}"' in html
     with Session() as s:  # 迁移全部 asks first: nothing moved yet
         assert s.get(Instance, instance_id).process_version.version == 1
-    response = client.post("/designer/processes/ztc_case/migrate",
-                           {"to": "2", "scope": "all", "confirm": "yes", "instance": [str(instance_id)]})
+    response = client.post(
+        "/designer/processes/ztc_case/migrate",
+        {"to": "2", "scope": "all", "confirm": "yes", "instance": [str(instance_id)]},
+    )
     assert response.status_code == 200
     with Session() as s:
         assert s.get(Instance, instance_id).process_version.version == 2
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id,
-                                                   AuditEntry.action == "migrate")).one()
+        entry = s.scalars(
+            select(AuditEntry).where(AuditEntry.instance_id == instance_id, AuditEntry.action == "migrate")
+        ).one()
         assert entry.actor == "designer" and entry.data["to_version"] == 2
 
 

@@ -1,5 +1,6 @@
 """The designer page of a process with a timer start event shows its next fire time and the
 instances it started (issue 15 item 5)."""
+
 from __future__ import annotations
 
 import datetime as _dt

@@ -1,6 +1,7 @@
 """Case numbers are taken in a short transaction of their own (issue 18): on PostgreSQL a
 submission still being started does not hold up the next one's number; a start that fails
 leaves a gap, never a number given twice. On SQLite the request's write lock orders them."""
+
 from __future__ import annotations
 
 from sqlalchemy import text

@@ -3,6 +3,7 @@ path (deploy → start → complete → persist, a database transaction per step
 loaded back from its saved state), must end as they end with the bare library.
 Timers are driven by moving the clock; awaited messages go through Engine.send_message.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.deploy import files_from_paths
 from engine.errors import MessageNotAccepted
 from engine.parsing import BundleError
-from engine.sandbox import run_expression
 from engine.runtime import Engine
+from engine.sandbox import run_expression
 from tests.conftest import CORPUS
 from tests.fresh import FreshEngine, fingerprint
 
@@ -143,4 +144,3 @@ def test_corpus_file_ends_as_with_the_bare_library(engine, Session, clock, entry
 def test_manifest_is_read(engine):
     assert MANIFEST.exists(), f"corpus manifest missing at {MANIFEST}"
     assert len(_cases()) >= 44
-

@@ -1,5 +1,6 @@
 """Deploy: a new version only on change; a broken file is refused with file, line and
 element id, and nothing of that deploy is stored."""
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,7 @@ def test_malformed_xml_is_refused_with_its_line(deploy, Session):
 
 def test_an_unsafe_condition_is_refused_naming_the_flow_and_line(deploy, Session):
     files = loop_files()
-    files["loop.bpmn"] = files["loop.bpmn"].replace(
-        b"decision == 'redo'", b"().__class__.__base__.__subclasses__()")
+    files["loop.bpmn"] = files["loop.bpmn"].replace(b"decision == 'redo'", b"().__class__.__base__.__subclasses__()")
     problems = _refused(deploy, files)
     [problem] = problems
     assert problem.file == "loop.bpmn"
@@ -94,16 +94,20 @@ def test_unquoted_iso_timer_gets_a_helpful_message(deploy):
     files["loop.bpmn"] = files["loop.bpmn"].replace(
         b'<bpmn:endEvent id="end">',
         b'<bpmn:boundaryEvent id="late" attachedToRef="review" cancelActivity="false">'
-        b'<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>'
-        b'</bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:endEvent id="end">')
+        b"<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>"
+        b'</bpmn:timerEventDefinition></bpmn:boundaryEvent><bpmn:endEvent id="end">',
+    )
     problems = _refused(deploy, files)
     assert any(p.element_id == "late" and "quoted string" in p.message for p in problems)
 
 
-@pytest.mark.parametrize("payload", [
-    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
-    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><x>&b;</x>',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><x>&b;</x>',
+    ],
+)
 def test_entities_are_refused(deploy, Session, payload):
     files = loop_files()
     files["evil.bpmn"] = payload
@@ -129,7 +133,6 @@ def test_validate_without_storing(tmp_path):
     assert problems and problems[0].element_id
 
 
-
 def test_an_element_with_a_reserved_id_is_refused_with_its_line(deploy):
     """A designer names the start event 'Start': the engine's own start task has that name."""
     import pytest
@@ -141,4 +144,7 @@ def test_an_element_with_a_reserved_id_is_refused_with_its_line(deploy):
     with pytest.raises(BundleError) as refused:
         deploy({"stall.bpmn": xml.encode("utf-8")})
     [problem] = [p for p in refused.value.problems if "reserved" in p.message]
-    assert (problem.element_id, problem.line) == ("Start", xml.splitlines().index('    <bpmn:startEvent id="Start"/>') + 1)
+    assert (problem.element_id, problem.line) == (
+        "Start",
+        xml.splitlines().index('    <bpmn:startEvent id="Start"/>') + 1,
+    )

@@ -1,5 +1,6 @@
 """``zhitongche doctor`` finds stalled cases and cases whose tables disagree with their state;
 it says nothing, and exits 0, on a database of healthy cases."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -10,8 +11,7 @@ from engine.runtime import Engine
 from tests.fresh import lose_the_merge
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import accept_and_dispatch
-from webapp.cli import common
-from webapp.cli import main
+from webapp.cli import common, main
 
 
 def doctor(monkeypatch, Session, *args):
@@ -41,8 +41,11 @@ def test_doctor_reports_stalled_and_inconsistent_cases(monkeypatch, Session, clo
         broken.complete_task(s, task.id, {"coop_agree": True, "coop_opinion_text": "同意"}, "unit:gdgs")
     # and a healthy case whose task list was changed behind the engine's back
     with Session.begin() as s:
-        s.execute(update(HumanTask).where(HumanTask.instance_id == healthy.instance().id,
-                                          HumanTask.name == "配合单位意见").values(state="cancelled"))
+        s.execute(
+            update(HumanTask)
+            .where(HumanTask.instance_id == healthy.instance().id, HumanTask.name == "配合单位意见")
+            .values(state="cancelled")
+        )
     result = doctor(monkeypatch, Session)
     assert result.exit_code == 1
     lines = result.output.splitlines()

@@ -1,5 +1,6 @@
 """The inbox query on both databases: who sees which ready task, the four tab counts, the
 page order (earliest deadline first, no deadline last), filters and the page size."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -32,9 +33,19 @@ def tasks(deploy, engine, Session):
         ids = {}
 
         def add(name, groups, *, due=None, assignee=None, delegated_from=None, state="ready", created=0):
-            row = HumanTask(instance_id=instance.id, task_guid=f"guid-{name}", bpmn_id=name, name=name,
-                            process_id="loop", candidate_groups=groups, state=state, due_at=due, assignee=assignee,
-                            delegated_from=delegated_from, created_at=_day(created))
+            row = HumanTask(
+                instance_id=instance.id,
+                task_guid=f"guid-{name}",
+                bpmn_id=name,
+                name=name,
+                process_id="loop",
+                candidate_groups=groups,
+                state=state,
+                due_at=due,
+                assignee=assignee,
+                delegated_from=delegated_from,
+                created_at=_day(created),
+            )
             if state == "ready":
                 row.groups = [HumanTaskGroup(group=g) for g in groups]
             session.add(row)
@@ -68,17 +79,30 @@ def test_tabs_count_each_visible_task_once(Session, tasks):
 def test_page_is_in_deadline_order_with_undated_tasks_last(Session, tasks):
     with Session() as session:
         assert _names(inbox(session, ME, now=NOW)) == [
-            "claimed by me", "delegated by me", "offered", "offered to both my groups", "no deadline"]
+            "claimed by me",
+            "delegated by me",
+            "offered",
+            "offered to both my groups",
+            "no deadline",
+        ]
         assert _names(inbox(session, ME, InboxFilter(limit=2), now=NOW)) == ["claimed by me", "delegated by me"]
         assert _names(inbox(session, ME, InboxFilter(sort="created"), now=NOW)) == [
-            "offered to both my groups", "delegated by me", "claimed by me", "no deadline", "offered"]
+            "offered to both my groups",
+            "delegated by me",
+            "claimed by me",
+            "no deadline",
+            "offered",
+        ]
 
 
-@pytest.mark.parametrize(("tab", "expected"), [
-    ("mine", ["claimed by me"]),
-    ("group", ["offered", "offered to both my groups", "no deadline"]),
-    ("delegated", ["delegated by me"]),
-])
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [
+        ("mine", ["claimed by me"]),
+        ("group", ["offered", "offered to both my groups", "no deadline"]),
+        ("delegated", ["delegated by me"]),
+    ],
+)
 def test_each_tab_lists_its_tasks(Session, tasks, tab, expected):
     with Session() as session:
         page = inbox(session, ME, InboxFilter(tab=tab), now=NOW)
@@ -102,8 +126,14 @@ def test_filters_narrow_the_page_and_the_counts(Session, tasks):
 def test_task_filter_also_shows_tasks_a_colleague_claimed_in_my_group(Session, tasks):
     with Session() as session:
         visible = set(session.scalars(select(HumanTask.name).where(task_filter(ME))))
-        assert visible == {"offered", "no deadline", "claimed by me", "delegated by me", "claimed by a colleague",
-                           "offered to both my groups"}
+        assert visible == {
+            "offered",
+            "no deadline",
+            "claimed by me",
+            "delegated by me",
+            "claimed by a colleague",
+            "offered to both my groups",
+        }
         stranger = Principal("stranger", groups=frozenset({"unit:z"}))
         assert session.scalar(select(func.count()).select_from(HumanTask).where(task_filter(stranger))) == 0
         assert session.get(Instance, session.get(HumanTask, tasks["offered"]).instance_id) is not None

@@ -2,6 +2,7 @@
 official calendar does not cover yet is stored as provisional (task row and case summary);
 the administrators' calendar lives in the database and reaches every process at its next
 step, without a restart; a mistake in the holiday file names the file and line."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -41,8 +42,9 @@ def test_the_case_marks_a_deadline_computed_over_2027(Session, engine, clock, de
     intake = case.task("受理审查", "wg:city")  # due the next working day: 2027-01-04 (estimated)
     assert intake.due_provisional is True
     case.complete("受理审查", "wg:city", {"intake_decision": "accept"})
-    case.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "mode": "快速办",
-                                       "coop_units": []})
+    case.complete(
+        "分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "mode": "快速办", "coop_units": []}
+    )
     assert case.summary["deadline"].startswith("2027-") and case.summary["deadline_provisional"] is True
     assert case.task("拟办办理结果", "unit:zrzyj").due_provisional is True
 
@@ -83,8 +85,10 @@ def test_wrong_dates_are_refused_with_their_position(Session):
     with Session.begin() as s, pytest.raises(InvalidRequest) as refused:
         calendarstore.save_year(s, 2027, ["2027-01-01", "2027-02-30", "2026-10-01"], ["2027-02-08"], "admin")
     problems = refused.value.details["problems"]
-    assert [(p["value"], p["code"]) for p in problems["holidays"]] == [("2027-02-30", "not_a_date"),
-                                                                       ("2026-10-01", "wrong_year")]
+    assert [(p["value"], p["code"]) for p in problems["holidays"]] == [
+        ("2027-02-30", "not_a_date"),
+        ("2026-10-01", "wrong_year"),
+    ]
     assert [(p["value"], p["code"]) for p in problems["workdays"]] == [("2027-02-08", "not_weekend")]
     with Session() as s:
         assert calendarstore.stored_years(s) == {}  # nothing half-saved
@@ -111,14 +115,23 @@ def test_two_admins_saving_at_once_one_is_told(Session):
         assert calendarstore.stored_years(s) == {2027: Y2027}
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ('{\n  "years": {\n    "2027": {\n      "holidays": ["2027-01-01",\n                   "2027-13-01"]\n    }\n  }\n}\n',
-     5, "'2027-13-01' is not a date"),
-    ('{\n  "years": {\n    "2027": {"holidays": ["2027-01-01"], "workdays": ["2027-02-08"]}\n  }\n}\n',
-     3, "only weekends"),
-    ('{\n  "years": {\n    "2027": {"holidays": ["2027-01-01",]}\n  }\n}\n', 3, "not valid JSON"),
-    ('{\n  "years": {\n    "27": {"holidays": []}\n  }\n}\n', 3, "must be a year"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (
+            '{\n  "years": {\n    "2027": {\n      "holidays": ["2027-01-01",\n                   "2027-13-01"]\n    }\n  }\n}\n',
+            5,
+            "'2027-13-01' is not a date",
+        ),
+        (
+            '{\n  "years": {\n    "2027": {"holidays": ["2027-01-01"], "workdays": ["2027-02-08"]}\n  }\n}\n',
+            3,
+            "only weekends",
+        ),
+        ('{\n  "years": {\n    "2027": {"holidays": ["2027-01-01",]}\n  }\n}\n', 3, "not valid JSON"),
+        ('{\n  "years": {\n    "27": {"holidays": []}\n  }\n}\n', 3, "must be a year"),
+    ],
+)
 def test_a_typo_in_the_holiday_file_names_the_file_and_line(tmp_path, text, line, words):
     path = tmp_path / "calendar.json"
     path.write_text(text, encoding="utf-8")

@@ -1,4 +1,5 @@
 """Start, list, complete, persist: the engine's main path as a user of it sees it."""
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,13 @@ def test_task_lists_its_group_form_and_working_day_deadline(engine, Session, loo
 
 def test_invalid_form_data_is_refused_per_field_and_nothing_changes(engine, Session, loop_case):
     task_id = _ready(engine, Session, loop_case)
-    with pytest.raises(FormValidationError) as err:
-        with Session.begin() as session:
-            engine.complete_task(session, task_id, {"decision": "maybe", "opinion": "x",
-                                                    "mobile": "12345", "uscc": "91350100M000100Y44"}, "bob")
+    with pytest.raises(FormValidationError) as err, Session.begin() as session:
+        engine.complete_task(
+            session,
+            task_id,
+            {"decision": "maybe", "opinion": "x", "mobile": "12345", "uscc": "91350100M000100Y44"},
+            "bob",
+        )
     fields = err.value.by_field("zh")
     assert set(fields) == {"decision", "opinion", "mobile", "uscc"}
     assert "手机号码无效" in fields["mobile"]
@@ -62,8 +66,12 @@ def test_invalid_form_data_is_refused_per_field_and_nothing_changes(engine, Sess
 def test_valid_uscc_and_mobile_pass(engine, Session, loop_case):
     task_id = _ready(engine, Session, loop_case)
     with Session.begin() as session:
-        engine.complete_task(session, task_id, {"decision": "done", "opinion": "同意",
-                                                "mobile": "13800138000", "uscc": "91350100M000100Y43"}, "bob")
+        engine.complete_task(
+            session,
+            task_id,
+            {"decision": "done", "opinion": "同意", "mobile": "13800138000", "uscc": "91350100M000100Y43"},
+            "bob",
+        )
     with Session.begin() as session:
         assert engine.get_instance(session, loop_case).status == "completed"
 
@@ -78,7 +86,9 @@ def test_completion_advances_persists_and_audits_in_one_transaction(engine, Sess
         assert engine.get_task(session, task_id).completed_by == "bob"
         history = engine.history(session, loop_case)
         assert [(a.action, a.actor, a.task_name) for a in history] == [
-            ("start", "alice", None), ("complete", "bob", "审核")]
+            ("start", "alice", None),
+            ("complete", "bob", "审核"),
+        ]
         assert history[1].data == {"decision": "redo", "opinion": "补充材料"}
         assert len(engine.ready_tasks(session, loop_case)) == 1
 
@@ -165,9 +175,8 @@ def test_completing_a_finished_task_is_a_conflict(engine, Session, loop_case):
     task_id = _ready(engine, Session, loop_case)
     with Session.begin() as session:
         engine.complete_task(session, task_id, {"decision": "done", "opinion": "好的"}, "bob")
-    with pytest.raises(Conflict):
-        with Session.begin() as session:
-            engine.complete_task(session, task_id, {"decision": "done", "opinion": "好的"}, "bob")
+    with pytest.raises(Conflict), Session.begin() as session:
+        engine.complete_task(session, task_id, {"decision": "done", "opinion": "好的"}, "bob")
 
 
 def test_running_instances_stay_on_their_version(engine, Session, deploy, loop_case):
@@ -190,8 +199,9 @@ def test_a_case_sent_round_a_thousand_times_ends_correctly_with_bounded_state(en
     for n in range(1, 1001):
         task_id = _ready(engine, Session, loop_case)
         with Session.begin() as session:
-            engine.complete_task(session, task_id, {"decision": "redo" if n < 1000 else "done",
-                                                    "opinion": f"第{n}次"}, "bob")
+            engine.complete_task(
+                session, task_id, {"decision": "redo" if n < 1000 else "done", "opinion": f"第{n}次"}, "bob"
+            )
             if n in (1, 10, 100, 999):
                 sizes[n] = len(engine.get_instance(session, loop_case).state)
     with Session.begin() as session:
@@ -201,4 +211,3 @@ def test_a_case_sent_round_a_thousand_times_ends_correctly_with_bounded_state(en
         assert engine.ready_tasks(session, loop_case) == []
         assert session.query(AuditEntry).filter_by(instance_id=loop_case, action="complete").count() == 1000
     assert sizes[999] <= sizes[10] * 1.1, sizes
-

@@ -1,11 +1,12 @@
 """Process files are untrusted code: every expression and script runs sandboxed."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from engine.sandbox import SandboxError, SandboxTimeout, SandboxedEnvironment, run_expression
+from engine.sandbox import SandboxedEnvironment, SandboxError, SandboxTimeout, run_expression
 
 ESCAPES = [
     "().__class__.__base__.__subclasses__()",
@@ -44,8 +45,11 @@ def test_import_in_a_script_is_refused():
 def test_ordinary_python_works_in_scripts():
     env = SandboxedEnvironment()
     data = {"items": [{"unit": "zrzyj", "days": 3}, {"unit": "zjj", "days": 5}], "total": 0}
-    env.execute("for item in items:\n    total += item['days']\nunits = sorted(i['unit'] for i in items)\n"
-                "a, b = 1, 2\nlabel = '共%d项' % len(items)", data)
+    env.execute(
+        "for item in items:\n    total += item['days']\nunits = sorted(i['unit'] for i in items)\n"
+        "a, b = 1, 2\nlabel = '共%d项' % len(items)",
+        data,
+    )
     assert data["total"] == 8
     assert data["units"] == ["zjj", "zrzyj"]
     assert data["label"] == "共2项"
@@ -78,11 +82,14 @@ def test_working_day_helpers_are_available(engine):
     assert env.evaluate("workday_before('2026-10-08T17:30:00+08:00', 1)", {}) == "2026-09-30T17:30:00+08:00"
 
 
-@pytest.mark.parametrize("expression", [
-    "add_workdays(now(), 10**9)",
-    "workday_before(now(), 10**9)",
-    "workdays_between('0001-01-01', '9999-12-31')",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "add_workdays(now(), 10**9)",
+        "workday_before(now(), 10**9)",
+        "workdays_between('0001-01-01', '9999-12-31')",
+    ],
+)
 def test_working_day_helpers_refuse_absurd_spans(engine, expression):
     """They run in-process without a time limit (a bounded expression), so their loops are bounded."""
     with pytest.raises(ValueError, match="at most"):

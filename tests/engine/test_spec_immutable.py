@@ -2,14 +2,15 @@
 other process: running cases must never change it, or the next case (or the same case in
 another process) behaves differently. The whole mechanism runs here on one engine, and the
 structure of every spec it used is compared with a fresh parse afterwards."""
+
 from __future__ import annotations
 
 from engine import cases
 from engine.runtime import Engine
-
 from tests.fresh import fingerprint
 from tests.scenarios.driver import project_files, submit
 from tests.scenarios.test_case_paths import LEADERS, accept_and_dispatch, review_and_visit
+
 
 def test_running_every_kind_of_step_leaves_the_parsed_spec_unchanged(Session, engine, clock, deploy):
     deploy(project_files())
@@ -22,10 +23,15 @@ def test_running_every_kind_of_step_leaves_the_parsed_spec_unchanged(Session, en
         case.complete("配合单位意见", f"unit:{unit}", {"coop_agree": True, "coop_opinion_text": "同意"})
     case.complete("负责人审核", "head:fgw", {"head_decision": "escalation", "head_reason": "涉及多部门"})
     case.complete("领导批示", LEADERS, {"leader_mode": "专题会议", "instruction": "召开专题会议研究"})
-    items = [{"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
-             {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"}]
-    case.complete("专题会议纪要", "wg:city", {"meeting_date": "2026-03-11", "attendees": ["市长"],
-                                          "minutes": "议定两项", "decision_items": items})
+    items = [
+        {"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
+        {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"},
+    ]
+    case.complete(
+        "专题会议纪要",
+        "wg:city",
+        {"meeting_date": "2026-03-11", "attendees": ["市长"], "minutes": "议定两项", "decision_items": items},
+    )
     for unit in ("zrzyj", "gdgs"):
         case.complete("落实议定事项", f"unit:{unit}", {"item_report": "已落实"})
     review_and_visit(case)

@@ -1,6 +1,7 @@
 """A case that can no longer move on becomes an incident ("流程停滞") at the step that stopped
 it, naming that step and who did it; retrying a case stalled by a lost multi-instance merge
 (cases saved before the spec was wired at parse time) hands the children to their parent."""
+
 from __future__ import annotations
 
 from engine import incidents

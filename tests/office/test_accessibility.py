@@ -1,5 +1,6 @@
 """axe-core (npm, node_modules/axe-core) run in Chromium on the inbox, a task page, the case
 page and the enterprise portal: no serious or critical violation."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.users import DEMO_PASSWORD
-from tests.web.conftest import (app, browser_type_launch_args, live_server, ready_task, start_case,  # noqa: F401
-                                web_settings)
+from tests.web.conftest import app, browser_type_launch_args, live_server, ready_task, start_case, web_settings  # noqa: F401
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -53,8 +53,9 @@ def test_no_serious_accessibility_violations(browser, live_server, start_case, S
 
 
 def test_skip_link_and_phone_inputs(browser, live_server):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     page = context.new_page()
     page.goto(live_server + "/login")
     page.fill("#username", "wg.jianping")
@@ -66,8 +67,10 @@ def test_skip_link_and_phone_inputs(browser, live_server):
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
-    sizes = page.evaluate("[...document.querySelectorAll('#inbox-filters input:not([type=checkbox]):not([type=hidden]), #inbox-filters select')]"
-                          ".map(e => parseFloat(getComputedStyle(e).fontSize))")
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('#inbox-filters input:not([type=checkbox]):not([type=hidden]), #inbox-filters select')]"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize))"
+    )
     assert sizes and min(sizes) >= 16, sizes
     # the tab bar scrolls: its last tab can be brought into view, nothing clipped for good
     last = page.locator("nav.tabs a.tab").last

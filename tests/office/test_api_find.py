@@ -1,5 +1,6 @@
 """The JSON API of finding and bulk hand-over: ``q`` on /tasks and /cases, ``due_today``,
 ``days_left``, and POST /tasks/bulk (each task checked and audited on its own)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

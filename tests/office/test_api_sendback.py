@@ -1,5 +1,6 @@
 """退回 on the JSON API and the task page (real processes): the targets offered, the return,
 who may, and the reason on the receiver's page."""
+
 from __future__ import annotations
 
 from tests.api.conftest import ApiClient, assert_error, make_token
@@ -23,16 +24,29 @@ def test_send_back_on_the_api_and_the_receivers_page(real_app, Session, engine, 
     names = {t["name"]: t["task_id"] for t in offered.get_json()}
     assert list(names) == ["负责人审核", "拟办办理结果", "分级交办"]
     unit = ApiClient(real_app.test_client(), make_token(Session, "unit.zrzyj"))
-    assert_error(unit.post(f"/api/v1/office/tasks/{review}/send-back",
-                           json={"target_task_id": names["拟办办理结果"], "reason": "x"}), 403)
-    assert_error(wg.post(f"/api/v1/office/tasks/{review}/send-back",
-                         json={"target_task_id": names["拟办办理结果"]}), 422)
-    done = wg.post(f"/api/v1/office/tasks/{review}/send-back",
-                   json={"target_task_id": names["拟办办理结果"], "reason": "缺少整改时间表"})
+    assert_error(
+        unit.post(
+            f"/api/v1/office/tasks/{review}/send-back", json={"target_task_id": names["拟办办理结果"], "reason": "x"}
+        ),
+        403,
+    )
+    assert_error(
+        wg.post(f"/api/v1/office/tasks/{review}/send-back", json={"target_task_id": names["拟办办理结果"]}), 422
+    )
+    done = wg.post(
+        f"/api/v1/office/tasks/{review}/send-back",
+        json={"target_task_id": names["拟办办理结果"], "reason": "缺少整改时间表"},
+    )
     assert done.status_code == 200, done.get_data(as_text=True)
     assert (done.get_json()["name"], done.get_json()["assignee"]) == ("拟办办理结果", "unit.zrzyj")
-    assert_error(wg.post(f"/api/v1/office/tasks/{review}/send-back",
-                         json={"target_task_id": names["拟办办理结果"], "reason": "again"}), 409, "conflict")
+    assert_error(
+        wg.post(
+            f"/api/v1/office/tasks/{review}/send-back",
+            json={"target_task_id": names["拟办办理结果"], "reason": "again"},
+        ),
+        409,
+        "conflict",
+    )
     # the receiver's task page shows the reason; the timeline has the entry
     browser = Browser(real_app.test_client())
     browser.login("unit.zrzyj")

@@ -1,5 +1,6 @@
 """In the browser: the 议定事项 board from the navigation — every item with its unit, deadline,
 status, report and overdue mark, filtered by leader and by unit — and the items on the case page."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """In the browser: a county working group dispatches with 80 units on offer — its county's units
 come first, a search box narrows both pickers — and a deadline that would leave a cooperating
 unit no working day is refused on the deadline field, keeping what was chosen."""
+
 from __future__ import annotations
 
 import pytest

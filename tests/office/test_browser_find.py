@@ -1,6 +1,7 @@
 """In the browser (real processes): the inbox search finds a case by a word of its description;
 a working group member ticks 10 tasks and assigns them to a colleague at once (each audited);
 a saved filter comes back from the 常用筛选 list."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def cases(real_app, Session, engine, clock):
     made = []
     for n in range(10):
         description = "厂区门前道路积水，货车无法通行" if n == 3 else f"第{n}号企业反映用地手续办理缓慢"
-        made.append(submit(Session, engine, clock, uscc=make_uscc(f"91211300MA0Q1{n:03d}1"), county="city",
-                           description=description))
+        made.append(
+            submit(
+                Session, engine, clock, uscc=make_uscc(f"91211300MA0Q1{n:03d}1"), county="city", description=description
+            )
+        )
     return made
 
 
@@ -61,8 +65,14 @@ def test_bulk_assign_ten_tasks(real_server, login_page, cases, Session):
     wg.click("#bulk-form button[type=submit]")
     expect(wg.locator(".flash-ok")).to_contain_text("已批量处理 10 个事项")
     with Session() as s:
-        assert s.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.state == "ready", HumanTask.assignee == "wg.city2")) == 10
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(HumanTask)
+                .where(HumanTask.state == "ready", HumanTask.assignee == "wg.city2")
+            )
+            == 10
+        )
         audits = s.scalars(select(AuditEntry).where(AuditEntry.action == "assign")).all()
         assert len(audits) == 10 and {a.actor for a in audits} == {"wg.city"}
         assert len({a.instance_id for a in audits}) == 10 and all(a.data == {"to": "wg.city2"} for a in audits)

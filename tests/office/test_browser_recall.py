@@ -1,5 +1,6 @@
 """In the browser (real processes): 撤回 from the case page while the next task is unclaimed;
 a stale 撤回 after a colleague claimed the next task is refused with who claimed it."""
+
 from __future__ import annotations
 
 import pytest

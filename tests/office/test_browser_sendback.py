@@ -1,6 +1,7 @@
 """In the browser (real processes): the working group returns a case from 结果审核 to 拟办办理结果
 with a reason the unit sees on its task page; the unit takes back its own 拟办办理结果 inside the
 handling sub-process before the head claims the next step."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,9 @@ from .test_sendback import DISPATCH
 pytestmark = pytest.mark.browser
 
 
-def test_send_back_to_the_unit_with_a_reason_and_recall_in_the_sub_process(real_server, login_page, real_app,
-                                                                           Session, engine, clock):
+def test_send_back_to_the_unit_with_a_reason_and_recall_in_the_sub_process(
+    real_server, login_page, real_app, Session, engine, clock
+):
     case = submit(Session, engine, clock, uscc=make_uscc("91211300MA0Q1AAA1"), county="city")
     case.complete("受理审查", "wg:city", {"intake_decision": "accept"}, actor="wg.city")
     case.complete("分级交办", "wg:city", DISPATCH, actor="wg.city")

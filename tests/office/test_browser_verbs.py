@@ -2,6 +2,7 @@
 field; 催办 from the case page marks the task 已催办 and writes the holder's notification
 (the in-app notification centre is another helper's work: the outbox row is asserted);
 a case copied (抄送) to a unit handler is listed under 抄送我的 and opens read-only."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,15 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from engine.models import Notification
-from tests.web.conftest import (app, browser_type_launch_args, live_server, login_page, ready_task,  # noqa: F401
-                                start_case, web_settings)
+from tests.web.conftest import (  # noqa: F401
+    app,
+    browser_type_launch_args,
+    live_server,
+    login_page,
+    ready_task,
+    start_case,
+    web_settings,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,7 @@
 """议定事项 board (issue 19, item 4): each decision item with unit, deadline, status, report and
 overdue mark, per case and across cases; filters by unit, leader and status; the access rules
 of cases; the same on GET /api/v1/decision-items."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,8 @@ def test_each_item_has_its_unit_deadline_status_report_and_overdue_mark(journey,
         items = decision_items.of_case(s, s.get(Instance, meeting.instance().id), clock.now())
     assert [(i.content, i.unit, i.deadline, i.status, i.overdue, i.leader, i.meeting) for i in items] == [
         ("下达用地批复", "zrzyj", "2026-03-13", "done", False, "leader.mayor", "专题会议纪要"),
-        ("保障施工用电", "gdgs", "2026-03-16", "open", True, "leader.mayor", "专题会议纪要")]
+        ("保障施工用电", "gdgs", "2026-03-16", "open", True, "leader.mayor", "专题会议纪要"),
+    ]
     assert items[0].report == "用地批复已于3月12日下达" and items[0].completed_by == "unit.zrzyj"
     assert items[1].report is None and items[1].task_id is not None
     assert {i.meeting_date for i in items} == {"2026-03-11"}
@@ -70,15 +72,22 @@ def test_the_api_lists_the_items_with_the_same_filters(journey, api):
     body = wg.get("/api/v1/decision-items").get_json()
     assert body["page"]["total"] == 3
     first = body["items"][0]
-    assert (first["content"], first["unit"], first["status"], first["overdue"], first["leader"]) == \
-        ("保障施工用电", "gdgs", "open", True, "leader.mayor")
+    assert (first["content"], first["unit"], first["status"], first["overdue"], first["leader"]) == (
+        "保障施工用电",
+        "gdgs",
+        "open",
+        True,
+        "leader.mayor",
+    )
     done = wg.get("/api/v1/decision-items?status=done").get_json()["items"]
     assert [(i["content"], i["report"]) for i in done] == [("下达用地批复", "用地批复已于3月12日下达")]
-    assert [i["content"] for i in wg.get("/api/v1/decision-items?leader=leader.vice").get_json()["items"]] == \
-        ["三日内完成施工图审查"]
+    assert [i["content"] for i in wg.get("/api/v1/decision-items?leader=leader.vice").get_json()["items"]] == [
+        "三日内完成施工图审查"
+    ]
     assert wg.get("/api/v1/decision-items?unit=zrzyj&per_page=1").get_json()["page"]["total"] == 1
-    assert [i["content"] for i in api("unit.zjj").get("/api/v1/decision-items").get_json()["items"]] == \
-        ["三日内完成施工图审查"]
+    assert [i["content"] for i in api("unit.zjj").get("/api/v1/decision-items").get_json()["items"]] == [
+        "三日内完成施工图审查"
+    ]
     assert_error(wg.get("/api/v1/decision-items?status=late"), 422)
     assert_error(api("ent.demo1").get("/api/v1/decision-items"), 403)
 

@@ -2,6 +2,7 @@
 grouped by county (the plain form, without script, posts as before); a cooperating unit's
 deadline is never earlier than its creation plus one working day — a dispatch that would make
 it so is refused with a message on the deadline field."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,8 @@ WITH_COOP = {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": 
 
 def test_the_pickers_list_the_cases_county_first_grouped_by_county():
     html = formrender.Renderer(SCHEMA, UI, choices=CHOICES, county="jianping").render(
-        {"lead_unit": "jianping.zrzyj", "coop_units": ["kazuo.fgw"]})
+        {"lead_unit": "jianping.zrzyj", "coop_units": ["kazuo.fgw"]}
+    )
     lead = re.search(r'<select[^>]*id="f-lead_unit".*?</select>', html, re.S).group(0)
     groups = re.findall(r'<optgroup label="([^"]+)"', lead)
     assert groups[:2] == ["建平县", "朝阳市"] and len(groups) == 8
@@ -53,10 +55,21 @@ def test_a_short_choice_list_stays_plain():
 
 
 def test_the_plain_form_posts_as_before():
-    form = MultiDict([("dispatch_action", "dispatch"), ("lead_unit", "jianping.zrzyj"), ("coop_units", "fgw"),
-                      ("coop_units", "jianping.gdgs"), ("mode", "快速办")])
-    assert formrender.parse(SCHEMA, UI, form) == {"dispatch_action": "dispatch", "lead_unit": "jianping.zrzyj",
-                                                  "coop_units": ["fgw", "jianping.gdgs"], "mode": "快速办"}
+    form = MultiDict(
+        [
+            ("dispatch_action", "dispatch"),
+            ("lead_unit", "jianping.zrzyj"),
+            ("coop_units", "fgw"),
+            ("coop_units", "jianping.gdgs"),
+            ("mode", "快速办"),
+        ]
+    )
+    assert formrender.parse(SCHEMA, UI, form) == {
+        "dispatch_action": "dispatch",
+        "lead_unit": "jianping.zrzyj",
+        "coop_units": ["fgw", "jianping.gdgs"],
+        "mode": "快速办",
+    }
 
 
 def test_a_one_day_deadline_with_cooperating_units_is_refused_on_its_field():
@@ -76,9 +89,17 @@ def test_a_one_day_deadline_with_cooperating_units_is_refused_on_its_field():
     assert zero.value.by_field("zh") == {"deadline_days_override": "不能小于1"}
 
 
-@pytest.mark.parametrize("moment", [beijing("2026-03-02", "09:00"), beijing("2026-03-06", "18:30"),
-                                    beijing("2026-03-07", "10:00"), beijing("2026-04-30", "16:00"),
-                                    beijing("2026-09-30", "17:00"), beijing("2026-02-13", "12:00")])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        beijing("2026-03-02", "09:00"),
+        beijing("2026-03-06", "18:30"),
+        beijing("2026-03-07", "10:00"),
+        beijing("2026-04-30", "16:00"),
+        beijing("2026-09-30", "17:00"),
+        beijing("2026-02-13", "12:00"),
+    ],
+)
 def test_what_the_form_accepts_gives_cooperating_units_a_working_day(moment):
     """The process gives a cooperating unit ``workday_before(deadline, 1)`` with ``deadline =
     add_workdays(dispatch, days)`` (processes/case.bpmn): on the official calendar, over

@@ -1,6 +1,7 @@
 """Finding work: the case search text follows every step (description, contact, the unit's
 result), inbox and case list search with it, working-day deadline filters, 今日到期, days left,
 saved filters; on both databases."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ def _inbox_cases(Session, clock, principal=WG, **filters) -> set[str]:
 
 
 def test_search_finds_a_case_by_description_contact_and_unit_result(Session, new_case, clock):
-    a = new_case(uscc=make_uscc("91211300MA0Q1AAA1"), description="厂区南侧道路积水严重，影响货车通行",
-                 contact="李明远")
+    a = new_case(
+        uscc=make_uscc("91211300MA0Q1AAA1"), description="厂区南侧道路积水严重，影响货车通行", contact="李明远"
+    )
     b = new_case(uscc=make_uscc("91211300MA0Q1BBB1"), description="用电报装排队时间过长")
     assert _found(Session, "积水") == {a.case_no}
     assert _found(Session, "李明远") == {a.case_no}
@@ -42,8 +44,9 @@ def test_search_finds_a_case_by_description_contact_and_unit_result(Session, new
     assert _inbox_cases(Session, clock, q="积水") == {a.case_no}
     # the unit's result becomes findable at the step that records it
     a.complete("受理审查", "wg:city", {"intake_decision": "accept"})
-    a.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
-                                     "mode": "快速办"})
+    a.complete(
+        "分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [], "mode": "快速办"}
+    )
     assert _found(Session, "排水管网") == set()
     a.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "已协调住建局疏通排水管网", "solved": True})
     assert _found(Session, "排水管网") == {a.case_no}

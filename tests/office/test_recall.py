@@ -1,6 +1,7 @@
 """撤回 on the real processes, with a fresh engine for every step (tests/fresh.py): the doer
 takes a completion back while the next task is unclaimed; refused once it is claimed, and
 for anyone else."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,15 +22,20 @@ UNIT = Principal("unit.zrzyj", groups=frozenset({"unit:zrzyj"}))
 
 def _row(Session, case, name, state=None) -> HumanTask:
     with Session() as s:
-        rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance().id, HumanTask.name == name)
-                         .order_by(HumanTask.id.desc())).all()
+        rows = s.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == case.instance().id, HumanTask.name == name)
+            .order_by(HumanTask.id.desc())
+        ).all()
         return next(r for r in rows if state is None or r.state == state)
 
 
 def test_recall_before_the_next_claim_and_refused_after(Session, new_case, clock):
     engine = FreshEngine(clock)
     case = new_case(uscc=make_uscc("91211300MA0Q1AAA1"))
-    case.complete("受理审查", "wg:city", {"intake_decision": "accept", "intake_reason": "符合受理条件"}, actor="wg.city")
+    case.complete(
+        "受理审查", "wg:city", {"intake_decision": "accept", "intake_reason": "符合受理条件"}, actor="wg.city"
+    )
     done = _row(Session, case, "受理审查")
     assert [t.name for t in case.tasks()] == ["分级交办"]
     with Session.begin() as s, pytest.raises(NotAllowed):
@@ -53,7 +59,10 @@ def test_recall_before_the_next_claim_and_refused_after(Session, new_case, clock
         recall(s, engine, WG, _row(Session, case, "受理审查", state="completed").id)
     assert refused.value.details["assignee"] == "wg.city2"
     # the case goes on as usual after a recall
-    case.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
-                                     "mode": "快速办"}, actor="wg.city2")
+    case.complete(
+        "分级交办",
+        "wg:city",
+        {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [], "mode": "快速办"},
+        actor="wg.city2",
+    )
     assert "拟办办理结果" in [t.name for t in case.tasks()]
-

@@ -1,6 +1,7 @@
 """退回 and 撤回 inside the unit's sub-process, on the real processes with a fresh engine for every
 step (tests/fresh.py), on SQLite and PostgreSQL: the returned step is ready again for its former
 doer with the reason; the sub-process runs again with its boundary timers armed; the case goes on."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,6 @@ from sqlalchemy import select
 
 from engine.access import Principal
 from engine.errors import Conflict, InvalidRequest, NotAllowed
-from engine.events import next_timer_due
 from engine.models import AuditEntry, HumanTask, Notification
 from engine.recall import recall
 from engine.sendback import last_return, send_back, targets
@@ -24,8 +24,11 @@ DISPATCH = {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [
 
 def _row(Session, case, name, state=None) -> HumanTask:
     with Session() as s:
-        rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance().id, HumanTask.name == name)
-                         .order_by(HumanTask.id.desc())).all()
+        rows = s.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == case.instance().id, HumanTask.name == name)
+            .order_by(HumanTask.id.desc())
+        ).all()
         return next(r for r in rows if state is None or r.state == state)
 
 
@@ -41,8 +44,10 @@ def _to_review(case):
 def _timers(case) -> set[str]:
     wf = case.workflow()
     from SpiffWorkflow.util.task import TaskState
-    return {t.task_spec.bpmn_name for t in wf.get_tasks(state=TaskState.WAITING)
-            if t.task_spec.name.startswith("Event_")}
+
+    return {
+        t.task_spec.bpmn_name for t in wf.get_tasks(state=TaskState.WAITING) if t.task_spec.name.startswith("Event_")
+    }
 
 
 def test_send_back_from_result_review_into_the_units_handling(Session, new_case, clock):
@@ -111,8 +116,9 @@ def test_a_head_returns_within_the_unit_only(Session, new_case, clock):
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "补充后", "solved": True}, actor="unit.zrzyj")
     assert [t.name for t in case.tasks()] == ["负责人审核"]
     with Session() as s:
-        assert [a.data["reason"] for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "send_back"))] \
-            == ["请补充证明材料"]
+        assert [a.data["reason"] for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "send_back"))] == [
+            "请补充证明材料"
+        ]
 
 
 def test_recall_inside_the_sub_process_before_the_next_claim(Session, new_case, clock):

@@ -1,5 +1,6 @@
 """催办, 抄送 and 常用意见 as engine operations and on the JSON API: who may, what is
 audited, which notification is written, what a copy lets its reader do (read only)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -42,8 +43,9 @@ def test_copy_gives_read_only_access_and_a_notification(api, as_user, start_case
     reader = as_user("unit.fgw")
     assert reader.get(f"/cases/{case}").status_code == 404
     assert_error(api("unit.fgw").post(f"/api/v1/office/cases/{case}/copies", json={"to_user": "unit.fgw"}), 404)
-    made = api("wg.jianping").post(f"/api/v1/office/cases/{case}/copies",
-                                   json={"to_user": "unit.fgw", "note": "请阅知"})
+    made = api("wg.jianping").post(
+        f"/api/v1/office/cases/{case}/copies", json={"to_user": "unit.fgw", "note": "请阅知"}
+    )
     assert made.status_code == 201, made.get_data(as_text=True)
     assert [n.recipient for n in _rows(Session, Notification, Notification.kind == "copy")] == ["unit.fgw"]
     assert [a.actor for a in _rows(Session, AuditEntry, AuditEntry.action == "copy")] == ["wg.jianping"]

@@ -6,6 +6,7 @@ The local PostgreSQL listens on 127.0.0.1 only; a small TCP relay on each veth's
 (10.x.y.1) passes the hosts' connections to it, so the servers reach the database over the
 network exactly as a second machine would. Needs root (the tests run as root) and iproute2.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,9 @@ class Host:
     def spawn(self, args: list[str], env: dict, log: Path) -> subprocess.Popen:
         handle = open(log, "wb")
         self.logs.append(log)
-        process = subprocess.Popen(["ip", "netns", "exec", self.name, *args], env=env, stdout=handle,
-                                   stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.name, *args], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT
+        )
         handle.close()
         self.processes.append(process)
         return process
@@ -92,13 +94,15 @@ class TwoHosts:
         n = os.getpid() % 200 + 20
         self.prefix = f"ztc{os.getpid()}"
         self.tmp = tmp
-        self.hosts = [Host(f"{self.prefix}a", f"10.231.{n}.2", f"10.231.{n}.1"),
-                      Host(f"{self.prefix}b", f"10.231.{n}.6", f"10.231.{n}.5")]
+        self.hosts = [
+            Host(f"{self.prefix}a", f"10.231.{n}.2", f"10.231.{n}.1"),
+            Host(f"{self.prefix}b", f"10.231.{n}.6", f"10.231.{n}.5"),
+        ]
         self.db_port = db_port
         self.relays: list[_Relay] = []
         self.relay_port = 0
 
-    def __enter__(self) -> "TwoHosts":
+    def __enter__(self) -> TwoHosts:
         try:
             for i, host in enumerate(self.hosts):
                 outer, inner = f"{self.prefix}o{i}", f"{self.prefix}i{i}"
@@ -126,18 +130,36 @@ class TwoHosts:
         for host in self.hosts:
             metrics_dir = self.tmp / f"prometheus-{host.name}"  # shared by the host's processes
             metrics_dir.mkdir()
-            host_env = {**env, "ZHITONGCHE_DATABASE_URL": self.database_url(host),
-                        "ZHITONGCHE_UPLOAD_DIR": str(self.tmp / f"uploads-{host.name}"),
-                        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-            host.spawn([str(VENV_BIN / "gunicorn"), "--bind", f"{host.address}:8000", "--workers", "2",
-                        "--threads", "2", "--access-logfile", "-", "webapp:create_app()"],
-                       host_env, self.tmp / f"{host.name}-web.log")
+            host_env = {
+                **env,
+                "ZHITONGCHE_DATABASE_URL": self.database_url(host),
+                "ZHITONGCHE_UPLOAD_DIR": str(self.tmp / f"uploads-{host.name}"),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            }
+            host.spawn(
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "--bind",
+                    f"{host.address}:8000",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "2",
+                    "--access-logfile",
+                    "-",
+                    "webapp:create_app()",
+                ],
+                host_env,
+                self.tmp / f"{host.name}-web.log",
+            )
             if workers:
-                host.spawn([sys.executable, "-m", "webapp.cli", "worker", "--poll", "0.2", "--id", f"worker-{host.name}"],
-                           host_env, self.tmp / f"{host.name}-worker.log")
+                host.spawn(
+                    [sys.executable, "-m", "webapp.cli", "worker", "--poll", "0.2", "--id", f"worker-{host.name}"],
+                    host_env,
+                    self.tmp / f"{host.name}-worker.log",
+                )
         for host in self.hosts:
-            wait_until(lambda: _answers(host.url + "/healthz"), what=f"the web server of {host.name}",
-                       logs=host.logs)
+            wait_until(lambda: _answers(host.url + "/healthz"), what=f"the web server of {host.name}", logs=host.logs)
 
     def __exit__(self, *exc) -> None:
         for host in self.hosts:
@@ -230,7 +252,7 @@ class Client:
         boundary, body = encode_multipart({"csrf_token": self.token, **fields})
         return self.request("POST", url, body, f"multipart/form-data; boundary={boundary}")
 
-    def login(self, base: str, username: str, password: str) -> "Client":
+    def login(self, base: str, username: str, password: str) -> Client:
         self.get(base + "/login")
         status, _ = self.post_form(base + "/login", {"username": username, "password": password})
         assert status == 302, f"{username} could not log in on {base}"

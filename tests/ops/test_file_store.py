@@ -1,6 +1,7 @@
 """Issue 20 / 16.7: attachments live in the database (stored_file chunks), keep their size
 limits, move over from the old upload folder with `zhitongche files-migrate`, and a full or
 failing store answers 507/503 with the typed form kept."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,9 +16,16 @@ from werkzeug.test import encode_multipart
 from engine import storage
 from engine.models import Attachment, Instance, StoredFile, StoredFileChunk
 
-SUBMIT = {"title": "厂房用地手续办理", "category": "土地批复", "county": "jianping",
-          "description": "我公司新建厂房的用地手续迟迟未批，影响开工。", "help_wanted": "尽快批复用地",
-          "urgency": "紧急", "contact": "王经理", "mobile": "13900001111"}
+SUBMIT = {
+    "title": "厂房用地手续办理",
+    "category": "土地批复",
+    "county": "jianping",
+    "description": "我公司新建厂房的用地手续迟迟未批，影响开工。",
+    "help_wanted": "尽快批复用地",
+    "urgency": "紧急",
+    "contact": "王经理",
+    "mobile": "13900001111",
+}
 
 
 def _pdf(size: int) -> bytes:
@@ -27,8 +35,12 @@ def _pdf(size: int) -> bytes:
 
 def _submit(ent, data: bytes, name: str = "报告.pdf", **fields):
     # the body is built in memory: werkzeug's test client leaves its temporary file for a large body open
-    values = {**SUBMIT, **fields, "csrf_token": ent.token,
-              "attachments": FileStorage(io.BytesIO(data), filename=name, content_type="application/pdf")}
+    values = {
+        **SUBMIT,
+        **fields,
+        "csrf_token": ent.token,
+        "attachments": FileStorage(io.BytesIO(data), filename=name, content_type="application/pdf"),
+    }
     boundary, body = encode_multipart(values)
     return ent.client.post("/portal/submit", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
@@ -85,15 +97,24 @@ def _make_storage_full(Session):
     bind = Session.kw["bind"]
     if bind.dialect.name == "postgresql":
         with bind.begin() as conn:
-            conn.execute(text("CREATE OR REPLACE FUNCTION ztc_disk_full() RETURNS trigger AS $$ BEGIN "
-                              "RAISE EXCEPTION 'could not extend file: No space left on device' "
-                              "USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER ztc_disk_full BEFORE INSERT ON stored_file_chunk "
-                              "FOR EACH ROW EXECUTE FUNCTION ztc_disk_full()"))
+            conn.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION ztc_disk_full() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'could not extend file: No space left on device' "
+                    "USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER ztc_disk_full BEFORE INSERT ON stored_file_chunk "
+                    "FOR EACH ROW EXECUTE FUNCTION ztc_disk_full()"
+                )
+            )
 
         def undo():
             with bind.begin() as conn:
                 conn.execute(text("DROP TRIGGER ztc_disk_full ON stored_file_chunk"))
+
         return undo
 
     def limit(dbapi_connection, _record):
@@ -110,6 +131,7 @@ def _make_storage_full(Session):
     def undo():
         event.remove(bind, "connect", limit)
         bind.dispose()
+
     return undo
 
 
@@ -145,10 +167,21 @@ def test_files_migrate_moves_old_local_files_into_the_database(app, as_user, Ses
     (web_settings.upload_dir / "202601" / "a1").write_bytes(old)
     (web_settings.upload_dir / "202601" / "a2").write_bytes(b"tampered")
     with Session.begin() as session:
-        for key, sha in (("202601/a1", hashlib.sha256(old).hexdigest()), ("202601/a2", "0" * 64),
-                         ("202601/gone", "1" * 64)):
-            session.add(Attachment(filename=f"{key[-2:]}.pdf", content_type="application/pdf", size=5000,
-                                   sha256=sha, storage_key=key, uploaded_by="ent.demo1"))
+        for key, sha in (
+            ("202601/a1", hashlib.sha256(old).hexdigest()),
+            ("202601/a2", "0" * 64),
+            ("202601/gone", "1" * 64),
+        ):
+            session.add(
+                Attachment(
+                    filename=f"{key[-2:]}.pdf",
+                    content_type="application/pdf",
+                    size=5000,
+                    sha256=sha,
+                    storage_key=key,
+                    uploaded_by="ent.demo1",
+                )
+            )
     ent = as_user("ent.demo1")
     first_id = _count(Session, Attachment) - 2
     # before the move the old file is still served from the folder
@@ -192,9 +225,8 @@ def test_full_temporary_disk_answers_507_not_500(app, as_user, Session, case_pro
 
 
 def test_task_page_with_full_storage_keeps_the_form_and_saves_nothing(app, as_user, Session, start_case):
-    from tests.web.conftest import INTAKE_OK, ready_task
-
     from engine.models import HumanTask
+    from tests.web.conftest import INTAKE_OK, ready_task
 
     instance_id = start_case(county="city")
     task_id = ready_task(Session, instance_id, "intake")
@@ -202,12 +234,17 @@ def test_task_page_with_full_storage_keeps_the_form_and_saves_nothing(app, as_us
     wg.get(f"/tasks/{task_id}")
     undo = _make_storage_full(Session)
     try:
-        values = {**INTAKE_OK, "opinion": "请市自然资源局牵头，三日内反馈", "action": "draft", "csrf_token": wg.token,
-                  "files": FileStorage(io.BytesIO(_pdf(300 * 1024)), filename="交办单.pdf",
-                                       content_type="application/pdf")}
+        values = {
+            **INTAKE_OK,
+            "opinion": "请市自然资源局牵头，三日内反馈",
+            "action": "draft",
+            "csrf_token": wg.token,
+            "files": FileStorage(io.BytesIO(_pdf(300 * 1024)), filename="交办单.pdf", content_type="application/pdf"),
+        }
         boundary, body = encode_multipart(values)
-        response = wg.client.post(f"/tasks/{task_id}", data=body,
-                                  content_type=f"multipart/form-data; boundary={boundary}")
+        response = wg.client.post(
+            f"/tasks/{task_id}", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
         html = response.get_data(as_text=True)
     finally:
         undo()

@@ -1,5 +1,6 @@
 """Issue 20: a request id on every response, on error pages and in every log line; optional
 JSON logs."""
+
 from __future__ import annotations
 
 import io
@@ -30,6 +31,7 @@ def test_json_logs_carry_the_request_id(app):
     level = logging.getLogger().level
     handler = configure("json", stream=buffer)
     try:
+
         @app.get("/_log_something")
         def _log_something():
             logging.getLogger("zhitongche.test").warning("测试日志 %s", 42)
@@ -41,5 +43,14 @@ def test_json_logs_carry_the_request_id(app):
         logging.getLogger().setLevel(level)
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     mine = [line for line in lines if line["logger"] == "zhitongche.test"]
-    assert mine == [{"time": mine[0]["time"], "level": "WARNING", "logger": "zhitongche.test", "message": "测试日志 42",
-                     "request_id": "trace-json-0001", "method": "GET", "path": "/_log_something"}]
+    assert mine == [
+        {
+            "time": mine[0]["time"],
+            "level": "WARNING",
+            "logger": "zhitongche.test",
+            "message": "测试日志 42",
+            "request_id": "trace-json-0001",
+            "method": "GET",
+            "path": "/_log_something",
+        }
+    ]

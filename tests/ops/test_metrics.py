@@ -1,6 +1,7 @@
 """Issue 20: /metrics in the Prometheus text format (requests, latency, steps, incidents,
 timers, notification backlog, failed log-ins, workers), guarded; /livez and /readyz; a dead
 worker noticed within seconds."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -37,27 +38,54 @@ def test_metrics_count_requests_steps_and_database_figures(app, as_user, Session
     started = scrape(client)  # the new cases queued their own notifications
     with Session.begin() as session:
         session.execute(update(Instance).where(Instance.id == ids[0]).values(status="error"))
-        session.execute(update(Instance).where(Instance.id == ids[1]).values(
-            next_timer_at=clock.now() - _dt.timedelta(minutes=5)))
+        session.execute(
+            update(Instance).where(Instance.id == ids[1]).values(next_timer_at=clock.now() - _dt.timedelta(minutes=5))
+        )
         for minutes in (1, 7):
-            session.add(Notification(kind="notice", recipient="wg.city", channel="log", status="pending",
-                                     next_attempt_at=clock.now() - _dt.timedelta(minutes=minutes)))
-        session.add(Notification(kind="notice", recipient="wg.city", channel="log", status="pending",
-                                 next_attempt_at=clock.now() + _dt.timedelta(minutes=30)))
+            session.add(
+                Notification(
+                    kind="notice",
+                    recipient="wg.city",
+                    channel="log",
+                    status="pending",
+                    next_attempt_at=clock.now() - _dt.timedelta(minutes=minutes),
+                )
+            )
+        session.add(
+            Notification(
+                kind="notice",
+                recipient="wg.city",
+                channel="log",
+                status="pending",
+                next_attempt_at=clock.now() + _dt.timedelta(minutes=30),
+            )
+        )
     token_page = bad.get("/login").get_data(as_text=True)
     from tests.web.conftest import csrf_of
 
-    assert bad.post("/login", data={"username": "wg.city", "password": "wrong-password",
-                                     "csrf_token": csrf_of(token_page)}).status_code == 401
+    assert (
+        bad.post(
+            "/login", data={"username": "wg.city", "password": "wrong-password", "csrf_token": csrf_of(token_page)}
+        ).status_code
+        == 401
+    )
     samples = scrape(client)
     assert value(samples, "zhitongche_http_requests_total", endpoint="/login", method="GET", status="200") >= 3
     assert value(samples, "zhitongche_http_request_duration_seconds_count", endpoint="/login", method="GET") >= 3
-    assert value(samples, "zhitongche_http_request_duration_seconds_bucket", endpoint="/login", method="GET",
-                 le="+Inf") >= 3
-    assert value(samples, "zhitongche_step_duration_seconds_count", kind="start", outcome="ok") - \
-        value(before, "zhitongche_step_duration_seconds_count", kind="start", outcome="ok") == 3
-    assert value(samples, "zhitongche_login_failures_total", reason="password") - \
-        value(before, "zhitongche_login_failures_total", reason="password") == 1
+    assert (
+        value(samples, "zhitongche_http_request_duration_seconds_bucket", endpoint="/login", method="GET", le="+Inf")
+        >= 3
+    )
+    assert (
+        value(samples, "zhitongche_step_duration_seconds_count", kind="start", outcome="ok")
+        - value(before, "zhitongche_step_duration_seconds_count", kind="start", outcome="ok")
+        == 3
+    )
+    assert (
+        value(samples, "zhitongche_login_failures_total", reason="password")
+        - value(before, "zhitongche_login_failures_total", reason="password")
+        == 1
+    )
     assert value(samples, "zhitongche_login_failures_recent") == 1
     assert value(samples, "zhitongche_open_incidents") == 1
     assert value(samples, "zhitongche_cases", status="running") == 2
@@ -77,8 +105,9 @@ def test_metrics_are_guarded(app, monkeypatch):
     monkeypatch.setenv("ZHITONGCHE_METRICS_TOKEN", "s3cret-scrape-token")
     assert client.get("/metrics").status_code == 404  # even from this machine, the token is needed
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
-    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"},
-                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    ok = client.get(
+        "/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert ok.status_code == 200 and b"zhitongche_http_requests_total" in ok.data
 
 
@@ -100,8 +129,18 @@ def test_livez_and_readyz(app):
 def test_a_dead_worker_shows_within_seconds(app, Session, clock):
     client = app.test_client()
     with Session.begin() as session:
-        session.add(WorkerHeartbeat(worker_id="w1", host="h", pid=1, poll_seconds=2.0, started_at=clock.now(),
-                                    last_seen=clock.now() - _dt.timedelta(seconds=3), fired=0, sent=0))
+        session.add(
+            WorkerHeartbeat(
+                worker_id="w1",
+                host="h",
+                pid=1,
+                poll_seconds=2.0,
+                started_at=clock.now(),
+                last_seen=clock.now() - _dt.timedelta(seconds=3),
+                fired=0,
+                sent=0,
+            )
+        )
     assert client.get("/healthz").get_json()["worker"]["state"] == "ok"
     clock.advance(seconds=9)  # 12 s without a heartbeat: three missed passes and more
     report = client.get("/healthz").get_json()

@@ -3,6 +3,7 @@ site in data/schema_0001_cases.json (frozen; see data/make_schema_0001.py) is lo
 database migrated to 0001, `zhitongche db-upgrade` brings it to the newest revision, then its
 running case, its case waiting on a timer and its old on-disk attachment all go on; the
 closed case stays closed. Every future migration must keep this green."""
+
 from __future__ import annotations
 
 import base64
@@ -58,6 +59,7 @@ def old_site(request, tmp_path, monkeypatch):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
     monkeypatch.setenv("ZHITONGCHE_DATABASE_URL", url)
     db = make_engine(url)
     cfg = _config()
@@ -83,8 +85,8 @@ def _load(db, dump: dict) -> None:
         if isinstance(v, dict) and "$datetime" in v:
             when = _dt.datetime.fromisoformat(v["$datetime"])
             if when.tzinfo is None:
-                when = when.replace(tzinfo=_dt.timezone.utc)
-            return when.astimezone(_dt.timezone.utc).replace(tzinfo=None) if sqlite else when
+                when = when.replace(tzinfo=_dt.UTC)
+            return when.astimezone(_dt.UTC).replace(tzinfo=None) if sqlite else when
         if isinstance(v, dict) and "$date" in v:
             return _dt.date.fromisoformat(v["$date"])
         if isinstance(v, dict) and "$bytes" in v:
@@ -97,21 +99,30 @@ def _load(db, dump: dict) -> None:
             if not rows:
                 continue
             conn.execute(table.insert(), [{k: value(v, table.c[k]) for k, v in row.items()} for row in rows])
-            if not sqlite and "id" in table.c and table.c.id.autoincrement and not isinstance(table.c.id.type, DateTime):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                  f"(SELECT max(id) FROM \"{table.name}\"))"))
+            if (
+                not sqlite
+                and "id" in table.c
+                and table.c.id.autoincrement
+                and not isinstance(table.c.id.type, DateTime)
+            ):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f'(SELECT max(id) FROM "{table.name}"))'
+                    )
+                )
 
 
 def _ready(Session, instance_id: int) -> HumanTask:
     with Session() as session:
-        return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                       HumanTask.state == "ready")).one()
+        return session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
+        ).one()
 
 
 def test_upgrade_from_the_oldest_schema_finishes_old_cases(old_site, tmp_path, monkeypatch):
     from engine.db import upgrade
-    from webapp.cli import common
-    from webapp.cli import main
+    from webapp.cli import common, main
 
     opened = []
 
@@ -141,10 +152,20 @@ def test_upgrade_from_the_oldest_schema_finishes_old_cases(old_site, tmp_path, m
         cases = {i.business_key or i.process_version.process_id: i.id for i in session.scalars(select(Instance))}
         assert session.get(Instance, cases["OLD2"]).status == "completed"
     running, waiting = cases["OLD1"], cases["worker_timer"]
-    answers = {"intake": {"decision": "受理", "category": "土地批复", "mode": "快速办", "lead_unit": "zrzyj",
-                          "coop_units": [], "deadline": "2026-03-11", "opinion": "升级后继续办理",
-                          "actions": [{"unit": "zrzyj", "item": "预审", "due": "2026-03-09"}]},
-               "handle": {"result": "升级后办结"}, "visit": {"satisfaction": "满意"}}
+    answers = {
+        "intake": {
+            "decision": "受理",
+            "category": "土地批复",
+            "mode": "快速办",
+            "lead_unit": "zrzyj",
+            "coop_units": [],
+            "deadline": "2026-03-11",
+            "opinion": "升级后继续办理",
+            "actions": [{"unit": "zrzyj", "item": "预审", "due": "2026-03-09"}],
+        },
+        "handle": {"result": "升级后办结"},
+        "visit": {"satisfaction": "满意"},
+    }
     for expected in ("intake", "handle", "visit"):
         task = _ready(Session, running)
         assert task.bpmn_id == expected
@@ -164,10 +185,17 @@ def test_upgrade_from_the_oldest_schema_finishes_old_cases(old_site, tmp_path, m
     from tests.web.conftest import Browser
     from webapp import create_app
 
-    app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "k",
-                      "SETTINGS": Settings(upload_dir=tmp_path / "gone", processes_dir=tmp_path / "p",
-                                           forms_dir=tmp_path / "f"),
-                      "VAR_DIR": str(tmp_path / "var"), "UPLOAD_DIR": str(tmp_path / "gone")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "k",
+            "SETTINGS": Settings(upload_dir=tmp_path / "gone", processes_dir=tmp_path / "p", forms_dir=tmp_path / "f"),
+            "VAR_DIR": str(tmp_path / "var"),
+            "UPLOAD_DIR": str(tmp_path / "gone"),
+        }
+    )
     ent = Browser(app.test_client()).login("ent.demo1", "old-password-1")
     with Session() as session:
         from engine.models import Attachment

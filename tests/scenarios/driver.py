@@ -1,5 +1,6 @@
 """Drive a 直通车 case the way its users do: who completes which task with which data,
 the clock moving on, timers firing as the worker would fire them."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -31,8 +32,12 @@ def project_files(**replace: bytes) -> dict[str, bytes]:
 
 def submission(**overrides) -> dict:
     """Valid intake data (the benchmark's), for one fixed enterprise."""
-    return {**bench_scenario.submission(), "enterprise_name": "朝阳某新能源科技有限公司", "uscc": make_uscc(),
-            **overrides}
+    return {
+        **bench_scenario.submission(),
+        "enterprise_name": "朝阳某新能源科技有限公司",
+        "uscc": make_uscc(),
+        **overrides,
+    }
 
 
 def beijing(day: str, hm: str = "09:00") -> _dt.datetime:
@@ -100,8 +105,9 @@ class Case:
             inst = cases.find_case(s, self.case_no)
             ready = self.engine.ready_tasks(s, inst.id)
             found = [t for t in ready if t.name == name and (group is None or group in t.candidate_groups)]
-            assert len(found) == 1, (f"expected one ready task '{name}' for {group}, "
-                                     f"open: {[(t.name, t.candidate_groups) for t in ready]}")
+            assert len(found) == 1, (
+                f"expected one ready task '{name}' for {group}, open: {[(t.name, t.candidate_groups) for t in ready]}"
+            )
             inst = self.engine.complete_task(s, found[0].id, data or {}, actor or (group or "tester"))
             assert inst.status != "error", inst.error
 
@@ -121,8 +127,9 @@ def fire_due(Session, engine, clock, rounds: int = 20) -> int:
     fired = 0
     for _ in range(rounds):
         with Session.begin() as s:
-            due = list(s.scalars(select(Instance).where(
-                Instance.status == "running", Instance.next_timer_at <= clock.now())))
+            due = list(
+                s.scalars(select(Instance).where(Instance.status == "running", Instance.next_timer_at <= clock.now()))
+            )
             for inst in due:
                 engine.fire_timers(s, inst)
         if not due:
@@ -133,7 +140,9 @@ def fire_due(Session, engine, clock, rounds: int = 20) -> int:
 
 def submit(Session, engine, clock, **overrides) -> Case:
     with Session.begin() as s:
-        inst = cases.start_case(s, engine, submission(**overrides), actor="enterprise:" + overrides.get("uscc", make_uscc()))
+        inst = cases.start_case(
+            s, engine, submission(**overrides), actor="enterprise:" + overrides.get("uscc", make_uscc())
+        )
         case_no = inst.business_key
     case = Case(Session, engine, clock, case_no)
     assert case.status == "running", case.instance().error

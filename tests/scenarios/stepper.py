@@ -5,6 +5,7 @@ and the worker do), keeps one ``Engine`` (with its spec cache) for as long as it
 answers every command with one JSON line. Tests run two of them side by side, or a new one for
 every step, to prove that a case goes on whichever process runs its next step.
 """
+
 from __future__ import annotations
 
 import datetime as _dt

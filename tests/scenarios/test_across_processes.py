@@ -6,6 +6,7 @@ units, decision items) are created in one process and completed in the other. In
 test every step runs in a process of its own, as if the server were restarted between any two
 steps. Both must reach 已办结.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,15 @@ class Stepper:
     """``python -m tests.scenarios.stepper`` kept running: one engine, one spec cache."""
 
     def __init__(self, db_engine) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.scenarios.stepper"], cwd=ROOT,
-                                     env=worker_env(db_engine), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.scenarios.stepper"],
+            cwd=ROOT,
+            env=worker_env(db_engine),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
 
     def __call__(self, **command) -> dict:
         self.proc.stdin.write(json.dumps({"now": NOW, **command}, ensure_ascii=False) + "\n")
@@ -68,18 +75,30 @@ def journey(a, b) -> str:
     case_no = a(op="submit")["case_no"]
     steps = [
         ("受理审查", "wg:city", {"intake_decision": "accept"}),
-        ("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "fgw", "coop_units": ["gdgs", "zrzyj"],
-                             "mode": "快速办"}),
+        (
+            "分级交办",
+            "wg:city",
+            {"dispatch_action": "dispatch", "lead_unit": "fgw", "coop_units": ["gdgs", "zrzyj"], "mode": "快速办"},
+        ),
         ("拟办办理结果", "unit:fgw", {"handling_result": "需市政府协调", "solved": False}),
         ("配合单位意见", "unit:gdgs", {"coop_agree": True, "coop_opinion_text": "同意"}),
         ("配合单位意见", "unit:zrzyj", {"coop_agree": True, "coop_opinion_text": "同意"}),
         ("负责人审核", "head:fgw", {"head_decision": "escalation", "head_reason": "涉及多部门"}),
         ("领导批示", "leader:city", {"leader_mode": "专题会议", "instruction": "召开专题会议研究"}),
-        ("专题会议纪要", "wg:city", {
-            "meeting_date": "2026-03-03", "attendees": ["市长"], "minutes": "议定三项",
-            "decision_items": [{"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
-                               {"content": "调整项目备案", "unit": "fgw", "deadline": "2026-03-16"},
-                               {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"}]}),
+        (
+            "专题会议纪要",
+            "wg:city",
+            {
+                "meeting_date": "2026-03-03",
+                "attendees": ["市长"],
+                "minutes": "议定三项",
+                "decision_items": [
+                    {"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
+                    {"content": "调整项目备案", "unit": "fgw", "deadline": "2026-03-16"},
+                    {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"},
+                ],
+            },
+        ),
         ("落实议定事项", "unit:zrzyj", {"item_report": "已落实"}),
         ("落实议定事项", "unit:fgw", {"item_report": "已落实"}),
         ("落实议定事项", "unit:gdgs", {"item_report": "已送电"}),

@@ -2,6 +2,7 @@
 process's latest version when the call is reached, and keeps it once recorded; ``deployment``
 runs the copy deployed with the caller; ``version`` a fixed version. Runs with one engine and with
 a fresh engine per step (nothing in memory decides the version)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -47,7 +48,9 @@ def binding_props(binding: str, version: int | None = None) -> str:
     props = f'<spiffworkflow:property name="calledElementBinding" value="{binding}" />'
     if version is not None:
         props += f'<spiffworkflow:property name="calledElementVersion" value="{version}" />'
-    return f"<bpmn:extensionElements><spiffworkflow:properties>{props}</spiffworkflow:properties></bpmn:extensionElements>"
+    return (
+        f"<bpmn:extensionElements><spiffworkflow:properties>{props}</spiffworkflow:properties></bpmn:extensionElements>"
+    )
 
 
 def callee(name: str) -> bytes:
@@ -70,8 +73,9 @@ def ready_names(Session, engine, instance_id: int) -> list[str]:
 
 def version_id(Session, process_id: str, version: int) -> int:
     with Session() as s:
-        return s.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
-                                                        ProcessVersion.version == version))
+        return s.scalar(
+            select(ProcessVersion.id).where(ProcessVersion.process_id == process_id, ProcessVersion.version == version)
+        )
 
 
 def test_latest_binding_takes_the_version_deployed_when_the_call_is_reached_and_keeps_it(Session, engine, deploy):
@@ -97,8 +101,12 @@ def test_latest_binding_takes_the_version_deployed_when_the_call_is_reached_and_
 
 
 def test_deployment_binding_runs_the_copy_deployed_with_the_caller(Session, engine, deploy):
-    deploy({"caller.bpmn": CALLER.format(pid="bind_deployment", props=binding_props("deployment")).encode(),
-            "callee.bpmn": callee("甲")})
+    deploy(
+        {
+            "caller.bpmn": CALLER.format(pid="bind_deployment", props=binding_props("deployment")).encode(),
+            "callee.bpmn": callee("甲"),
+        }
+    )
     deploy({"callee.bpmn": callee("乙")})
     instance_id = start_and_reach_call(Session, engine, "bind_deployment")
     assert ready_names(Session, engine, instance_id) == ["甲"]
@@ -110,7 +118,11 @@ def test_version_binding_runs_the_fixed_version(Session, engine, deploy):
     deploy({"callee.bpmn": callee("甲")})
     deploy({"callee.bpmn": callee("乙")})
     deploy({"callee.bpmn": callee("丙")})
-    deploy({"caller.bpmn": CALLER.format(pid="bind_fixed", props=binding_props("version", 2)).encode(),
-            "callee.bpmn": callee("丙")})
+    deploy(
+        {
+            "caller.bpmn": CALLER.format(pid="bind_fixed", props=binding_props("version", 2)).encode(),
+            "callee.bpmn": callee("丙"),
+        }
+    )
     instance_id = start_and_reach_call(Session, engine, "bind_fixed")
     assert ready_names(Session, engine, instance_id) == ["乙"]

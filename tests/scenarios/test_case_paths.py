@@ -3,12 +3,13 @@
 The clock starts on Monday 2026-03-02, 09:00 Beijing time. Working days follow the
 official calendar; deadlines are 17:30 Beijing time of a working day.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from engine.errors import MessageNotAccepted, NotFound
 from engine import cases
+from engine.errors import MessageNotAccepted, NotFound
 
 from .driver import beijing
 
@@ -16,8 +17,11 @@ CITY_WG, LEADERS = "wg:city", "leader:city"
 
 
 def dispatch(case, group=CITY_WG, lead="zrzyj", coop=(), mode="马上办", **extra):
-    case.complete("分级交办", group, {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": list(coop),
-                                   "mode": mode, **extra})
+    case.complete(
+        "分级交办",
+        group,
+        {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": list(coop), "mode": mode, **extra},
+    )
 
 
 def accept_and_dispatch(case, group=CITY_WG, **kw):
@@ -130,8 +134,11 @@ def test_lead_and_cooperating_units(new_case):
     case.complete("受理审查", CITY_WG, {"intake_decision": "accept"})
     dispatch(case, lead="fgw", coop=["gdgs", "zrzyj"], mode="快速办")
     assert case.summary["deadline"] == "2026-03-11T17:30:00+08:00"  # 7 working days
-    assert sorted(case.open_tasks()) == [("拟办办理结果", ["unit:fgw"]), ("配合单位意见", ["unit:gdgs"]),
-                                         ("配合单位意见", ["unit:zrzyj"])]
+    assert sorted(case.open_tasks()) == [
+        ("拟办办理结果", ["unit:fgw"]),
+        ("配合单位意见", ["unit:gdgs"]),
+        ("配合单位意见", ["unit:zrzyj"]),
+    ]
     coop = case.task("配合单位意见", "unit:gdgs")
     assert coop.due_at.isoformat() == "2026-03-10T09:30:00+00:00"  # one working day before the deadline
     case.complete("拟办办理结果", "unit:fgw", {"handling_result": "协调供电", "solved": True})
@@ -155,8 +162,11 @@ def test_unit_asks_escalation_leader_signs_off(new_case):
     assert case.open_tasks() == [("领导批示", [LEADERS])]
     assert case.summary["escalated"] is True and case.summary["in_bulletin"] is True
     case.move_to(beijing("2026-03-03", "09:00"))
-    case.complete("领导批示", LEADERS, {"leader_mode": "签批督办", "instruction": "请自然资源局五个工作日内解决",
-                                    "leader_deadline_days": 5})
+    case.complete(
+        "领导批示",
+        LEADERS,
+        {"leader_mode": "签批督办", "instruction": "请自然资源局五个工作日内解决", "leader_deadline_days": 5},
+    )
     s = case.summary
     assert (s["leader_mode"], s["status"], s["deadline"]) == ("签批督办", "签批督办", "2026-03-10T17:30:00+08:00")
     unit_submits(case)
@@ -175,7 +185,9 @@ def test_overdue_yellow_red_auto_escalation_special_meeting(new_case):
     s = case.summary
     assert (s["warning"], s["overdue"]) == ("red", True)
     assert ("签发督办单", [CITY_WG]) in case.open_tasks()
-    case.complete("签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕1号", "supervision_content": "限期办结"})
+    case.complete(
+        "签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕1号", "supervision_content": "限期办结"}
+    )
     # three working days after the deadline: Tuesday 03-10 17:30
     case.move_to(beijing("2026-03-10", "17:00"))
     assert ("领导批示", [LEADERS]) not in case.open_tasks()
@@ -184,13 +196,26 @@ def test_overdue_yellow_red_auto_escalation_special_meeting(new_case):
     assert case.summary["escalated"] is True
     assert case.timer_names() == ["黄牌预警", "红牌督办", "超期自动提级"]
     case.complete("领导批示", LEADERS, {"leader_mode": "专题会议", "instruction": "召开专题会议研究"})
-    items = [{"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
-             {"content": "调整项目备案", "unit": "fgw", "deadline": "2026-03-16"},
-             {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"}]
-    case.complete("专题会议纪要", CITY_WG, {"meeting_date": "2026-03-11", "attendees": ["市长", "自然资源局局长"],
-                                        "minutes": "会议议定三项事项", "decision_items": items})
-    assert sorted(case.open_tasks()) == [("落实议定事项", ["unit:fgw"]), ("落实议定事项", ["unit:gdgs"]),
-                                         ("落实议定事项", ["unit:zrzyj"])]
+    items = [
+        {"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
+        {"content": "调整项目备案", "unit": "fgw", "deadline": "2026-03-16"},
+        {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"},
+    ]
+    case.complete(
+        "专题会议纪要",
+        CITY_WG,
+        {
+            "meeting_date": "2026-03-11",
+            "attendees": ["市长", "自然资源局局长"],
+            "minutes": "会议议定三项事项",
+            "decision_items": items,
+        },
+    )
+    assert sorted(case.open_tasks()) == [
+        ("落实议定事项", ["unit:fgw"]),
+        ("落实议定事项", ["unit:gdgs"]),
+        ("落实议定事项", ["unit:zrzyj"]),
+    ]
     assert case.task("落实议定事项", "unit:zrzyj").due_at.isoformat() == "2026-03-13T09:30:00+00:00"
     for unit in ("zrzyj", "fgw"):
         case.complete("落实议定事项", f"unit:{unit}", {"item_report": "已落实"})
@@ -210,10 +235,21 @@ def test_onsite_office(new_case):
     case.complete("负责人审核", "head:fgw", {"head_decision": "submit"})
     case.complete("结果审核", CITY_WG, {"review_decision": "escalate", "review_reason": "单位无法解决"})
     case.complete("领导批示", LEADERS, {"leader_mode": "现场办公", "instruction": "到项目现场办公"})
-    items = [{"content": "打通进场道路", "unit": "zjj", "deadline": "2026-03-20"},
-             {"content": "办理施工许可", "unit": "zjj", "deadline": "2026-03-20"}]
-    case.complete("现场办公记录", CITY_WG, {"visit_date": "2026-03-03", "location": "项目现场", "attendees": ["书记"],
-                                        "onsite_record": "现场议定两项", "decision_items": items})
+    items = [
+        {"content": "打通进场道路", "unit": "zjj", "deadline": "2026-03-20"},
+        {"content": "办理施工许可", "unit": "zjj", "deadline": "2026-03-20"},
+    ]
+    case.complete(
+        "现场办公记录",
+        CITY_WG,
+        {
+            "visit_date": "2026-03-03",
+            "location": "项目现场",
+            "attendees": ["书记"],
+            "onsite_record": "现场议定两项",
+            "decision_items": items,
+        },
+    )
     assert [t.name for t in case.tasks()] == ["落实议定事项", "落实议定事项"]
     assert all(t.candidate_groups == ["unit:zjj"] for t in case.tasks())
     for _ in range(2):  # two items of the same unit: two tasks in its inbox
@@ -292,7 +328,9 @@ def test_dissatisfied_twice_goes_to_the_leaders(new_case):
             dispatch(case)
     assert case.summary["reopen_count"] == 2
     assert case.open_tasks() == [("领导批示", [LEADERS])]
-    case.complete("领导批示", LEADERS, {"leader_mode": "签批督办", "instruction": "务必解决", "leader_deadline_days": 3})
+    case.complete(
+        "领导批示", LEADERS, {"leader_mode": "签批督办", "instruction": "务必解决", "leader_deadline_days": 3}
+    )
     unit_submits(case)
     review_and_visit(case)
     assert_closed(case, "solved")
@@ -324,8 +362,9 @@ def test_extension_granted_moves_deadline_and_rearms_warnings(new_case):
     case = new_case()
     accept_and_dispatch(case, mode="马上办")  # deadline 03-05
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "需要更多时间", "solved": False})
-    case.complete("负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 5,
-                                          "head_reason": "等待省厅批复"})
+    case.complete(
+        "负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 5, "head_reason": "等待省厅批复"}
+    )
     assert case.summary["status"] == "申请延期"
     case.complete("延期审批", CITY_WG, {"extension_approved": True, "extension_days_granted": 5})
     assert case.summary["deadline"] == "2026-03-12T17:30:00+08:00"
@@ -370,7 +409,9 @@ def test_red_card_once_per_deadline_rearmed_by_an_extension(new_case):
     accept_and_dispatch(case, mode="马上办")  # deadline Thursday 03-05 17:30
     case.move_to(beijing("2026-03-05", "17:31"))
     assert ("签发督办单", [CITY_WG]) in case.open_tasks()
-    case.complete("签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕1号", "supervision_content": "限期办结"})
+    case.complete(
+        "签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕1号", "supervision_content": "限期办结"}
+    )
     unit_submits(case)
     case.complete("结果审核", CITY_WG, {"review_decision": "send_back", "review_reason": "未解决"})
     case.move_to(beijing("2026-03-06", "09:00"))  # back in the handling, still overdue
@@ -379,8 +420,9 @@ def test_red_card_once_per_deadline_rearmed_by_an_extension(new_case):
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "需要更多时间", "solved": False})
     case.complete("负责人审核", "head:zrzyj", {"head_decision": "redo", "head_reason": "重拟"})  # loop inside
     case.complete("修改办理结果", "unit:zrzyj", {"handling_result": "重拟", "solved": False})
-    case.complete("负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 3,
-                                          "head_reason": "等待省厅批复"})
+    case.complete(
+        "负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 3, "head_reason": "等待省厅批复"}
+    )
     case.complete("延期审批", CITY_WG, {"extension_approved": True, "extension_days_granted": 3})
     assert case.summary["deadline"] == "2026-03-10T17:30:00+08:00"
     case.move_to(beijing("2026-03-10", "17:00"))
@@ -388,7 +430,9 @@ def test_red_card_once_per_deadline_rearmed_by_an_extension(new_case):
     assert case.completed_task_names().count("签发督办单") == 1
     case.move_to(beijing("2026-03-10", "17:31"))  # the new deadline passes: red again, once
     assert sorted(n for n, _ in case.open_tasks()) == ["拟办办理结果", "签发督办单"]
-    case.complete("签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕2号", "supervision_content": "限期办结"})
+    case.complete(
+        "签发督办单", CITY_WG, {"supervision_notice_no": "督字〔2026〕2号", "supervision_content": "限期办结"}
+    )
     case.move_to(beijing("2026-03-11", "09:00"))
     assert case.completed_task_names().count("签发督办单") == 2
     assert [n for n, _ in case.open_tasks()] == ["拟办办理结果"]

@@ -1,9 +1,9 @@
 """Rules live in the DMN tables and the calendar file; loops do not grow the case."""
+
 from __future__ import annotations
 
 import json
 import re
-
 
 from engine.runtime import Engine
 from engine.workdays import WorkCalendar
@@ -16,8 +16,13 @@ def test_changing_a_table_value_changes_new_cases(Session, engine, clock, deploy
     old = submit(Session, engine, clock, urgency="紧急")
     table = (PROCESSES / "deadline.dmn").read_text(encoding="utf-8")
     # 紧急 × 快速办: 7 → 4 working days
-    changed, n = re.subn(r'(<inputEntry id="ztc_deadline_rule5_in0">\s*<text>"紧急"</text>.*?'
-                         r'<outputEntry id="ztc_deadline_rule5_out0">\s*<text>)7(</text>)', r"\g<1>4\2", table, flags=re.S)
+    changed, n = re.subn(
+        r'(<inputEntry id="ztc_deadline_rule5_in0">\s*<text>"紧急"</text>.*?'
+        r'<outputEntry id="ztc_deadline_rule5_out0">\s*<text>)7(</text>)',
+        r"\g<1>4\2",
+        table,
+        flags=re.S,
+    )
     assert n == 1
     result = deploy(project_files(**{"deadline.dmn": changed.encode("utf-8")}))
     assert ("ztc_case", 2) in result.created
@@ -31,8 +36,10 @@ def test_changing_a_table_value_changes_new_cases(Session, engine, clock, deploy
 
 def test_supervision_rules_table_sets_escalation_days(Session, engine, clock, deploy, deployed):
     table = (PROCESSES / "supervision_rules.dmn").read_text(encoding="utf-8")
-    changed = table.replace('<outputEntry id="ztc_supervision_rules_rule1_out0">\n          <text>3</text>',
-                            '<outputEntry id="ztc_supervision_rules_rule1_out0">\n          <text>1</text>')
+    changed = table.replace(
+        '<outputEntry id="ztc_supervision_rules_rule1_out0">\n          <text>3</text>',
+        '<outputEntry id="ztc_supervision_rules_rule1_out0">\n          <text>1</text>',
+    )
     assert changed != table
     deploy(project_files(**{"supervision_rules.dmn": changed.encode("utf-8")}))
     case = submit(Session, engine, clock)
@@ -76,8 +83,9 @@ def _round(case, round_):
         case.complete("负责人审核", "head:zrzyj", {"head_decision": "submit"})
         case.complete("结果审核", CITY_WG, {"review_decision": "send_back", "review_reason": "未解决"})
     else:
-        case.complete("负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 1,
-                                              "head_reason": "需要时间"})
+        case.complete(
+            "负责人审核", "head:zrzyj", {"head_decision": "extension", "extension_days": 1, "head_reason": "需要时间"}
+        )
         case.complete("延期审批", CITY_WG, {"extension_approved": False, "extension_comment": "时限内可办结"})
 
 
@@ -130,8 +138,9 @@ class InMemoryCase:
 
     def complete(self, name, group, data):
         with self.clock_mod.using(self.engine.clock):
-            (task,) = [t for t in self.wf.get_tasks(state=self.TaskState.READY, manual=True)
-                       if t.task_spec.bpmn_name == name]
+            (task,) = [
+                t for t in self.wf.get_tasks(state=self.TaskState.READY, manual=True) if t.task_spec.bpmn_name == name
+            ]
             task.data.update(data)
             task.run()
             self.wf.do_engine_steps()
@@ -143,8 +152,17 @@ def test_a_case_sent_round_a_thousand_times_still_ends_correctly(engine):
 
     case = InMemoryCase(engine, submission(case_no="ZTC-2026-0001"))
     case.complete("受理审查", CITY_WG, {"intake_decision": "accept"})
-    case.complete("分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
-                                    "mode": "马上办", "deadline_days_override": None})
+    case.complete(
+        "分级交办",
+        CITY_WG,
+        {
+            "dispatch_action": "dispatch",
+            "lead_unit": "zrzyj",
+            "coop_units": [],
+            "mode": "马上办",
+            "deadline_days_override": None,
+        },
+    )
     sizes = {}
     for round_ in range(1000):
         _round(case, round_)
@@ -169,8 +187,11 @@ def test_repeated_escalation_and_reopening_stay_bounded(Session, engine, clock, 
         case.complete("负责人审核", "head:zrzyj", {"head_decision": "escalation", "head_reason": "需协调"})
         case.complete("领导批示", "leader:city", {"leader_mode": "专题会议", "instruction": "开会"})
         items = [{"content": f"事项{i}", "unit": u, "deadline": "2026-03-20"} for i, u in enumerate(["fgw", "zjj"])]
-        case.complete("专题会议纪要", CITY_WG, {"meeting_date": "2026-03-05", "attendees": ["市长"], "minutes": "纪要",
-                                            "decision_items": items})
+        case.complete(
+            "专题会议纪要",
+            CITY_WG,
+            {"meeting_date": "2026-03-05", "attendees": ["市长"], "minutes": "纪要", "decision_items": items},
+        )
         case.complete("落实议定事项", "unit:fgw", {"item_report": "完成"})
         case.complete("落实议定事项", "unit:zjj", {"item_report": "完成"})
         case.complete("结果审核", CITY_WG, {"review_decision": "send_back", "review_reason": "再办"})
@@ -184,5 +205,3 @@ def test_repeated_escalation_and_reopening_stay_bounded(Session, engine, clock, 
     unit_submits(case)
     review_and_visit(case)
     assert_closed(case, "solved")
-
-

@@ -3,6 +3,7 @@
 case process. The issue's goal is at most 8; today's steps cost up to CEILING (the list of what
 remains and why: docs/PERFORMANCE.md, "Statements per completion"): this test keeps them from
 growing."""
+
 from __future__ import annotations
 
 from sqlalchemy import event

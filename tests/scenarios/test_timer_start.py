@@ -1,6 +1,7 @@
 """Timer start events start instances by themselves (issue 15 item 5): the weekly “1+7” report
 is one instance per Friday, downtime gives one instance (not a flood), a monthly 专报 process
 written from files only starts on the 1st of every month, dates and durations fire once."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -14,8 +15,16 @@ from engine.models import AuditEntry, Instance, TimerStart, TimerStartFire
 from .driver import beijing
 
 DATA = Path(__file__).parent / "data"
-GROUPS = ["wg:beipiao", "wg:chaoyangxian", "wg:city", "wg:jianping", "wg:kazuo", "wg:lingyuan",
-          "wg:longcheng", "wg:shuangta"]
+GROUPS = [
+    "wg:beipiao",
+    "wg:chaoyangxian",
+    "wg:city",
+    "wg:jianping",
+    "wg:kazuo",
+    "wg:lingyuan",
+    "wg:longcheng",
+    "wg:shuangta",
+]
 
 
 def instances(Session, process_id: str) -> list[Instance]:
@@ -33,9 +42,18 @@ def publish_week(Session, engine, instance_id: int, issue_no: int) -> None:
         tasks = engine.ready_tasks(s, instance_id)
         assert sorted(g for t in tasks for g in t.candidate_groups) == GROUPS
         for i, task in enumerate(tasks):
-            engine.complete_task(s, task.id, {"enterprises_contacted": 3, "coordinations": 2, "problems_solved": 1,
-                                              "projects_signed": i % 2, "investment_wan_yuan": 100.0},
-                                 task.candidate_groups[0])
+            engine.complete_task(
+                s,
+                task.id,
+                {
+                    "enterprises_contacted": 3,
+                    "coordinations": 2,
+                    "problems_solved": 1,
+                    "projects_signed": i % 2,
+                    "investment_wan_yuan": 100.0,
+                },
+                task.candidate_groups[0],
+            )
     with Session.begin() as s:
         (publish,) = engine.ready_tasks(s, instance_id)
         assert (publish.name, publish.candidate_groups) == ("审定发布周报", ["wg:city"])
@@ -100,9 +118,14 @@ def test_monthly_bulletin_from_files_only(Session, engine, clock, deploy):
 
 
 def _one_shot(kind: str, expression: str) -> bytes:
-    return (DATA / "monthly_bulletin.bpmn").read_bytes().replace(
-        b"<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">'R/2026-04-01T09:00:00+08:00/P1M'</bpmn:timeCycle>",
-        f"<bpmn:{kind} xsi:type=\"bpmn:tFormalExpression\">{expression}</bpmn:{kind}>".encode())
+    return (
+        (DATA / "monthly_bulletin.bpmn")
+        .read_bytes()
+        .replace(
+            b"<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">'R/2026-04-01T09:00:00+08:00/P1M'</bpmn:timeCycle>",
+            f'<bpmn:{kind} xsi:type="bpmn:tFormalExpression">{expression}</bpmn:{kind}>'.encode(),
+        )
+    )
 
 
 def test_a_date_and_a_duration_start_fire_once(Session, engine, clock, deploy):

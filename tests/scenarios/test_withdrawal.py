@@ -1,4 +1,5 @@
 """An enterprise may withdraw its case at any stage; nothing stays open afterwards."""
+
 from .test_case_paths import assert_closed
 
 
@@ -77,10 +78,15 @@ def test_withdrawal_while_leaders_and_decision_items_are_open(new_case):
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "需协调", "solved": False})
     case.complete("负责人审核", "head:zrzyj", {"head_decision": "escalation", "head_reason": "涉及多部门"})
     case.complete("领导批示", LEADERS, {"leader_mode": "专题会议", "instruction": "召开专题会议研究"})
-    items = [{"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
-             {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"}]
-    case.complete("专题会议纪要", "wg:city", {"meeting_date": "2026-03-11", "attendees": ["市长"],
-                                          "minutes": "议定两项", "decision_items": items})
+    items = [
+        {"content": "下达用地批复", "unit": "zrzyj", "deadline": "2026-03-13"},
+        {"content": "保障施工用电", "unit": "gdgs", "deadline": "2026-03-16"},
+    ]
+    case.complete(
+        "专题会议纪要",
+        "wg:city",
+        {"meeting_date": "2026-03-11", "attendees": ["市长"], "minutes": "议定两项", "decision_items": items},
+    )
     case.complete("落实议定事项", "unit:zrzyj", {"item_report": "已落实"})
     assert [n for n, _ in case.open_tasks()] == ["落实议定事项"]
     _withdraw_and_check(case)

@@ -1,5 +1,6 @@
 """Other people's cases and tasks by id through the API: 404 (or 403); SQL-injection strings
 in filters: 200 with empty results, never 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,9 +24,14 @@ def world(api, start_case, Session):
 def test_case_a_is_invisible_to_other_enterprises_units_and_counties(api, world, user):
     client = api(user)
     a = world["a"]
-    for url in (f"/api/v1/cases/{a}", f"/api/v1/cases/{a}/timeline", f"/api/v1/instances/{a}",
-                f"/api/v1/instances/{a}/history", f"/api/v1/instances/{a}/activities",
-                f"/api/v1/tasks/{world['handle_a']}"):
+    for url in (
+        f"/api/v1/cases/{a}",
+        f"/api/v1/cases/{a}/timeline",
+        f"/api/v1/instances/{a}",
+        f"/api/v1/instances/{a}/history",
+        f"/api/v1/instances/{a}/activities",
+        f"/api/v1/tasks/{world['handle_a']}",
+    ):
         assert client.get(url).status_code in DENIED, url
     for url in (f"/api/v1/tasks/{world['handle_a']}/claim", f"/api/v1/tasks/{world['handle_a']}/complete"):
         assert client.post(url, {"data": {"result": "办结了办结了"}}).status_code in DENIED, url
@@ -35,10 +41,19 @@ def test_case_a_is_invisible_to_other_enterprises_units_and_counties(api, world,
     assert world["handle_a"] not in [t["id"] for t in client.get("/api/v1/tasks").get_json()["items"]]
 
 
-@pytest.mark.parametrize("user,sees_a,sees_b", [
-    ("ent.demo1", True, False), ("ent.demo2", False, True), ("unit.zrzyj", True, False), ("unit.fgw", True, False),
-    ("wg.jianping", True, False), ("wg.shuangta", False, True), ("wg.city", True, True), ("leader.mayor", True, True),
-])
+@pytest.mark.parametrize(
+    "user,sees_a,sees_b",
+    [
+        ("ent.demo1", True, False),
+        ("ent.demo2", False, True),
+        ("unit.zrzyj", True, False),
+        ("unit.fgw", True, False),
+        ("wg.jianping", True, False),
+        ("wg.shuangta", False, True),
+        ("wg.city", True, True),
+        ("leader.mayor", True, True),
+    ],
+)
 def test_the_api_applies_the_same_rules_as_the_pages(api, as_user, world, user, sees_a, sees_b):
     client = api(user)
     page_prefix = "/portal" if user.startswith("ent.") else ""
@@ -58,8 +73,9 @@ def test_an_enterprise_cannot_do_official_things(api, world):
 
 def test_ids_that_do_not_exist_look_like_ids_one_may_not_see(api, world):
     client = api("ent.demo2")
-    assert client.get(f"/api/v1/cases/{world['a']}").get_json() == {"error": {
-        "code": "not_found", "message": f"case {world['a']} does not exist", "details": {}}}
+    assert client.get(f"/api/v1/cases/{world['a']}").get_json() == {
+        "error": {"code": "not_found", "message": f"case {world['a']} does not exist", "details": {}}
+    }
     assert client.get("/api/v1/cases/987654").get_json()["error"]["message"] == "case 987654 does not exist"
 
 
@@ -67,7 +83,7 @@ INJECTIONS = [
     "' OR '1'='1",
     "' OR 1=1 --",
     "1; DROP TABLE instance; --",
-    "\" OR \"\"=\"",
+    '" OR ""="',
     "') UNION SELECT username, password_hash FROM user_account --",
     "%' AND 1=0 UNION SELECT NULL --",
     "\\'; SELECT pg_sleep(5); --",
@@ -80,9 +96,13 @@ INJECTIONS = [
 def test_sql_injection_strings_in_filters_find_nothing(api, world, value):
     client = api("wg.city")
     for url, params in (
-        ("/api/v1/cases", {"q": value}), ("/api/v1/cases", {"category": value}), ("/api/v1/cases", {"county": value}),
-        ("/api/v1/cases", {"status": value}), ("/api/v1/tasks", {"category": value}),
-        ("/api/v1/tasks", {"county": value, "mode": value}), ("/api/v1/instances", {"process_id": value}),
+        ("/api/v1/cases", {"q": value}),
+        ("/api/v1/cases", {"category": value}),
+        ("/api/v1/cases", {"county": value}),
+        ("/api/v1/cases", {"status": value}),
+        ("/api/v1/tasks", {"category": value}),
+        ("/api/v1/tasks", {"county": value, "mode": value}),
+        ("/api/v1/instances", {"process_id": value}),
         ("/api/v1/definitions", {"q": value}),
     ):
         response = client.get(url, query_string=params)

@@ -1,4 +1,5 @@
 """Hostile process files and oversized bodies, through the API deploy endpoint."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,12 @@ PARAMETER_ENTITY = b"""<?xml version="1.0"?>
 
 
 def _deploy(client, name: str, content: bytes):
-    return client.post("/api/v1/definitions", json=None, data={"files": [(io.BytesIO(content), name)]},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/definitions",
+        json=None,
+        data={"files": [(io.BytesIO(content), name)]},
+        content_type="multipart/form-data",
+    )
 
 
 def test_external_entities_are_refused(api):
@@ -58,6 +63,9 @@ def test_an_oversized_page_upload_is_refused(app, as_user, start_case):
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     case = start_case()
     browser = as_user("wg.jianping")
-    response = browser.post(f"/cases/{case}/attachments", {"file": (io.BytesIO(b"%PDF" + b"x" * 20_000), "a.pdf")},
-                            content_type="multipart/form-data")
+    response = browser.post(
+        f"/cases/{case}/attachments",
+        {"file": (io.BytesIO(b"%PDF" + b"x" * 20_000), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 413

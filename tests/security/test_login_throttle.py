@@ -1,5 +1,6 @@
 """Throttling that cannot lock others out: per account, per name and address, per address;
 ZHITONGCHE_TRUSTED_PROXIES decides whether X-Forwarded-For names the client."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,15 +16,25 @@ def _login(client, username, password, ip=PROXY, forwarded_for=None):
     browser = Browser(client)
     browser.get("/login", environ_base={"REMOTE_ADDR": ip})
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    return browser.post("/login", {"username": username, "password": password},
-                        environ_base={"REMOTE_ADDR": ip}, headers=headers)
+    return browser.post(
+        "/login", {"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip}, headers=headers
+    )
 
 
 def _app(Session, engine, web_settings, tmp_path, **config):
     from webapp import create_app
 
-    return create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "s",
-                       "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "v"), **config})
+    return create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "s",
+            "SETTINGS": web_settings,
+            "VAR_DIR": str(tmp_path / "v"),
+            **config,
+        }
+    )
 
 
 def test_the_mayor_logs_in_after_fifteen_made_up_names_from_the_same_address(app):
@@ -65,7 +76,9 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(Session, engine, web
     assert _login(plain.test_client(), "wg.city", "wrong", forwarded_for="203.0.113.9").status_code == 401
     with Session() as s:
         assert s.scalars(select(LoginAttempt.ip)).all() == [PROXY]
-        assert [e.data["ip"] for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "login_failed"))] == [PROXY]
+        assert [e.data["ip"] for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "login_failed"))] == [
+            PROXY
+        ]
 
 
 def test_x_forwarded_for_names_the_client_behind_trusted_proxies(Session, engine, web_settings, tmp_path, app):
@@ -109,7 +122,15 @@ def test_a_busy_address_audits_its_failures_as_busy_and_its_log_ins_as_log_ins(a
     assert _login(client, "made-up-3", "guess").status_code == 429
     assert _login(client, "wg.city", "zhitongche").status_code == 302
     with Session() as s:
-        entries = [(e.actor, e.action, (e.data or {}).get("reason")) for e in s.scalars(
-            select(AuditEntry).where(AuditEntry.action.in_(["login", "login_failed"])).order_by(AuditEntry.id))]
-    assert entries == [("made-up-0", "login_failed", None), ("made-up-1", "login_failed", None),
-                       ("made-up-3", "login_failed", "busy"), ("wg.city", "login", None)]
+        entries = [
+            (e.actor, e.action, (e.data or {}).get("reason"))
+            for e in s.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(["login", "login_failed"])).order_by(AuditEntry.id)
+            )
+        ]
+    assert entries == [
+        ("made-up-0", "login_failed", None),
+        ("made-up-1", "login_failed", None),
+        ("made-up-3", "login_failed", "busy"),
+        ("wg.city", "login", None),
+    ]

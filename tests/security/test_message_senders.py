@@ -2,6 +2,7 @@
 or supplies material, whatever officials may see; other messages belong to the working group.
 Enforced by the engine (engine.cases.send_as → access.check_may_send), for the API and the
 portal alike."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,16 @@ from tests.api.conftest import ENT1, assert_error
 
 MESSAGES_BPMN = Path(__file__).resolve().parents[1] / "worker" / "data" / "worker_messages.bpmn"
 # every official role, each able to see the case below (county jianping, lead unit zrzyj)
-OFFICIALS = ["unit.zrzyj", "head.zrzyj", "wg.jianping", "leader.jianping", "wg.city", "leader.mayor", "designer",
-             "admin"]
+OFFICIALS = [
+    "unit.zrzyj",
+    "head.zrzyj",
+    "wg.jianping",
+    "leader.jianping",
+    "wg.city",
+    "leader.mayor",
+    "designer",
+    "admin",
+]
 ENTERPRISE_MESSAGES = ["enterprise_withdraws", "material_supplied"]
 
 
@@ -38,8 +47,11 @@ def _status(Session, iid: int) -> str:
 
 def _messages(Session, iid: int) -> list:
     with Session() as session:
-        return list(session.scalars(select(AuditEntry.actor).where(AuditEntry.instance_id == iid,
-                                                                    AuditEntry.action == "message")))
+        return list(
+            session.scalars(
+                select(AuditEntry.actor).where(AuditEntry.instance_id == iid, AuditEntry.action == "message")
+            )
+        )
 
 
 @pytest.mark.parametrize("user", OFFICIALS)
@@ -54,8 +66,9 @@ def test_no_official_sends_an_enterprise_message(api, waiting_case, Session, use
 
 @pytest.mark.parametrize("message", ENTERPRISE_MESSAGES)
 def test_the_owning_enterprise_sends_its_messages(api, waiting_case, Session, message):
-    response = api("ent.demo1").post("/api/v1/messages", {"case_no": "M20260001", "name": message,
-                                                          "payload": {"reason": "已自行解决"}})
+    response = api("ent.demo1").post(
+        "/api/v1/messages", {"case_no": "M20260001", "name": message, "payload": {"reason": "已自行解决"}}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert _messages(Session, waiting_case) == ["ent.demo1"]
     assert _status(Session, waiting_case) == ("completed" if message == "enterprise_withdraws" else "running")
@@ -70,8 +83,17 @@ def test_another_enterprise_is_refused(api, waiting_case, Session, message):
 def test_an_enterprise_registered_later_with_the_case_code_owns_it(api, waiting_case, Session):
     """Ownership is the credit code, not only who typed the submission."""
     with Session.begin() as session:
-        session.add(User(username="ent.colleague", password_hash="x", display_name="同事", kind="enterprise",
-                         groups=[f"enterprise:{ENT1}"], uscc=ENT1, active=True))
+        session.add(
+            User(
+                username="ent.colleague",
+                password_hash="x",
+                display_name="同事",
+                kind="enterprise",
+                groups=[f"enterprise:{ENT1}"],
+                uscc=ENT1,
+                active=True,
+            )
+        )
     response = api("ent.colleague").post("/api/v1/messages", {"case_no": "M20260001", "name": "enterprise_withdraws"})
     assert response.status_code == 200 and _status(Session, waiting_case) == "completed"
 
@@ -95,11 +117,20 @@ def _case(county="jianping", uscc=ENT1, by="ent.demo1") -> Instance:
     return Instance(summary={"county": county, "uscc": uscc}, started_by=by)
 
 
-@pytest.mark.parametrize("groups,county,allowed", [
-    ({"wg:city"}, "jianping", True), ({"wg:jianping"}, "jianping", True), ({"wg:shuangta"}, "jianping", False),
-    ({"leader:city"}, "jianping", False), ({"leader:jianping"}, "jianping", False), ({"unit:zrzyj"}, "jianping", False),
-    ({"head:zrzyj"}, "jianping", False), ({"admin"}, "jianping", False), ({"designer"}, "jianping", False),
-])
+@pytest.mark.parametrize(
+    "groups,county,allowed",
+    [
+        ({"wg:city"}, "jianping", True),
+        ({"wg:jianping"}, "jianping", True),
+        ({"wg:shuangta"}, "jianping", False),
+        ({"leader:city"}, "jianping", False),
+        ({"leader:jianping"}, "jianping", False),
+        ({"unit:zrzyj"}, "jianping", False),
+        ({"head:zrzyj"}, "jianping", False),
+        ({"admin"}, "jianping", False),
+        ({"designer"}, "jianping", False),
+    ],
+)
 def test_other_messages_belong_to_the_working_group(groups, county, allowed):
     person = access.Principal("someone", "official", frozenset(groups))
     assert access.may_send(person, "meeting_held", _case(county)) is allowed

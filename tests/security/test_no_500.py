@@ -1,6 +1,7 @@
 """No 500 for any input (issue 16 item 7): every input that once answered 500 answers a 4xx —
 in the API's one error shape on the API — on both databases (lone surrogates and NUL were
 PostgreSQL failures; they are refused on SQLite as well)."""
+
 from __future__ import annotations
 
 import io
@@ -51,8 +52,13 @@ def test_deeply_nested_json_on_every_api_endpoint(app, api, world):
     routes = _json_routes(app)
     assert len(routes) >= 5, routes
     for method, url in routes:
-        response = client.client.open(url, method=method, data=DEEP, content_type="application/json",
-                                      headers={"Authorization": f"Bearer {client.secret}"})
+        response = client.client.open(
+            url,
+            method=method,
+            data=DEEP,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {client.secret}"},
+        )
         assert 400 <= response.status_code < 500, (method, url, response.status_code)
         assert set(response.get_json()["error"]) == {"code", "message", "details"}, (method, url)
     nested_but_parseable = json.dumps({"data": {"title": json.loads("[" * 200 + "]" * 200)}})
@@ -63,8 +69,9 @@ def test_deeply_nested_json_on_every_api_endpoint(app, api, world):
 def test_deeply_nested_json_on_the_designer_pages(app, as_user, world):
     designer = as_user("designer")
     for url in ("/designer/forms/preview.json", "/designer/processes/webcase/1/validate.json"):
-        response = designer.client.post(url, data=DEEP, content_type="application/json",
-                                        headers={"X-CSRFToken": designer.token})
+        response = designer.client.post(
+            url, data=DEEP, content_type="application/json", headers={"X-CSRFToken": designer.token}
+        )
         assert 400 <= response.status_code < 500, (url, response.status_code)
 
 
@@ -86,39 +93,66 @@ def test_an_absurd_statistics_date_is_422(api):
         assert_error(response, 422, "validation_error")
 
 
-@pytest.mark.parametrize("url", ["/stats?from=0001-01-01", "/stats/assessment?to=9999-12-31",
-                                 "/stats/export/dashboard.xlsx?from=0001-01-01"])
+@pytest.mark.parametrize(
+    "url", ["/stats?from=0001-01-01", "/stats/assessment?to=9999-12-31", "/stats/export/dashboard.xlsx?from=0001-01-01"]
+)
 def test_an_absurd_statistics_date_on_the_pages_is_400(as_user, url):
     assert as_user("wg.city").client.get(url).status_code == 400
 
 
 def test_a_utf16_process_file_is_refused_clearly(api):
     files = web_files()
-    files["webcase.bpmn"] = files["webcase.bpmn"].decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode(
-        "utf-16")
-    error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),
-                                              content_type="multipart/form-data"), 422, "invalid_process_files")
+    files["webcase.bpmn"] = (
+        files["webcase.bpmn"].decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    )
+    error = assert_error(
+        api("designer").post(
+            "/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data"
+        ),
+        422,
+        "invalid_process_files",
+    )
     assert "UTF-8" in error["details"]["problems"][0]["message"]
 
 
 @pytest.mark.parametrize("expression", ["1" + "+1" * 100_000, "a" + " or a" * 5_000, "(" * 300 + "1" + ")" * 300])
 def test_a_monster_expression_is_refused_at_deploy(api, expression):
     files = {**web_files(), "webcase.bpmn": _with_expression(expression)}
-    error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),
-                                              content_type="multipart/form-data"), 422, "invalid_process_files")
+    error = assert_error(
+        api("designer").post(
+            "/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data"
+        ),
+        422,
+        "invalid_process_files",
+    )
     assert error["details"]["problems"]
 
 
-@pytest.mark.parametrize("url", ["/api/v1/cases?page=1e20", "/api/v1/cases?page=99999999999999999999",
-                                 "/api/v1/tasks?per_page=1e3", "/api/v1/instances?page=-1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/cases?page=1e20",
+        "/api/v1/cases?page=99999999999999999999",
+        "/api/v1/tasks?per_page=1e3",
+        "/api/v1/instances?page=-1",
+    ],
+)
 def test_huge_numbers_in_the_api(api, url):
     assert_error(api("wg.city").get(url), 422, "validation_error")
 
 
-@pytest.mark.parametrize("url", ["/cases?page=99999999999999999999", "/cases?page=1e20",
-                                 "/inbox?due_within=99999999999999999999", "/inbox?due_within=999999999", "/cases?page=-3",
-                                 "/designer/processes/webcase/diff?to=99999999999999999999",
-                                 "/designer/processes/webcase/migrate?to=99999999999999999999"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cases?page=99999999999999999999",
+        "/cases?page=1e20",
+        "/inbox?due_within=99999999999999999999",
+        "/inbox?due_within=999999999",
+        "/cases?page=-3",
+        "/designer/processes/webcase/diff?to=99999999999999999999",
+        "/designer/processes/webcase/migrate?to=99999999999999999999",
+    ],
+)
 def test_huge_numbers_on_the_pages(as_user, url):
     user = "designer" if url.startswith("/designer") else "wg.city"
     assert as_user(user).client.get(url).status_code == 400
@@ -130,17 +164,33 @@ def test_ordinary_numbers_on_the_pages_still_work(as_user):
         assert browser.client.get(url).status_code == 200, url
 
 
-@pytest.mark.parametrize("url", ["/stats?endpoint=x", "/stats/assessment?endpoint=x&_external=1",
-                                 "/stats?_anchor=x&_method=POST&_scheme=javascript"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/stats?endpoint=x",
+        "/stats/assessment?endpoint=x&_external=1",
+        "/stats?_anchor=x&_method=POST&_scheme=javascript",
+    ],
+)
 def test_query_arguments_never_build_urls(as_user, url):
     response = as_user("wg.city").client.get(url)
     assert response.status_code == 200
     assert "javascript:" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["/inbox\r\nSet-Cookie: x=1", "/\t/evil.example", "/\n/evil.example",
-                                    "\t//evil.example", "https://evil.example", "//evil.example",
-                                    "/\\evil.example", "\x00/x"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/inbox\r\nSet-Cookie: x=1",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "\x00/x",
+    ],
+)
 def test_next_is_normalised(app, target):
     from engine.users import DEMO_PASSWORD
     from tests.web.conftest import Browser
@@ -174,13 +224,21 @@ def test_migrate_to_a_version_that_is_not_a_number(as_user, world):
 def test_nul_in_a_file_name_is_refused(api, as_user, world, case_process):
     files = {**web_files()}
     files["web\x00case.bpmn"] = files.pop("webcase.bpmn")
-    error = assert_error(api("designer").post("/api/v1/definitions", json=None, data=_multipart(files),
-                                              content_type="multipart/form-data"), 422, "invalid_process_files")
+    error = assert_error(
+        api("designer").post(
+            "/api/v1/definitions", json=None, data=_multipart(files), content_type="multipart/form-data"
+        ),
+        422,
+        "invalid_process_files",
+    )
     assert "control characters" in error["details"]["problems"][0]["message"]
     ent = as_user("ent.demo1")
     ent.get("/portal/submit")
-    response = ent.post("/portal/submit", {**CASE, "attachments": (io.BytesIO(b"%PDF-1.4 x"), "a\x00.pdf")},
-                        content_type="multipart/form-data")
+    response = ent.post(
+        "/portal/submit",
+        {**CASE, "attachments": (io.BytesIO(b"%PDF-1.4 x"), "a\x00.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
 
 
@@ -203,4 +261,3 @@ def test_a_whitespace_only_title_is_refused_on_the_portal(as_user, case_process,
     response = ent.post("/portal/submit", {**SUBMISSION, "title": title})
     assert response.status_code == 422
     assert re.search(r'class="field has-error[^"]*" data-field="title"', response.get_data(as_text=True))
-

@@ -1,4 +1,5 @@
 """The pages: XSS payloads rendered inert, CSRF, log-in throttling and audit, headers, cookies."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,8 +46,9 @@ def test_xss_in_the_login_and_registration_forms_is_escaped(app):
     html = browser.post("/login", {"username": XSS_ATTR, "password": "x"}).get_data(as_text=True)
     _assert_inert(html)
     browser.get("/register")
-    html = browser.post("/register", {"name": XSS, "uscc": XSS_ATTR, "username": XSS, "password": "x",
-                                      "password2": "y", "phone": XSS}).get_data(as_text=True)
+    html = browser.post(
+        "/register", {"name": XSS, "uscc": XSS_ATTR, "username": XSS, "password": "x", "password2": "y", "phone": XSS}
+    ).get_data(as_text=True)
     _assert_inert(html)
 
 
@@ -81,8 +83,7 @@ def test_the_api_with_a_bearer_token_needs_no_csrf_token(api):
 def _login(client, username, password, ip="10.0.0.1"):
     browser = Browser(client)
     browser.get("/login")
-    return browser.post("/login", {"username": username, "password": password},
-                        environ_base={"REMOTE_ADDR": ip})
+    return browser.post("/login", {"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip})
 
 
 def test_every_login_and_failed_login_is_audited(app, Session):
@@ -90,10 +91,17 @@ def test_every_login_and_failed_login_is_audited(app, Session):
     assert _login(app.test_client(), "wg.city", "zhitongche").status_code == 302
     assert _login(app.test_client(), "nobody", "x").status_code == 401
     with Session() as s:
-        entries = [(e.actor, e.action, e.instance_id, e.data["ip"]) for e in s.scalars(
-            select(AuditEntry).where(AuditEntry.action.in_(["login", "login_failed"])).order_by(AuditEntry.id))]
-    assert entries == [("wg.city", "login_failed", None, "10.0.0.1"), ("wg.city", "login", None, "10.0.0.1"),
-                       ("nobody", "login_failed", None, "10.0.0.1")]
+        entries = [
+            (e.actor, e.action, e.instance_id, e.data["ip"])
+            for e in s.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(["login", "login_failed"])).order_by(AuditEntry.id)
+            )
+        ]
+    assert entries == [
+        ("wg.city", "login_failed", None, "10.0.0.1"),
+        ("wg.city", "login", None, "10.0.0.1"),
+        ("nobody", "login_failed", None, "10.0.0.1"),
+    ]
 
 
 def test_failed_logins_are_throttled_per_user_and_address(app, Session, clock):
@@ -116,8 +124,16 @@ def test_the_throttle_is_shared_by_every_web_process(app, Session, engine, web_s
     """A second app on the same database (another gunicorn worker) sees the same counts."""
     from webapp import create_app
 
-    other = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
-                        "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "var2")})
+    other = create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "test-secret",
+            "SETTINGS": web_settings,
+            "VAR_DIR": str(tmp_path / "var2"),
+        }
+    )
     for i in range(5):
         assert _login((app if i % 2 else other).test_client(), "wg.city", "wrong").status_code == 401
     assert _login(other.test_client(), "wg.city", "zhitongche").status_code == 429
@@ -154,8 +170,11 @@ def test_spraying_many_names_from_one_address_slows_failures_but_not_the_right_p
 def test_security_headers_everywhere(app, url):
     response = app.test_client().get(url)
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp.split(
-        "script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in csp
+        and "frame-ancestors 'none'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -182,8 +201,9 @@ def _session_cookie(client, **kw) -> str:
 def test_cookies_are_httponly_lax_and_secure_over_https(app):
     plain = _session_cookie(app.test_client())
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
-    https = _session_cookie(app.test_client(), base_url="https://localhost",
-                            headers={"Referer": "https://localhost/login"})  # Flask-WTF checks it on HTTPS
+    https = _session_cookie(
+        app.test_client(), base_url="https://localhost", headers={"Referer": "https://localhost/login"}
+    )  # Flask-WTF checks it on HTTPS
     assert "Secure" in https and "HttpOnly" in https
 
 
@@ -191,8 +211,16 @@ def test_secure_cookies_can_be_forced(Session, engine, web_settings, tmp_path, m
     from webapp import create_app
 
     monkeypatch.setenv("ZHITONGCHE_SECURE_COOKIES", "1")
-    forced = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "s",
-                         "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "v")})
+    forced = create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "s",
+            "SETTINGS": web_settings,
+            "VAR_DIR": str(tmp_path / "v"),
+        }
+    )
     from engine.names import Directory
     from engine.users import ensure_demo_users
 

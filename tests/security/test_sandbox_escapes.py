@@ -1,5 +1,6 @@
 """Expressions and scripts of process files are untrusted: escapes are refused, endless
 loops stopped within the time limit, huge allocations refused before they happen."""
+
 from __future__ import annotations
 
 import time
@@ -58,15 +59,18 @@ def test_escapes_are_refused(expression):
         run_expression(expression, {"x": 1})
 
 
-@pytest.mark.parametrize("script", [
-    "import os",
-    "from os import system",
-    "import subprocess\nsubprocess.run(['id'])",
-    "class X:\n    pass\nX.__subclasses__()",
-    "def f():\n    yield 1\ng = f()\nframe = g.gi_frame",
-    "x = ().__class__",
-    "_getattr_ = getattr",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import os",
+        "from os import system",
+        "import subprocess\nsubprocess.run(['id'])",
+        "class X:\n    pass\nX.__subclasses__()",
+        "def f():\n    yield 1\ng = f()\nframe = g.gi_frame",
+        "x = ().__class__",
+        "_getattr_ = getattr",
+    ],
+)
 def test_escapes_in_scripts_are_refused(script):
     with pytest.raises(REFUSED):
         SandboxedEnvironment().execute(script, {})
@@ -74,13 +78,16 @@ def test_escapes_in_scripts_are_refused(script):
 
 # the handlers that swallow everything are refused at deploy (tests/engine/test_script_processes.py);
 # here they run, as in a version deployed before that rule: the script process is killed anyway
-@pytest.mark.parametrize("script", [
-    "while True:\n    pass",
-    "while True:\n    try:\n        pass\n    except:\n        pass",
-    "x = 0\nwhile True:\n    try:\n        x += 1\n    except BaseException:\n        continue",
-    "def f():\n    return f()\nwhile True:\n    try:\n        f()\n    except Exception:\n        pass",
-    "x = [i * i for i in range(1000000) for j in range(1000000)]",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "while True:\n    pass",
+        "while True:\n    try:\n        pass\n    except:\n        pass",
+        "x = 0\nwhile True:\n    try:\n        x += 1\n    except BaseException:\n        continue",
+        "def f():\n    return f()\nwhile True:\n    try:\n        f()\n    except Exception:\n        pass",
+        "x = [i * i for i in range(1000000) for j in range(1000000)]",
+    ],
+)
 def test_endless_work_is_stopped_within_the_time_limit(script):
     env = SandboxedEnvironment(time_limit_s=0.3)
     started = time.monotonic()
@@ -90,10 +97,13 @@ def test_endless_work_is_stopped_within_the_time_limit(script):
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize("script", [
-    "x = []\nwhile True:\n    x.append([1] * 1000)",
-    "d = {}\ni = 0\nwhile True:\n    d[i] = str(i) * 100\n    i += 1",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = []\nwhile True:\n    x.append([1] * 1000)",
+        "d = {}\ni = 0\nwhile True:\n    d[i] = str(i) * 100\n    i += 1",
+    ],
+)
 def test_a_script_that_keeps_allocating_is_stopped_by_the_memory_limit(script):
     """Each step is small (the size guards let it through) but the script keeps growing: its
     process's RLIMIT_AS (its size plus MEMORY_LIMIT, 256 MB) stops it well before the time limit
@@ -144,35 +154,41 @@ def test_huge_allocations_are_refused_before_they_happen(expression):
     assert time.monotonic() - started < 0.5
 
 
-@pytest.mark.parametrize("script", [
-    "x = [0]\nfor i in range(100):\n    x = x + x",
-    "x = 'a'\nfor i in range(100):\n    x += x",
-    "x = 'ab'\nfor i in range(100):\n    x *= 2",
-    "x = [1]\nfor i in range(100):\n    x.extend(x)",
-    "n = 2\nfor i in range(100):\n    n **= 2",
-    "n = 3\nfor i in range(100):\n    n = n * n",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = [0]\nfor i in range(100):\n    x = x + x",
+        "x = 'a'\nfor i in range(100):\n    x += x",
+        "x = 'ab'\nfor i in range(100):\n    x *= 2",
+        "x = [1]\nfor i in range(100):\n    x.extend(x)",
+        "n = 2\nfor i in range(100):\n    n **= 2",
+        "n = 3\nfor i in range(100):\n    n = n * n",
+    ],
+)
 def test_doubling_in_a_loop_is_refused(script):
     with pytest.raises(SandboxError):
         SandboxedEnvironment().execute(script, {})
 
 
-@pytest.mark.parametrize("expression,value", [
-    ("[0] * 3", [0, 0, 0]),
-    ("'ab' * 2 + 'c'", "ababc"),
-    ("2 ** 10", 1024),
-    ("10 ** 18 * 3", 3 * 10 ** 18),
-    ("1 << 40", 1 << 40),
-    ("'%05.1f%%' % 12.345", "012.3%"),
-    ("f'{x:>4}|{x!r}|{y:.2f}'", "   1|1|2.50"),
-    ("'、'.join(['a', 'b'])", "a、b"),
-    ("'a'.ljust(3, '.')", "a.."),
-    ("len(list(range(1000)))", 1000),
-    ("Decimal('1.5') * 2 + Decimal('0.5')", __import__("decimal").Decimal("3.5")),
-    ("timedelta(days=1) * 3", __import__("datetime").timedelta(days=3)),
-    ("(date(2026, 3, 2) + timedelta(days=1)).isoformat()", "2026-03-03"),
-    ("f'{date(2026, 3, 2):%Y年%m月}'", "2026年03月"),
-])
+@pytest.mark.parametrize(
+    "expression,value",
+    [
+        ("[0] * 3", [0, 0, 0]),
+        ("'ab' * 2 + 'c'", "ababc"),
+        ("2 ** 10", 1024),
+        ("10 ** 18 * 3", 3 * 10**18),
+        ("1 << 40", 1 << 40),
+        ("'%05.1f%%' % 12.345", "012.3%"),
+        ("f'{x:>4}|{x!r}|{y:.2f}'", "   1|1|2.50"),
+        ("'、'.join(['a', 'b'])", "a、b"),
+        ("'a'.ljust(3, '.')", "a.."),
+        ("len(list(range(1000)))", 1000),
+        ("Decimal('1.5') * 2 + Decimal('0.5')", __import__("decimal").Decimal("3.5")),
+        ("timedelta(days=1) * 3", __import__("datetime").timedelta(days=3)),
+        ("(date(2026, 3, 2) + timedelta(days=1)).isoformat()", "2026-03-03"),
+        ("f'{date(2026, 3, 2):%Y年%m月}'", "2026年03月"),
+    ],
+)
 def test_ordinary_expressions_still_work(expression, value):
     assert run_expression(expression, {"x": 1, "y": 2.5}) == value
 
@@ -189,15 +205,18 @@ def test_deploy_time_checks_still_compile_bounded_expressions():
         check_expression("().__class__.__subclasses__()")
 
 
-@pytest.mark.parametrize("expression", [
-    "int(Decimal('1e2000000'))",
-    "floor(Decimal('1e2000000'))",
-    "round(Decimal('-1e2000000'))",
-    "'%d' % Decimal('1e2000000')",
-    "f'{Decimal(\"1e999999999\"):f}'",
-    "round(5, -10**9)",
-    "sum([(2**9000)**10] * 1000000)",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "int(Decimal('1e2000000'))",
+        "floor(Decimal('1e2000000'))",
+        "round(Decimal('-1e2000000'))",
+        "'%d' % Decimal('1e2000000')",
+        "f'{Decimal(\"1e999999999\"):f}'",
+        "round(5, -10**9)",
+        "sum([(2**9000)**10] * 1000000)",
+    ],
+)
 def test_slow_conversions_are_refused_before_they_start(expression):
     """Single C calls that would run for minutes where nothing can interrupt them in-process."""
     with pytest.raises(SandboxError):

@@ -1,5 +1,6 @@
 """Sessions that end: logout, deactivation and password change end them at once (a copied cookie
 is refused), idle timeout and absolute limit, nothing of the password in the cookie."""
+
 from __future__ import annotations
 
 import base64
@@ -55,7 +56,7 @@ def test_the_cookie_carries_no_part_of_the_password_hash(app, as_user, Session):
     assert set(payload) <= {"sid", "lang", "csrf_token", "_permanent", "_fresh"}, payload
     text = json.dumps(payload)
     for i in range(0, len(password_hash) - 8):
-        assert password_hash[i:i + 8] not in text
+        assert password_hash[i : i + 8] not in text
     with Session() as s:  # the database keeps a hash of the session secret, never the secret
         ids = set(s.scalars(select(UserSession.id)))
     assert payload["sid"] not in ids and len(ids) == 1
@@ -113,8 +114,10 @@ def test_a_password_change_ends_the_other_sessions_but_not_this_one(app, as_user
     elsewhere = as_user("wg.city")
     other_cookie = _cookie(elsewhere)
     here.get("/account/password")
-    response = here.post("/account/password", {"current": "zhitongche", "new": "plum rain over chaoyang",
-                                               "new2": "plum rain over chaoyang"})
+    response = here.post(
+        "/account/password",
+        {"current": "zhitongche", "new": "plum rain over chaoyang", "new2": "plum rain over chaoyang"},
+    )
     assert response.status_code == 302
     assert _logged_in(here.get("/inbox"))
     assert elsewhere.get("/inbox").status_code == 302

@@ -1,14 +1,13 @@
 """Fixtures for the statistics tests: the real processes deployed, cases driven through them
 (tests/scenarios/driver.py), the web app on the real processes, the browser set-up."""
+
 from __future__ import annotations
 
 import pytest
 
-from tests.scenarios.driver import Case, beijing, make_uscc, project_files, submit  # noqa: F401
-from tests.web.conftest import (Browser, as_user, browser_type_launch_args, login_page, real_app,  # noqa: F401
-                                real_server, shots)
-
 from tests.scenarios.conftest import deployed, new_case  # noqa: F401
+from tests.scenarios.driver import Case, beijing, make_uscc, project_files, submit  # noqa: F401
+from tests.web.conftest import Browser, as_user, browser_type_launch_args, login_page, real_app, real_server, shots  # noqa: F401
 
 CITY_WG = "wg:city"
 
@@ -21,8 +20,9 @@ def app(real_app):
 
 def dispatch(case, group=CITY_WG, lead="zrzyj", coop=(), mode="快速办"):
     case.complete("受理审查", group, {"intake_decision": "accept"})
-    case.complete("分级交办", group, {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": list(coop),
-                                   "mode": mode})
+    case.complete(
+        "分级交办", group, {"dispatch_action": "dispatch", "lead_unit": lead, "coop_units": list(coop), "mode": mode}
+    )
 
 
 def solve(case, lead="zrzyj", group=CITY_WG, satisfaction="满意", coop=()):

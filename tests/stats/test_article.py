@@ -4,6 +4,7 @@ the dashboard — its own queries, and the page's JSON — shows exactly the art
 
 Slow (a few minutes): 300 cases run task by task through the engine, so it runs once, on
 PostgreSQL (the production database); the rest of tests/stats covers both databases."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -42,31 +43,51 @@ def test_the_dashboard_shows_the_articles_figures(article):
     Session, engine, _ = article
     with Session() as s:
         board = stats.dashboard(s, stats.Period(), None, now=engine.clock.now())
-    assert {code: b["issued"] for code, b in board.bulletins.items()} == {"ztc": 78, "key_project": 15,
-                                                                          "six_batches": 9}
+    assert {code: b["issued"] for code, b in board.bulletins.items()} == {
+        "ztc": 78,
+        "key_project": 15,
+        "six_batches": 9,
+    }
     assert board.records == {"weekly_report": 33, "park_file": 48, "research_visit": 27}
     assert (board.totals["enterprises"], board.totals["coordinations"], board.totals["solved"]) == (236, 395, 257)
     # and a plausible rest
     assert board.totals["received"] == 300 and board.totals["open"] == 10
     assert sum(board.leader_modes.values()) == board.totals["escalated"] > 0
-    assert set(board.by_county) == {"city", "shuangta", "longcheng", "beipiao", "lingyuan", "chaoyangxian",
-                                    "jianping", "kazuo"}
+    assert set(board.by_county) == {
+        "city",
+        "shuangta",
+        "longcheng",
+        "beipiao",
+        "lingyuan",
+        "chaoyangxian",
+        "jianping",
+        "kazuo",
+    }
     assert 0.9 < board.rates["on_time"] < 1 and 0.9 < board.rates["satisfaction"] < 1
 
 
 def test_the_page_shows_them_too(article, tmp_path):
     Session, engine, _ = article
     from engine.config import Settings
-    from webapp import create_app
     from tests.web.conftest import Browser
+    from webapp import create_app
 
     settings = Settings(upload_dir=tmp_path / "uploads", processes_dir=ROOT / "processes", forms_dir=ROOT / "forms")
     directory = load_directory(settings.processes_dir / "directory.json")
     with Session.begin() as s:
         ensure_demo_users(s, directory)
-    app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "t",
-                      "SETTINGS": settings, "VAR_DIR": str(tmp_path / "var"), "DIRECTORY": directory,
-                      "UPLOAD_DIR": str(settings.upload_dir)})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "t",
+            "SETTINGS": settings,
+            "VAR_DIR": str(tmp_path / "var"),
+            "DIRECTORY": directory,
+            "UPLOAD_DIR": str(settings.upload_dir),
+        }
+    )
     data = Browser(app.test_client()).login("leader.mayor").get("/stats/data.json").get_json()
     assert data["totals"]["solved"] == 257 and data["totals"]["enterprises"] == 236
     assert data["totals"]["coordinations"] == 395 and data["bulletins"]["ztc"]["issued"] == 78
@@ -83,8 +104,13 @@ def test_the_articles_special_meeting_case(article):
     from engine.models import CaseRecord
 
     with Session() as s:
-        solved = list(s.scalars(select(CaseRecord).where(CaseRecord.outcome == "solved")
-                                .order_by(CaseRecord.closed_at, CaseRecord.instance_id)))
+        solved = list(
+            s.scalars(
+                select(CaseRecord)
+                .where(CaseRecord.outcome == "solved")
+                .order_by(CaseRecord.closed_at, CaseRecord.instance_id)
+            )
+        )
     assert len(solved) == 257
     special = [r for r in solved if r.enterprise_name == "辽宁柏慧燕都食品有限公司"]
     assert len(special) == 1 and special[0].leader_mode == "专题会议" and special[0].lead_unit == "fgw"

@@ -1,5 +1,6 @@
 """专报: numbered per series (also when composed at the same moment), signed off by a leader in
 processes/bulletin.bpmn, produced as DOCX and PDF with Chinese text that survives."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,15 +24,17 @@ MARCH = stats.Period(_dt.date(2026, 3, 1), _dt.date(2026, 3, 31))
 
 def compose(Session, engine, series="ztc", case_ids=(), title="关于三月份直通车运行情况的专报"):
     with Session.begin() as s:
-        b = bulletins.compose(s, engine, series=series, title=title, period=MARCH, case_ids=list(case_ids),
-                              actor="wg.city")
+        b = bulletins.compose(
+            s, engine, series=series, title=title, period=MARCH, case_ids=list(case_ids), actor="wg.city"
+        )
         return b.id, b.number, b.instance_id
 
 
 def ready(Session, instance_id):
     with Session() as s:
-        return s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                 HumanTask.state == "ready")).one()
+        return s.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
+        ).one()
 
 
 def complete(Session, engine, instance_id, data, actor):
@@ -84,8 +87,13 @@ def test_sign_off_in_the_process(Session, engine, deployed, new_case):
         b = s.get(Bulletin, bid)
         assert (b.status, b.leader_comment, b.issued_at) == ("draft", "请补充办理进展", None)
     complete(Session, engine, iid, {"body": "本期报送一件需领导协调的案件，自然资源局已着手办理。"}, "wg.city")
-    complete(Session, engine, iid, {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
-             "leader.mayor")
+    complete(
+        Session,
+        engine,
+        iid,
+        {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
+        "leader.mayor",
+    )
     with Session() as s:
         b = s.get(Bulletin, bid)
         assert (b.status, b.signed_by, b.number) == ("issued", "leader.mayor", number)
@@ -106,15 +114,23 @@ def test_a_return_needs_a_comment(Session, engine, deployed):
 
 @pytest.fixture
 def issued(Session, engine, deployed, new_case):
-    case = new_case(enterprise_name="辽宁柏慧燕都食品有限公司", title="二期建设项目推进受阻", uscc=make_uscc("91211300MA0Q1BHY1"))
+    case = new_case(
+        enterprise_name="辽宁柏慧燕都食品有限公司", title="二期建设项目推进受阻", uscc=make_uscc("91211300MA0Q1BHY1")
+    )
     dispatch(case, lead="fgw")
     for _ in range(2):
         compose(Session, engine, series="key_project", title="重点项目建设情况")
-    bid, number, iid = compose(Session, engine, series="key_project", case_ids=[case.instance().id],
-                               title="关于重点项目建设情况的专报")
+    bid, number, iid = compose(
+        Session, engine, series="key_project", case_ids=[case.instance().id], title="关于重点项目建设情况的专报"
+    )
     complete(Session, engine, iid, {"body": "一、总体情况\n本月重点项目推进顺利。"}, "wg.city")
-    complete(Session, engine, iid, {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
-             "leader.mayor")
+    complete(
+        Session,
+        engine,
+        iid,
+        {"signoff_decision": "approve", "leader_comment": "同意印发，请各单位抓紧落实"},
+        "leader.mayor",
+    )
     with Session() as s:
         from engine.names import load_directory
 
@@ -147,8 +163,9 @@ def test_pdf_text_is_chinese(issued, tmp_path):
     assert data.startswith(b"%PDF")
     pdf = tmp_path / "bulletin.pdf"
     pdf.write_bytes(data)
-    text = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True, text=True
+    ).stdout
     assert "重点项目建设情况专报" in text
     assert "第3期" in text
     assert "辽宁柏慧燕都食品有限公司" in "".join(text.split())  # a table cell may wrap it
@@ -157,8 +174,9 @@ def test_pdf_text_is_chinese(issued, tmp_path):
     assert "(A4)" in info
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "bulletin.pdf").write_bytes(data)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "bulletin")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "bulletin")], check=True
+    )
     assert list(ARTIFACTS.glob("bulletin*.png"))
 
 

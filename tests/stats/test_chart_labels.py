@@ -1,5 +1,6 @@
 """Dashboard charts (issue 19, item 6): every label is drawn whole — the donut charts' names
 ("马上办", "快速办", "监督办") were cut to "马..." — read from what ECharts actually drew."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,12 @@ DRAWN = """el => {
 @pytest.fixture
 def cases(real_app, new_case):
     made = []
-    for mode, county, lead in (("马上办", "city", "zrzyj"), ("快速办", "city", "rsj"), ("监督办", "kazuo", "kazuo.rsj"),
-                               ("快速办", "city", "gdgs")):
+    for mode, county, lead in (
+        ("马上办", "city", "zrzyj"),
+        ("快速办", "city", "rsj"),
+        ("监督办", "kazuo", "kazuo.rsj"),
+        ("快速办", "city", "gdgs"),
+    ):
         case = new_case(county=county)
         dispatch(case, group="wg:city" if county == "city" else f"wg:{county}", lead=lead, mode=mode)
         made.append(case)

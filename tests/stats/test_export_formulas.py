@@ -1,6 +1,7 @@
 """Exports neutralise formulas (issue 16 item 6): text that Excel would take for a formula
 (``= + - @``, tab, CR at the start) is written as text with a leading apostrophe, in every
 workbook, read back here with openpyxl as a spreadsheet program would."""
+
 from __future__ import annotations
 
 import io
@@ -31,21 +32,23 @@ def _assert_no_formula(data: bytes) -> list:
 
 @pytest.mark.parametrize("title", HOSTILE)
 def test_the_case_list_writes_a_hostile_title_as_text(real_app, new_case, as_user, title):
-    case = new_case(title=title, enterprise_name="=HYPERLINK(\"http://evil\",\"点我\")")
+    case = new_case(title=title, enterprise_name='=HYPERLINK("http://evil","点我")')
     dispatch(case)
     response = as_user("wg.city").client.get("/stats/export/cases.xlsx")
     assert response.status_code == 200
     texts = _assert_no_formula(response.data)
-    assert "'" + title in texts and "'=HYPERLINK(\"http://evil\",\"点我\")" in texts
+    assert "'" + title in texts and '\'=HYPERLINK("http://evil","点我")' in texts
     assert case.case_no in texts  # ordinary text is untouched
 
 
 def test_dashboard_and_assessment_workbooks_write_hostile_names_as_text(real_app, new_case, as_user):
     dispatch(new_case(), lead="zrzyj")
     directory = real_app.config["DIRECTORY"]
-    real_app.config["DIRECTORY"] = Directory(counties={k: "=1+1" for k in directory.counties},
-                                              units={k: "@evil()" for k in directory.units},
-                                              categories=directory.categories)
+    real_app.config["DIRECTORY"] = Directory(
+        counties={k: "=1+1" for k in directory.counties},
+        units={k: "@evil()" for k in directory.units},
+        categories=directory.categories,
+    )
     browser = as_user("wg.city")
     for url in ("/stats/export/dashboard.xlsx", "/stats/export/assessment.xlsx"):
         response = browser.client.get(url)

@@ -1,6 +1,7 @@
 """Statistics that tell the truth (issue 14): the lead-unit chart shows the units with most
 cases, tied units share a rank, 沟通企业 opens enterprises, Excel dates are dates, and a
 bulletin's 办理中 never exceeds its 已受理 without saying why."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -25,8 +26,14 @@ def test_tied_units_share_a_rank_and_the_next_skips():
     same_rate_more_overdue = UnitScore("sthjj", closed=2, on_time=1, sat_good=1, sat_answered=1, overdue=1)
     idle = UnitScore("yshj", coordinations=3)
     ranked = rank([idle, same_rate_more_overdue, late, *perfect])
-    assert [(s.rank, s.unit) for s in ranked] == [(1, "fgw"), (1, "zjj"), (1, "zrzyj"), (4, "gdgs"), (5, "sthjj"),
-                                                  (6, "yshj")]
+    assert [(s.rank, s.unit) for s in ranked] == [
+        (1, "fgw"),
+        (1, "zjj"),
+        (1, "zrzyj"),
+        (4, "gdgs"),
+        (5, "sthjj"),
+        (6, "yshj"),
+    ]
 
 
 def test_top_units_are_those_with_most_cases():
@@ -56,8 +63,9 @@ def test_the_dashboard_embeds_units_by_count_and_enterprises_open_enterprises(re
     assert re.search(r'id="kpi-enterprises"[^>]*>.*?<span class="kpi-value">2</span>', page, re.S)
     href = re.search(r'id="kpi-enterprises" href="([^"]+)"', page).group(1).replace("&amp;", "&")
     listing = browser.get(href).get_data(as_text=True)
-    rows = re.findall(r"<tr>\s*<td data-label=\"企业名称\">(.*?)</td>.*?<td data-label=\"诉求件数\"><a [^>]*>(\d+)</a>",
-                      listing, re.S)
+    rows = re.findall(
+        r"<tr>\s*<td data-label=\"企业名称\">(.*?)</td>.*?<td data-label=\"诉求件数\"><a [^>]*>(\d+)</a>", listing, re.S
+    )
     assert rows == [("朝阳某新能源科技有限公司", "2"), ("朝阳另一家有限公司", "1")]  # distinct, most cases first
     assert "期间内提交诉求的企业 2 家" in listing
     assert "办理中含尚未受理" in page  # the case at intake is open but not accepted

@@ -1,6 +1,7 @@
 """The dashboard's figures from cases whose story we know, run through the real processes:
 the projection (case_record, case_unit) follows every step, and each figure lists exactly
 the cases behind it."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -41,8 +42,11 @@ def story(new_case, clock):
     c.move_to(beijing("2026-03-09", "10:00"))
     solve(c, lead="fgw", satisfaction="不满意")
     c.complete("不满意处置", CITY_WG, {"dissatisfied_decision": "reopen"})
-    c.complete("分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "fgw", "coop_units": ["gdgs"],
-                                  "mode": "快速办"})
+    c.complete(
+        "分级交办",
+        CITY_WG,
+        {"dispatch_action": "dispatch", "lead_unit": "fgw", "coop_units": ["gdgs"], "mode": "快速办"},
+    )
     solve(c, lead="fgw", coop=["gdgs"], satisfaction="基本满意")
     d = new_case(uscc=make_uscc("91211300MA0Q1DDD1"), county="kazuo", category="环评手续")
     dispatch(d, group="wg:kazuo", lead="kazuo.sthjj")
@@ -50,8 +54,9 @@ def story(new_case, clock):
     dispatch(e, lead="yshj")
     e.complete("拟办办理结果", "unit:yshj", {"handling_result": "需领导协调", "solved": False})
     e.complete("负责人审核", "head:yshj", {"head_decision": "escalation", "head_reason": "需市领导协调"})
-    e.complete("领导批示", "leader:city", {"leader_mode": "签批督办", "instruction": "五日内解决",
-                                        "leader_deadline_days": 5})
+    e.complete(
+        "领导批示", "leader:city", {"leader_mode": "签批督办", "instruction": "五日内解决", "leader_deadline_days": 5}
+    )
     solve(e, lead="yshj")
     return {k: v.instance().id for k, v in dict(a=a, b=b, c=c, d=d, e=e).items()}
 
@@ -102,8 +107,14 @@ def test_every_figure_lists_its_cases(story, Session, clock):
 def test_projection_rows(story, Session):
     with Session() as s:
         c = s.get(CaseRecord, story["c"])
-        assert (c.lead_unit, c.coop_units, c.outcome, c.ever_overdue, c.on_time, c.reopen_count) == \
-            ("fgw", ["gdgs"], "solved", True, False, 1)
+        assert (c.lead_unit, c.coop_units, c.outcome, c.ever_overdue, c.on_time, c.reopen_count) == (
+            "fgw",
+            ["gdgs"],
+            "solved",
+            True,
+            False,
+            1,
+        )
         assert c.warning is None and c.satisfaction == "基本满意" and not c.is_open
         assert c.accepted_at is not None and c.closed_at > c.accepted_at >= c.received_at
         units = {(u.unit, u.role) for u in s.scalars(select(CaseUnit).where(CaseUnit.instance_id == story["c"]))}

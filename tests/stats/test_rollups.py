@@ -1,6 +1,7 @@
 """The statistics rollups (stats_* tables) that ``stats.project`` keeps with every step equal a
 recomputation from scratch (``stats.rebuild_rollups``), and the dashboard and the assessment
 read from them show exactly what a scan of every case_record row shows."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -17,15 +18,21 @@ from engine.workdays import WorkCalendar
 from .conftest import CITY_WG, dispatch, make_uscc, solve
 from .test_projection import MARCH, story  # noqa: F401  (the fixture)
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 COUNTIES = ["city", "kazuo", "jianping", None]
 UNITS = ["zrzyj", "fgw", "gdgs", "yshj", "kazuo.sthjj"]
 CATEGORIES = ["土地批复", "融资贷款", "要素保障", None]
 MODES = ["马上办", "快速办", "限期办"]
 ENTERPRISES = [make_uscc(f"91211300MA0Q1{i:03d}1") for i in range(6)] + [None, ""]
-COUNTER_COLUMNS = {"stats_received": stats.RECEIVED_COUNTERS, "stats_received_dim": ("received",),
-                   "stats_closed": stats.CLOSED_COUNTERS, "stats_unit": ("assigned",), "stats_enterprise": ("cases",),
-                   "stats_enterprise_day": ("cases",), "stats_enterprise_gap": ("n",)}
+COUNTER_COLUMNS = {
+    "stats_received": stats.RECEIVED_COUNTERS,
+    "stats_received_dim": ("received",),
+    "stats_closed": stats.CLOSED_COUNTERS,
+    "stats_unit": ("assigned",),
+    "stats_enterprise": ("cases",),
+    "stats_enterprise_day": ("cases",),
+    "stats_enterprise_gap": ("n",),
+}
 
 
 def snapshot(session) -> dict[str, set[tuple]]:
@@ -35,8 +42,9 @@ def snapshot(session) -> dict[str, set[tuple]]:
         table = model.__table__
         counters = COUNTER_COLUMNS[table.name]
         rows = session.execute(select(table)).mappings().all()
-        out[table.name] = {tuple(sorted((k, str(v)) for k, v in row.items())) for row in rows
-                           if any(row[c] for c in counters)}
+        out[table.name] = {
+            tuple(sorted((k, str(v)) for k, v in row.items())) for row in rows if any(row[c] for c in counters)
+        }
     return out
 
 
@@ -60,25 +68,34 @@ def reference(session, period: stats.Period, county, now) -> dict:
                 out[getattr(r, attr)] = out.get(getattr(r, attr), 0) + 1
         return out
 
-    units = [u for u in session.scalars(select(CaseUnit))
-             if within(u.assigned_at) and (not county or u.county == county)]
+    units = [
+        u for u in session.scalars(select(CaseUnit)) if within(u.assigned_at) and (not county or u.county == county)
+    ]
     solved = [r for r in closed if r.outcome == "solved"]
     answered = [r for r in closed if r.satisfaction in stats.ANSWERED_SATISFACTION]
     totals = {
-        "received": len(received), "accepted": sum(r.accepted_at is not None for r in received),
+        "received": len(received),
+        "accepted": sum(r.accepted_at is not None for r in received),
         "rejected": sum(r.outcome == "rejected" for r in received),
-        "withdrawn": sum(r.outcome == "withdrawn" for r in received), "open": sum(r.is_open for r in received),
+        "withdrawn": sum(r.outcome == "withdrawn" for r in received),
+        "open": sum(r.is_open for r in received),
         "overdue": sum(bool(r.ever_overdue) for r in received),
         "overdue_now": sum(bool(r.is_open and r.deadline and r.deadline < now) for r in received),
-        "escalated": sum(bool(r.escalated) for r in received), "solved": len(solved), "closed": len(closed),
-        "handled": len(handled), "on_time": sum(r.on_time is True for r in closed),
-        "enterprises": len({r.uscc for r in received if r.uscc is not None}), "coordinations": len(units),
-        "awaiting_intake": sum(bool(r.is_open and r.accepted_at is None) for r in received)}
+        "escalated": sum(bool(r.escalated) for r in received),
+        "solved": len(solved),
+        "closed": len(closed),
+        "handled": len(handled),
+        "on_time": sum(r.on_time is True for r in closed),
+        "enterprises": len({r.uscc for r in received if r.uscc is not None}),
+        "coordinations": len(units),
+        "awaiting_intake": sum(bool(r.is_open and r.accepted_at is None) for r in received),
+    }
     rates = {
         "on_time": stats.ratio(totals["on_time"], len(handled)),
         "satisfaction": stats.ratio(sum(r.satisfaction in stats.GOOD_SATISFACTION for r in closed), len(answered)),
         "reopen": stats.ratio(sum(r.reopen_count > 0 for r in handled), len(handled)),
-        "workdays_to_close": round(sum(r.workdays_to_close or 0 for r in solved) / len(solved), 1) if solved else None}
+        "workdays_to_close": round(sum(r.workdays_to_close or 0 for r in solved) / len(solved), 1) if solved else None,
+    }
     scores: dict[str, list[int]] = {}
     for r in received:
         if r.lead_unit:
@@ -94,21 +111,34 @@ def reference(session, period: stats.Period, county, now) -> dict:
             s[5] += r.satisfaction in stats.ANSWERED_SATISFACTION
     for u in units:
         scores.setdefault(u.unit, [0] * 7)[6] += 1
-    return {"totals": totals, "rates": rates, "by_category": count_by(received, "category"),
-            "by_county": count_by(received, "county"), "by_mode": count_by(received, "mode"),
-            "by_unit": count_by(received, "lead_unit"),
-            "leader_modes": {m: sum(r.leader_mode == m for r in received) for m in stats.LEADER_MODES},
-            "assessment": {u: tuple(s) for u, s in scores.items()}}
+    return {
+        "totals": totals,
+        "rates": rates,
+        "by_category": count_by(received, "category"),
+        "by_county": count_by(received, "county"),
+        "by_mode": count_by(received, "mode"),
+        "by_unit": count_by(received, "lead_unit"),
+        "leader_modes": {m: sum(r.leader_mode == m for r in received) for m in stats.LEADER_MODES},
+        "assessment": {u: tuple(s) for u, s in scores.items()},
+    }
 
 
 def figures(session, period, county, now) -> dict:
     board = stats.dashboard(session, period, county, now=now)
     ranked = stats.assessment(session, period, county, now=now)
-    return {"totals": board.totals, "rates": board.rates, "by_category": board.by_category,
-            "by_county": board.by_county, "by_mode": board.by_mode, "by_unit": board.by_unit,
-            "leader_modes": board.leader_modes,
-            "assessment": {s.unit: (s.received, s.overdue, s.closed, s.on_time, s.sat_good, s.sat_answered,
-                                    s.coordinations) for s in ranked}}
+    return {
+        "totals": board.totals,
+        "rates": board.rates,
+        "by_category": board.by_category,
+        "by_county": board.by_county,
+        "by_mode": board.by_mode,
+        "by_unit": board.by_unit,
+        "leader_modes": board.leader_modes,
+        "assessment": {
+            s.unit: (s.received, s.overdue, s.closed, s.on_time, s.sat_good, s.sat_answered, s.coordinations)
+            for s in ranked
+        },
+    }
 
 
 PERIODS = [
@@ -141,8 +171,9 @@ class Driver:
             dep = Deployment(deployed_by="t")
             s.add(dep)
             s.flush()
-            pv = ProcessVersion(process_id="ztc_case", version=1, content_hash="x", main_file="x.bpmn", files={},
-                                deployment_id=dep.id)
+            pv = ProcessVersion(
+                process_id="ztc_case", version=1, content_hash="x", main_file="x.bpmn", files={}, deployment_id=dep.id
+            )
             s.add(pv)
             s.flush()
             self.pv = pv.id
@@ -162,14 +193,29 @@ class Driver:
 
     def new(self, s):
         n = len(self.ids) + 1
-        inst = Instance(process_version_id=self.pv, process_id="ztc_case", business_key=f"T-{n}", status="running",
-                        state="{}", serializer_version="1", created_at=self.now, updated_at=self.now)
+        inst = Instance(
+            process_version_id=self.pv,
+            process_id="ztc_case",
+            business_key=f"T-{n}",
+            status="running",
+            state="{}",
+            serializer_version="1",
+            created_at=self.now,
+            updated_at=self.now,
+        )
         s.add(inst)
         s.flush()
         self.ids.append(inst.id)
-        summary = {"case_no": f"T-{n}", "status": "待受理", "county": self.rnd.choice(COUNTIES),
-                   "category": self.rnd.choice(CATEGORIES), "uscc": self.rnd.choice(ENTERPRISES),
-                   "enterprise_name": "某企业", "registered_at": self.now.isoformat(), "level": "city"}
+        summary = {
+            "case_no": f"T-{n}",
+            "status": "待受理",
+            "county": self.rnd.choice(COUNTIES),
+            "category": self.rnd.choice(CATEGORIES),
+            "uscc": self.rnd.choice(ENTERPRISES),
+            "enterprise_name": "某企业",
+            "registered_at": self.now.isoformat(),
+            "level": "city",
+        }
         self.save(s, inst, summary)
 
     def step(self, s):
@@ -179,9 +225,14 @@ class Driver:
         op = self.rnd.random()
         if is_open and summary["status"] in ("待受理", "待补充材料"):
             if op < 0.6:
-                summary.update(status="办理中", accepted_at=self.now.isoformat(), lead_unit=self.rnd.choice(UNITS),
-                               coop_units=self.rnd.sample(UNITS, self.rnd.randint(0, 2)), mode=self.rnd.choice(MODES),
-                               deadline=(self.now + _dt.timedelta(days=self.rnd.randint(1, 9))).isoformat())
+                summary.update(
+                    status="办理中",
+                    accepted_at=self.now.isoformat(),
+                    lead_unit=self.rnd.choice(UNITS),
+                    coop_units=self.rnd.sample(UNITS, self.rnd.randint(0, 2)),
+                    mode=self.rnd.choice(MODES),
+                    deadline=(self.now + _dt.timedelta(days=self.rnd.randint(1, 9))).isoformat(),
+                )
             elif op < 0.8:
                 summary.update(status="不予受理", outcome="rejected")
                 return self.save(s, inst, summary, open_=False)
@@ -190,8 +241,11 @@ class Driver:
                 return self.save(s, inst, summary, open_=False)
         elif is_open:
             if op < 0.2:  # re-dispatched to another unit
-                summary.update(lead_unit=self.rnd.choice(UNITS), mode=self.rnd.choice(MODES),
-                               coop_units=self.rnd.sample(UNITS, self.rnd.randint(0, 2)))
+                summary.update(
+                    lead_unit=self.rnd.choice(UNITS),
+                    mode=self.rnd.choice(MODES),
+                    coop_units=self.rnd.sample(UNITS, self.rnd.randint(0, 2)),
+                )
             elif op < 0.35:
                 summary.update(warning="red", overdue=True)
             elif op < 0.45:
@@ -200,18 +254,30 @@ class Driver:
                 summary.update(status="已撤回", outcome="withdrawn")
                 return self.save(s, inst, summary, open_=False)
             elif op < 0.53:  # corrected registration: another enterprise, county, day
-                summary.update(uscc=self.rnd.choice(ENTERPRISES), county=self.rnd.choice(COUNTIES),
-                               registered_at=(self.now - _dt.timedelta(days=self.rnd.randint(0, 40))).isoformat())
+                summary.update(
+                    uscc=self.rnd.choice(ENTERPRISES),
+                    county=self.rnd.choice(COUNTIES),
+                    registered_at=(self.now - _dt.timedelta(days=self.rnd.randint(0, 40))).isoformat(),
+                )
             else:
-                summary.update(status="已办结", outcome=self.rnd.choice(["solved", "solved", "explained", "no_answer"]),
-                               satisfaction=self.rnd.choice(["满意", "基本满意", "不满意", None]), warning=None)
+                summary.update(
+                    status="已办结",
+                    outcome=self.rnd.choice(["solved", "solved", "explained", "no_answer"]),
+                    satisfaction=self.rnd.choice(["满意", "基本满意", "不满意", None]),
+                    warning=None,
+                )
                 return self.save(s, inst, summary, open_=False)
         else:
             if summary.get("outcome") in ("rejected", "withdrawn") or op < 0.5:
                 return
             # reopened (不满意 → 重新交办), possibly to another unit
-            summary.update(status="办理中", outcome=None, reopen_count=int(summary.get("reopen_count") or 0) + 1,
-                           lead_unit=self.rnd.choice(UNITS), warning=None)
+            summary.update(
+                status="办理中",
+                outcome=None,
+                reopen_count=int(summary.get("reopen_count") or 0) + 1,
+                lead_unit=self.rnd.choice(UNITS),
+                warning=None,
+            )
         self.save(s, inst, summary)
 
     def run(self, steps: int):
@@ -287,8 +353,9 @@ def test_real_cases_reopened_and_redispatched(new_case, Session, clock):
     solve(a, coop=["fgw"], satisfaction="不满意")
     a.complete("不满意处置", CITY_WG, {"dissatisfied_decision": "reopen"})
     a.move_to(beijing("2026-04-02", "10:00"))
-    a.complete("分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "gdgs", "coop_units": [],
-                                  "mode": "马上办"})
+    a.complete(
+        "分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "gdgs", "coop_units": [], "mode": "马上办"}
+    )
     solve(a, lead="gdgs", satisfaction="满意")
     b = new_case(uscc=make_uscc("91211300MA0Q1AAA1"), county="kazuo")
     b.complete("受理审查", "wg:kazuo", {"intake_decision": "accept"})
@@ -314,13 +381,26 @@ def test_concurrent_cases_of_one_enterprise(Session, db_engine, workers):
             for i in range(6):
                 with Session.begin() as s:
                     at = rnd.choice(days)
-                    inst = Instance(process_version_id=driver.pv, process_id="ztc_case", business_key=f"C-{k}-{i}",
-                                    status="running", state="{}", serializer_version="1", created_at=at,
-                                    updated_at=at)
+                    inst = Instance(
+                        process_version_id=driver.pv,
+                        process_id="ztc_case",
+                        business_key=f"C-{k}-{i}",
+                        status="running",
+                        state="{}",
+                        serializer_version="1",
+                        created_at=at,
+                        updated_at=at,
+                    )
                     s.add(inst)
                     s.flush()
-                    inst.summary = {"case_no": f"C-{k}-{i}", "status": "待受理", "county": rnd.choice(["city", "kazuo"]),
-                                    "uscc": uscc, "registered_at": at.isoformat(), "category": "其他"}
+                    inst.summary = {
+                        "case_no": f"C-{k}-{i}",
+                        "status": "待受理",
+                        "county": rnd.choice(["city", "kazuo"]),
+                        "uscc": uscc,
+                        "registered_at": at.isoformat(),
+                        "category": "其他",
+                    }
                     stats.project(s, inst, None, at, "t")
                     s.flush()
         except Exception as exc:  # noqa: BLE001 - reported below

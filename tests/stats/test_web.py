@@ -1,6 +1,7 @@
 """The statistics pages as their users meet them: who may open them, figures that link to
 their cases, Excel downloads, bulletins composed and downloaded, and the dashboard's charts
 drawn in a real browser without a page error."""
+
 from __future__ import annotations
 
 import io
@@ -9,7 +10,6 @@ import re
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
-
 
 from .conftest import dispatch, solve
 
@@ -24,8 +24,18 @@ def cases(real_app, new_case, clock):
     return a, b
 
 
-@pytest.mark.parametrize("user,status", [("ent.demo1", 403), ("unit.zrzyj", 403), ("head.zrzyj", 403),
-                                         ("wg.city", 200), ("leader.mayor", 200), ("wg.kazuo", 200), ("admin", 200)])
+@pytest.mark.parametrize(
+    "user,status",
+    [
+        ("ent.demo1", 403),
+        ("unit.zrzyj", 403),
+        ("head.zrzyj", 403),
+        ("wg.city", 200),
+        ("leader.mayor", 200),
+        ("wg.kazuo", 200),
+        ("admin", 200),
+    ],
+)
 def test_who_may_open_statistics(real_app, as_user, user, status):
     browser = as_user(user)
     for url in ("/stats", "/stats/assessment", "/bulletins", "/stats/data.json", "/stats/export/dashboard.xlsx"):
@@ -67,8 +77,16 @@ def test_compose_sign_off_download(cases, as_user, real_app):
     wg = as_user("wg.city")
     form = wg.get("/bulletins/new?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
     assert cases[1].case_no in form  # open cases are candidates
-    response = wg.post("/bulletins/new", {"series": "ztc", "title": "三月份直通车运行情况", "from": "2026-03-01",
-                                          "to": "2026-03-31", "case_ids": str(cases[1].instance().id)})
+    response = wg.post(
+        "/bulletins/new",
+        {
+            "series": "ztc",
+            "title": "三月份直通车运行情况",
+            "from": "2026-03-01",
+            "to": "2026-03-31",
+            "case_ids": str(cases[1].instance().id),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     bid = int(response.headers["Location"].rstrip("/").split("/")[-1])
     assert as_user("unit.zrzyj").client.get(f"/bulletins/{bid}.pdf").status_code == 403

@@ -1,5 +1,6 @@
 """Fixtures for the web app: an app on the test database with the test process deployed,
 demo users, and clients that log in (CSRF tokens included)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,7 @@ from engine.users import DEMO_PASSWORD, demo_uscc, ensure_demo_users
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
-TEST_FILES = ("webcase.bpmn", "intake.schema.json", "intake.uischema.json", "handle.schema.json",
-              "visit.schema.json")
+TEST_FILES = ("webcase.bpmn", "intake.schema.json", "intake.uischema.json", "handle.schema.json", "visit.schema.json")
 ENT1 = demo_uscc("CY0001")  # ent.demo1, county jianping
 ENT2 = demo_uscc("CY0002")  # ent.demo2, county shuangta
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -27,8 +27,9 @@ def test_files() -> dict[str, bytes]:
 def web_settings(tmp_path):
     from engine.config import Settings
 
-    return Settings(upload_dir=tmp_path / "uploads", processes_dir=tmp_path / "no-processes",
-                    forms_dir=tmp_path / "no-forms")
+    return Settings(
+        upload_dir=tmp_path / "uploads", processes_dir=tmp_path / "no-processes", forms_dir=tmp_path / "no-forms"
+    )
 
 
 @pytest.fixture
@@ -38,9 +39,17 @@ def app(Session, engine, deploy, web_settings, tmp_path):
     deploy(test_files())
     with Session.begin() as session:
         ensure_demo_users(session, Directory())
-    app = create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
-                      "SETTINGS": web_settings, "VAR_DIR": str(tmp_path / "var"),
-                      "UPLOAD_DIR": str(web_settings.upload_dir)})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "test-secret",
+            "SETTINGS": web_settings,
+            "VAR_DIR": str(tmp_path / "var"),
+            "UPLOAD_DIR": str(web_settings.upload_dir),
+        }
+    )
     return app
 
 
@@ -64,8 +73,16 @@ def case_process(deploy):
 
 
 #: a valid submission of the real case process as the portal's form sends it
-SUBMISSION = {"title": "厂房接电迟迟未办", "category": "要素保障", "county": "jianping", "description": "说明" * 10,
-              "help_wanted": "请协调供电公司尽快接电", "urgency": "一般", "contact": "王经理", "mobile": "13900001111"}
+SUBMISSION = {
+    "title": "厂房接电迟迟未办",
+    "category": "要素保障",
+    "county": "jianping",
+    "description": "说明" * 10,
+    "help_wanted": "请协调供电公司尽快接电",
+    "urgency": "一般",
+    "contact": "王经理",
+    "mobile": "13900001111",
+}
 
 
 def csrf_of(html: str) -> str:
@@ -118,12 +135,26 @@ def start_case(Session, engine):
     """start_case(uscc, county, ..., by) → instance id of a new webcase instance."""
     counter = {"n": 0}
 
-    def _start(uscc=ENT1, county="jianping", category="土地批复", title="厂房用地手续办理", by="ent.demo1",
-               name="朝阳示范新材料有限公司"):
+    def _start(
+        uscc=ENT1,
+        county="jianping",
+        category="土地批复",
+        title="厂房用地手续办理",
+        by="ent.demo1",
+        name="朝阳示范新材料有限公司",
+    ):
         counter["n"] += 1
         case_no = f"T2026{counter['n']:04d}"
-        data = {"case_no": case_no, "title": title, "enterprise_name": name, "uscc": uscc, "county": county,
-                "category": category, "urgency": "一般", "description": "说明" * 10}
+        data = {
+            "case_no": case_no,
+            "title": title,
+            "enterprise_name": name,
+            "uscc": uscc,
+            "county": county,
+            "category": category,
+            "urgency": "一般",
+            "description": "说明" * 10,
+        }
         with Session.begin() as session:
             instance = engine.start(session, "webcase", data, actor=by, business_key=case_no)
             return instance.id
@@ -132,9 +163,19 @@ def start_case(Session, engine):
 
 
 INTAKE_OK = {
-    "decision": "受理", "category": "土地批复", "mode": "快速办", "lead_unit": "zrzyj", "coop_units": ["fgw", "zjj"],
-    "deadline": "2026-03-11", "amount": "12.5", "staff": "30", "leader_attention": "true", "opinion": "请市自然资源局牵头办理",
-    "actions.0.unit": "zrzyj", "actions.0.item": "完成用地预审", "actions.0.due": "2026-03-09",
+    "decision": "受理",
+    "category": "土地批复",
+    "mode": "快速办",
+    "lead_unit": "zrzyj",
+    "coop_units": ["fgw", "zjj"],
+    "deadline": "2026-03-11",
+    "amount": "12.5",
+    "staff": "30",
+    "leader_attention": "true",
+    "opinion": "请市自然资源局牵头办理",
+    "actions.0.unit": "zrzyj",
+    "actions.0.item": "完成用地预审",
+    "actions.0.due": "2026-03-09",
 }
 
 
@@ -144,14 +185,27 @@ def ready_task(Session, instance_id, bpmn_id):
     from engine.models import HumanTask
 
     with Session() as session:
-        return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                       HumanTask.bpmn_id == bpmn_id,
-                                                       HumanTask.state == "ready")).one().id
+        return (
+            session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id, HumanTask.state == "ready"
+                )
+            )
+            .one()
+            .id
+        )
 
 
 # -- browser --------------------------------------------------------------------------------
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 PHONE = {"width": 390, "height": 844}
 
@@ -208,8 +262,11 @@ def login_page(browser, request, Session):
     server = request.getfixturevalue("real_server" if "real_server" in request.fixturenames else "live_server")
 
     def _login(username: str, phone: bool = False):
-        options = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True} if phone \
+        options = (
+            {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+            if phone
             else {"viewport": {"width": 1366, "height": 900}}
+        )
         context = browser.new_context(locale="zh-CN", **options)
         contexts.append(context)
         page = context.new_page()
@@ -235,8 +292,17 @@ def login_page(browser, request, Session):
 # -- the real case process (processes/, forms/) ----------------------------------------------
 
 
-def fill_problem(page, *, title: str, description: str, help_wanted: str, urgency: str = "紧急",
-                 county: str = "city", category: str = "土地批复", files=()) -> None:
+def fill_problem(
+    page,
+    *,
+    title: str,
+    description: str,
+    help_wanted: str,
+    urgency: str = "紧急",
+    county: str = "city",
+    category: str = "土地批复",
+    files=(),
+) -> None:
     """Open the enterprise's 反映问题 form of the real case process and fill it in (not sent)."""
     page.click("#new-case")
     page.fill("#f-contact", "王经理")
@@ -266,9 +332,18 @@ def real_app(Session, engine, tmp_path):
     with Session.begin() as session:
         engine.deploy(session, collect_files(settings.processes_dir, settings.forms_dir), "tester")
         ensure_demo_users(session, directory)
-    return create_app({"TESTING": True, "SESSIONMAKER": Session, "ENGINE": engine, "SECRET_KEY": "test-secret",
-                       "SETTINGS": settings, "VAR_DIR": str(tmp_path / "var"), "DIRECTORY": directory,
-                       "UPLOAD_DIR": str(settings.upload_dir)})
+    return create_app(
+        {
+            "TESTING": True,
+            "SESSIONMAKER": Session,
+            "ENGINE": engine,
+            "SECRET_KEY": "test-secret",
+            "SETTINGS": settings,
+            "VAR_DIR": str(tmp_path / "var"),
+            "DIRECTORY": directory,
+            "UPLOAD_DIR": str(settings.upload_dir),
+        }
+    )
 
 
 @pytest.fixture

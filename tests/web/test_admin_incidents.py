@@ -1,6 +1,7 @@
 """Issue 5, the admin pages: incidents (list, the failed task's data as JSON, correct, retry)
 and the levers on a case (suspend, resume, terminate), each with its audit entry; nobody
 but an admin reaches them."""
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,31 @@ def failing(app, deploy, Session, engine):
         counter["n"] += 1
         case_no = f"E2026{counter['n']:04d}"
         with Session.begin() as session:
-            return engine.start(session, "failing", {"case_no": case_no, "title": "补贴测算", "county": "city",
-                                                     "uscc": "x", "amount": 1000, "staff": staff},
-                                actor="tester", business_key=case_no).id
+            return engine.start(
+                session,
+                "failing",
+                {
+                    "case_no": case_no,
+                    "title": "补贴测算",
+                    "county": "city",
+                    "uscc": "x",
+                    "amount": 1000,
+                    "staff": staff,
+                },
+                actor="tester",
+                business_key=case_no,
+            ).id
 
     return _start
 
 
 def audit(Session, instance_id, action):
     with Session() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.instance_id == instance_id,
-                                                             AuditEntry.action == action)))
+        return list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.instance_id == instance_id, AuditEntry.action == action)
+            )
+        )
 
 
 def status(Session, instance_id):
@@ -105,7 +120,7 @@ def test_suspend_resume_terminate_from_the_case_page(start_case, as_user, Sessio
     admin = as_user("admin")
     page = admin.get(f"/cases/{case}").get_data(as_text=True)
     assert 'id="admin-levers"' in page and 'id="suspend"' in page and 'id="terminate"' in page
-    assert 'data-confirm=' in page and "onsubmit" not in page
+    assert "data-confirm=" in page and "onsubmit" not in page
     assert admin.post(f"/admin/instances/{case}/suspend", {"reason": "核查中"}).status_code == 302
     assert status(Session, case) == "suspended"
     assert audit(Session, case, "suspend")[0].data == {"reason": "核查中"}
@@ -117,7 +132,9 @@ def test_suspend_resume_terminate_from_the_case_page(start_case, as_user, Sessio
     assert status(Session, case) == "terminated"
     assert audit(Session, case, "terminate")[0].data == {"reason": "重复提交"}
     with Session() as session:
-        assert {t.state for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == case))} == {"cancelled"}
+        assert {t.state for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == case))} == {
+            "cancelled"
+        }
     # a lever in the wrong state: a message, no change, no audit entry
     response = admin.post(f"/admin/instances/{case}/resume", follow_redirects=True)
     assert response.status_code == 200 and "flash-error" in response.get_data(as_text=True)

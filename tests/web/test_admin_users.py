@@ -1,5 +1,6 @@
 """Admin pages for accounts (/admin/users): create officials and designers, reset a password,
 deactivate, list; bad input keeps what was typed and says what is wrong at the field."""
+
 from __future__ import annotations
 
 import re
@@ -39,15 +40,28 @@ def test_an_admin_creates_an_official_with_groups_and_county_who_then_logs_in(ap
     admin = as_user("admin")
     page = admin.get("/admin/users/new").get_data(as_text=True)
     assert 'value="unit:zrzyj"' in page and 'value="wg:jianping"' in page
-    response = admin.post("/admin/users/new", {
-        "username": "unit.zrzyj.li", "display_name": "李经办", "kind": "official",
-        "groups": ["unit:zrzyj", "head:zrzyj"], "county": "city", "email": "li@example.cn",
-        "password": GOOD, "password2": GOOD})
+    response = admin.post(
+        "/admin/users/new",
+        {
+            "username": "unit.zrzyj.li",
+            "display_name": "李经办",
+            "kind": "official",
+            "groups": ["unit:zrzyj", "head:zrzyj"],
+            "county": "city",
+            "email": "li@example.cn",
+            "password": GOOD,
+            "password2": GOOD,
+        },
+    )
     assert response.status_code == 200 and "已创建账号 unit.zrzyj.li" in response.get_data(as_text=True)
     with Session() as s:
         user = s.scalars(select(User).where(User.username == "unit.zrzyj.li")).one()
-        assert (user.kind, user.groups, user.county, user.email) == ("official", ["unit:zrzyj", "head:zrzyj"],
-                                                                     "city", "li@example.cn")
+        assert (user.kind, user.groups, user.county, user.email) == (
+            "official",
+            ["unit:zrzyj", "head:zrzyj"],
+            "city",
+            "li@example.cn",
+        )
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "user_created")).one()
         assert audit.actor == "admin" and audit.data["user"] == "unit.zrzyj.li"
     official = Browser(app.test_client()).login("unit.zrzyj.li", GOOD)
@@ -58,8 +72,10 @@ def test_an_admin_creates_an_official_with_groups_and_county_who_then_logs_in(ap
 
 def test_an_admin_creates_a_designer_with_a_generated_password_shown_once(app, as_user, Session):
     admin = as_user("admin")
-    response = admin.post("/admin/users/new", {"username": "designer.wang", "kind": "official",
-                                               "groups": ["designer", "wg:city"], "generate": "1"})
+    response = admin.post(
+        "/admin/users/new",
+        {"username": "designer.wang", "kind": "official", "groups": ["designer", "wg:city"], "generate": "1"},
+    )
     html = response.get_data(as_text=True)
     password = re.search(r'id="new-password">.*?<code>([^<]+)</code>', html, re.S).group(1)
     designer = Browser(app.test_client()).login("designer.wang", password)
@@ -70,8 +86,16 @@ def test_an_admin_creates_a_designer_with_a_generated_password_shown_once(app, a
 
 def test_bad_input_is_shown_at_the_field_with_the_typed_values_kept(as_user, Session):
     admin = as_user("admin")
-    form = {"username": "wg.kazuo.zhao", "display_name": "赵工作组", "kind": "official", "groups": ["wg:kazuo"],
-            "county": "kazuo", "email": "zhao@example.cn", "password": "zhitongche", "password2": "zhitongche"}
+    form = {
+        "username": "wg.kazuo.zhao",
+        "display_name": "赵工作组",
+        "kind": "official",
+        "groups": ["wg:kazuo"],
+        "county": "kazuo",
+        "email": "zhao@example.cn",
+        "password": "zhitongche",
+        "password2": "zhitongche",
+    }
     cases = [
         ({}, "f-password-error", "密码至少12位"),
         ({"password": "wg.kazuo.zhao-2026!", "password2": "wg.kazuo.zhao-2026!"}, "f-password-error", "不能包含用户名"),
@@ -109,8 +133,9 @@ def test_an_admin_resets_a_password_and_deactivates_and_reactivates(app, as_user
     assert admin.post(f"/admin/users/{user_id}/active", {"active": "1"}).status_code == 302
     assert _can_log_in(app, "leader.vice", GOOD)
     with Session() as s:
-        actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.actor == "admin")
-                                              .order_by(AuditEntry.id))]
+        actions = [
+            e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.actor == "admin").order_by(AuditEntry.id))
+        ]
     assert actions[-3:] == ["password_reset", "user_deactivated", "user_activated"]
 
 
@@ -130,11 +155,12 @@ def test_a_user_changes_their_own_password_under_the_policy(app, as_user):
     assert wrong.status_code == 422 and 'id="f-current-error"' in wrong.get_data(as_text=True)
     short = browser.post("/account/password", {"current": "zhitongche", "new": "short", "new2": "short"})
     assert short.status_code == 422 and 'id="f-new-error"' in short.get_data(as_text=True)
-    named = browser.post("/account/password", {"current": "zhitongche", "new": "unit.zrzyj forever and ever",
-                                               "new2": "unit.zrzyj forever and ever"})
+    named = browser.post(
+        "/account/password",
+        {"current": "zhitongche", "new": "unit.zrzyj forever and ever", "new2": "unit.zrzyj forever and ever"},
+    )
     assert named.status_code == 422 and "不能包含用户名" in named.get_data(as_text=True)
-    ok = browser.post("/account/password", {"current": "zhitongche", "new": GOOD, "new2": GOOD},
-                      follow_redirects=True)
+    ok = browser.post("/account/password", {"current": "zhitongche", "new": GOOD, "new2": GOOD}, follow_redirects=True)
     assert ok.status_code == 200 and "密码已修改" in ok.get_data(as_text=True)
     assert _can_log_in(app, "unit.zrzyj", GOOD) and not _can_log_in(app, "unit.zrzyj", "zhitongche")
 

@@ -1,4 +1,5 @@
 """Every role tries other people's cases, tasks and files by id and gets 403 or 404."""
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,9 @@ def world(app, as_user, start_case, Session):
     wg = as_user("wg.jianping")
     intake = ready_task(Session, a, "intake")
     assert wg.post(f"/tasks/{intake}", {**INTAKE_OK, "action": "complete"}).status_code == 302
-    r = wg.post(f"/cases/{a}/attachments", {"file": (io.BytesIO(b"%PDF-1.4 x"), "批复.pdf")},
-                content_type="multipart/form-data")
+    r = wg.post(
+        f"/cases/{a}/attachments", {"file": (io.BytesIO(b"%PDF-1.4 x"), "批复.pdf")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 302
     from sqlalchemy import select
 
@@ -28,26 +30,34 @@ def world(app, as_user, start_case, Session):
 
     with Session() as s:
         file_a = s.scalars(select(Attachment).where(Attachment.instance_id == a)).one().id
-    return {"a": a, "b": b, "file_a": file_a, "handle_a": ready_task(Session, a, "handle"),
-            "intake_b": ready_task(Session, b, "intake")}
+    return {
+        "a": a,
+        "b": b,
+        "file_a": file_a,
+        "handle_a": ready_task(Session, a, "handle"),
+        "intake_b": ready_task(Session, b, "intake"),
+    }
 
 
 def _status(browser, url):
     return browser.get(url).status_code
 
 
-@pytest.mark.parametrize("user,sees_a,sees_b", [
-    ("wg.city", True, True),            # the city working group sees every case
-    ("leader.mayor", True, True),       # so do the city leaders
-    ("wg.jianping", True, False),       # a county WG: its county only
-    ("leader.jianping", True, False),
-    ("wg.shuangta", False, True),
-    ("unit.zrzyj", True, False),        # lead unit of A
-    ("head.zrzyj", True, False),
-    ("unit.fgw", True, False),          # cooperating unit of A
-    ("unit.sthjj", False, False),       # an unrelated unit
-    ("head.gdgs", False, False),
-])
+@pytest.mark.parametrize(
+    "user,sees_a,sees_b",
+    [
+        ("wg.city", True, True),  # the city working group sees every case
+        ("leader.mayor", True, True),  # so do the city leaders
+        ("wg.jianping", True, False),  # a county WG: its county only
+        ("leader.jianping", True, False),
+        ("wg.shuangta", False, True),
+        ("unit.zrzyj", True, False),  # lead unit of A
+        ("head.zrzyj", True, False),
+        ("unit.fgw", True, False),  # cooperating unit of A
+        ("unit.sthjj", False, False),  # an unrelated unit
+        ("head.gdgs", False, False),
+    ],
+)
 def test_officials_see_cases_of_their_scope(world, as_user, user, sees_a, sees_b):
     b = as_user(user)
     assert (_status(b, f"/cases/{world['a']}") == 200) is sees_a
@@ -107,8 +117,13 @@ def test_officials_cannot_use_the_portal(world, as_user):
 
 def test_anonymous_is_sent_to_login(app, world):
     client = app.test_client()
-    for url in (f"/cases/{world['a']}", "/inbox", f"/files/{world['file_a']}", f"/portal/cases/{world['a']}",
-                f"/tasks/{world['handle_a']}"):
+    for url in (
+        f"/cases/{world['a']}",
+        "/inbox",
+        f"/files/{world['file_a']}",
+        f"/portal/cases/{world['a']}",
+        f"/tasks/{world['handle_a']}",
+    ):
         r = client.get(url)
         assert r.status_code == 302 and "/login" in r.headers["Location"]
 

@@ -1,6 +1,7 @@
 """Accounts in a real browser: an administrator creates an official on /admin/users/new (the
 policy's message at the field, what was typed kept), who then logs in and changes the password.
 Screenshots in test-artifacts/web/<test>/."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,7 @@ pytestmark = pytest.mark.browser
 GOOD = "tall pines by the river"
 
 
-def test_an_admin_creates_an_official_who_logs_in_and_changes_the_password(live_server, login_page, browser,
-                                                                           shots):
+def test_an_admin_creates_an_official_who_logs_in_and_changes_the_password(live_server, login_page, browser, shots):
     admin = login_page("admin")
     admin.click("#nav-users")
     expect(admin.locator("#user-table")).to_contain_text("wg.city")
@@ -26,8 +26,10 @@ def test_an_admin_creates_an_official_who_logs_in_and_changes_the_password(live_
     expect(admin.locator("#f-password-error")).to_contain_text("密码至少12位")
     expect(admin.locator("#f-username")).to_have_value("unit.fgw.sun")  # typed input kept
     expect(admin.locator("#f-display_name")).to_have_value("孙经办")
-    assert admin.eval_on_selector("#f-groups", "s => [...s.selectedOptions].map(o => o.value)") == \
-        ["unit:fgw", "head:fgw"]
+    assert admin.eval_on_selector("#f-groups", "s => [...s.selectedOptions].map(o => o.value)") == [
+        "unit:fgw",
+        "head:fgw",
+    ]
     shots(admin, "policy-message")
     admin.fill("#f-password", GOOD)
     admin.fill("#f-password2", GOOD)

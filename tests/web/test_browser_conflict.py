@@ -2,6 +2,7 @@
 and both submit (issue 13, item 5): the first is done; the second is told who did it and
 when, and finds what it typed kept to copy from — no 404, no 500. Both databases (the
 ``db_engine`` fixture), screenshots in test-artifacts/web/<test>/."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ def intake_case(real_app, Session, engine, clock):
     return Case(Session, engine, clock, case_no)
 
 
-def test_the_second_of_two_browsers_is_told_who_and_when_and_keeps_its_text(real_server, login_page, shots,
-                                                                             intake_case):
+def test_the_second_of_two_browsers_is_told_who_and_when_and_keeps_its_text(
+    real_server, login_page, shots, intake_case
+):
     url = f"{real_server}/tasks/{intake_case.task('受理审查', 'wg:city').id}"
     first, second = login_page("wg.city"), login_page("wg.city2")
     for page in (first, second):

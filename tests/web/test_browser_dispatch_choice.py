@@ -2,6 +2,7 @@
 a choice group is not given, even when a rule suggested it. The dispatch form pre-ticks the
 cooperating units of the rule ``category → units``; a browser sends nothing for a group with
 every box unticked, and that must mean "no cooperating unit", not "keep the suggestion"."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,14 +15,23 @@ from webapp import formrender
 from .conftest import ENT1
 
 CHOICES = {
-    "type": "object", "required": ["must"],
+    "type": "object",
+    "required": ["must"],
     "properties": {
         "units": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
         "must": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 1},
         "fixed": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
         "picked": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
-        "rows": {"type": "array", "items": {"type": "object", "properties": {
-            "x": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string", "enum": ["t"]}}}}},
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "x": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string", "enum": ["t"]}},
+                },
+            },
+        },
     },
 }
 CHOICES_UI = {"fixed": {"ui:readonly": True}, "picked": {"ui:widget": "select"}}
@@ -35,7 +45,6 @@ def test_an_unticked_choice_group_is_an_empty_list():
     assert data == {"units": [], "picked": [], "rows": [{"x": "one", "tags": []}]}
     data = formrender.parse(CHOICES, CHOICES_UI, MultiDict([("units", "b"), ("must", "a")]))
     assert data["units"] == ["b"] and data["must"] == ["a"]
-
 
 
 @pytest.fixture

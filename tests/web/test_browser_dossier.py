@@ -3,6 +3,7 @@ enterprise supplies material, the lead unit is sent back by its head, the case g
 with two decision items, the enterprise is dissatisfied — and at every step the exact words typed
 at the earlier steps are on the next person's task page (above the form), while the enterprise
 never reads an internal note: not on its pages, not from the API."""
+
 from __future__ import annotations
 
 import json
@@ -207,8 +208,24 @@ def test_every_step_sees_what_was_written_before(real_server, login_page, shots,
     # the closed case: the officials' dossier holds everything, by step and round
     wg.goto(wg.base + f"/cases/{case_id}")
     dossier = wg.locator("#dossier")
-    for text in [DESCRIPTION, MATERIAL_NOTE, DISPATCH_NOTE, DRAFT_1, DRAFT_2, SEND_BACK, ESCALATION, INSTRUCTION,
-                 ITEM_1, ITEM_2, REPORT_1, REPORT_2, VISIT, EXPLANATION, "市自然资源局", "2026年3月4日"]:
+    for text in [
+        DESCRIPTION,
+        MATERIAL_NOTE,
+        DISPATCH_NOTE,
+        DRAFT_1,
+        DRAFT_2,
+        SEND_BACK,
+        ESCALATION,
+        INSTRUCTION,
+        ITEM_1,
+        ITEM_2,
+        REPORT_1,
+        REPORT_2,
+        VISIT,
+        EXPLANATION,
+        "市自然资源局",
+        "2026年3月4日",
+    ]:
         expect(dossier).to_contain_text(text)
     expect(dossier.locator("[data-step=Task_head_review]")).to_have_count(2)
     expect(dossier.locator("[data-step=Task_head_review]").nth(1)).to_contain_text("第2轮")
@@ -226,15 +243,19 @@ def test_every_step_sees_what_was_written_before(real_server, login_page, shots,
     shots(ent, "ent-dossier")
 
     # ... nor from the API
+    from sqlalchemy import select
+
     from engine.models import User
     from engine.tokens import create_token
-    from sqlalchemy import select
 
     with Session.begin() as session:
         _row, secret = create_token(session, session.scalars(select(User).where(User.username == "ent.demo1")).one())
     headers = {"Authorization": f"Bearer {secret}"}
-    for path in (f"/api/v1/cases/{case_id}/dossier", f"/api/v1/cases/{case_id}/timeline?per_page=100",
-                 f"/api/v1/instances/{case_id}/history?per_page=100"):
+    for path in (
+        f"/api/v1/cases/{case_id}/dossier",
+        f"/api/v1/cases/{case_id}/timeline?per_page=100",
+        f"/api/v1/instances/{case_id}/history?per_page=100",
+    ):
         response = ent.request.get(real_server + path, headers=headers)
         assert response.status == 200, path
         text = json.dumps(response.json(), ensure_ascii=False)

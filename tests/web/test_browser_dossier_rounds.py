@@ -2,6 +2,7 @@
 second 受理审查 starts empty with the first round's request shown above it; 修改办理结果 starts
 from the draft it revises; the dossier in English with multi-line text on its lines and no
 blank boxes; a long case's dossier folded, one click from the rest."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,7 +31,9 @@ def case(real_app, Session, engine, clock) -> Case:
 
 
 def test_rounds_english_lines_and_folding(real_server, login_page, shots, case):
-    case.complete("受理审查", "wg:city", {"intake_decision": "need_material", "material_request": REQUEST}, actor="wg.city")
+    case.complete(
+        "受理审查", "wg:city", {"intake_decision": "need_material", "material_request": REQUEST}, actor="wg.city"
+    )
     case.message("material_supplied", {"material_note": "红线图已上传。"}, actor="ent.demo1")
 
     # the second 受理审查: nothing decided, nothing typed; the first request above the form, on its lines
@@ -45,8 +48,18 @@ def test_rounds_english_lines_and_folding(real_server, login_page, shots, case):
     wg.click("#complete")
     expect(wg.locator(".flash-ok")).to_be_visible()
 
-    case.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "coop_units": [],
-                                       "mode": "快速办", "dispatch_note": NOTE}, actor="wg.city")
+    case.complete(
+        "分级交办",
+        "wg:city",
+        {
+            "dispatch_action": "dispatch",
+            "lead_unit": "zrzyj",
+            "coop_units": [],
+            "mode": "快速办",
+            "dispatch_note": NOTE,
+        },
+        actor="wg.city",
+    )
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": DRAFT, "solved": False}, actor="unit.zrzyj")
     case.complete("负责人审核", "head:zrzyj", {"head_decision": "redo", "head_reason": REASON}, actor="head.zrzyj")
 
@@ -65,7 +78,10 @@ def test_rounds_english_lines_and_folding(real_server, login_page, shots, case):
     expect(dossier.locator("[data-step=Task_intake]").nth(1)).to_contain_text("round 2")
     expect(dossier.locator("[data-step=material_supplied] strong")).to_have_text("Additional material")
     expect(dossier.locator("[data-step=Task_head_review] strong")).to_have_text("Head's review")
-    assert dossier.locator("[data-step=Task_dispatch] dd.long").inner_text() == "请市自然资源局牵头。\n\n三日内报送办理方案。"
+    assert (
+        dossier.locator("[data-step=Task_dispatch] dd.long").inner_text()
+        == "请市自然资源局牵头。\n\n三日内报送办理方案。"
+    )
     for dd in dossier.locator("dd").all():
         assert dd.inner_text().strip(), "an empty value box in the dossier"
     expect(wg.locator("h1")).not_to_contain_text("受理审查")
@@ -73,11 +89,16 @@ def test_rounds_english_lines_and_folding(real_server, login_page, shots, case):
     wg.click("#lang-switch")
 
     # a long case: 12 more rounds of material; the case page folds the earlier steps
-    case.complete("修改办理结果", "unit:zrzyj", {"handling_result": DRAFT + "三月底办结。", "solved": True}, actor="unit.zrzyj")
+    case.complete(
+        "修改办理结果", "unit:zrzyj", {"handling_result": DRAFT + "三月底办结。", "solved": True}, actor="unit.zrzyj"
+    )
     for n in range(8):
-        case.complete("负责人审核", "head:zrzyj", {"head_decision": "redo", "head_reason": f"第{n + 2}次退回"},
-                      actor="head.zrzyj")
-        case.complete("修改办理结果", "unit:zrzyj", {"handling_result": f"第{n + 3}稿", "solved": True}, actor="unit.zrzyj")
+        case.complete(
+            "负责人审核", "head:zrzyj", {"head_decision": "redo", "head_reason": f"第{n + 2}次退回"}, actor="head.zrzyj"
+        )
+        case.complete(
+            "修改办理结果", "unit:zrzyj", {"handling_result": f"第{n + 3}稿", "solved": True}, actor="unit.zrzyj"
+        )
     wg.goto(f"{real_server}/cases/{case.instance().id}")
     expect(wg.locator("#dossier-folded")).to_contain_text("较早的")
     expect(dossier.locator(".dossier-step")).to_have_count(13)

@@ -4,6 +4,7 @@ accepts and dispatches; the lead unit drafts while the cooperating unit gives it
 the unit head asks for escalation; the mayor chooses a 专题会议; the working group records
 the minutes with two decision items; each unit reports its item; the working group
 accepts the result; the enterprise answers the return visit; the case is archived."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,13 @@ def test_full_case_with_meeting(real_server, login_page, shots, tmp_path):
     # 1. the enterprise submits its problem online
     ent = login_page("ent.demo1")
     shots(ent, "ent-home")
-    fill_problem(ent, title="新建厂房用地预审迟迟未批", description="我公司新建厂房项目已提交用地预审材料两个月，尚未得到答复。",
-                 help_wanted="请协调尽快完成用地预审", files=[material])
+    fill_problem(
+        ent,
+        title="新建厂房用地预审迟迟未批",
+        description="我公司新建厂房项目已提交用地预审材料两个月，尚未得到答复。",
+        help_wanted="请协调尽快完成用地预审",
+        files=[material],
+    )
     shots(ent, "ent-submit-filled")
     ent.click("#submit")
     expect(ent.locator(".flash-ok")).to_contain_text("ZTC-")

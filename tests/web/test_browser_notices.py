@@ -1,5 +1,6 @@
 """The notification centre in a real browser: the header shows the unread count, the list leads to
 the task, marking all read clears the badge. Screenshots in test-artifacts/web/<test>/."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_the_header_counts_unread_notices_and_the_centre_leads_to_the_task(live_server, login_page, start_case,
-                                                                          shots):
+def test_the_header_counts_unread_notices_and_the_centre_leads_to_the_task(live_server, login_page, start_case, shots):
     start_case(title="厂房用地手续办理")
     start_case(title="供电增容")
     page = login_page("wg.jianping")

@@ -2,6 +2,7 @@
 withdrawing a case (a confirmation dialog from app.js, no inline script: the CSP would block
 it), adding material when the working group asks for it, and answering the return visit.
 Screenshots in test-artifacts/web/<test>/."""
+
 from __future__ import annotations
 
 import pytest
@@ -111,8 +112,9 @@ def test_enterprise_adds_material_when_asked(real_server, login_page, shots, ent
 def test_enterprise_answers_the_return_visit(real_server, login_page, shots, ent1_case):
     case = ent1_case(urgency="特急", category="融资贷款")
     case.complete("受理审查", CITY_WG, {"intake_decision": "accept"})
-    case.complete("分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "jrfzj", "coop_units": [],
-                                    "mode": "马上办"})
+    case.complete(
+        "分级交办", CITY_WG, {"dispatch_action": "dispatch", "lead_unit": "jrfzj", "coop_units": [], "mode": "马上办"}
+    )
     case.complete("拟办办理结果", "unit:jrfzj", {"handling_result": "贷款已审批发放", "solved": True})
     case.complete("负责人审核", "head:jrfzj", {"head_decision": "submit"})
     case.complete("结果审核", CITY_WG, {"review_decision": "accept"})

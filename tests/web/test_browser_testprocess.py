@@ -1,7 +1,7 @@
 """Browser tests on the small test process (tests/web/data/webcase.bpmn): a case from the
 portal through the inbox to the return visit, form-error retention, inbox filters."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
@@ -121,8 +121,12 @@ def test_form_errors_keep_what_was_typed(login_page, shots, start_case, Session)
     assert wg.is_checked("input[name=mode][value=监督办]")
     assert wg.is_checked("input[name=coop_units][value=zjj]")
     assert wg.is_checked("#f-leader_attention")
-    for field, message in (("amount", "类型不正确"), ("opinion", "至少需要4个字符"), ("deadline", "必填"),
-                           ("actions.0.unit", "必填")):
+    for field, message in (
+        ("amount", "类型不正确"),
+        ("opinion", "至少需要4个字符"),
+        ("deadline", "必填"),
+        ("actions.0.unit", "必填"),
+    ):
         expect(wg.locator(f"[data-field='{field}'] .error-msg")).to_contain_text(message)
     # save a draft, leave, come back: the draft is there
     wg.fill("#f-amount", "12")
@@ -149,9 +153,11 @@ def test_inbox_filters_tabs_and_markers(login_page, shots, start_case, clock, Se
     second = start_case(category="融资贷款", title="贷款展期")
     third = start_case(county="city", category="环评手续", title="环评审批")
     with Session.begin() as session:  # deadlines: overdue, due tomorrow, in two weeks
-        for instance_id, due, mode in ((first, "2026-03-01T09:00:00+00:00", "马上办"),
-                                       (second, "2026-03-03T09:00:00+00:00", "快速办"),
-                                       (third, "2026-03-16T09:00:00+00:00", "监督办")):
+        for instance_id, due, mode in (
+            (first, "2026-03-01T09:00:00+00:00", "马上办"),
+            (second, "2026-03-03T09:00:00+00:00", "快速办"),
+            (third, "2026-03-16T09:00:00+00:00", "监督办"),
+        ):
             task = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).one()
             import datetime as dt
 
@@ -163,7 +169,7 @@ def test_inbox_filters_tabs_and_markers(login_page, shots, start_case, clock, Se
     shots(wg, "inbox-all")
     rows = wg.locator("tr.task-row")
     expect(rows).to_have_count(3)
-    expect(rows.nth(0)).to_have_class("task-row marker-red")      # sorted by due date
+    expect(rows.nth(0)).to_have_class("task-row marker-red")  # sorted by due date
     expect(rows.nth(1)).to_have_class("task-row marker-yellow")
     expect(rows.nth(2)).to_have_class("task-row marker-none")
     expect(wg.locator("[data-tab=all] .count")).to_have_text("3")

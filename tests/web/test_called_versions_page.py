@@ -1,4 +1,5 @@
 """The case page shows which version of a called process a call used (issue 15 item 4)."""
+
 from __future__ import annotations
 
 from tests.scenarios.test_call_binding import CALLER, callee, start_and_reach_call

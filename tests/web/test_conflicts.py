@@ -8,6 +8,7 @@ there two "simultaneous" requests run one after the other. PostgreSQL runs them 
 each request of a race waits, after reading the task as ready, until the other has read it
 too (``both_read_first``), so the race is real every time, not only when the timing happens.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,16 +80,20 @@ def test_the_second_completion_is_told_who_and_when_and_keeps_its_input(as_user,
         assert s.get(HumanTask, task_id).completed_by == "wg.city"
 
 
-def test_two_completions_at_once_one_wins_the_other_sees_who(as_user, start_case, Session, engine, db_engine,
-                                                            monkeypatch):
+def test_two_completions_at_once_one_wins_the_other_sees_who(
+    as_user, start_case, Session, engine, db_engine, monkeypatch
+):
     task_id = ready_task(Session, start_case(), "intake")
     people = {"wg.city": as_user("wg.city"), "wg.city2": as_user("wg.city2")}
     for b in people.values():
         b.get(f"/tasks/{task_id}")
     both_read_first(monkeypatch, db_engine, engine, "load")
-    results = at_once(*[lambda u=u, b=b: b.post(f"/tasks/{task_id}", {**INTAKE_OK, "opinion": f"{u} 的意见",
-                                                                      "action": "complete"})
-                        for u, b in people.items()])
+    results = at_once(
+        *[
+            lambda u=u, b=b: b.post(f"/tasks/{task_id}", {**INTAKE_OK, "opinion": f"{u} 的意见", "action": "complete"})
+            for u, b in people.items()
+        ]
+    )
     assert sorted(r.status_code for r in results) == [302, 409], [text_of(r)[:300] for r in results]
     winner, loser = (u for u, _ in sorted(zip(people, results), key=lambda p: p[1].status_code))
     page = text_of(next(r for r in results if r.status_code == 409))

@@ -1,5 +1,6 @@
 """Issue 14: files have the internal/public flag too — a case-page file marked internal is not
 listed for, nor downloadable by, the enterprise; an unmarked one is."""
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,9 @@ def test_an_internal_case_file_stays_with_the_officials(app, as_user, start_case
 
     case = start_case()
     wg = as_user("wg.jianping")
-    assert wg.post(f"/tasks/{ready_task(Session, case, 'intake')}", {**INTAKE_OK, "action": "complete"}).status_code == 302
+    assert (
+        wg.post(f"/tasks/{ready_task(Session, case, 'intake')}", {**INTAKE_OK, "action": "complete"}).status_code == 302
+    )
     for name, internal in (("批复.pdf", None), ("内部研判.pdf", "1")):
         form = {"file": (io.BytesIO(b"%PDF-1.4 x"), name), **({"internal": internal} if internal else {})}
         assert wg.post(f"/cases/{case}/attachments", form, content_type="multipart/form-data").status_code == 302

@@ -1,5 +1,6 @@
 """English mode: the project's forms show English labels, help and choices from their UI
 schemas (``ui:title_en``, ``ui:help_en``, ``ui:enumNames_en``); the JSON Schemas stay Chinese."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def test_every_field_has_an_english_title(form):
     assert "x-title-en" not in json.dumps(schema)
 
 
-ALL_FORMS = sorted(p.name[:-len(".schema.json")] for p in (ROOT / "forms").glob("*.schema.json"))
+ALL_FORMS = sorted(p.name[: -len(".schema.json")] for p in (ROOT / "forms").glob("*.schema.json"))
 
 
 def _untranslated(props: dict, ui: dict, where: str) -> list[str]:
@@ -64,14 +65,21 @@ def english(app, username) -> Browser:
 
 
 def test_the_submit_form_and_the_intake_form_in_english(real_app, Session, engine):
-    from tests.scenarios.driver import submission
-
     from engine import cases
+    from tests.scenarios.driver import submission
 
     ent = english(real_app, "ent.demo1")
     html = ent.get("/portal/submit").get_data(as_text=True)
-    for label in ("Problem category", "Title", "Description", "Help wanted", "Urgency", "Very urgent",
-                  "Land approval", "Kazuo County"):
+    for label in (
+        "Problem category",
+        "Title",
+        "Description",
+        "Help wanted",
+        "Urgency",
+        "Very urgent",
+        "Land approval",
+        "Kazuo County",
+    ):
         assert label in html, label
     assert "问题类别" not in html and "希望解决的事项" not in html
 

@@ -1,6 +1,7 @@
 """The form renderer escapes every attribute and text (issue 16 item 9): a designer's property
 name, title, placeholder, option or accept list carrying ``"><script>`` renders as text, never
 as an element — checked by parsing the rendered HTML (the standard library's HTMLParser)."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -28,7 +29,8 @@ def _parse(html: str) -> _Elements:
 
 
 SCHEMA = {
-    "type": "object", "required": [EVIL],
+    "type": "object",
+    "required": [EVIL],
     "properties": {
         EVIL: {"type": "string", "title": EVIL, "description": EVIL},
         "choice" + EVIL: {"type": "string", "enum": [EVIL], "enumNames": [EVIL]},
@@ -39,19 +41,29 @@ SCHEMA = {
         "note": {"type": "string", "maxLength": 2000},
     },
 }
-UI = {EVIL: {"ui:placeholder": EVIL}, "attachments": {"ui:options": {"accept": EVIL}},
-      "note": {"ui:options": {"rows": EVIL}}}
+UI = {
+    EVIL: {"ui:placeholder": EVIL},
+    "attachments": {"ui:options": {"accept": EVIL}},
+    "note": {"ui:options": {"rows": EVIL}},
+}
 
 
 def test_hostile_names_and_labels_never_become_elements():
-    html = str(Renderer(SCHEMA, UI, attachment_url=lambda i: f"/files/{i}", attachment_name=lambda i: EVIL).render(
-        {EVIL: EVIL, "attachments": ["7"], "many": [EVIL]}, {EVIL: EVIL, "": EVIL}))
+    html = str(
+        Renderer(SCHEMA, UI, attachment_url=lambda i: f"/files/{i}", attachment_name=lambda i: EVIL).render(
+            {EVIL: EVIL, "attachments": ["7"], "many": [EVIL]}, {EVIL: EVIL, "": EVIL}
+        )
+    )
     found = _parse(html)
     assert "script" not in found.tags and "img" not in found.tags, found.tags
     assert not [name for name, _value in found.attrs if name.startswith("on")]
     # the hostile text is all there, as text and as whole attribute values
-    assert (("name", EVIL) in found.attrs and ("id", "f-" + EVIL) in found.attrs
-            and ("placeholder", EVIL) in found.attrs and ("accept", EVIL) in found.attrs)
+    assert (
+        ("name", EVIL) in found.attrs
+        and ("id", "f-" + EVIL) in found.attrs
+        and ("placeholder", EVIL) in found.attrs
+        and ("accept", EVIL) in found.attrs
+    )
     assert ("data-field", "rows" + EVIL + ".0." + EVIL) in found.attrs
     assert ("rows", "4") in found.attrs  # a non-number rows option falls back
 
@@ -61,8 +73,11 @@ def test_the_designer_preview_escapes_a_hostile_property_name(as_user):
 
     designer = as_user("designer")
     designer.get("/designer/")
-    response = designer.client.post("/designer/forms/preview.json", headers={"X-CSRFToken": designer.token},
-                                    json={"schema": json.dumps({"type": "object", "properties": {EVIL: {"type": "string"}}})})
+    response = designer.client.post(
+        "/designer/forms/preview.json",
+        headers={"X-CSRFToken": designer.token},
+        json={"schema": json.dumps({"type": "object", "properties": {EVIL: {"type": "string"}}})},
+    )
     body = response.get_json()
     assert body["ok"] is True
     found = _parse(body["html"])

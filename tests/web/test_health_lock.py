@@ -1,6 +1,7 @@
 """/healthz never waits for a lock (issue 16 item 3): while another connection holds the
 write lock (SQLite) or a write transaction (PostgreSQL), a logged-in health check still
 answers, with the database and the worker's heartbeat read."""
+
 from __future__ import annotations
 
 from sqlalchemy import update

@@ -1,5 +1,6 @@
 """Ids in URLs beyond BIGINT do not match (webapp.converters replaces Flask's ``int``): a 404,
 never a database overflow (a 500 on PostgreSQL)."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,12 @@ def test_the_biggest_bigint_still_matches(as_user):
 @pytest.mark.parametrize("huge", [HUGE, HUGER])
 def test_the_api_answers_404_in_its_error_shape(huge, api):  # noqa: F811
     client = api("admin")
-    for url in (f"/api/v1/instances/{huge}", f"/api/v1/tasks/{huge}", f"/api/v1/incidents/{huge}",
-                f"/api/v1/cases/{huge}"):
+    for url in (
+        f"/api/v1/instances/{huge}",
+        f"/api/v1/tasks/{huge}",
+        f"/api/v1/incidents/{huge}",
+        f"/api/v1/cases/{huge}",
+    ):
         assert_error(client.get(url), 404, "not_found")
     assert_error(client.post(f"/api/v1/instances/{huge}/suspend"), 404, "not_found")
 

@@ -1,5 +1,6 @@
 """Issue 17: one intake (engine/cases.py) behind the portal and the API, and statistics refused
 with the project's NotAllowed. Every submission goes to the real case process (processes/)."""
+
 from __future__ import annotations
 
 import html
@@ -32,8 +33,10 @@ def _case_numbers(Session) -> list[str]:
 
 def test_two_portal_submissions_at_once_get_two_numbers(as_user, Session, case_process):
     first, second = as_user("ent.demo1"), as_user("ent.demo2")
-    forms = [{**SUBMISSION, "submission_key": _form_key(first)},
-             {**SUBMISSION, "title": "另一家企业的问题", "submission_key": _form_key(second)}]
+    forms = [
+        {**SUBMISSION, "submission_key": _form_key(first)},
+        {**SUBMISSION, "title": "另一家企业的问题", "submission_key": _form_key(second)},
+    ]
     results = at_once(lambda: first.post("/portal/submit", forms[0]), lambda: second.post("/portal/submit", forms[1]))
     assert [r.status_code for r in results] == [302, 302]
     assert results[0].headers["Location"] != results[1].headers["Location"]
@@ -54,8 +57,9 @@ def _portal_errors(ent, form: dict) -> dict[str, str]:
     return errors
 
 
-@pytest.mark.parametrize("bad", [{"mobile": "12345"}, {"title": ""}, {"urgency": "明天就要"}],
-                         ids=["mobile", "missing-title", "urgency"])
+@pytest.mark.parametrize(
+    "bad", [{"mobile": "12345"}, {"title": ""}, {"urgency": "明天就要"}], ids=["mobile", "missing-title", "urgency"]
+)
 def test_the_api_refuses_a_bad_field_as_the_portal_does(app, as_user, Session, case_process, bad):
     form = {k: v for k, v in {**SUBMISSION, **bad}.items() if v != ""}
     portal = _portal_errors(as_user("ent.demo1"), form)
@@ -118,7 +122,6 @@ def test_a_case_process_started_by_hand_is_numbered_like_any_case(Session, engin
     data = {**SUBMISSION, "enterprise_name": "朝阳示范新材料有限公司", "uscc": ENT1, "source": "phone"}
     with Session.begin() as session:
         item = startforms.one(session, engine, "ztc_case", frozenset({"wg:city"}))
-        with pytest.raises(FormValidationError):
-            with session.begin_nested():
-                cases.start_by_hand(session, engine, item, {**data, "mobile": "1"}, "wg.city")
+        with pytest.raises(FormValidationError), session.begin_nested():
+            cases.start_by_hand(session, engine, item, {**data, "mobile": "1"}, "wg.city")
         assert cases.start_by_hand(session, engine, item, data, "wg.city").business_key == "ZTC-2026-0001"

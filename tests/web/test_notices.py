@@ -1,5 +1,6 @@
 """The notification centre: the unread count in the header, the list, following a notice to its
 task (marks it read), mark read one and all; nobody reads another person's notices."""
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,7 @@ def test_mark_all_read_and_only_unread(as_user, start_case, Session, clock):
 def test_nobody_reads_or_marks_another_persons_notice(as_user, start_case, Session, clock):
     start_case()
     _worker_pass(Session, clock)
-    notice_id, = _notice_ids(Session, "wg.jianping")
+    (notice_id,) = _notice_ids(Session, "wg.jianping")
     other = as_user("ent.demo1")
     assert other.get(f"/notices/{notice_id}").status_code == 404
     assert other.post(f"/notices/{notice_id}/read").status_code == 404

@@ -1,4 +1,5 @@
 """Log-in, CSRF, cookies, registration, health, languages, error pages, form rendering."""
+
 from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
@@ -34,8 +35,15 @@ def test_every_form_needs_a_csrf_token(app, as_user):
 def test_enterprise_registration_checks_the_credit_code(app):
     b = Browser(app.test_client())
     b.get("/register")
-    form = {"name": "朝阳新企业有限公司", "uscc": "91211300MA0CY00010", "phone": "13900001111", "county": "kazuo",
-            "username": "newco", "password": "kiln maple orbit", "password2": "kiln maple orbit"}
+    form = {
+        "name": "朝阳新企业有限公司",
+        "uscc": "91211300MA0CY00010",
+        "phone": "13900001111",
+        "county": "kazuo",
+        "username": "newco",
+        "password": "kiln maple orbit",
+        "password2": "kiln maple orbit",
+    }
     r = b.post("/register", form)
     assert r.status_code == 422
     text = r.get_data(as_text=True)
@@ -84,7 +92,8 @@ def test_secret_key_is_shared_through_var(tmp_path):
 
 
 SCHEMA = {
-    "type": "object", "required": ["n"],
+    "type": "object",
+    "required": ["n"],
     "properties": {
         "n": {"type": "integer", "title": "数量"},
         "units": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
@@ -96,12 +105,26 @@ SCHEMA = {
 
 
 def test_formrender_round_trip():
-    form = MultiDict([("n", "12a"), ("units", "a"), ("units", "b"), ("ok.__present", "1"),
-                      ("rows.3.x", "third"), ("rows.1.x", "first"), ("rows.2.x", ""),
-                      ("attachments.__keep", "7|a.pdf")])
+    form = MultiDict(
+        [
+            ("n", "12a"),
+            ("units", "a"),
+            ("units", "b"),
+            ("ok.__present", "1"),
+            ("rows.3.x", "third"),
+            ("rows.1.x", "first"),
+            ("rows.2.x", ""),
+            ("attachments.__keep", "7|a.pdf"),
+        ]
+    )
     data = formrender.parse(SCHEMA, {}, form)
-    assert data == {"n": "12a", "units": ["a", "b"], "ok": False, "rows": [{"x": "first"}, {"x": "third"}],
-                    "attachments": ["7"]}
+    assert data == {
+        "n": "12a",
+        "units": ["a", "b"],
+        "ok": False,
+        "rows": [{"x": "first"}, {"x": "third"}],
+        "attachments": ["7"],
+    }
     html = formrender.Renderer(SCHEMA, {}).render(data, {"n": "类型不正确", "rows.1.x": "太短"})
     assert 'value="12a"' in html and "类型不正确" in html and 'name="rows.1.x"' in html and "太短" in html
     assert 'value="7|#7"' in html or "7|" in html

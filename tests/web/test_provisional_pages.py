@@ -1,6 +1,7 @@
 """Provisional deadlines on the pages and the API, the calendar warning and the admin
 calendar page (issue 13, item 6). The clock stands at 2026-12-31: the next working day is
 in 2027, a year the official calendar does not cover yet."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ def new_year_case(real_app, Session, engine, clock):
     clock.set(beijing("2026-12-31", "09:00"))
     case = submit(Session, engine, clock, county="city", category="土地批复")
     case.complete("受理审查", "wg:city", {"intake_decision": "accept"})
-    case.complete("分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "mode": "快速办",
-                                       "coop_units": []})
+    case.complete(
+        "分级交办", "wg:city", {"dispatch_action": "dispatch", "lead_unit": "zrzyj", "mode": "快速办", "coop_units": []}
+    )
     return case
 
 
@@ -83,8 +85,10 @@ def test_admins_enter_the_calendar_and_every_process_uses_it(real_app, Session, 
     assert "2027-01-01 元旦\n\n2027-02-30\n2027-02-11</textarea>" in page
     assert other.test_client().get("/healthz").get_json()["calendar"]["state"] == "warning"  # nothing saved
 
-    r = admin.post("/admin/calendar/2027", {"holidays": "2027-01-01 元旦\n2027-02-11\n2027-02-12",
-                                            "workdays": "2027-02-06  # 周六上班"})
+    r = admin.post(
+        "/admin/calendar/2027",
+        {"holidays": "2027-01-01 元旦\n2027-02-11\n2027-02-12", "workdays": "2027-02-06  # 周六上班"},
+    )
     assert r.status_code == 302
     # the other process picks it up at its next request, without a restart
     assert other.test_client().get("/healthz").get_json()["calendar"] == {"state": "ok"}

@@ -3,6 +3,7 @@ connection holds the write lock (SQLite: BEGIN IMMEDIATE) or a write transaction
 (PostgreSQL), the inbox, a case page, the API task list and a case's API state answer;
 writing requests work again once it is released; a read request that must write (a
 session's last-seen time, an idle session ended) still succeeds."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -33,8 +34,11 @@ class HeldWriteLock:
 
     def __enter__(self):
         with self.db_engine.begin() as conn:  # a row to update, so PostgreSQL holds a row lock too
-            conn.execute(WorkerHeartbeat.__table__.insert().values(
-                worker_id="w-lock", last_seen=self.clock.now(), started_at=self.clock.now()))
+            conn.execute(
+                WorkerHeartbeat.__table__.insert().values(
+                    worker_id="w-lock", last_seen=self.clock.now(), started_at=self.clock.now()
+                )
+            )
         self.thread.start()
         assert self.held.wait(60)
         return self
@@ -52,8 +56,9 @@ def _seen(Session):
         return session.scalars(select(UserSession.last_seen_at).where(UserSession.ended_at.is_(None))).all()
 
 
-def test_pages_and_api_lists_answer_while_another_connection_writes(app, as_user, Session, db_engine, clock,
-                                                                    start_case):
+def test_pages_and_api_lists_answer_while_another_connection_writes(
+    app, as_user, Session, db_engine, clock, start_case
+):
     case = start_case()
     browser = as_user("wg.city")
     secret = make_token(Session, "wg.city")

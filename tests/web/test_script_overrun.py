@@ -1,6 +1,7 @@
 """Through the web (issue 16): a start or a completion whose script would run forever answers
 within the time limit with the incident (element and limit), and the server answers the next
 requests, writes included (on SQLite: the write lock was let go)."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,9 @@ def test_a_completion_whose_script_would_run_forever_answers_with_the_incident(d
 
     started = _start(designer, "none").get_json()
     task_id = ready_task(Session, started["id"], "again")
-    response = returns(lambda: designer.post(f"/api/v1/tasks/{task_id}/complete",
-                                             json={"data": {"attack": "catch_all_loop"}}))
+    response = returns(
+        lambda: designer.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"attack": "catch_all_loop"}})
+    )
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     instance = designer.get(f"/api/v1/instances/{started['id']}").get_json()
     assert instance["status"] == "error" and instance["error"]["element_id"] == "spin_again"

@@ -1,6 +1,7 @@
 """发起 (issue 15 item 5): a process with a none start event, a start form and
 ``candidateStarterGroups`` gets a button in its starters' inbox; the form comes from the deployed
 version, bad input is marked field by field with the typed input kept, and nobody else may start it."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,15 @@ from engine.models import Instance
 
 from .conftest import Browser
 
-SCHEMA = {"title": "调研走访申请", "type": "object", "required": ["topic", "visits"],
-          "properties": {"topic": {"type": "string", "title": "调研主题"},
-                         "visits": {"type": "integer", "title": "走访企业数", "minimum": 1}}}
+SCHEMA = {
+    "title": "调研走访申请",
+    "type": "object",
+    "required": ["topic", "visits"],
+    "properties": {
+        "topic": {"type": "string", "title": "调研主题"},
+        "visits": {"type": "integer", "title": "走访企业数", "minimum": 1},
+    },
+}
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_research_visit" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="research_visit" name="调研走访" isExecutable="true">
@@ -48,8 +55,12 @@ def test_starters_get_a_start_button_and_start_with_the_form(real_app, deploy, S
     def real_as_user(username: str) -> Browser:
         return Browser(real_app.test_client()).login(username)
 
-    deploy({"research_visit.bpmn": BPMN.encode(),
-            "research-start.schema.json": json.dumps(SCHEMA, ensure_ascii=False).encode()})
+    deploy(
+        {
+            "research_visit.bpmn": BPMN.encode(),
+            "research-start.schema.json": json.dumps(SCHEMA, ensure_ascii=False).encode(),
+        }
+    )
     city = real_as_user("wg.city")
     response = city.get("/inbox")
     inbox = response.get_data(as_text=True)

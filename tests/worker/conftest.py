@@ -1,9 +1,11 @@
 """Fixtures for the worker tests: the test processes deployed, users, a worker factory."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
 from engine.models import User
 from engine.notify import LogChannel
 from engine.worker import Worker
@@ -32,8 +34,17 @@ def make_worker(Session, engine):
 def add_user(Session):
     def _add(username, groups=(), email=None, kind="official", uscc=None, display_name=""):
         with Session.begin() as session:
-            session.add(User(username=username, password_hash="x", display_name=display_name or username,
-                             kind=kind, groups=list(groups), email=email, uscc=uscc))
+            session.add(
+                User(
+                    username=username,
+                    password_hash="x",
+                    display_name=display_name or username,
+                    kind=kind,
+                    groups=list(groups),
+                    email=email,
+                    uscc=uscc,
+                )
+            )
 
     return _add
 
@@ -43,4 +54,3 @@ def _log_channel_only(monkeypatch):
     """New notifications go to the log channel unless a test says otherwise."""
     for name in ("NOTIFY_CHANNELS", "SMTP_HOST", "WEBHOOK_URL"):
         monkeypatch.delenv(f"ZHITONGCHE_{name}", raising=False)
-

@@ -1,5 +1,6 @@
 """SQLite: one worker loop and the web process writing at the same time — no lost update,
 no 'database is locked' surfacing. (PostgreSQL: the same test, row locks instead.)"""
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """Incidents: a failing script, expression or decision table leaves the instance in error
 with element, message and time; admins list, correct, retry, suspend, resume, terminate."""
+
 from __future__ import annotations
 
 import pytest
@@ -96,7 +97,11 @@ def test_terminate_an_instance_in_error(Session, engine, processes):
         assert instance.status == "terminated"
         assert incidents.list_incidents(session) == []
         entry = engine.history(session, iid)[-1]
-        assert (entry.action, entry.actor, entry.data) == ("terminate", "admin", {"reason": "bad data, case closed by phone"})
+        assert (entry.action, entry.actor, entry.data) == (
+            "terminate",
+            "admin",
+            {"reason": "bad data, case closed by phone"},
+        )
 
 
 def test_retry_after_hook_for_a_fixed_version(Session, engine, processes):

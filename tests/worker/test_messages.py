@@ -1,4 +1,5 @@
 """Messages reach the instance waiting for them; anything else is a clear error."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The worker prunes old notifications: sent (or skipped, cancelled) outbox rows and read in-app
 notices older than ZHITONGCHE_NOTIFICATION_RETENTION_DAYS; nothing pending, failed or unread."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -13,14 +14,27 @@ from engine.models import Notification, UserNotice
 
 def _outbox(s, subject, status, age_days, now):
     at = now - _dt.timedelta(days=age_days)
-    s.add(Notification(kind="notice", recipient="u", channel="log", subject=subject, body="", status=status,
-                       attempts=1, next_attempt_at=at, created_at=at, sent_at=at if status == "sent" else None))
+    s.add(
+        Notification(
+            kind="notice",
+            recipient="u",
+            channel="log",
+            subject=subject,
+            body="",
+            status=status,
+            attempts=1,
+            next_attempt_at=at,
+            created_at=at,
+            sent_at=at if status == "sent" else None,
+        )
+    )
 
 
 def _notice(s, subject, age_days, read, now):
     at = now - _dt.timedelta(days=age_days)
-    s.add(UserNotice(username="u", kind="notice", subject=subject, body="", created_at=at,
-                     read_at=at if read else None))
+    s.add(
+        UserNotice(username="u", kind="notice", subject=subject, body="", created_at=at, read_at=at if read else None)
+    )
 
 
 def test_only_old_sent_rows_and_old_read_notices_are_pruned(Session, make_worker, clock):
@@ -36,7 +50,11 @@ def test_only_old_sent_rows_and_old_read_notices_are_pruned(Session, make_worker
     assert worker.prune_notifications() == (3, 1)
     with Session() as s:
         assert sorted(s.scalars(select(Notification.subject))) == [
-            "old failed", "old pending", "old sending", "recent sent"]
+            "old failed",
+            "old pending",
+            "old sending",
+            "recent sent",
+        ]
         assert sorted(s.scalars(select(UserNotice.subject))) == ["old unread", "recent read"]
     assert worker.prune_notifications(force=True) == (0, 0)
 

@@ -1,5 +1,6 @@
 """Notifications: outbox rows per recipient, delivered by e-mail (a local SMTP server), a
 JSON webhook (a local HTTP server) or the log; retried with backoff, sent once."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -110,15 +111,17 @@ def test_new_human_task_notifies_each_member_of_its_groups(Session, engine, cloc
         session.scalars(select(notify.User).where(notify.User.username == "gone")).one().active = False
         iid = engine.start(session, "worker_reminder", {"unit": "zrzyj"}, business_key="ZTC-7").id
     # the step names the groups, not the people (issue 18: no user lookup in a completion) …
-    queued, = rows(Session)
+    (queued,) = rows(Session)
     assert (queued.channel, queued.groups, queued.recipient, queued.status) == ("groups", ["unit:zrzyj"], "", "pending")
     add_user("chen", ["unit:zrzyj"])  # … so who is told is decided when it is sent
     assert notify.expand_due(Session, clock.now()) == 1
     assert notify.expand_due(Session, clock.now()) == 0  # resolved once
     found = rows(Session, channel="log")
     assert [(n.recipient, n.kind, n.channel, n.status) for n in found] == [
-        ("chen", "assignment", "log", "pending"), ("li", "assignment", "log", "pending"),
-        ("wang", "assignment", "log", "pending")]
+        ("chen", "assignment", "log", "pending"),
+        ("li", "assignment", "log", "pending"),
+        ("wang", "assignment", "log", "pending"),
+    ]
     assert all(n.instance_id == iid and n.task_id == queued.task_id is not None for n in found)
     assert "ZTC-7" in found[0].body and "Handle" in found[0].subject
     assert rows(Session, channel="groups")[0].status == "sent"
@@ -136,8 +139,7 @@ def test_groups_of_enterprises_and_admins(Session, add_user):
         assert names([]) == [] and names(["nobody"]) == []
 
 
-def test_process_asks_for_a_warning_with_the_notify_property(Session, engine, clock, processes, add_user,
-                                                             make_worker):
+def test_process_asks_for_a_warning_with_the_notify_property(Session, engine, clock, processes, add_user, make_worker):
     add_user("li", ["unit:zrzyj"])
     add_user("boss", ["wg:city", "unit:zrzyj"])
     with Session.begin() as session:
@@ -147,7 +149,9 @@ def test_process_asks_for_a_warning_with_the_notify_property(Session, engine, cl
     notify.expand_due(Session, clock.now())
     warnings = rows(Session, kind="warning", channel="log")
     assert [(n.recipient, n.level, n.subject) for n in warnings] == [
-        ("boss", "yellow", "【直通车】黄灯预警"), ("li", "yellow", "【直通车】黄灯预警")]
+        ("boss", "yellow", "【直通车】黄灯预警"),
+        ("li", "yellow", "【直通车】黄灯预警"),
+    ]
     assert "案件即将到期" in warnings[0].body
     with Session() as session:
         assert session.get(Instance, iid).summary == {"warning": "yellow"}
@@ -157,8 +161,8 @@ def test_notify_value_must_be_a_dict(Session, engine, processes):
     with Session() as session:
         instance = Instance(id=1)
         with pytest.raises(notify.NotifyRequestError):
-            notify.requested(session, instance, ["boss"], _dt.datetime.now(_dt.timezone.utc))
-        assert notify.requested(session, instance, None, _dt.datetime.now(_dt.timezone.utc)) == []
+            notify.requested(session, instance, ["boss"], _dt.datetime.now(_dt.UTC))
+        assert notify.requested(session, instance, None, _dt.datetime.now(_dt.UTC)) == []
 
 
 def test_channels_follow_the_environment():
@@ -176,8 +180,15 @@ def test_channels_follow_the_environment():
 
 def enqueue(Session, clock, recipients, channel):
     with Session.begin() as session:
-        notify.enqueue(session, kind="notice", recipients=recipients, subject="【直通车】测试",
-                       body="案件 ZTC-1：请处理", now=clock.now(), channels=[channel])
+        notify.enqueue(
+            session,
+            kind="notice",
+            recipients=recipients,
+            subject="【直通车】测试",
+            body="案件 ZTC-1：请处理",
+            now=clock.now(),
+            channels=[channel],
+        )
 
 
 def test_log_channel_delivers(Session, clock, make_worker, add_user, caplog):
@@ -306,8 +317,14 @@ def test_groups_resolved_by_several_workers_tell_each_member_once(Session, clock
         add_user(f"member{i}", ["unit:zrzyj"] if i % 2 else ["unit:zrzyj", "head:zrzyj"])
     with Session.begin() as session:
         for n in range(9):
-            notify.enqueue_groups(session, kind="warning", groups=["unit:zrzyj", "head:zrzyj"],
-                                  subject=f"【直通车】预警 {n}", body="案件 ZTC-1：请处理", now=clock.now())
+            notify.enqueue_groups(
+                session,
+                kind="warning",
+                groups=["unit:zrzyj", "head:zrzyj"],
+                subject=f"【直通车】预警 {n}",
+                body="案件 ZTC-1：请处理",
+                now=clock.now(),
+            )
     channel = SlowLog()
     workers = [make_worker(worker_id=f"w{i}", channels={"log": channel}, notify_batch=4) for i in range(3)]
     errors = []

@@ -1,6 +1,7 @@
 """Real worker processes (``python -m webapp.cli worker``) against the test database, in
 real time: each timer fires exactly once with several workers, when one is killed with
 SIGKILL in the middle of its work, and SIGTERM stops a worker cleanly."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -36,21 +37,29 @@ def worker_env(db_engine) -> dict[str, str]:
 def spawn(db_engine, tmp_path, name, *args) -> subprocess.Popen:
     env = worker_env(db_engine) | {"PGAPPNAME": f"zhitongche-{name}"}  # visible in pg_stat_activity
     with open(tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker", "--id", name, *args],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "webapp.cli", "worker", "--id", name, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def in_transaction(db_engine, name: str) -> bool:
     """PostgreSQL: the worker's connection is inside a transaction right now."""
     with db_engine.connect() as conn:
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app AND xact_start IS NOT NULL"
-        ), {"app": f"zhitongche-{name}"}).scalar())
+        return bool(
+            conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :app AND xact_start IS NOT NULL"),
+                {"app": f"zhitongche-{name}"},
+            ).scalar()
+        )
 
 
 def start_due_instances(Session, engine, clock, n) -> None:
     """Instances whose timer fell due an hour ago (in real time)."""
-    clock.set(_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=2))
+    clock.set(_dt.datetime.now(_dt.UTC) - _dt.timedelta(hours=2))
     with Session.begin() as session:
         for _ in range(n):
             engine.start(session, "worker_timer", {"delay": "PT1H", "fired": 0, "fail": False})
@@ -77,9 +86,13 @@ def assert_each_fired_exactly_once(Session, n: int) -> None:
         assert {i.status for i in instances} == {"running"}
         assert all(i.next_timer_at is None for i in instances)
         assert sorted({i.summary.get("fired") for i in instances}) == [1]  # the script ran once
-        per_instance = dict(session.execute(
-            select(AuditEntry.instance_id, func.count()).where(AuditEntry.action == "timer")
-            .group_by(AuditEntry.instance_id)).all())
+        per_instance = dict(
+            session.execute(
+                select(AuditEntry.instance_id, func.count())
+                .where(AuditEntry.action == "timer")
+                .group_by(AuditEntry.instance_id)
+            ).all()
+        )
         assert len(per_instance) == n and set(per_instance.values()) == {1}
         tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.bpmn_id == "review"))
         assert tasks == n
@@ -129,6 +142,7 @@ def test_workers_fire_each_timer_once_when_one_is_killed(db_engine, Session, eng
 def test_sigterm_stops_the_worker_cleanly(db_engine, Session, engine, clock, processes, tmp_path):
     proc = spawn(db_engine, tmp_path, "solo", "--poll", "0.2")
     try:
+
         def seen():
             with Session() as session:
                 return session.get(WorkerHeartbeat, "solo") is not None

@@ -1,6 +1,7 @@
 """Timer start events with real worker processes (issue 15 item 5): four ``python -m webapp.cli
 worker`` processes start exactly one instance per period of a cycle, and one — not one per
 missed day — after a week in which no worker ran."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,11 +12,12 @@ from engine.models import AuditEntry, Instance, TimerStart, TimerStartFire, Work
 
 from .test_processes import spawn, stop, wait_for
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 
 
 def cycle_process(cycle: str) -> dict[str, bytes]:
-    return {"cycle_start.bpmn": f"""<?xml version="1.0" encoding="UTF-8"?>
+    return {
+        "cycle_start.bpmn": f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_cycle_start" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="cycle_start" name="定时启动测试" isExecutable="true">
     <bpmn:startEvent id="start">
@@ -38,7 +40,8 @@ def cycle_process(cycle: str) -> dict[str, bytes]:
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
 </bpmn:definitions>
-""".encode()}
+""".encode()
+    }
 
 
 def fires(Session) -> list[TimerStartFire]:
@@ -85,8 +88,9 @@ def test_four_workers_start_one_instance_per_period(db_engine, Session, deploy, 
     assert int(offsets[-1]) + 1 - int(offsets[0]) == len(rows) + sum(r.missed for r in rows) - rows[0].missed
     with Session() as session:
         assert session.get(TimerStart, "cycle_start").next_fire_at > rows[-1].fire_at
-        assert session.scalar(select(func.count()).select_from(Instance).where(Instance.status == "running")) \
-            == len(rows)  # each waits at its review task
+        assert session.scalar(select(func.count()).select_from(Instance).where(Instance.status == "running")) == len(
+            rows
+        )  # each waits at its review task
 
 
 def test_after_a_week_of_downtime_four_workers_start_one_instance(db_engine, Session, engine, deploy, tmp_path):

@@ -1,5 +1,6 @@
 """The worker loop in-process: timers fire once, incidents do not stop it, suspended
 instances wait, the heartbeat reports it. Time moves by the injected clock."""
+
 from __future__ import annotations
 
 import threading
@@ -80,8 +81,7 @@ def test_incident_leaves_error_state_and_worker_goes_on(Session, engine, clock, 
         assert instance.status == "running" and instance.summary == {"fired": 1}
 
 
-def test_unexpected_exception_becomes_incident_not_a_crash(Session, engine, clock, processes, make_worker,
-                                                           monkeypatch):
+def test_unexpected_exception_becomes_incident_not_a_crash(Session, engine, clock, processes, make_worker, monkeypatch):
     ids = start_timers(Session, engine, 3)
     clock.advance(hours=2)
     real = Engine.fire_timers
@@ -179,7 +179,9 @@ def test_terminate_cancels_workflow_tasks_and_notifications(Session, engine, clo
     with Session() as session:
         instance = session.get(Instance, iid)
         assert instance.status == "terminated" and instance.next_timer_at is None and instance.ended_at
-        assert [t.state for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == iid))] == ["cancelled"]
+        assert [t.state for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == iid))] == [
+            "cancelled"
+        ]
         assert [e.action for e in engine.history(session, iid)] == ["start", "terminate"]
         from engine.models import Notification
 

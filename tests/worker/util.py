@@ -1,4 +1,5 @@
 """Helpers shared by the worker tests."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

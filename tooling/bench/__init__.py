@@ -17,6 +17,7 @@ docs/PERFORMANCE.md (``report``). Figures are printed, never asserted on time; t
 correctness checks (every case completes, the long loop ends completed, every timer fires
 once) make the run fail.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,13 +28,23 @@ from .runner import FULL, PARTS, QUICK, Results, run
 __all__ = ["FULL", "PARTS", "QUICK", "Results", "run", "main"]
 
 
-def main(quick: bool = False, parts: tuple[str, ...] = PARTS, write: Path | None = None, profile: bool = False,
-         keep_data: bool = False, echo: Callable[[str], None] = print) -> Results:
+def main(
+    quick: bool = False,
+    parts: tuple[str, ...] = PARTS,
+    write: Path | None = None,
+    profile: bool = False,
+    keep_data: bool = False,
+    echo: Callable[[str], None] = print,
+) -> Results:
     from . import report
 
     mach = report.machine()
-    echo("zhitongche bench" + (" --quick" if quick else "") + ": " +
-         ", ".join(f"{k} {v}" for k, v in mach.items() if k in ("cpu", "cores", "memory", "load average at start")))
+    echo(
+        "zhitongche bench"
+        + (" --quick" if quick else "")
+        + ": "
+        + ", ".join(f"{k} {v}" for k, v in mach.items() if k in ("cpu", "cores", "memory", "load average at start"))
+    )
     res = run(quick=quick, parts=parts, echo=echo, profile=profile, keep_data=keep_data)
     for line in report.summary_lines(res):
         echo(line)

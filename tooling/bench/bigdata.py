@@ -18,6 +18,7 @@ them: ``stats.dashboard`` (all time and one year for the city working group, one
 county-year for a county working group, the county chosen by ``stats.scoped_county``) and
 ``stats.assessment`` (the unit ranking).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -59,27 +60,40 @@ def _categories() -> list[str]:
     return schema["properties"]["category"]["enum"]
 
 
-def generate(conn: Connection, n_cases: int, version_id: int, open_share: float = 0.15,
-             now: _dt.datetime | None = None) -> dict[str, Any]:
+def generate(
+    conn: Connection, n_cases: int, version_id: int, open_share: float = 0.15, now: _dt.datetime | None = None
+) -> dict[str, Any]:
     """Fill the schema's tables (already created, empty) with ``n_cases`` cases."""
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     params = {
-        "n": n_cases, "pv": version_id, "open_every": max(1, round(1 / open_share)), "now": now,
-        "counties": COUNTIES, "units": CITY_UNITS, "cats": _categories(),
-        "tnames": [s[0] for s in STAGES], "tids": [s[1] for s in STAGES], "tgroups": [s[2] for s in STAGES],
-        "tstatus": [s[3] for s in STAGES], "tstage": [s[4] for s in STAGES], "tforms": [s[5] for s in STAGES],
+        "n": n_cases,
+        "pv": version_id,
+        "open_every": max(1, round(1 / open_share)),
+        "now": now,
+        "counties": COUNTIES,
+        "units": CITY_UNITS,
+        "cats": _categories(),
+        "tnames": [s[0] for s in STAGES],
+        "tids": [s[1] for s in STAGES],
+        "tgroups": [s[2] for s in STAGES],
+        "tstatus": [s[3] for s in STAGES],
+        "tstage": [s[4] for s in STAGES],
+        "tforms": [s[5] for s in STAGES],
     }
     t0 = time.perf_counter()
     # bulk load without the secondary indexes, then build them (much faster than row by row)
-    indexes = conn.execute(text("""
+    indexes = conn.execute(
+        text("""
         SELECT i.indexname, i.indexdef FROM pg_indexes i
         WHERE i.schemaname = current_schema() AND i.tablename IN ('instance', 'human_task', 'human_task_group')
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-    """)).all()
+    """)
+    ).all()
     for name, _definition in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
     # an open case: every open_every-th; its stage (0..5) from its number; newer cases more often open
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO instance (id, process_version_id, process_id, business_key, status, state, serializer_version,
                               lock_version, next_timer_at, summary, started_by, created_at, updated_at, ended_at)
         SELECT g, :pv, 'ztc_case', 'ZTC-' || (2024 + g * 3 / (:n + 1)) || '-' || lpad(g::text, 7, '0'),
@@ -116,10 +130,13 @@ def generate(conn: Connection, n_cases: int, version_id: int, open_share: float 
                CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval + interval '3 days',
                CASE WHEN g % :open_every = 0 THEN NULL ELSE CAST(CAST(:now AS timestamptz) AS timestamptz) - ((1000 - g * 1000 / :n) || ' days')::interval + interval '9 days' END
         FROM generate_series(1, :n) AS g
-    """), params)
+    """),
+        params,
+    )
     t1 = time.perf_counter()
     # history: the completed tasks of every case (six for a closed case, those before its stage for an open one)
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO human_task (instance_id, task_guid, bpmn_id, name, process_id, lane, candidate_groups, form,
                                 ui_form, state, due_at, created_at, completed_at, completed_by)
         SELECT i.id, md5(i.id::text || '-' || s)::uuid::text, (CAST(:tids AS text[]))[s + 1], (CAST(:tnames AS text[]))[s + 1], 'ztc_case', NULL,
@@ -132,12 +149,16 @@ def generate(conn: Connection, n_cases: int, version_id: int, open_share: float 
                CASE WHEN i.status = 'running' AND s = (i.id / :open_every) % 6 THEN NULL ELSE 'someone' END
         FROM instance i
         CROSS JOIN LATERAL generate_series(0, CASE WHEN i.status = 'running' THEN (i.id / :open_every) % 6 ELSE 5 END) AS s
-    """), params)
+    """),
+        params,
+    )
     t2 = time.perf_counter()
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO human_task_group (task_id, "group")
         SELECT id, candidate_groups->>0 FROM human_task WHERE state = 'ready'
-    """))
+    """)
+    )
     t3 = time.perf_counter()
     _case_records(conn, params)
     t4 = time.perf_counter()
@@ -145,11 +166,21 @@ def generate(conn: Connection, n_cases: int, version_id: int, open_share: float 
         conn.execute(text(definition))
     conn.execute(text("SELECT setval(pg_get_serial_sequence('instance', 'id'), :n)"), params)
     t5 = time.perf_counter()
-    counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-              for t in ("instance", "human_task", "human_task_group", "case_record", "case_unit")}
+    counts = {
+        t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+        for t in ("instance", "human_task", "human_task_group", "case_record", "case_unit")
+    }
     counts["ready"] = conn.execute(text("SELECT count(*) FROM human_task WHERE state = 'ready'")).scalar()
-    return {"counts": counts, "seconds": {"instance": t1 - t0, "human_task": t2 - t1, "groups": t3 - t2,
-                                          "case_record+case_unit": t4 - t3, "indexes": t5 - t4}}
+    return {
+        "counts": counts,
+        "seconds": {
+            "instance": t1 - t0,
+            "human_task": t2 - t1,
+            "groups": t3 - t2,
+            "case_record+case_unit": t4 - t3,
+            "indexes": t5 - t4,
+        },
+    }
 
 
 def _case_records(conn: Connection, params: dict[str, Any]) -> None:
@@ -157,7 +188,8 @@ def _case_records(conn: Connection, params: dict[str, Any]) -> None:
     ``stats.project`` would write them), keyed to the instance rows: same county, lead unit,
     registration time and open state."""
     # h: a pseudo-random number per case; outcome, satisfaction, closing delay, flags from it
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO case_record (instance_id, case_no, process_id, county, level, category, urgency, source, mode,
             lead_unit, coop_units, uscc, enterprise_name, status, is_open, outcome, received_at, accepted_at,
             closed_at, deadline, warning, ever_overdue, reopen_count, escalated, leader_mode, satisfaction, on_time,
@@ -180,15 +212,19 @@ def _case_records(conn: Connection, params: dict[str, Any]) -> None:
                                    CASE WHEN i.status = 'running' THEN NULL WHEN h % 20 = 0 THEN 'rejected'
                                         WHEN h % 20 = 1 THEN 'withdrawn' WHEN h % 20 = 2 THEN 'explained'
                                         WHEN h % 20 = 3 THEN 'no_answer' ELSE 'solved' END AS outcome) o
-    """), params)
-    conn.execute(text("""
+    """),
+        params,
+    )
+    conn.execute(
+        text("""
         INSERT INTO case_unit (instance_id, unit, role, county, assigned_at)
         SELECT instance_id, lead_unit, 'lead', county, received_at + interval '1 day' FROM case_record
         UNION ALL
         SELECT r.instance_id, c.unit, 'coop', r.county, r.received_at + interval '1 day'
         FROM case_record r CROSS JOIN LATERAL jsonb_array_elements_text(r.coop_units) AS c(unit)
         WHERE c.unit <> r.lead_unit
-    """))
+    """)
+    )
 
 
 def vacuum(db: SaEngine) -> float:
@@ -262,20 +298,24 @@ def _timed(rig: Rig, fn: Callable[[Session], Any], runs: int) -> tuple[list[floa
 def measure(rig: Rig, repeats: int, calendar: WorkCalendar | None = None) -> dict[str, Any]:
     """Latency of the inbox (per person, first page of 50 with its four tab counts), of the dashboard
     and of the assessment, ``repeats`` times each after one warm-up; medians and p95 in ms."""
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     calendar = calendar or rig.engine.calendar
     out: dict = {"inbox": {}, "dashboard": {}, "assessment": {}}
     all_inbox: list[float] = []
     all_dash: list[float] = []
     all_assess: list[float] = []
     for label, principal in principals().items():
+
         def first_page(s: Session, p: Principal = principal) -> Any:
             return inbox(s, p, InboxFilter(limit=50), calendar=calendar, now=now)
 
         times, page, _ = _timed(rig, first_page, repeats)
         all_inbox += times
-        out["inbox"][label] = {"ready_tasks": page.counts.get("all", 0), "median_ms": 1000 * statistics.median(times),
-                               "p95_ms": 1000 * _pct(times, 0.95)}
+        out["inbox"][label] = {
+            "ready_tasks": page.counts.get("all", 0),
+            "median_ms": 1000 * statistics.median(times),
+            "p95_ms": 1000 * _pct(times, 0.95),
+        }
     for label, what, principal, period in statistics_queries(now):
         county = stats.scoped_county(principal, None)
 
@@ -285,9 +325,13 @@ def measure(rig: Rig, repeats: int, calendar: WorkCalendar | None = None) -> dic
         times, result, timed_out = _timed(rig, call, repeats)
         (all_dash if what == "dashboard" else all_assess).extend(times)
         figure = (result.totals["received"] if what == "dashboard" else len(result)) if result is not None else 0
-        out[what][label] = {"cases" if what == "dashboard" else "units": figure, "county": county,
-                            "median_ms": 1000 * statistics.median(times), "p95_ms": 1000 * _pct(times, 0.95),
-                            "timed_out": timed_out}
+        out[what][label] = {
+            "cases" if what == "dashboard" else "units": figure,
+            "county": county,
+            "median_ms": 1000 * statistics.median(times),
+            "p95_ms": 1000 * _pct(times, 0.95),
+            "timed_out": timed_out,
+        }
     out["inbox_p95_ms"] = 1000 * _pct(all_inbox, 0.95)
     out["dashboard_p95_ms"] = 1000 * _pct(all_dash, 0.95)
     out["assessment_p95_ms"] = 1000 * _pct(all_assess, 0.95)
@@ -300,7 +344,7 @@ def explain(rig: Rig, principal: Principal) -> str:
 
     out = []
     with rig.Session() as s:
-        for stmt in queries(principal, InboxFilter(limit=50), _dt.datetime.now(_dt.timezone.utc)):
+        for stmt in queries(principal, InboxFilter(limit=50), _dt.datetime.now(_dt.UTC)):
             compiled = stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True})
             out += [r[0] for r in s.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled)))] + [""]
     return "\n".join(out).rstrip()

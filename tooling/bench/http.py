@@ -4,6 +4,7 @@ N concurrent clients completing user tasks through the REST API (/api/v1) with a
 Only 127.0.0.1; the server is a child process of the benchmark, stopped at the end. No web
 framework is imported here (the engine imports no Flask): the app runs in gunicorn.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -57,11 +58,28 @@ def start_gunicorn(env: dict, workdir: Path, workers: int = 2, threads: int = SE
     port = free_port()
     log = workdir / f"gunicorn-{port}.log"
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    cmd = [str(gunicorn) if gunicorn.exists() else sys.executable, *([] if gunicorn.exists() else ["-m", "gunicorn"]),
-           "-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}", "--timeout", "120",
-           "--log-level", "warning", "webapp:create_app()"]
-    process = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               cwd=str(Path(__file__).resolve().parents[2]))
+    cmd = [
+        str(gunicorn) if gunicorn.exists() else sys.executable,
+        *([] if gunicorn.exists() else ["-m", "gunicorn"]),
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"{HOST}:{port}",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+        "webapp:create_app()",
+    ]
+    process = subprocess.Popen(
+        cmd,
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     server = Server(process, port, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -111,8 +129,11 @@ class Client:
 
     def __init__(self, port: int, token: str):
         self.conn = http.client.HTTPConnection(HOST, port, timeout=120)
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                        "Accept": "application/json"}
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         payload = json.dumps(body).encode("utf-8") if body is not None else None
@@ -152,8 +173,10 @@ class Person:
                 detail = me.call("GET", f"/api/v1/instances/{instance_id}")
                 found = [t for t in detail.get("ready_tasks", []) if t["name"] == name]
             if len(found) != 1:
-                raise ApiError(f"case {instance_id}: expected one ready '{name}', "
-                               f"got {[t['name'] for t in detail.get('ready_tasks', [])]}")
+                raise ApiError(
+                    f"case {instance_id}: expected one ready '{name}', "
+                    f"got {[t['name'] for t in detail.get('ready_tasks', [])]}"
+                )
             t0 = time.perf_counter()
             me.call("GET", f"/api/v1/tasks/{found[0]['id']}")
             t1 = time.perf_counter()
@@ -194,12 +217,22 @@ class HttpResult:
         return self.completions / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
-        return {"database": self.database, "clients": self.clients, "completions": self.completions,
-                "seconds": self.seconds, "tasks_per_s": self.per_s, "completed_cases": self.completed_cases,
-                "cases": self.cases, **{k: spread(v) for k, v in self.times.items()},
-                "median_ms": pct(self.times["complete"], 0.5), "p95_ms": pct(self.times["complete"], 0.95),
-                "inbox": spread(self.inbox), "errors": self.errors[:5], "n_errors": len(self.errors),
-                "available": self.available}
+        return {
+            "database": self.database,
+            "clients": self.clients,
+            "completions": self.completions,
+            "seconds": self.seconds,
+            "tasks_per_s": self.per_s,
+            "completed_cases": self.completed_cases,
+            "cases": self.cases,
+            **{k: spread(v) for k, v in self.times.items()},
+            "median_ms": pct(self.times["complete"], 0.5),
+            "p95_ms": pct(self.times["complete"], 0.95),
+            "inbox": spread(self.inbox),
+            "errors": self.errors[:5],
+            "n_errors": len(self.errors),
+            "available": self.available,
+        }
 
 
 def api_available(port: int, token: str) -> bool:
@@ -210,8 +243,9 @@ def api_available(port: int, token: str) -> bool:
         return False
 
 
-def probe_inbox(port: int, token: str, stop: threading.Event, out: list[float], pause_s: float = 0.05,
-                limit: int | None = None) -> None:
+def probe_inbox(
+    port: int, token: str, stop: threading.Event, out: list[float], pause_s: float = 0.05, limit: int | None = None
+) -> None:
     """(g) The working group's inbox (GET /api/v1/tasks), again and again until ``stop`` (or ``limit``)."""
     client = Client(port, token)
     while not stop.is_set() and (limit is None or len(out) < limit):
@@ -221,8 +255,16 @@ def probe_inbox(port: int, token: str, stop: threading.Event, out: list[float], 
         stop.wait(pause_s)
 
 
-def drive(port: int, tokens: dict[str, str], n_cases: int, clients: int, database: str, first: int = 0,
-          time_limit_s: float = 600, probe: bool = False) -> HttpResult:
+def drive(
+    port: int,
+    tokens: dict[str, str],
+    n_cases: int,
+    clients: int,
+    database: str,
+    first: int = 0,
+    time_limit_s: float = 600,
+    probe: bool = False,
+) -> HttpResult:
     """``clients`` bench clients at once, ``n_cases`` cases in all (numbered from ``first``);
     with ``probe`` the working group's inbox is read all along (g)."""
     result = HttpResult(database, clients, cases=n_cases)

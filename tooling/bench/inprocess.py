@@ -1,5 +1,6 @@
 """(a) the bare library in memory, (b) our engine with persistence, (d) cost per step of a
 looping case — all in this process, on the real case process."""
+
 from __future__ import annotations
 
 import statistics
@@ -48,12 +49,12 @@ class Rig:
     db: SaEngine
 
     @classmethod
-    def sqlite(cls, directory: Path, name: str = "bench.db") -> "Rig":
+    def sqlite(cls, directory: Path, name: str = "bench.db") -> Rig:
         db = make_engine(f"sqlite:///{directory / name}")
         return cls.on(db)
 
     @classmethod
-    def on(cls, db: SaEngine, start: str = START) -> "Rig":
+    def on(cls, db: SaEngine, start: str = START) -> Rig:
         Base.metadata.create_all(db)
         Session = make_sessionmaker(db)
         engine = make_engine_for_bench(start)
@@ -68,8 +69,11 @@ class Rig:
     def step(self, instance_id: int, name: str, group: str, data: dict) -> None:
         """One web request's worth: find the ready task, complete it, commit."""
         with self.Session.begin() as s:
-            found = [t for t in self.engine.ready_tasks(s, instance_id)
-                     if t.name == name and group in (t.candidate_groups or [])]
+            found = [
+                t
+                for t in self.engine.ready_tasks(s, instance_id)
+                if t.name == name and group in (t.candidate_groups or [])
+            ]
             if len(found) != 1:
                 raise AssertionError(f"expected one ready task '{name}' for {group}, found {len(found)}")
             inst = self.engine.complete_task(s, found[0].id, data, group)
@@ -146,17 +150,23 @@ def persisted(rig: Rig, n_cases: int) -> dict:
         cpu.append(time.process_time() - c0)
         ids.append(instance_id)
     with rig.Session() as s:
-        done = s.scalar(select(func.count()).select_from(Instance).where(
-            Instance.id.in_(ids), Instance.status == "completed"))
+        done = s.scalar(
+            select(func.count()).select_from(Instance).where(Instance.id.in_(ids), Instance.status == "completed")
+        )
     return {**_rate(times, cpu, scenario.HAPPY_STEPS, n_cases), "all_completed": done == len(ids)}
 
 
 def _rate(times: list[float], cpu: list[float], steps: int, n_cases: int) -> dict:
     """Per case: start (submission) plus ``steps`` user tasks; the rate counts the user tasks."""
     per_case = statistics.median(times)
-    return {"cases": n_cases, "user_tasks": n_cases * steps, "median_case_s": per_case,
-            "tasks_per_s": steps / per_case, "cpu_tasks_per_s": steps / statistics.median(cpu),
-            "total_s": sum(times)}
+    return {
+        "cases": n_cases,
+        "user_tasks": n_cases * steps,
+        "median_case_s": per_case,
+        "tasks_per_s": steps / per_case,
+        "cpu_tasks_per_s": steps / statistics.median(cpu),
+        "total_s": sum(times),
+    }
 
 
 # -- (d) one case sent round and round ----------------------------------------------------------
@@ -189,13 +199,29 @@ def loops(rig: Rig, checkpoints: list[int], window: int = 5) -> dict:
         rig.step(instance_id, name, group, data)
     with rig.Session() as s:
         status = rig.engine.get_instance(s, instance_id).status
-        reviews = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.instance_id == instance_id, AuditEntry.action == "complete",
-            AuditEntry.task_name == "结果审核"))
+        reviews = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.instance_id == instance_id,
+                AuditEntry.action == "complete",
+                AuditEntry.task_name == "结果审核",
+            )
+        )
     correct = status == "completed" and reviews == last + 1
-    result = {"loops": last, "status": status, "reviews": reviews, "correct": correct, "state_bytes": sizes,
-              "step_ms": {k: 1000 * statistics.median(t for loop in per_loop[k - 1:k - 1 + window] for t in loop)
-                          for k in checkpoints},
-              "step_cpu_ms": {k: 1000 * statistics.median(t for loop in per_loop_cpu[k - 1:k - 1 + window] for t in loop)
-                              for k in checkpoints}}
+    result = {
+        "loops": last,
+        "status": status,
+        "reviews": reviews,
+        "correct": correct,
+        "state_bytes": sizes,
+        "step_ms": {
+            k: 1000 * statistics.median(t for loop in per_loop[k - 1 : k - 1 + window] for t in loop)
+            for k in checkpoints
+        },
+        "step_cpu_ms": {
+            k: 1000 * statistics.median(t for loop in per_loop_cpu[k - 1 : k - 1 + window] for t in loop)
+            for k in checkpoints
+        },
+    }
     return result

@@ -1,4 +1,5 @@
 """A PostgreSQL schema of the benchmark's own (created, and dropped unless kept)."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,12 @@ def schema_exists(schema: str) -> bool:
     admin = _admin()
     try:
         with admin.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"),
-                                {"s": schema}).first() is not None
+            return (
+                conn.execute(
+                    text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"), {"s": schema}
+                ).first()
+                is not None
+            )
     finally:
         admin.dispose()
 

@@ -1,4 +1,5 @@
 """The machine, the summary against the targets, and the generated part of docs/PERFORMANCE.md."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -46,11 +47,18 @@ def machine() -> dict:
         with e.connect() as c:
             pg_version = c.execute(text("SHOW server_version")).scalar()
         e.dispose()
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "memory": mem,
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-            "SpiffWorkflow": metadata.version("SpiffWorkflow"), "SQLAlchemy": metadata.version("SQLAlchemy"),
-            "SQLite": sqlite3.sqlite_version, "PostgreSQL": pg_version,
-            "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "SpiffWorkflow": metadata.version("SpiffWorkflow"),
+        "SQLAlchemy": metadata.version("SQLAlchemy"),
+        "SQLite": sqlite3.sqlite_version,
+        "PostgreSQL": pg_version,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
 
 
 def targets(res: Results) -> list[tuple[str, str, str, bool | None]]:
@@ -58,11 +66,23 @@ def targets(res: Results) -> list[tuple[str, str, str, bool | None]]:
     f = res.figures
     rows = []
     if "b/a" in f:
-        rows.append(("b/a engine with persistence ÷ bare library", f"{f['b/a']:.2f} (CPU {f['b/a cpu']:.2f})",
-                     "≥ 0.5", f["b/a"] >= 0.5))
+        rows.append(
+            (
+                "b/a engine with persistence ÷ bare library",
+                f"{f['b/a']:.2f} (CPU {f['b/a cpu']:.2f})",
+                "≥ 0.5",
+                f["b/a"] >= 0.5,
+            )
+        )
     if "b/a0" in f:
-        rows.append(("b/a against the library's default script engine", f"{f['b/a0']:.2f} (CPU {f['b/a0 cpu']:.2f})",
-                     "≥ 0.3", f["b/a0"] >= 0.3))
+        rows.append(
+            (
+                "b/a against the library's default script engine",
+                f"{f['b/a0']:.2f} (CPU {f['b/a0 cpu']:.2f})",
+                "≥ 0.3",
+                f["b/a0"] >= 0.3,
+            )
+        )
     for db, goal in (("sqlite", 150), ("postgresql", 100)):
         c = f.get(f"c_{db}")
         if c is None:
@@ -71,34 +91,53 @@ def targets(res: Results) -> list[tuple[str, str, str, bool | None]]:
             rows.append((f"(c) HTTP completions/s, {db}", "not measured", f"≥ {goal}", None))
             continue
         for clients, r in c["levels"].items():
-            rows.append((f"(c) HTTP completions/s, {db}, {clients} clients", f"{r['tasks_per_s']:.0f}",
-                         f"≥ {goal} at 8", None))
+            rows.append(
+                (f"(c) HTTP completions/s, {db}, {clients} clients", f"{r['tasks_per_s']:.0f}", f"≥ {goal} at 8", None)
+            )
         if c.get("scale") is not None:
             top = max(c["levels"])
             rows.append((f"(c) {db}: {top} clients ÷ 1 client", f"{c['scale']:.2f}", "≥ 1.5", c["scale"] >= 1.5))
         g = c.get("g") or {}
         if g.get("ratio") is not None:
-            rows.append((f"(g) {db}: inbox p95 under write load ÷ idle", f"{g['ratio']:.2f} "
-                         f"({g['busy']['p95_ms']:.0f}/{g['idle']['p95_ms']:.0f} ms)", "≤ 2", g["ratio"] <= 2))
+            rows.append(
+                (
+                    f"(g) {db}: inbox p95 under write load ÷ idle",
+                    f"{g['ratio']:.2f} ({g['busy']['p95_ms']:.0f}/{g['idle']['p95_ms']:.0f} ms)",
+                    "≤ 2",
+                    g["ratio"] <= 2,
+                )
+            )
     if "d_ratio" in f:
-        rows.append((f"{f['d_ratio']['name']} cost per step (CPU time)",
-                     f"{f['d_ratio']['value']:.2f} (wall {f['d_ratio']['wall']:.2f})", "≤ 1.5",
-                     f["d_ratio"]["value"] <= 1.5))
+        rows.append(
+            (
+                f"{f['d_ratio']['name']} cost per step (CPU time)",
+                f"{f['d_ratio']['value']:.2f} (wall {f['d_ratio']['wall']:.2f})",
+                "≤ 1.5",
+                f["d_ratio"]["value"] <= 1.5,
+            )
+        )
         if "d_last" in f:
-            rows.append((f"{f['d_last']['name']} cost per step (CPU time)", f"{f['d_last']['value']:.2f}",
-                         "(reported)", None))
+            rows.append(
+                (f"{f['d_last']['name']} cost per step (CPU time)", f"{f['d_last']['value']:.2f}", "(reported)", None)
+            )
         rows.append((f"{f['d']['loops']} loops end correctly", f["d"]["status"], "completed", f["d"]["correct"]))
     if "e" in f:
         n = res.sizes["e_cases"]
         for label, r in f["e"]["inbox"].items():  # every role's inbox on its own line (no pooled p95)
-            rows.append((f"(e) inbox, {label} p95, {n:,} cases", f"{r['p95_ms']:.0f} ms", "≤ 100 ms",
-                         r["p95_ms"] <= 100))
+            rows.append(
+                (f"(e) inbox, {label} p95, {n:,} cases", f"{r['p95_ms']:.0f} ms", "≤ 100 ms", r["p95_ms"] <= 100)
+            )
         for what in ("dashboard", "assessment"):  # every query on its own line
             for label, r in f["e"].get(what, {}).items():
                 p95 = float("inf") if r.get("timed_out") else r["p95_ms"]
-                rows.append((f"(e) {label} p95, {n:,} cases",
-                             f"{p95:.0f} ms" if p95 != float("inf") else f"> {bigdata.DASHBOARD_TIMEOUT_S} s",
-                             "≤ 100 ms", p95 <= 100))
+                rows.append(
+                    (
+                        f"(e) {label} p95, {n:,} cases",
+                        f"{p95:.0f} ms" if p95 != float("inf") else f"> {bigdata.DASHBOARD_TIMEOUT_S} s",
+                        "≤ 100 ms",
+                        p95 <= 100,
+                    )
+                )
     if "f2/f1" in f:
         rows.append(("f2/f1 timers, two workers ÷ one", f"{f['f2/f1']:.2f}", "≥ 1.7", f["f2/f1"] >= 1.7))
     return rows
@@ -112,16 +151,26 @@ def summary_lines(res: Results) -> list[str]:
     lines.append("")
     for name, (ok, detail) in res.checks.items():
         lines.append(f"check {'ok    ' if ok else 'FAILED'} {name}: {detail}")
-    lines.append(("correctness: all checks passed" if res.passed else "correctness: SOME CHECKS FAILED")
-                 + f" ({len(res.checks)} checks, {res.seconds:.0f} s)")
+    lines.append(
+        ("correctness: all checks passed" if res.passed else "correctness: SOME CHECKS FAILED")
+        + f" ({len(res.checks)} checks, {res.seconds:.0f} s)"
+    )
     return lines
 
 
 def markdown(res: Results, mach: dict) -> str:
     f = res.figures
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [BEGIN, "", f"Last run: {when}, `zhitongche bench{' --quick' if res.quick else ''}` "
-                      f"({res.seconds:.0f} s).", "", "### Machine", "", "| | |", "|---|---|"]
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        BEGIN,
+        "",
+        f"Last run: {when}, `zhitongche bench{' --quick' if res.quick else ''}` ({res.seconds:.0f} s).",
+        "",
+        "### Machine",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
     out += [f"| {k} | {v} |" for k, v in mach.items()]
     out += ["", "### Targets", "", "| figure | measured | target | |", "|---|---|---|---|"]
     for what, measured, target, met in targets(res):
@@ -130,54 +179,73 @@ def markdown(res: Results, mach: dict) -> str:
     if "a" in f:
         out.append(f"| (a) bare SpiffWorkflow, in memory, case happy path | {f['a']['tasks_per_s']:.0f} user tasks/s |")
     if "a0" in f:
-        out.append(f"| (a) the same with the library's default script engine | {f['a0']['tasks_per_s']:.0f} user tasks/s "
-                   f"(CPU {f['a0']['cpu_tasks_per_s']:.0f}; ours: CPU {f['a']['cpu_tasks_per_s']:.0f}) |")
+        out.append(
+            f"| (a) the same with the library's default script engine | {f['a0']['tasks_per_s']:.0f} user tasks/s "
+            f"(CPU {f['a0']['cpu_tasks_per_s']:.0f}; ours: CPU {f['a']['cpu_tasks_per_s']:.0f}) |"
+        )
     if "b" in f:
         out.append(f"| (b) engine + SQLite WAL, one transaction per step | {f['b']['tasks_per_s']:.0f} user tasks/s |")
     for db in ("sqlite", "postgresql"):
         c = f.get(f"c_{db}")
         if c and c.get("available") and c.get("levels"):
             for clients, r in c["levels"].items():
-                out.append(f"| (c) HTTP, gunicorn 2 workers × {SERVER_THREADS} threads, {db}, {clients} clients | "
-                           f"{r['tasks_per_s']:.0f} completions/s; complete p50/p95/p99 "
-                           f"{r['complete']['p50_ms']:.0f}/{r['complete']['p95_ms']:.0f}/{r['complete']['p99_ms']:.0f} ms, "
-                           f"form GET p95 {r['form']['p95_ms']:.0f} ms, submit p95 {r['submit']['p95_ms']:.0f} ms |")
+                out.append(
+                    f"| (c) HTTP, gunicorn 2 workers × {SERVER_THREADS} threads, {db}, {clients} clients | "
+                    f"{r['tasks_per_s']:.0f} completions/s; complete p50/p95/p99 "
+                    f"{r['complete']['p50_ms']:.0f}/{r['complete']['p95_ms']:.0f}/{r['complete']['p99_ms']:.0f} ms, "
+                    f"form GET p95 {r['form']['p95_ms']:.0f} ms, submit p95 {r['submit']['p95_ms']:.0f} ms |"
+                )
             g = c.get("g") or {}
             if g.get("ratio") is not None:
-                out.append(f"| (g) inbox, {db}: p95 idle / while {g['clients']} clients write | "
-                           f"{g['idle']['p95_ms']:.1f} ms / {g['busy']['p95_ms']:.1f} ms (×{g['ratio']:.2f}) |")
+                out.append(
+                    f"| (g) inbox, {db}: p95 idle / while {g['clients']} clients write | "
+                    f"{g['idle']['p95_ms']:.1f} ms / {g['busy']['p95_ms']:.1f} ms (×{g['ratio']:.2f}) |"
+                )
         elif c is not None:
             out.append(f"| (c) HTTP, {db} | not measured: {(c.get('errors') or ['?'])[0]} |")
     if "d" in f:
         for k, ms in f["d"]["step_ms"].items():
-            out.append(f"| (d) one case, loop {k} | {ms:.1f} ms per persisted step, CPU {f['d']['step_cpu_ms'][k]:.1f} ms "
-                       f"(state {f['d']['state_bytes'].get(k, 0):,} bytes) |")
+            out.append(
+                f"| (d) one case, loop {k} | {ms:.1f} ms per persisted step, CPU {f['d']['step_cpu_ms'][k]:.1f} ms "
+                f"(state {f['d']['state_bytes'].get(k, 0):,} bytes) |"
+            )
     if "e" in f:
         for label, r in f["e"]["inbox"].items():
-            out.append(f"| (e) inbox, {label}, {r['ready_tasks']:,} tasks | {r['median_ms']:.1f} ms "
-                       f"(p95 {r['p95_ms']:.1f} ms) |")
+            out.append(
+                f"| (e) inbox, {label}, {r['ready_tasks']:,} tasks | {r['median_ms']:.1f} ms "
+                f"(p95 {r['p95_ms']:.1f} ms) |"
+            )
         for what in ("dashboard", "assessment"):
             for label, r in f["e"].get(what, {}).items():
                 if r.get("timed_out"):
-                    out.append(f"| (e) `stats.{what}`, {label} | did not finish: "
-                               f"stopped after {bigdata.DASHBOARD_TIMEOUT_S} s |")
+                    out.append(
+                        f"| (e) `stats.{what}`, {label} | did not finish: "
+                        f"stopped after {bigdata.DASHBOARD_TIMEOUT_S} s |"
+                    )
                     continue
                 size = f"{r['cases']:,} cases received" if what == "dashboard" else f"{r['units']} units"
-                out.append(f"| (e) `stats.{what}`, {label}, {size} | {r['median_ms']:.1f} ms "
-                           f"(p95 {r['p95_ms']:.1f} ms) |")
+                out.append(
+                    f"| (e) `stats.{what}`, {label}, {size} | {r['median_ms']:.1f} ms (p95 {r['p95_ms']:.1f} ms) |"
+                )
         gen = f["e"].get("generated", {})
         if "rollups" in gen:
-            out.append(f"| (e) `stats.rebuild_rollups` over {gen['counts']['case_record']:,} case_record rows | "
-                       f"{gen['rollups']['seconds']:.1f} s ({sum(gen['rollups']['rows'].values()):,} rollup rows) |")
+            out.append(
+                f"| (e) `stats.rebuild_rollups` over {gen['counts']['case_record']:,} case_record rows | "
+                f"{gen['rollups']['seconds']:.1f} s ({sum(gen['rollups']['rows'].values()):,} rollup rows) |"
+            )
     if "f" in f:
         for w, r in f["f"].items():
-            out.append(f"| (f) timers, {w} worker process{'es' if w > 1 else ''}, PostgreSQL | "
-                       f"{r['per_s']:.0f} timers/s ({r['fired']} in {r['seconds']:.1f} s) |")
+            out.append(
+                f"| (f) timers, {w} worker process{'es' if w > 1 else ''}, PostgreSQL | "
+                f"{r['per_s']:.0f} timers/s ({r['fired']} in {r['seconds']:.1f} s) |"
+            )
     out += ["", "### Ratios", ""]
     if "b/a" in f:
         out.append(f"- b/a = **{f['b/a']:.2f}** (CPU time {f['b/a cpu']:.2f})")
     if "d_ratio" in f:
-        out.append(f"- {f['d_ratio']['name']} = **{f['d_ratio']['value']:.2f}** (CPU time; wall {f['d_ratio']['wall']:.2f})")
+        out.append(
+            f"- {f['d_ratio']['name']} = **{f['d_ratio']['value']:.2f}** (CPU time; wall {f['d_ratio']['wall']:.2f})"
+        )
         if "d_last" in f:
             out.append(f"- {f['d_last']['name']} = {f['d_last']['value']:.2f} (CPU time)")
     if "f2/f1" in f:
@@ -189,8 +257,14 @@ def markdown(res: Results, mach: dict) -> str:
     if res.profile:
         out += ["", "### Profile of (b) (cProfile, `zhitongche bench --profile`)", "", "```", res.profile, "```"]
     if "e" in f:
-        out += ["", "### EXPLAIN ANALYZE of the inbox (tab counts, then page), city working group", "", "```",
-                f["e"]["explain_inbox"], "```"]
+        out += [
+            "",
+            "### EXPLAIN ANALYZE of the inbox (tab counts, then page), city working group",
+            "",
+            "```",
+            f["e"]["explain_inbox"],
+            "```",
+        ]
     out += ["", END]
     return "\n".join(out)
 

@@ -1,24 +1,41 @@
 """Runs every measurement in order, prints the figures as they come, returns them all."""
+
 from __future__ import annotations
 
-import cProfile
 import collections
+import cProfile
 import io
 import pstats
 import secrets
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import bigdata, http, inprocess, pg, timers
 
-FULL = dict(ab_rounds=5, ab_cases=20, loops=[1, 10, 100, 1000], http_levels=[1, 4, 8, 16], http_cases_per_client=6,
-            e_cases=1_000_000, e_repeats=8, f_timers=1000)
-QUICK = dict(ab_rounds=3, ab_cases=3, loops=[1, 10, 50], http_levels=[1, 4, 16], http_cases_per_client=1,
-             e_cases=5_000, e_repeats=6, f_timers=100)
+FULL = dict(
+    ab_rounds=5,
+    ab_cases=20,
+    loops=[1, 10, 100, 1000],
+    http_levels=[1, 4, 8, 16],
+    http_cases_per_client=6,
+    e_cases=1_000_000,
+    e_repeats=8,
+    f_timers=1000,
+)
+QUICK = dict(
+    ab_rounds=3,
+    ab_cases=3,
+    loops=[1, 10, 50],
+    http_levels=[1, 4, 16],
+    http_cases_per_client=1,
+    e_cases=5_000,
+    e_repeats=6,
+    f_timers=100,
+)
 PARTS = ("a", "b", "c", "d", "e", "f")
 
 
@@ -58,7 +75,11 @@ def profile_summary(fn: Callable[[], object], top: int = 18) -> str:
             if "/engine/" in filename:
                 key = "engine (ours)"
             elif filename == "~":
-                key = "sqlite3/C builtins" if ("sqlite3" in name or "execute" in name or "commit" in name) else "C builtins"
+                key = (
+                    "sqlite3/C builtins"
+                    if ("sqlite3" in name or "execute" in name or "commit" in name)
+                    else "C builtins"
+                )
             elif "/json/" in filename:
                 key = "json"
             elif "uuid" in filename:
@@ -70,7 +91,9 @@ def profile_summary(fn: Callable[[], object], top: int = 18) -> str:
     lines = ["own time by package:"]
     lines += [f"  {k:22} {100 * v / total:5.1f} %" for k, v in by_pkg.most_common()]
     out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(r"engine/(runtime|notify|forms|serializer|compaction|inbox)\.py", top)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(
+        r"engine/(runtime|notify|forms|serializer|compaction|inbox)\.py", top
+    )
     lines.append("cumulative time of the engine's own functions:")
     for line in out.getvalue().splitlines():
         if "engine/" in line:
@@ -80,8 +103,14 @@ def profile_summary(fn: Callable[[], object], top: int = 18) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str], None] = print,
-        profile: bool = False, keep_data: bool = False, sizes: dict | None = None) -> Results:
+def run(
+    quick: bool = False,
+    parts: tuple[str, ...] = PARTS,
+    echo: Callable[[str], None] = print,
+    profile: bool = False,
+    keep_data: bool = False,
+    sizes: dict | None = None,
+) -> Results:
     sizes = {**(QUICK if quick else FULL), **(sizes or {})}
     res = Results(quick, sizes)
     started = time.perf_counter()
@@ -103,22 +132,37 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
             if "b" in parts:
                 b_rounds.append(inprocess.persisted(rig, sizes["ab_cases"]))
         if a_rounds:
-            f["a"] = {"tasks_per_s": statistics.median(r["tasks_per_s"] for r in a_rounds),
-                      "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in a_rounds),
-                      "cases": sum(r["cases"] for r in a_rounds)}
-            _say(echo, f"(a) bare library, in memory          {f['a']['tasks_per_s']:8.0f} user tasks/s "
-                       f"(median of {len(a_rounds)} rounds × {sizes['ab_cases']} cases × 6 tasks)")
-            f["a0"] = {"tasks_per_s": statistics.median(r["tasks_per_s"] for r in a0_rounds),
-                       "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in a0_rounds)}
-            _say(echo, f"(a) bare library, its default script engine {f['a0']['tasks_per_s']:8.0f} user tasks/s "
-                       f"(CPU {f['a0']['cpu_tasks_per_s']:.0f}); above: our sandboxed engine "
-                       f"(CPU {f['a']['cpu_tasks_per_s']:.0f})")
+            f["a"] = {
+                "tasks_per_s": statistics.median(r["tasks_per_s"] for r in a_rounds),
+                "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in a_rounds),
+                "cases": sum(r["cases"] for r in a_rounds),
+            }
+            _say(
+                echo,
+                f"(a) bare library, in memory          {f['a']['tasks_per_s']:8.0f} user tasks/s "
+                f"(median of {len(a_rounds)} rounds × {sizes['ab_cases']} cases × 6 tasks)",
+            )
+            f["a0"] = {
+                "tasks_per_s": statistics.median(r["tasks_per_s"] for r in a0_rounds),
+                "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in a0_rounds),
+            }
+            _say(
+                echo,
+                f"(a) bare library, its default script engine {f['a0']['tasks_per_s']:8.0f} user tasks/s "
+                f"(CPU {f['a0']['cpu_tasks_per_s']:.0f}); above: our sandboxed engine "
+                f"(CPU {f['a']['cpu_tasks_per_s']:.0f})",
+            )
         if b_rounds:
-            f["b"] = {"tasks_per_s": statistics.median(r["tasks_per_s"] for r in b_rounds),
-                      "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in b_rounds),
-                      "cases": sum(r["cases"] for r in b_rounds)}
-            _say(echo, f"(b) engine + SQLite WAL, in process  {f['b']['tasks_per_s']:8.0f} user tasks/s "
-                       f"(one transaction per step)")
+            f["b"] = {
+                "tasks_per_s": statistics.median(r["tasks_per_s"] for r in b_rounds),
+                "cpu_tasks_per_s": statistics.median(r["cpu_tasks_per_s"] for r in b_rounds),
+                "cases": sum(r["cases"] for r in b_rounds),
+            }
+            _say(
+                echo,
+                f"(b) engine + SQLite WAL, in process  {f['b']['tasks_per_s']:8.0f} user tasks/s "
+                f"(one transaction per step)",
+            )
             res.checks["b: happy path completes"] = (all(r["all_completed"] for r in b_rounds), "every case completed")
         if "a" in f and "b" in f:
             f["b/a"] = f["b"]["tasks_per_s"] / f["a"]["tasks_per_s"]
@@ -126,7 +170,9 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
             _say(echo, f"    b/a = {f['b/a']:.2f} (CPU time: {f['b/a cpu']:.2f})")
             f["b/a0"] = f["b"]["tasks_per_s"] / f["a0"]["tasks_per_s"]
             f["b/a0 cpu"] = f["b"]["cpu_tasks_per_s"] / f["a0"]["cpu_tasks_per_s"]
-            _say(echo, f"    b/a against the library's default engine = {f['b/a0']:.2f} (CPU time: {f['b/a0 cpu']:.2f})")
+            _say(
+                echo, f"    b/a against the library's default engine = {f['b/a0']:.2f} (CPU time: {f['b/a0 cpu']:.2f})"
+            )
         if profile and "b" in parts:
             res.profile = profile_summary(lambda: inprocess.persisted(rig, sizes["ab_cases"]))
             _say(echo, "profile of (b):\n" + res.profile)
@@ -136,22 +182,31 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
         d = inprocess.loops(rig, sizes["loops"])
         f["d"] = d
         for k, ms in d["step_ms"].items():
-            _say(echo, f"(d) loop {k:>5}: {ms:7.2f} ms per persisted step (CPU {d['step_cpu_ms'][k]:6.2f} ms), "
-                       f"state {d['state_bytes'].get(k, 0):,} bytes")
+            _say(
+                echo,
+                f"(d) loop {k:>5}: {ms:7.2f} ms per persisted step (CPU {d['step_cpu_ms'][k]:6.2f} ms), "
+                f"state {d['state_bytes'].get(k, 0):,} bytes",
+            )
         first = min(d["step_ms"])
         # the target's ratio (d100/d1; quick mode: the largest mark it runs), in CPU time: it does not
         # move when other processes take the cores (wall time is printed beside it)
         mark = 100 if 100 in d["step_ms"] else max(d["step_ms"])
         key = f"d{mark}/d{first}"
-        f["d_ratio"] = {"name": key, "value": d["step_cpu_ms"][mark] / d["step_cpu_ms"][first],
-                        "wall": d["step_ms"][mark] / d["step_ms"][first]}
+        f["d_ratio"] = {
+            "name": key,
+            "value": d["step_cpu_ms"][mark] / d["step_cpu_ms"][first],
+            "wall": d["step_ms"][mark] / d["step_ms"][first],
+        }
         extra = ""
         if max(d["step_ms"]) != mark:
             last = max(d["step_ms"])
             f["d_last"] = {"name": f"d{last}/d{first}", "value": d["step_cpu_ms"][last] / d["step_cpu_ms"][first]}
             extra = f", {f['d_last']['name']} = {f['d_last']['value']:.2f}"
-        _say(echo, f"    {key} = {f['d_ratio']['value']:.2f} (CPU time; wall {f['d_ratio']['wall']:.2f}){extra}; "
-                   f"after {d['loops']} loops the case is {d['status']} with {d['reviews']} result reviews")
+        _say(
+            echo,
+            f"    {key} = {f['d_ratio']['value']:.2f} (CPU time; wall {f['d_ratio']['wall']:.2f}){extra}; "
+            f"after {d['loops']} loops the case is {d['status']} with {d['reviews']} result reviews",
+        )
         res.checks[f"d: {d['loops']} loops end completed"] = (d["correct"], f"{d['status']}, {d['reviews']} reviews")
 
     # (c) over HTTP through gunicorn
@@ -182,10 +237,15 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
                 out = timers.measure(frig, env, sizes["f_timers"], workdir)
             f["f"] = out
             for w, r in out.items():
-                _say(echo, f"(f) {w} worker process{'es' if w > 1 else ''}: {r['per_s']:7.1f} timers/s "
-                           f"({r['fired']} fired in {r['seconds']:.2f} s; {r['withdrawn']} cases withdrawn)")
-                res.checks[f"f: {w} worker(s) fire every timer once"] = (r["correct"], f"{r['fired']} fired, "
-                                                                          f"{r['incidents']} incidents")
+                _say(
+                    echo,
+                    f"(f) {w} worker process{'es' if w > 1 else ''}: {r['per_s']:7.1f} timers/s "
+                    f"({r['fired']} fired in {r['seconds']:.2f} s; {r['withdrawn']} cases withdrawn)",
+                )
+                res.checks[f"f: {w} worker(s) fire every timer once"] = (
+                    r["correct"],
+                    f"{r['fired']} fired, {r['incidents']} incidents",
+                )
             f["f2/f1"] = out[2]["per_s"] / out[1]["per_s"] if out[1]["per_s"] else 0.0
             _say(echo, f"    f2/f1 = {f['f2/f1']:.2f}")
     rig.db.dispose()
@@ -196,8 +256,11 @@ def run(quick: bool = False, parts: tuple[str, ...] = PARTS, echo: Callable[[str
 def _http(database: str, sizes: dict, workdir: Path, tag: str, echo: Callable[[str], None], res: Results) -> dict:
     """(c) at each client count of ``http_levels`` on one server and database, then (g): the
     inbox while the most clients write, against the same reads with nothing else running."""
-    env = {"ZHITONGCHE_SECRET_KEY": secrets.token_hex(16), "ZHITONGCHE_UPLOAD_DIR": str(workdir / "uploads"),
-           "ZHITONGCHE_WORKER_POLL_SECONDS": "3600"}
+    env = {
+        "ZHITONGCHE_SECRET_KEY": secrets.token_hex(16),
+        "ZHITONGCHE_UPLOAD_DIR": str(workdir / "uploads"),
+        "ZHITONGCHE_WORKER_POLL_SECONDS": "3600",
+    }
     if database == "sqlite":
         db_path = workdir / "http.db"
         rig = inprocess.Rig.sqlite(workdir, "http.db")
@@ -229,13 +292,17 @@ def _http(database: str, sizes: dict, workdir: Path, tag: str, echo: Callable[[s
                     res.notes.append(f"(c) {database}: {result.errors[0]}")
                     return out
                 c = r["complete"]
-                _say(echo, f"(c) HTTP {database:10} {clients:>2} clients: {r['tasks_per_s']:6.1f} completions/s; "
-                           f"complete p50/p95/p99 {c['p50_ms']:.0f}/{c['p95_ms']:.0f}/{c['p99_ms']:.0f} ms, "
-                           f"form GET p95 {r['form']['p95_ms']:.0f} ms, submit p95 {r['submit']['p95_ms']:.0f} ms "
-                           f"({r['completions']} completions, {r['n_errors']} errors)")
+                _say(
+                    echo,
+                    f"(c) HTTP {database:10} {clients:>2} clients: {r['tasks_per_s']:6.1f} completions/s; "
+                    f"complete p50/p95/p99 {c['p50_ms']:.0f}/{c['p95_ms']:.0f}/{c['p99_ms']:.0f} ms, "
+                    f"form GET p95 {r['form']['p95_ms']:.0f} ms, submit p95 {r['submit']['p95_ms']:.0f} ms "
+                    f"({r['completions']} completions, {r['n_errors']} errors)",
+                )
                 res.checks[f"c: {database}, {clients} clients: every case completed over HTTP"] = (
                     r["completed_cases"] == n and not r["n_errors"],
-                    f"{r['completed_cases']}/{n} cases, {r['n_errors']} errors {r['errors'][:1]}")
+                    f"{r['completed_cases']}/{n} cases, {r['n_errors']} errors {r['errors'][:1]}",
+                )
             idle = http.spread(http.idle_inbox(server.port, tokens))
         finally:
             server.stop()
@@ -244,10 +311,17 @@ def _http(database: str, sizes: dict, workdir: Path, tag: str, echo: Callable[[s
         if cm is not None:
             cm.__exit__(None, None, None)
     busy = levels[top]["inbox"]
-    out["g"] = {"idle": idle, "busy": busy, "clients": top,
-                "ratio": (busy["p95_ms"] / idle["p95_ms"]) if busy["p95_ms"] and idle["p95_ms"] else None}
-    _say(echo, f"(g) inbox {database:10} p95 idle {idle['p95_ms']:.1f} ms, while {top} clients write "
-               f"{busy['p95_ms'] or 0:.1f} ms ({busy['n']} reads): ratio {out['g']['ratio'] or 0:.2f}")
+    out["g"] = {
+        "idle": idle,
+        "busy": busy,
+        "clients": top,
+        "ratio": (busy["p95_ms"] / idle["p95_ms"]) if busy["p95_ms"] and idle["p95_ms"] else None,
+    }
+    _say(
+        echo,
+        f"(g) inbox {database:10} p95 idle {idle['p95_ms']:.1f} ms, while {top} clients write "
+        f"{busy['p95_ms'] or 0:.1f} ms ({busy['n']} reads): ratio {out['g']['ratio'] or 0:.2f}",
+    )
     low, high = levels[min(levels)], levels[top]
     out["scale"] = high["tasks_per_s"] / low["tasks_per_s"] if low["tasks_per_s"] else None
     out["tasks_per_s"] = max(r["tasks_per_s"] for r in levels.values())
@@ -261,8 +335,11 @@ def _bigdata(sizes: dict, echo: Callable[[str], None], res: Results, keep: bool)
     name = f"bench_e_{n}"
     reuse = keep and pg.schema_exists(name)
     with pg.schema(name, keep=keep, fresh=not reuse) as (db, _env):
-        rig = inprocess.Rig.on(db) if not reuse else inprocess.Rig(inprocess.make_sessionmaker(db),
-                                                                  inprocess.make_engine_for_bench(), db)
+        rig = (
+            inprocess.Rig.on(db)
+            if not reuse
+            else inprocess.Rig(inprocess.make_sessionmaker(db), inprocess.make_engine_for_bench(), db)
+        )
         if not reuse:
             with rig.Session() as s:
                 version_id = rig.engine.version(s, "ztc_case").id
@@ -270,13 +347,18 @@ def _bigdata(sizes: dict, echo: Callable[[str], None], res: Results, keep: bool)
                 gen = bigdata.generate(conn, n, version_id)
             gen["seconds"]["vacuum"] = bigdata.vacuum(db)
             c = gen["counts"]
-            _say(echo, f"(e) generated {c['instance']:,} cases, {c['human_task']:,} task rows ({c['ready']:,} ready), "
-                       f"{c['case_record']:,} case_record and {c['case_unit']:,} case_unit rows "
-                       f"in {sum(gen['seconds'].values()):.0f} s")
+            _say(
+                echo,
+                f"(e) generated {c['instance']:,} cases, {c['human_task']:,} task rows ({c['ready']:,} ready), "
+                f"{c['case_record']:,} case_record and {c['case_unit']:,} case_unit rows "
+                f"in {sum(gen['seconds'].values()):.0f} s",
+            )
             rollups = bigdata.build_rollups(rig)
             gen["rollups"] = rollups
-            _say(echo, f"(e) stats.rebuild_rollups: {rollups['seconds']:.1f} s, "
-                       f"{sum(rollups['rows'].values()):,} rollup rows")
+            _say(
+                echo,
+                f"(e) stats.rebuild_rollups: {rollups['seconds']:.1f} s, {sum(rollups['rows'].values()):,} rollup rows",
+            )
         else:
             gen = {"reused": True}
             _say(echo, f"(e) reusing the {n:,} generated cases in schema {name}")
@@ -284,20 +366,30 @@ def _bigdata(sizes: dict, echo: Callable[[str], None], res: Results, keep: bool)
         out["generated"] = gen
         out["explain_inbox"] = bigdata.explain(rig, bigdata.principals()["city working group (wg:city)"])
     for label, r in out["inbox"].items():
-        _say(echo, f"(e) inbox     {label:36} median {r['median_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms "
-                   f"({r['ready_tasks']:,} tasks)")
+        _say(
+            echo,
+            f"(e) inbox     {label:36} median {r['median_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms "
+            f"({r['ready_tasks']:,} tasks)",
+        )
     for what in ("dashboard", "assessment"):
         for label, r in out[what].items():
             if r.get("timed_out"):
                 _say(echo, f"(e) {what:9} {label:58} > {bigdata.DASHBOARD_TIMEOUT_S} s: stopped by statement_timeout")
-                res.notes.append(f"(e) {label}: a query ran longer than {bigdata.DASHBOARD_TIMEOUT_S} s "
-                                 "and was stopped (see 'What bounds the missed targets')")
+                res.notes.append(
+                    f"(e) {label}: a query ran longer than {bigdata.DASHBOARD_TIMEOUT_S} s "
+                    "and was stopped (see 'What bounds the missed targets')"
+                )
                 continue
             size = f"{r['cases']:,} cases received" if what == "dashboard" else f"{r['units']} units ranked"
             _say(echo, f"(e) {label:66} median {r['median_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms ({size})")
     everything = next(iter(out["dashboard"].values()))  # the city WG, all time
     res.checks["e: the dashboard counts every generated case"] = (
-        everything["timed_out"] or everything["cases"] == n, f"{everything['cases']:,} received of {n:,}")
-    _say(echo, f"    inbox p95 {out['inbox_p95_ms']:.1f} ms, dashboard p95 {out['dashboard_p95_ms']:.1f} ms, "
-               f"assessment p95 {out['assessment_p95_ms']:.1f} ms over {n:,} cases")
+        everything["timed_out"] or everything["cases"] == n,
+        f"{everything['cases']:,} received of {n:,}",
+    )
+    _say(
+        echo,
+        f"    inbox p95 {out['inbox_p95_ms']:.1f} ms, dashboard p95 {out['dashboard_p95_ms']:.1f} ms, "
+        f"assessment p95 {out['assessment_p95_ms']:.1f} ms over {n:,} cases",
+    )
     return out

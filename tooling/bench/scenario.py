@@ -3,6 +3,7 @@
 Every step names the user task (its BPMN name), the candidate group that works on it and
 valid form data (read from ``forms/*.schema.json``; the same data the scenario tests use).
 """
+
 from __future__ import annotations
 
 from engine.forms import uscc_check_digit

@@ -7,6 +7,7 @@ SQL, so N timers are due now. The rate is taken from the ``timer`` audit entries
 workers write (their own clock is the system's): fired / (last − first), which leaves
 process start-up out.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,14 +32,19 @@ def seed(rig: Rig, n: int) -> int:
         rig.step(template, name, group, data)
     with rig.Session.begin() as s:
         conn = s.connection()
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO instance (process_version_id, process_id, business_key, status, state, serializer_version,
                                   lock_version, next_timer_at, summary, error, started_by, created_at, updated_at)
             SELECT process_version_id, process_id, business_key || '-' || g, status, state, serializer_version,
                    1, next_timer_at, summary, error, started_by, created_at, updated_at
             FROM instance, generate_series(1, :m) AS g WHERE id = :t
-        """), {"m": n - 1, "t": template})
-        due = conn.execute(text("SELECT count(*) FROM instance WHERE status = 'running' AND next_timer_at IS NOT NULL")).scalar()
+        """),
+            {"m": n - 1, "t": template},
+        )
+        due = conn.execute(
+            text("SELECT count(*) FROM instance WHERE status = 'running' AND next_timer_at IS NOT NULL")
+        ).scalar()
     if due != n:
         raise AssertionError(f"expected {n} instances waiting on a timer, found {due}")
     return template
@@ -48,9 +54,25 @@ def run_workers(env: dict, workers: int, workdir: Path, timeout_s: float = 600) 
     procs = []
     for i in range(workers):
         log = (workdir / f"worker-{workers}-{i}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "webapp.cli", "worker", "--once", "--poll", "0.2", "--id", f"bench-{workers}-{i}"],
-            env={**os.environ, **env}, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "webapp.cli",
+                    "worker",
+                    "--once",
+                    "--poll",
+                    "0.2",
+                    "--id",
+                    f"bench-{workers}-{i}",
+                ],
+                env={**os.environ, **env},
+                cwd=str(ROOT),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     codes = []
     deadline = time.monotonic() + timeout_s
     for p in procs:
@@ -71,13 +93,23 @@ def measure(rig: Rig, env: dict, n: int, workdir: Path) -> dict:
         seed(rig, n)
         codes = run_workers(env, workers, workdir)
         with rig.Session() as s:
-            row = s.execute(text("""SELECT count(*), extract(epoch FROM max(at) - min(at)) FROM audit_entry
-                                    WHERE action = 'timer'""")).one()
-            withdrawn = s.execute(text("""SELECT count(*) FROM instance WHERE status = 'completed'
-                                          AND summary->>'outcome' = 'withdrawn'""")).scalar()
+            row = s.execute(
+                text("""SELECT count(*), extract(epoch FROM max(at) - min(at)) FROM audit_entry
+                                    WHERE action = 'timer'""")
+            ).one()
+            withdrawn = s.execute(
+                text("""SELECT count(*) FROM instance WHERE status = 'completed'
+                                          AND summary->>'outcome' = 'withdrawn'""")
+            ).scalar()
             incidents = s.execute(text("SELECT count(*) FROM instance WHERE status = 'error'")).scalar()
         fired, span = row[0], float(row[1] or 0)
-        out[workers] = {"fired": fired, "seconds": span, "per_s": fired / span if span else 0.0,
-                        "withdrawn": withdrawn, "incidents": incidents, "exit_codes": codes,
-                        "correct": fired == n and withdrawn == n and incidents == 0}
+        out[workers] = {
+            "fired": fired,
+            "seconds": span,
+            "per_s": fired / span if span else 0.0,
+            "withdrawn": withdrawn,
+            "incidents": incidents,
+            "exit_codes": codes,
+            "correct": fired == n and withdrawn == n and incidents == 0,
+        }
     return out

@@ -7,6 +7,7 @@ the access rules are the pages' (engine/access.py). Errors have one shape
 ``page``). The OpenAPI document is /api/v1/openapi.json, rendered at /api/v1/docs.
 The resource modules take their shared helpers from ``common``; this module only mounts them.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -14,6 +15,7 @@ from flask_smorest import Api
 
 from .common import PREFIX
 from .schemas import ErrorSchema
+
 
 class ZtcApi(Api):
     ERROR_SCHEMA = ErrorSchema
@@ -25,8 +27,21 @@ class ZtcApi(Api):
 
 def init_app(app: Flask) -> ZtcApi:
     from ..context import csrf
-    from . import cases, definitions, docs, errors, incidents, instances, messages, statistics, tasks, tokens, verbs
-    from . import decision_items, tokens_page
+    from . import (
+        cases,
+        decision_items,
+        definitions,
+        docs,
+        errors,
+        incidents,
+        instances,
+        messages,
+        statistics,
+        tasks,
+        tokens,
+        tokens_page,
+        verbs,
+    )
 
     app.config.setdefault("API_TITLE", "直通车 zhitongche API")
     app.config.setdefault("API_VERSION", "v1")
@@ -34,16 +49,31 @@ def init_app(app: Flask) -> ZtcApi:
     app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("API_MAX_DEPLOY_BYTES", 10 * 1024 * 1024)
-    api = ZtcApi(app, spec_kwargs={
-        "info": {"description": "书记市长直通车: process definitions, instances, tasks, cases, messages, "
-                                "incidents and statistics. Authenticate with `Authorization: Bearer <token>` "
-                                "(`zhitongche token create USER`, or the page /account/tokens)."},
-        "security": [{"bearerAuth": []}],
-        "servers": [{"url": "/"}],
-    })
+    api = ZtcApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "书记市长直通车: process definitions, instances, tasks, cases, messages, "
+                "incidents and statistics. Authenticate with `Authorization: Bearer <token>` "
+                "(`zhitongche token create USER`, or the page /account/tokens)."
+            },
+            "security": [{"bearerAuth": []}],
+            "servers": [{"url": "/"}],
+        },
+    )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (definitions, instances, tasks, cases, messages, incidents, statistics, tokens, verbs,
-                   decision_items):
+    for module in (
+        definitions,
+        instances,
+        tasks,
+        cases,
+        messages,
+        incidents,
+        statistics,
+        tokens,
+        verbs,
+        decision_items,
+    ):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
     errors.install_routing_errors(app, PREFIX)

@@ -4,6 +4,7 @@ The API never uses the session cookie: a browser cannot be tricked into calling 
 visitor's rights, so it needs no CSRF token. The access rules are the pages' rules
 (engine/access.py); these helpers only refuse early.
 """
+
 from __future__ import annotations
 
 from flask import g, request
@@ -40,8 +41,10 @@ def protect(blueprint) -> None:
 
 
 def require_groups(groups: frozenset[str], what: str) -> None:
-    access.check(not g.principal.is_enterprise and bool(g.principal.groups & groups),
-                 f"only {', '.join(sorted(groups))} may {what}")
+    access.check(
+        not g.principal.is_enterprise and bool(g.principal.groups & groups),
+        f"only {', '.join(sorted(groups))} may {what}",
+    )
 
 
 def require_official(what: str) -> None:

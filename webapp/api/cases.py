@@ -1,4 +1,5 @@
 """Cases (直通车 instances with a case number): search, detail, timeline, submit."""
+
 from __future__ import annotations
 
 from flask import g, request
@@ -11,11 +12,19 @@ from engine.models import Instance
 from ..context import get_db, get_engine
 from .common import BIG_ID, api_blueprint, page_of_list
 from .instances import enterprise_data, instance_detail, instance_dict
-from .schemas import (CaseArgs, CaseBody, DossierArgs, DossierSchema, InstanceDetailSchema, InstanceSchema, PageArgs,
-                      TimelineItemSchema, page_of)
+from .schemas import (
+    CaseArgs,
+    CaseBody,
+    DossierArgs,
+    DossierSchema,
+    InstanceDetailSchema,
+    InstanceSchema,
+    PageArgs,
+    TimelineItemSchema,
+    page_of,
+)
 
-blp = api_blueprint("cases", "/cases",
-                    "Cases: search, detail, timeline, dossier; enterprises submit new cases")
+blp = api_blueprint("cases", "/cases", "Cases: search, detail, timeline, dossier; enterprises submit new cases")
 
 
 def visible_case(case_id: int) -> Instance:
@@ -30,13 +39,21 @@ def visible_case(case_id: int) -> Instance:
 @blp.response(200, page_of(InstanceSchema))
 def search(args):
     """Cases the caller may see: text search on case number, enterprise, title, credit code; filters."""
-    query = casefiles.CaseQuery(q=args.get("q") or None, category=args.get("category") or None,
-                                county=args.get("county") or None, status=args.get("status") or None,
-                                overdue=args["overdue"], sort=args["sort"], page=args["page"],
-                                per_page=args["per_page"])
+    query = casefiles.CaseQuery(
+        q=args.get("q") or None,
+        category=args.get("category") or None,
+        county=args.get("county") or None,
+        status=args.get("status") or None,
+        overdue=args["overdue"],
+        sort=args["sort"],
+        page=args["page"],
+        per_page=args["per_page"],
+    )
     result = casefiles.search_cases(get_db(), g.principal, query, now=get_engine().clock.now())
-    return {"items": [instance_dict(i) for i in result.items],
-            "page": {"page": args["page"], "per_page": args["per_page"], "total": result.total}}
+    return {
+        "items": [instance_dict(i) for i in result.items],
+        "page": {"page": args["page"], "per_page": args["per_page"], "total": result.total},
+    }
 
 
 @blp.route(f"/<{BIG_ID}:case_id>")
@@ -54,9 +71,17 @@ def timeline(args, case_id: int):
     instance = visible_case(case_id)
     items = casefiles.timeline(get_db(), instance.id, include_internal=access.sees_internal(g.principal))
     shown = enterprise_data(instance)
-    rows = [{"at": i.at, "actor": i.actor, "action": i.action, "task_name": i.task_name,
-             "data": i.data if shown is None else shown.get(i.entry_id),
-             "comment": i.comment.body if i.comment is not None else None} for i in items]
+    rows = [
+        {
+            "at": i.at,
+            "actor": i.actor,
+            "action": i.action,
+            "task_name": i.task_name,
+            "data": i.data if shown is None else shown.get(i.entry_id),
+            "comment": i.comment.body if i.comment is not None else None,
+        }
+        for i in items
+    ]
     return page_of_list(rows, args)
 
 
@@ -70,21 +95,28 @@ def dossier(args, case_id: int):
     from ..dossierview import api_page
 
     instance = visible_case(case_id)
-    return api_page(instance, "portal" if g.principal.is_enterprise else "office",
-                    args["page"], args["per_page"], args["order"])
+    return api_page(
+        instance, "portal" if g.principal.is_enterprise else "office", args["page"], args["per_page"], args["order"]
+    )
 
 
-IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                   "description": "Any unique string per submission (e.g. a UUID). Sending the same key again "
-                                  "(a retry) creates no second case: the answer is 200 with the case already created; "
-                                  "the same key with other data is 409."}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    "description": "Any unique string per submission (e.g. a UUID). Sending the same key again "
+    "(a retry) creates no second case: the answer is 200 with the case already created; "
+    "the same key with other data is 409.",
+}
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(CaseBody, as_kwargs=False)
 @blp.response(201, InstanceDetailSchema)
-@blp.alt_response(200, schema=InstanceDetailSchema, description="A repeat of an earlier submission (same Idempotency-Key)")
+@blp.alt_response(
+    200, schema=InstanceDetailSchema, description="A repeat of an earlier submission (same Idempotency-Key)"
+)
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
 def submit(body):
     """An enterprise submits a case (the submission form's values, checked field by field as
@@ -97,6 +129,12 @@ def submit(body):
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key.strip()) <= 100:
         raise InvalidRequest("the Idempotency-Key header must have 1 to 100 characters", field="Idempotency-Key")
-    instance, created = intake.submit(get_db(), get_engine(), g.user, body["data"],
-                                      key=key.strip() if key else None, data_fingerprint=intake.fingerprint(body["data"]))
+    instance, created = intake.submit(
+        get_db(),
+        get_engine(),
+        g.user,
+        body["data"],
+        key=key.strip() if key else None,
+        data_fingerprint=intake.fingerprint(body["data"]),
+    )
     return instance_detail(instance), (201 if created else 200)

@@ -1,5 +1,6 @@
 """What the API's resource modules share: the URL prefix, bounded ids, the resource blueprint
 (bearer-token authentication, the API's error shape) and pagination."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -27,11 +28,13 @@ def paginate(session, stmt, args: dict, convert=None) -> dict:
     page, per_page = args["page"], args["per_page"]
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
-    return {"items": [convert(r) for r in rows] if convert else rows,
-            "page": {"page": page, "per_page": per_page, "total": total}}
+    return {
+        "items": [convert(r) for r in rows] if convert else rows,
+        "page": {"page": page, "per_page": per_page, "total": total},
+    }
 
 
 def page_of_list(items: list, args: dict) -> dict:
     page, per_page = args["page"], args["per_page"]
     start = (page - 1) * per_page
-    return {"items": items[start:start + per_page], "page": {"page": page, "per_page": per_page, "total": len(items)}}
+    return {"items": items[start : start + per_page], "page": {"page": page, "per_page": per_page, "total": len(items)}}

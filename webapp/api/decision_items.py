@@ -1,5 +1,6 @@
 """议定事项 on the API: the decision items of 专题会议 / 现场办公 across the cases the caller may
 see (engine/decision_items.py), with the board page's filters."""
+
 from __future__ import annotations
 
 from flask import g
@@ -12,15 +13,20 @@ from ..context import get_db, get_engine
 from .common import api_blueprint, page_of_list
 from .schemas import PageArgs, Text, page_of
 
-blp = api_blueprint("decision_items", "/decision-items",
-                    "议定事项: decision items of special meetings and on-site visits, with status and reports")
+blp = api_blueprint(
+    "decision_items",
+    "/decision-items",
+    "议定事项: decision items of special meetings and on-site visits, with status and reports",
+)
 
 
 class DecisionItemArgs(PageArgs):
     unit = Text(100, metadata={"description": "the responsible unit's code (e.g. zrzyj, jianping.zrzyj)"})
     leader = Text(100, metadata={"description": "user name of the leader whose 批示 called the meeting"})
-    status = fields.String(validate=validate.OneOf(decision_items.STATUS_FILTERS),
-                           metadata={"description": "open (落实中), done (已落实) or overdue (open past its due time)"})
+    status = fields.String(
+        validate=validate.OneOf(decision_items.STATUS_FILTERS),
+        metadata={"description": "open (落实中), done (已落实) or overdue (open past its due time)"},
+    )
 
 
 class DecisionItemSchema(Schema):
@@ -43,8 +49,7 @@ class DecisionItemSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     report = fields.String(allow_none=True)
-    overdue = fields.Boolean(required=True, metadata={
-        "description": "open past its due time, or completed after it"})
+    overdue = fields.Boolean(required=True, metadata={"description": "open past its due time, or completed after it"})
 
 
 @blp.route("")
@@ -55,7 +60,8 @@ def list_items(args):
     (officials only: the items are internal to the government)."""
     if g.principal.is_enterprise:
         raise NotAllowed("decision items are for officials")
-    query = decision_items.ItemQuery(unit=args.get("unit") or None, leader=args.get("leader") or None,
-                                     status=args.get("status") or None)
+    query = decision_items.ItemQuery(
+        unit=args.get("unit") or None, leader=args.get("leader") or None, status=args.get("status") or None
+    )
     result = decision_items.board(get_db(), g.principal, query, get_engine().clock.now())
     return page_of_list([decision_items.as_dict(i) for i in result.items], args)

@@ -1,4 +1,5 @@
 """Process definitions: the deployed versions, and deploy (designers and admins)."""
+
 from __future__ import annotations
 
 from flask import current_app, g, request
@@ -12,15 +13,26 @@ from .auth import DESIGNERS, require_groups, require_official
 from .common import api_blueprint, paginate
 from .schemas import DefinitionArgs, DeployFilesArgs, DeployResultSchema, PageArgs, VersionSchema, page_of
 
-blp = api_blueprint("definitions", "/definitions",
-                    "Deployed process definitions (BPMN + DMN + forms) and their versions")
+blp = api_blueprint(
+    "definitions", "/definitions", "Deployed process definitions (BPMN + DMN + forms) and their versions"
+)
 
 
 def version_dict(v: ProcessVersion) -> dict:
-    return {"process_id": v.process_id, "version": v.version, "name": v.name, "flavor": v.flavor,
-            "content_hash": v.content_hash, "main_file": v.main_file, "files": sorted(v.files or {}),
-            "deployment_id": v.deployment_id, "deployed_by": v.deployment.deployed_by, "created_at": v.created_at,
-            "origin": v.deployment.origin, "base_version": v.base_version}
+    return {
+        "process_id": v.process_id,
+        "version": v.version,
+        "name": v.name,
+        "flavor": v.flavor,
+        "content_hash": v.content_hash,
+        "main_file": v.main_file,
+        "files": sorted(v.files or {}),
+        "deployment_id": v.deployment_id,
+        "deployed_by": v.deployment.deployed_by,
+        "created_at": v.created_at,
+        "origin": v.deployment.origin,
+        "base_version": v.base_version,
+    }
 
 
 @blp.route("")
@@ -29,10 +41,14 @@ def version_dict(v: ProcessVersion) -> dict:
 def list_definitions(args):
     """The latest version of every deployed process."""
     require_official("list process definitions")
-    latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")) \
-        .group_by(ProcessVersion.process_id).subquery()
-    stmt = select(ProcessVersion).join(latest, (ProcessVersion.process_id == latest.c.process_id)
-                                       & (ProcessVersion.version == latest.c.v))
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
+    stmt = select(ProcessVersion).join(
+        latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v)
+    )
     if args.get("q"):
         like = f"%{args['q']}%"
         stmt = stmt.where(or_(ProcessVersion.process_id.like(like), ProcessVersion.name.like(like)))
@@ -46,8 +62,7 @@ def list_versions(args, process_id: str):
     """Every version of one process, the newest first."""
     require_official("list process definitions")
     get_engine().version(get_db(), process_id)  # 404 when never deployed
-    stmt = select(ProcessVersion).where(ProcessVersion.process_id == process_id) \
-        .order_by(ProcessVersion.version.desc())
+    stmt = select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(ProcessVersion.version.desc())
     return paginate(get_db(), stmt, args, version_dict)
 
 
@@ -84,11 +99,20 @@ def deploy(args):
         raise RequestEntityTooLarge()
     from ..designer.workspace import scenario_dir
 
-    result = get_engine().deploy(get_db(), files, g.user.username, source="api", origin="api",
-                                 base_versions=_base_versions(files), scenario_dir=scenario_dir())
-    return {"deployment_id": result.deployment_id,
-            "created": [{"process_id": p, "version": v} for p, v in result.created],
-            "unchanged": [{"process_id": p, "version": v} for p, v in result.unchanged]}
+    result = get_engine().deploy(
+        get_db(),
+        files,
+        g.user.username,
+        source="api",
+        origin="api",
+        base_versions=_base_versions(files),
+        scenario_dir=scenario_dir(),
+    )
+    return {
+        "deployment_id": result.deployment_id,
+        "created": [{"process_id": p, "version": v} for p, v in result.created],
+        "unchanged": [{"process_id": p, "version": v} for p, v in result.unchanged],
+    }
 
 
 def _base_versions(files: dict[str, bytes]) -> dict[str, int] | None:

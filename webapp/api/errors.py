@@ -6,6 +6,7 @@ The pages keep their own error pages (webapp/errors.py); these handlers are regi
 the API blueprints only, plus one hook for URLs under /api/ that match no route (404/405).
 Nobody ever sees a stack trace.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,16 @@ from flask import g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import (BundleError, Conflict, EngineError, FormValidationError, InvalidRequest,
-                           MessageNotAccepted, NotAllowed, NotFound)
+from engine.errors import (
+    BundleError,
+    Conflict,
+    EngineError,
+    FormValidationError,
+    InvalidRequest,
+    MessageNotAccepted,
+    NotAllowed,
+    NotFound,
+)
 
 from ..dbmode import retry_as_writer
 
@@ -63,8 +72,11 @@ def http_error(exc: HTTPException):
     message = exc.description or exc.name
     if status == 422 and "messages" in data:  # webargs/marshmallow: field-level messages
         locations = data["messages"]
-        details["fields"] = _flatten({k: v for loc in locations.values() for k, v in loc.items()}
-                                     if all(isinstance(v, dict) for v in locations.values()) else locations)
+        details["fields"] = _flatten(
+            {k: v for loc in locations.values() for k, v in loc.items()}
+            if all(isinstance(v, dict) for v in locations.values())
+            else locations
+        )
         code, message = "validation_error", "the request has invalid fields"
     elif status == 405 and getattr(exc, "valid_methods", None):
         details["allowed"] = sorted(exc.valid_methods)
@@ -87,13 +99,21 @@ def _form_error(exc: FormValidationError):
 
 
 def _bundle_error(exc: BundleError):
-    return error_response(422, "invalid_process_files", "the process files cannot be deployed",
-                          {"problems": [p.as_dict() for p in exc.problems]})
+    return error_response(
+        422,
+        "invalid_process_files",
+        "the process files cannot be deployed",
+        {"problems": [p.as_dict() for p in exc.problems]},
+    )
 
 
 def _auth_required(exc: AuthRequired):
-    return error_response(401, "unauthorized", "a valid API token is required (Authorization: Bearer <token>)",
-                          headers=[("WWW-Authenticate", 'Bearer realm="zhitongche"')])
+    return error_response(
+        401,
+        "unauthorized",
+        "a valid API token is required (Authorization: Bearer <token>)",
+        headers=[("WWW-Authenticate", 'Bearer realm="zhitongche"')],
+    )
 
 
 def _crash(exc: Exception):
@@ -101,8 +121,9 @@ def _crash(exc: Exception):
         return "", 503
     if isinstance(exc, HTTPException):
         return http_error(exc)
-    log.exception("unhandled API error on %s %s (user %s)", request.method, request.path,
-                  getattr(g.get("user"), "username", None))
+    log.exception(
+        "unhandled API error on %s %s (user %s)", request.method, request.path, getattr(g.get("user"), "username", None)
+    )
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
@@ -112,8 +133,12 @@ HANDLERS = [
     (AuthRequired, _auth_required),
     (FormValidationError, _form_error),
     (BundleError, _bundle_error),
-    (NotFound, _engine_error), (NotAllowed, _engine_error), (Conflict, _engine_error),
-    (MessageNotAccepted, _engine_error), (InvalidRequest, _engine_error), (EngineError, _engine_error),
+    (NotFound, _engine_error),
+    (NotAllowed, _engine_error),
+    (Conflict, _engine_error),
+    (MessageNotAccepted, _engine_error),
+    (InvalidRequest, _engine_error),
+    (EngineError, _engine_error),
     (HTTPException, http_error),
     (Exception, _crash),
 ]

@@ -1,4 +1,5 @@
 """Incidents (instances in error) and the admin's levers: inspect, correct data, retry."""
+
 from __future__ import annotations
 
 from flask import g
@@ -14,8 +15,9 @@ from .common import BIG_ID, api_blueprint, paginate
 from .instances import instance_detail
 from .schemas import IncidentArgs, IncidentDataBody, IncidentDetailSchema, IncidentSchema, InstanceDetailSchema, page_of
 
-blp = api_blueprint("incidents", "/incidents",
-                    "Instances in error (admins): inspect, correct the failed task's data, retry")
+blp = api_blueprint(
+    "incidents", "/incidents", "Instances in error (admins): inspect, correct the failed task's data, retry"
+)
 
 
 @blp.before_request
@@ -47,8 +49,10 @@ def list_incidents(args):
 def get_incident(instance_id: int):
     """One incident with the data of the failed task."""
     instance = _in_error(instance_id)
-    return {**incidents.Incident.of(instance).as_dict(),
-            "data": incidents.failed_task_data(get_db(), get_engine(), instance.id)}
+    return {
+        **incidents.Incident.of(instance).as_dict(),
+        "data": incidents.failed_task_data(get_db(), get_engine(), instance.id),
+    }
 
 
 @blp.route(f"/<{BIG_ID}:instance_id>/data", methods=["PATCH"])
@@ -58,8 +62,10 @@ def correct_data(body, instance_id: int):
     """Set or remove variables of the failed task before a retry."""
     instance = _in_error(instance_id)
     incidents.update_data(get_db(), get_engine(), instance.id, body["set"], g.user.username, remove=body["remove"])
-    return {**incidents.Incident.of(instance).as_dict(),
-            "data": incidents.failed_task_data(get_db(), get_engine(), instance.id)}
+    return {
+        **incidents.Incident.of(instance).as_dict(),
+        "data": incidents.failed_task_data(get_db(), get_engine(), instance.id),
+    }
 
 
 @blp.route(f"/<{BIG_ID}:instance_id>/retry", methods=["POST"])

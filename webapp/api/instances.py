@@ -1,4 +1,5 @@
 """Process instances: start, state, history, and which activities are done and current."""
+
 from __future__ import annotations
 
 from flask import g
@@ -9,14 +10,21 @@ from engine.errors import NotFound
 from engine.models import AuditEntry, Instance
 
 from ..context import get_db, get_engine
-from .auth import ADMIN, DESIGNERS, require_groups
-from .common import BIG_ID, api_blueprint, paginate
 from ..security import require
-from .schemas import (ActivitiesSchema, AdminActionBody, HistoryEntrySchema, InstanceArgs, InstanceDetailSchema,
-                      InstanceSchema, PageArgs, StartBody, page_of)
+from .common import BIG_ID, api_blueprint, paginate
+from .schemas import (
+    ActivitiesSchema,
+    AdminActionBody,
+    HistoryEntrySchema,
+    InstanceArgs,
+    InstanceDetailSchema,
+    InstanceSchema,
+    PageArgs,
+    StartBody,
+    page_of,
+)
 
-blp = api_blueprint("instances", "/instances",
-                    "Process instances: start, state, history, done and current activities")
+blp = api_blueprint("instances", "/instances", "Process instances: start, state, history, done and current activities")
 
 
 def visible_instance(instance_id: int) -> Instance:
@@ -28,16 +36,33 @@ def visible_instance(instance_id: int) -> Instance:
 
 
 def task_ref(task) -> dict:
-    return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
-            "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional)}
+    return {
+        "id": task.id,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name,
+        "candidate_groups": task.candidate_groups or [],
+        "assignee": task.assignee,
+        "due_at": task.due_at,
+        "deadline_provisional": bool(task.due_provisional),
+    }
 
 
 def instance_dict(instance: Instance) -> dict:
-    return {"id": instance.id, "process_id": instance.process_id, "version": instance.process_version.version,
-            "business_key": instance.business_key, "status": instance.status, "summary": instance.summary or {},
-            "error": instance.error, "started_by": instance.started_by, "created_at": instance.created_at,
-            "updated_at": instance.updated_at, "ended_at": instance.ended_at, "lock_version": instance.lock_version,
-            "deadline_provisional": bool((instance.summary or {}).get("deadline_provisional"))}
+    return {
+        "id": instance.id,
+        "process_id": instance.process_id,
+        "version": instance.process_version.version,
+        "business_key": instance.business_key,
+        "status": instance.status,
+        "summary": instance.summary or {},
+        "error": instance.error,
+        "started_by": instance.started_by,
+        "created_at": instance.created_at,
+        "updated_at": instance.updated_at,
+        "ended_at": instance.ended_at,
+        "lock_version": instance.lock_version,
+        "deadline_provisional": bool((instance.summary or {}).get("deadline_provisional")),
+    }
 
 
 def instance_detail(instance: Instance) -> dict:
@@ -65,8 +90,14 @@ def list_instances(args):
 def start(body):
     """Start an instance of a deployed process (designers and admins; cases: POST /cases)."""
     require(access.is_designer, "only admin, designer may start process instances")
-    instance = get_engine().start(get_db(), body["process_id"], body.get("data") or {}, version=body.get("version"),
-                                  actor=g.user.username, business_key=body.get("business_key"))
+    instance = get_engine().start(
+        get_db(),
+        body["process_id"],
+        body.get("data") or {},
+        version=body.get("version"),
+        actor=g.user.username,
+        business_key=body.get("business_key"),
+    )
     return instance_detail(instance)
 
 
@@ -145,5 +176,4 @@ def resume(instance_id: int):
 def terminate(body, instance_id: int):
     """End a running, suspended or failed instance for good; its open tasks are cancelled (admins)."""
     instance = _admin_instance(instance_id)
-    return instance_detail(incidents.terminate(get_db(), get_engine(), instance.id, g.user.username,
-                                               body["reason"]))
+    return instance_detail(incidents.terminate(get_db(), get_engine(), instance.id, g.user.username, body["reason"]))

@@ -1,4 +1,5 @@
 """Messages to a case, addressed by its case number (docs/CONVENTIONS.md)."""
+
 from __future__ import annotations
 
 from flask import g
@@ -13,8 +14,7 @@ from .common import api_blueprint
 from .instances import instance_detail
 from .schemas import InstanceDetailSchema, MessageBody
 
-blp = api_blueprint("messages", "/messages",
-                    "Deliver a message (material_supplied, enterprise_withdraws …) to a case")
+blp = api_blueprint("messages", "/messages", "Deliver a message (material_supplied, enterprise_withdraws …) to a case")
 
 
 @blp.route("", methods=["POST"])
@@ -24,8 +24,11 @@ def send(body):
     """Deliver a message to the case with this number. Each message has its sender: the enterprise
     that owns the case for `material_supplied` and `enterprise_withdraws`, the case's working group
     for any other (403 otherwise); 409 when the case is not waiting for it."""
-    instance = get_db().scalars(select(Instance).where(Instance.business_key == body["case_no"])
-                                .order_by(Instance.id.desc()).limit(1)).first()
+    instance = (
+        get_db()
+        .scalars(select(Instance).where(Instance.business_key == body["case_no"]).order_by(Instance.id.desc()).limit(1))
+        .first()
+    )
     if instance is None:
         raise NotFound(f"case {body['case_no']} does not exist")
     instance = send_as(get_db(), get_engine(), g.principal, instance, body["name"], body["payload"])

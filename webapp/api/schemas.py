@@ -1,5 +1,6 @@
 """marshmallow schemas of the JSON API: query arguments, request bodies and responses are
 separate classes (``…Args``, ``…Body``, the rest are responses)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -14,12 +15,15 @@ Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max
 
 # -- the one error shape -----------------------------------------------------------------------
 class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"description": "machine-readable error code",
-                                                  "example": "not_found"})
+    code = fields.String(required=True, metadata={"description": "machine-readable error code", "example": "not_found"})
     message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
-    details = fields.Dict(required=True, metadata={
-        "description": "more about it: `fields` (field → message) for validation errors, `problems` "
-                       "for process files, `allowed` methods for 405 …"})
+    details = fields.Dict(
+        required=True,
+        metadata={
+            "description": "more about it: `fields` (field → message) for validation errors, `problems` "
+            "for process files, `allowed` methods for 405 …"
+        },
+    )
 
 
 class ErrorSchema(Schema):
@@ -47,10 +51,14 @@ def page_of(item: type[Schema]) -> type[Schema]:
     """The list envelope ``{"items": [...], "page": {page, per_page, total}}`` of one item schema."""
     name = item.__name__.removesuffix("Schema") + "PageSchema"
     if name not in _PAGES:
-        _PAGES[name] = type(name, (Schema,), {
-            "items": fields.List(fields.Nested(item), required=True),
-            "page": fields.Nested(PageMetaSchema, required=True),
-        })
+        _PAGES[name] = type(
+            name,
+            (Schema,),
+            {
+                "items": fields.List(fields.Nested(item), required=True),
+                "page": fields.Nested(PageMetaSchema, required=True),
+            },
+        )
     return _PAGES[name]
 
 
@@ -71,12 +79,17 @@ class VersionSchema(Schema):
     deployed_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     origin = fields.String(required=True, metadata={"description": "files | web | api"})
-    base_version = fields.Integer(allow_none=True, metadata={"description": "the version a web/API deploy was based on"})
+    base_version = fields.Integer(
+        allow_none=True, metadata={"description": "the version a web/API deploy was based on"}
+    )
 
 
 class DeployFilesArgs(Schema):
-    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True,
-                        metadata={"description": "*.bpmn, *.dmn and form *.json files (one part per file)"})
+    files = fields.List(
+        fields.Raw(metadata={"type": "string", "format": "binary"}),
+        required=True,
+        metadata={"description": "*.bpmn, *.dmn and form *.json files (one part per file)"},
+    )
 
 
 class DeployResultSchema(Schema):
@@ -110,8 +123,12 @@ class TaskRefSchema(Schema):
     candidate_groups = fields.List(fields.String(), required=True)
     assignee = fields.String(required=True, allow_none=True)
     due_at = fields.DateTime(required=True, allow_none=True)
-    deadline_provisional = fields.Boolean(required=True, metadata={
-        "description": "true when due_at was computed over a year without an official holiday calendar (临时时限)"})
+    deadline_provisional = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true when due_at was computed over a year without an official holiday calendar (临时时限)"
+        },
+    )
 
 
 class InstanceSchema(Schema):
@@ -127,8 +144,12 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(required=True, allow_none=True)
     lock_version = fields.Integer(required=True)
-    deadline_provisional = fields.Boolean(required=True, metadata={
-        "description": "true when the summary's deadline was computed over a year without an official calendar"})
+    deadline_provisional = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true when the summary's deadline was computed over a year without an official calendar"
+        },
+    )
 
 
 class InstanceDetailSchema(InstanceSchema):
@@ -147,9 +168,15 @@ class HistoryEntrySchema(Schema):
 
 class ActivitiesSchema(Schema):
     completed = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of finished elements"})
-    current = fields.List(fields.String(), required=True, metadata={"description": "BPMN ids of ready or waiting elements"})
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                         metadata={"description": "activities completed more than once: how often (from the history)"})
+    current = fields.List(
+        fields.String(), required=True, metadata={"description": "BPMN ids of ready or waiting elements"}
+    )
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "activities completed more than once: how often (from the history)"},
+    )
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -159,11 +186,18 @@ class TaskArgs(PageArgs):
     county = Text(100)
     mode = Text(100)
     overdue = fields.Boolean(load_default=False)
-    due_within_days = fields.Integer(validate=validate.Range(min=0, max=3650),
-                                     metadata={"description": "due by the end of the N-th working day from today"})
+    due_within_days = fields.Integer(
+        validate=validate.Range(min=0, max=3650),
+        metadata={"description": "due by the end of the N-th working day from today"},
+    )
     due_today = fields.Boolean(load_default=False, metadata={"description": "due today (今日到期)"})
-    q = Text(200, metadata={"description": "words of the case (number, enterprise, title, description, contact, "
-                                           "unit result) or the task's name"})
+    q = Text(
+        200,
+        metadata={
+            "description": "words of the case (number, enterprise, title, description, contact, "
+            "unit result) or the task's name"
+        },
+    )
     sort = fields.String(load_default="due", validate=validate.OneOf(["due", "created"]))
 
 
@@ -176,9 +210,13 @@ class TaskSchema(TaskRefSchema):
     form = fields.String(required=True, allow_none=True)
     delegated_from = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
-    marker = fields.String(required=True, allow_none=True, metadata={"description": "deadline marker: yellow, red or null"})
-    days_left = fields.Integer(allow_none=True, metadata={
-        "description": "working days to the deadline (0: due today; negative: working days overdue)"})
+    marker = fields.String(
+        required=True, allow_none=True, metadata={"description": "deadline marker: yellow, red or null"}
+    )
+    days_left = fields.Integer(
+        allow_none=True,
+        metadata={"description": "working days to the deadline (0: due today; negative: working days overdue)"},
+    )
     summary = fields.Dict(required=True)
 
 
@@ -190,10 +228,16 @@ class TaskDetailSchema(TaskSchema):
 
 
 class BulkBody(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(["claim", "assign", "transfer"]),
-                           metadata={"description": "claim; assign (a free task or mine); transfer (a head of the unit, or the holder)"})
-    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), required=True,
-                           validate=validate.Length(min=1, max=200))
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(["claim", "assign", "transfer"]),
+        metadata={"description": "claim; assign (a free task or mine); transfer (a head of the unit, or the holder)"},
+    )
+    task_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)),
+        required=True,
+        validate=validate.Length(min=1, max=200),
+    )
     to = Text(100, metadata={"description": "the colleague (user name) for assign and transfer"})
 
 
@@ -208,14 +252,22 @@ class BulkResultSchema(Schema):
 
 
 class CompleteBody(Schema):
-    data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), load_default=dict,
-                       metadata={"description": "the form's values (validated against its JSON Schema)"})
+    data = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=200)),
+        load_default=dict,
+        metadata={"description": "the form's values (validated against its JSON Schema)"},
+    )
 
 
 # -- cases -----------------------------------------------------------------------------------
 class CaseArgs(PageArgs):
-    q = Text(200, metadata={"description": "words the case contains: number, enterprise, credit code, title, "
-                                           "description, contact, units' results"})
+    q = Text(
+        200,
+        metadata={
+            "description": "words the case contains: number, enterprise, credit code, title, "
+            "description, contact, units' results"
+        },
+    )
     category = Text(100)
     county = Text(100)
     status = Text(100, metadata={"description": "running/completed/error or a Chinese status label"})
@@ -224,8 +276,11 @@ class CaseArgs(PageArgs):
 
 
 class CaseBody(Schema):
-    data = fields.Dict(keys=fields.String(validate=validate.Length(max=200)), required=True,
-                       metadata={"description": "the submission form's values (case-submit.schema.json)"})
+    data = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=200)),
+        required=True,
+        metadata={"description": "the submission form's values (case-submit.schema.json)"},
+    )
 
 
 class TimelineItemSchema(Schema):
@@ -239,8 +294,11 @@ class TimelineItemSchema(Schema):
 
 class DossierArgs(PageArgs):
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-    order = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]),
-                          metadata={"description": "oldest first (the submission on page 1) or newest first"})
+    order = fields.String(
+        load_default="oldest",
+        validate=validate.OneOf(["oldest", "newest"]),
+        metadata={"description": "oldest first (the submission on page 1) or newest first"},
+    )
 
 
 class DossierAnswerSchema(Schema):
@@ -312,12 +370,23 @@ _DAYS = validate.Range(min=_dt.date(2000, 1, 1), max=_dt.date(2100, 12, 31))
 
 
 class StatisticsArgs(Schema):
-    start = fields.Date(data_key="from", load_default=None, validate=_DAYS,
-                        metadata={"description": "first day of the period (Beijing date), inclusive; 2000–2100"})
-    end = fields.Date(data_key="to", load_default=None, validate=_DAYS,
-                      metadata={"description": "last day of the period (Beijing date), inclusive; 2000–2100"})
-    county = Text(100, load_default=None, metadata={
-        "description": "a county code; people of a county get their county whatever they ask"})
+    start = fields.Date(
+        data_key="from",
+        load_default=None,
+        validate=_DAYS,
+        metadata={"description": "first day of the period (Beijing date), inclusive; 2000–2100"},
+    )
+    end = fields.Date(
+        data_key="to",
+        load_default=None,
+        validate=_DAYS,
+        metadata={"description": "last day of the period (Beijing date), inclusive; 2000–2100"},
+    )
+    county = Text(
+        100,
+        load_default=None,
+        metadata={"description": "a county code; people of a county get their county whatever they ask"},
+    )
 
     @validates_schema
     def _ordered(self, data, **_kw):
@@ -335,8 +404,12 @@ class BulletinCountSchema(Schema):
     issued = fields.Integer(required=True)
 
 
-_Counts = lambda description: fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,  # noqa: E731
-                                          metadata={"description": description})
+_Counts = lambda description: fields.Dict(  # noqa: E731
+    keys=fields.String(),
+    values=fields.Integer(),
+    required=True,  # noqa: E731
+    metadata={"description": description},
+)
 
 
 class StatisticsSchema(Schema):
@@ -344,18 +417,30 @@ class StatisticsSchema(Schema):
 
     period = fields.Nested(StatisticsPeriodSchema, required=True)
     county = fields.String(required=True, allow_none=True, metadata={"description": "null: every county"})
-    totals = _Counts("cases received in the period (received, accepted, rejected, withdrawn, open, overdue, "
-                     "overdue_now, escalated), closed in it (closed, solved, handled, on_time), distinct "
-                     "enterprises, unit coordinations, awaiting_intake (open and not accepted yet)")
+    totals = _Counts(
+        "cases received in the period (received, accepted, rejected, withdrawn, open, overdue, "
+        "overdue_now, escalated), closed in it (closed, solved, handled, on_time), distinct "
+        "enterprises, unit coordinations, awaiting_intake (open and not accepted yet)"
+    )
     by_category = _Counts("cases received, per category")
     by_county = _Counts("cases received, per county")
     by_mode = _Counts("cases received, per handling mode (马上办/快速办/监督办)")
     by_unit = _Counts("cases received, per lead unit")
-    rates = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True, metadata={
-        "description": "on_time, satisfaction, reopen (0…1) and workdays_to_close; null when nothing to divide"})
+    rates = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(allow_none=True),
+        required=True,
+        metadata={
+            "description": "on_time, satisfaction, reopen (0…1) and workdays_to_close; null when nothing to divide"
+        },
+    )
     leader_modes = _Counts("escalated cases per leader mode (签批督办/专题会议/现场办公)")
-    bulletins = fields.Dict(keys=fields.String(), values=fields.Nested(BulletinCountSchema), required=True,
-                            metadata={"description": "专报 issued in the period, per series"})
+    bulletins = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(BulletinCountSchema),
+        required=True,
+        metadata={"description": "专报 issued in the period, per series"},
+    )
     records = _Counts("work records (and weekly reports) in the period, per kind")
     open_tasks = fields.Integer(required=True, metadata={"description": "ready tasks the caller may work on"})
     incidents = fields.Integer(required=True, allow_none=True, metadata={"description": "admins only"})

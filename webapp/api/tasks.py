@@ -1,4 +1,5 @@
 """Tasks: the caller's inbox with filters, one task with its form, claim, unclaim, complete."""
+
 from __future__ import annotations
 
 from flask import g
@@ -10,19 +11,41 @@ from engine.models import HumanTask
 from ..context import get_db, get_engine
 from .common import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail
-from .schemas import BulkBody, BulkResultSchema, CompleteBody, InstanceDetailSchema, TaskArgs, TaskDetailSchema, TaskSchema, page_of
+from .schemas import (
+    BulkBody,
+    BulkResultSchema,
+    CompleteBody,
+    InstanceDetailSchema,
+    TaskArgs,
+    TaskDetailSchema,
+    TaskSchema,
+    page_of,
+)
 
-blp = api_blueprint("tasks", "/tasks",
-                    "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
+blp = api_blueprint("tasks", "/tasks", "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
 
 
 def task_dict(task: HumanTask, marker: str | None = None, days_left: int | None = None) -> dict:
-    return {"id": task.id, "bpmn_id": task.bpmn_id, "name": task.name, "candidate_groups": task.candidate_groups or [],
-            "assignee": task.assignee, "due_at": task.due_at, "deadline_provisional": bool(task.due_provisional),
-            "instance_id": task.instance_id,
-            "case_no": task.instance.business_key, "process_id": task.process_id, "lane": task.lane,
-            "state": task.state, "form": task.form, "delegated_from": task.delegated_from,
-            "created_at": task.created_at, "marker": marker, "days_left": days_left, "summary": task.instance.summary or {}}
+    return {
+        "id": task.id,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name,
+        "candidate_groups": task.candidate_groups or [],
+        "assignee": task.assignee,
+        "due_at": task.due_at,
+        "deadline_provisional": bool(task.due_provisional),
+        "instance_id": task.instance_id,
+        "case_no": task.instance.business_key,
+        "process_id": task.process_id,
+        "lane": task.lane,
+        "state": task.state,
+        "form": task.form,
+        "delegated_from": task.delegated_from,
+        "created_at": task.created_at,
+        "marker": marker,
+        "days_left": days_left,
+        "summary": task.instance.summary or {},
+    }
 
 
 def visible_task(task_id: int) -> HumanTask:
@@ -39,10 +62,13 @@ def visible_task(task_id: int) -> HumanTask:
 
 def finished_conflict(task: HumanTask) -> Conflict:
     if task.state == "completed":
-        return Conflict(f"task {task.id} was already completed by {task.completed_by} at "
-                        f"{task.completed_at.isoformat() if task.completed_at else '?'}",
-                        state=task.state, completed_by=task.completed_by,
-                        completed_at=task.completed_at.isoformat() if task.completed_at else None)
+        return Conflict(
+            f"task {task.id} was already completed by {task.completed_by} at "
+            f"{task.completed_at.isoformat() if task.completed_at else '?'}",
+            state=task.state,
+            completed_by=task.completed_by,
+            completed_at=task.completed_at.isoformat() if task.completed_at else None,
+        )
     return Conflict(f"task {task.id} is {task.state}: the case moved on", state=task.state)
 
 
@@ -52,11 +78,18 @@ def finished_conflict(task: HumanTask) -> Conflict:
 def list_tasks(args):
     """Ready tasks the caller may work on (tab all/mine/group/delegated), with filters."""
     engine = get_engine()
-    filters = inbox.InboxFilter(tab=args["tab"], category=args.get("category"), county=args.get("county"),
-                                mode=args.get("mode"), overdue=args["overdue"],
-                                due_within_days=args.get("due_within_days"), due_today=args["due_today"],
-                                q=args.get("q") or None, sort=args["sort"],
-                                limit=args["page"] * args["per_page"])
+    filters = inbox.InboxFilter(
+        tab=args["tab"],
+        category=args.get("category"),
+        county=args.get("county"),
+        mode=args.get("mode"),
+        overdue=args["overdue"],
+        due_within_days=args.get("due_within_days"),
+        due_today=args["due_today"],
+        q=args.get("q") or None,
+        sort=args["sort"],
+        limit=args["page"] * args["per_page"],
+    )
     page = inbox.inbox(get_db(), g.principal, filters, calendar=engine.calendar, now=engine.clock.now())
     result = page_of_list([task_dict(r.task, r.marker, r.days_left) for r in page.rows], args)
     result["page"]["total"] = page.counts.get(args["tab"], len(page.rows))
@@ -79,8 +112,13 @@ def get_task(task_id: int):
     """One ready task with its form (JSON Schema, UI schema) and saved draft."""
     task = visible_task(task_id)
     schema, ui = get_engine().form_of(task)
-    return {**task_dict(task), "may_complete": access.can_complete_task(g.principal, task), "form_schema": schema,
-            "ui_schema": ui, "draft": task.draft}
+    return {
+        **task_dict(task),
+        "may_complete": access.can_complete_task(g.principal, task),
+        "form_schema": schema,
+        "ui_schema": ui,
+        "draft": task.draft,
+    }
 
 
 @blp.route(f"/<{BIG_ID}:task_id>/claim", methods=["POST"])

@@ -1,4 +1,5 @@
 """The caller's own API tokens: list, create (the secret is shown once), revoke."""
+
 from __future__ import annotations
 
 from flask import g
@@ -9,13 +10,17 @@ from ..context import get_db
 from .common import ID, api_blueprint, paginate
 from .schemas import NewTokenSchema, PageArgs, TokenBody, TokenSchema, page_of
 
-blp = api_blueprint("tokens", "/tokens",
-                    "The caller's API tokens")
+blp = api_blueprint("tokens", "/tokens", "The caller's API tokens")
 
 
 def token_dict(row) -> dict:
-    return {"id": row.id, "name": row.name, "created_at": row.created_at, "last_used_at": row.last_used_at,
-            "revoked_at": row.revoked_at}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+    }
 
 
 @blp.route("")

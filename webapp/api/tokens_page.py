@@ -1,4 +1,5 @@
 """/account/tokens: a logged-in person creates and revokes their own API tokens."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for

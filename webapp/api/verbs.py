@@ -1,13 +1,13 @@
 """The office verbs on the API (engine/office_verbs.py, engine/recall.py, engine/sendback.py): 退回, 撤回, 催办 a task, 抄送 a case, the cases
 copied to the caller (抄送我的), and the caller's 常用意见 (phrases)."""
+
 from __future__ import annotations
 
 from flask import g
 from marshmallow import Schema, fields
 
-from engine import office_verbs
+from engine import office_verbs, sendback
 from engine import recall as recall_mod
-from engine import sendback
 from engine.errors import NotFound
 from engine.models import HumanTask
 
@@ -16,7 +16,11 @@ from .cases import visible_case
 from .common import BIG_ID, api_blueprint
 from .schemas import Text
 
-blp = api_blueprint("office_verbs", "/office", "Office verbs: 退回 (send back), 撤回 (recall), 催办 (urge), 抄送 (copy a case), 常用意见 (phrases)")
+blp = api_blueprint(
+    "office_verbs",
+    "/office",
+    "Office verbs: 退回 (send back), 撤回 (recall), 催办 (urge), 抄送 (copy a case), 常用意见 (phrases)",
+)
 
 
 class UrgeBody(Schema):
@@ -36,8 +40,11 @@ class RecallSchema(Schema):
 
 
 class SendBackBody(Schema):
-    target_task_id = fields.Integer(required=True, validate=lambda v: 0 < v < 2**62,
-                                    metadata={"description": "a completed task of the case (see send-back-targets)"})
+    target_task_id = fields.Integer(
+        required=True,
+        validate=lambda v: 0 < v < 2**62,
+        metadata={"description": "a completed task of the case (see send-back-targets)"},
+    )
     reason = Text(500, required=True, metadata={"description": "shown to the receiver; required"})
 
 
@@ -86,9 +93,17 @@ class PhraseSchema(Schema):
 
 def _copy_dict(copy, instance=None) -> dict:
     summary = (instance.summary or {}) if instance is not None else {}
-    return {"id": copy.id, "instance_id": copy.instance_id, "case_no": summary.get("case_no"),
-            "title": summary.get("title"), "recipient": copy.recipient, "group": copy.group,
-            "copied_by": copy.copied_by, "note": copy.note, "created_at": copy.created_at}
+    return {
+        "id": copy.id,
+        "instance_id": copy.instance_id,
+        "case_no": summary.get("case_no"),
+        "title": summary.get("title"),
+        "recipient": copy.recipient,
+        "group": copy.group,
+        "copied_by": copy.copied_by,
+        "note": copy.note,
+        "created_at": copy.created_at,
+    }
 
 
 @blp.route(f"/tasks/<{BIG_ID}:task_id>/urge", methods=["POST"])
@@ -153,8 +168,14 @@ def send_back(body, task_id: int):
 def copy(body, case_id: int):
     """抄送: give a person or a group read-only access to the case, with a notification."""
     instance = visible_case(case_id)
-    made = office_verbs.copy_case(get_db(), g.principal, instance, to_user=body.get("to_user") or None,
-                                  to_group=body.get("to_group") or None, note=body.get("note") or "")
+    made = office_verbs.copy_case(
+        get_db(),
+        g.principal,
+        instance,
+        to_user=body.get("to_user") or None,
+        to_group=body.get("to_group") or None,
+        note=body.get("note") or "",
+    )
     return _copy_dict(made, instance)
 
 

@@ -5,6 +5,7 @@ The group ``main`` and the helpers the commands share live in ``common``; the co
 ``admin`` (db-upgrade, stats-rebuild, demo-users, demo, token), ``users`` (user …), ``doctor``,
 ``ops`` and ``bench``, which are imported here so that their commands register on ``main``.
 """
+
 from __future__ import annotations
 
 from webapp.cli import admin, bench, doctor, ops, processes, serve, users  # noqa: F401  (register the commands)

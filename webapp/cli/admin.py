@@ -1,5 +1,6 @@
 """Database, demo data and API tokens: db-upgrade, stats-rebuild, demo-users, demo (issue 8),
 token create|list|revoke (issue 6)."""
+
 from __future__ import annotations
 
 import sys
@@ -51,10 +52,10 @@ def demo_command(history: bool, until: str | None) -> None:
 
     from sqlalchemy import func, select
 
-    from tooling import demo_history
     from engine.clock import FakeClock
     from engine.models import Instance
     from engine.workdays import CHINA
+    from tooling import demo_history
 
     settings = Settings()
     Session = common.session_factory(settings)

@@ -4,6 +4,7 @@ session factory, the engine, and the demo users.
 Commands call ``common.session_factory(...)`` through this module when they run, so that tests can
 replace it (``monkeypatch.setattr(common, "session_factory", …)``).
 """
+
 from __future__ import annotations
 
 import os
@@ -75,9 +76,15 @@ def print_login_hints(users: list[DemoUser], password: str, url: str) -> None:
     for u in users:
         role = u.groups[0].split(":", 1)[0] if u.groups else u.kind
         by_role.setdefault(role, []).append(u.username)
-    labels = {"admin": "admin 系统管理员", "designer": "designer 流程设计", "wg": "working group 工作组",
-              "leader": "leader 领导", "unit": "unit handler 经办人", "head": "unit head 负责人",
-              "enterprise": "enterprise 企业"}
+    labels = {
+        "admin": "admin 系统管理员",
+        "designer": "designer 流程设计",
+        "wg": "working group 工作组",
+        "leader": "leader 领导",
+        "unit": "unit handler 经办人",
+        "head": "unit head 负责人",
+        "enterprise": "enterprise 企业",
+    }
     for role, names in by_role.items():
         shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
         click.echo(f"  {labels.get(role, role):24} {shown}")

@@ -1,5 +1,6 @@
 """``zhitongche doctor``: scan every running case for a hang or a disagreement between its
 state and the tables the pages and the worker read (exit code 1 when anything is wrong)."""
+
 from __future__ import annotations
 
 import sys
@@ -24,7 +25,9 @@ def doctor(mark: bool) -> None:
     for finding in report.findings:
         click.echo(finding.line())
     stalled = sum(1 for f in report.findings if "stalled" in f.problem)
-    click.echo(f"checked {report.checked} case(s) (running or in error, {report.incidents} incident(s)): "
-               f"{stalled} stalled, {len(report.findings) - stalled} other problem(s)")
+    click.echo(
+        f"checked {report.checked} case(s) (running or in error, {report.incidents} incident(s)): "
+        f"{stalled} stalled, {len(report.findings) - stalled} other problem(s)"
+    )
     if not report.ok:
         sys.exit(1)

@@ -1,4 +1,5 @@
 """Designer commands: deploy, validate, diff, migrate, test-process."""
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,15 @@ def deploy_from_files(Session, settings: Settings, by: str, force: bool = False)
     ``force`` (engine/deployguard.py). Raises BundleError or DeployConflict; stores nothing then."""
     files = collect_files(settings.processes_dir, settings.forms_dir)
     with Session.begin() as session:
-        return build_engine(settings).deploy(session, files, by, source=f"files: {settings.processes_dir}"[:200],
-                                             origin="files", force=force, scenario_dir=settings.processes_dir)
+        return build_engine(settings).deploy(
+            session,
+            files,
+            by,
+            source=f"files: {settings.processes_dir}"[:200],
+            origin="files",
+            force=force,
+            scenario_dir=settings.processes_dir,
+        )
 
 
 def echo_conflict(exc) -> None:
@@ -47,9 +55,12 @@ def deploy_quietly(Session, settings: Settings) -> None:
         return
     except DeployConflict as exc:
         echo_conflict(exc)
-        click.echo("the files were not deployed; running with the versions deployed before "
-                   "(`zhitongche export PROCESS` to take the newer version into the files, "
-                   "`zhitongche deploy --force` to deploy the files over it)", err=True)
+        click.echo(
+            "the files were not deployed; running with the versions deployed before "
+            "(`zhitongche export PROCESS` to take the newer version into the files, "
+            "`zhitongche deploy --force` to deploy the files over it)",
+            err=True,
+        )
         return
     for line in result.lines():
         click.echo(line)
@@ -72,8 +83,11 @@ def deploy(by: str, force: bool) -> None:
         sys.exit(1)
     except DeployConflict as exc:
         echo_conflict(exc)
-        click.echo("nothing was deployed (zhitongche export PROCESS writes the newer version into the files; "
-                   "--force deploys over it)", err=True)
+        click.echo(
+            "nothing was deployed (zhitongche export PROCESS writes the newer version into the files; "
+            "--force deploys over it)",
+            err=True,
+        )
         sys.exit(1)
     for line in result.lines():
         click.echo(line)
@@ -151,8 +165,9 @@ def diff(process: str, v_from: int, v_to: int) -> None:
 @click.option("--all", "all_instances", is_flag=True, help="move every running instance that can move")
 @click.option("--dry-run", is_flag=True, help="only show what would happen")
 @click.option("--by", default="cli", help="who migrates (for the audit)")
-def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...], all_instances: bool,
-            dry_run: bool, by: str) -> None:
+def migrate(
+    process: str, to_version: int | None, instance_ids: tuple[int, ...], all_instances: bool, dry_run: bool, by: str
+) -> None:
     """Move running instances of PROCESS to another version (preview with --dry-run)."""
     from engine.errors import EngineError
     from engine.versions import migrate as migrate_instances
@@ -165,8 +180,15 @@ def migrate(process: str, to_version: int | None, instance_ids: tuple[int, ...],
     Session = common.session_factory(settings)
     try:
         with Session.begin() as session:
-            results = migrate_instances(session, build_engine(settings), process, to_version,
-                                        list(instance_ids) or None, actor=by, dry_run=dry_run)
+            results = migrate_instances(
+                session,
+                build_engine(settings),
+                process,
+                to_version,
+                list(instance_ids) or None,
+                actor=by,
+                dry_run=dry_run,
+            )
     except EngineError as exc:
         click.echo(f"error   {exc.message}", err=True)
         sys.exit(1)

@@ -1,6 +1,7 @@
 """The timer ``worker`` and ``run`` (issue 4): migrate, deploy, set up accounts (the demo users with
 ``--demo``, else a first administrator on a database without one), then serve the web app and run
 the worker."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,13 @@ from webapp.cli.processes import deploy_quietly
 
 @main.command()
 @click.option("--once", is_flag=True, help="fire what is due now, send what is pending, then exit")
-@click.option("--poll", "poll", type=float, default=None,
-              help="seconds between passes when idle (default ZHITONGCHE_WORKER_POLL_SECONDS or 2)")
+@click.option(
+    "--poll",
+    "poll",
+    type=float,
+    default=None,
+    help="seconds between passes when idle (default ZHITONGCHE_WORKER_POLL_SECONDS or 2)",
+)
 @click.option("--id", "worker_id", default=None, help="worker id in the heartbeat table (default host:pid:random)")
 def worker(once: bool, poll: float | None, worker_id: str | None) -> None:
     """Fire due timers and send notifications; SIGTERM stops it after the current step."""
@@ -29,12 +35,17 @@ def worker(once: bool, poll: float | None, worker_id: str | None) -> None:
     settings = Settings()
     # the schema is migrated by `db-upgrade` / `run`; several workers must not race to do it
     Session = common.session_factory(settings, migrate=False)
-    totals = run_forever(Session, build_engine(settings), once=once,
-                         poll_seconds=poll if poll is not None else settings.worker_poll_seconds,
-                         worker_id=worker_id)
+    totals = run_forever(
+        Session,
+        build_engine(settings),
+        once=once,
+        poll_seconds=poll if poll is not None else settings.worker_poll_seconds,
+        worker_id=worker_id,
+    )
     if once:
-        click.echo(f"fired {totals.fired}, incidents {totals.incidents}, notifications sent "
-                   f"{totals.notifications.sent}")
+        click.echo(
+            f"fired {totals.fired}, incidents {totals.incidents}, notifications sent {totals.notifications.sent}"
+        )
         if totals.db_errors:
             sys.exit(1)
 
@@ -54,8 +65,11 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
 
     if demo:
         if not _is_default_database(settings):
-            click.echo("warning: demo users with a published password on a database other than the default "
-                       "demo file (var/zhitongche.db); never do this on a real database", err=True)
+            click.echo(
+                "warning: demo users with a published password on a database other than the default "
+                "demo file (var/zhitongche.db); never do this on a real database",
+                err=True,
+            )
         users, password = ensure_demo_users(Session, settings)
         print_login_hints(users, password, url)
         return
@@ -69,15 +83,19 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
             username, password = first[0].username, first[1]
     if first is not None:
         click.echo("")
-        click.echo("created the first administrator (the password is shown this once; change it at "
-                   f"{url}account/password):")
+        click.echo(
+            f"created the first administrator (the password is shown this once; change it at {url}account/password):"
+        )
         click.echo(f"  user name: {username}")
         click.echo(f"  password:  {password}")
         click.echo("create the other accounts at /admin/users or with `zhitongche user create`")
         click.echo("")
     elif weak:
-        click.echo(f"warning: {', '.join(weak)} still use the published demo password; "
-                   "change it (`zhitongche user reset-password NAME`)", err=True)
+        click.echo(
+            f"warning: {', '.join(weak)} still use the published demo password; "
+            "change it (`zhitongche user reset-password NAME`)",
+            err=True,
+        )
 
 
 def _start_worker() -> subprocess.Popen:
@@ -87,11 +105,17 @@ def _start_worker() -> subprocess.Popen:
 @main.command()
 @click.option("--dev", is_flag=True, help="werkzeug's threaded server instead of gunicorn")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
-@click.option("--threads", type=int, default=SERVER_THREADS, show_default=True,
-              help="threads per gunicorn worker (a writer waiting for SQLite's lock holds one)")
+@click.option(
+    "--threads",
+    type=int,
+    default=SERVER_THREADS,
+    show_default=True,
+    help="threads per gunicorn worker (a writer waiting for SQLite's lock holds one)",
+)
 @click.option("--no-worker", is_flag=True, help="do not start the timer worker")
-@click.option("--demo", is_flag=True,
-              help="create the demo users (password 'zhitongche', admin included): for trying it out only")
+@click.option(
+    "--demo", is_flag=True, help="create the demo users (password 'zhitongche', admin included): for trying it out only"
+)
 def run(dev: bool, workers: int, threads: int, no_worker: bool, demo: bool) -> None:
     """Migrate, deploy processes/ and forms/, set up accounts, then serve the web app and run the
     timer worker (port ZHITONGCHE_PORT, default 5000, host ZHITONGCHE_HOST).

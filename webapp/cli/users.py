@@ -3,6 +3,7 @@
 The same rules as the admin pages (engine/accounts.py): the password policy, known groups and
 counties, an audit entry per change; a reset or a deactivation ends the user's sessions.
 """
+
 from __future__ import annotations
 
 import sys
@@ -52,15 +53,27 @@ def user() -> None:
 @user.command("create")
 @click.argument("username")
 @click.option("--name", "display_name", default="", help="display name (e.g. 市自然资源局经办人)")
-@click.option("--group", "groups", multiple=True,
-              help="repeatable: admin, designer, wg:COUNTY, leader:COUNTY, unit:UNIT, head:UNIT")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="repeatable: admin, designer, wg:COUNTY, leader:COUNTY, unit:UNIT, head:UNIT",
+)
 @click.option("--county", default=None, help="county code (city, jianping, …)")
 @click.option("--email", default=None, help="for e-mail notifications")
 @click.option("--phone", default=None)
 @click.option("--admin", "is_admin", is_flag=True, help="an administrator (kind admin, group admin)")
 @click.option("--random-password", is_flag=True, help="generate a password and print it once (else: prompt)")
-def user_create(username: str, display_name: str, groups: tuple[str, ...], county: str | None, email: str | None,
-                phone: str | None, is_admin: bool, random_password: bool) -> None:
+def user_create(
+    username: str,
+    display_name: str,
+    groups: tuple[str, ...],
+    county: str | None,
+    email: str | None,
+    phone: str | None,
+    is_admin: bool,
+    random_password: bool,
+) -> None:
     """Create an official (groups give roles, units, county), a designer or an administrator."""
     from engine import accounts
     from engine.errors import EngineError
@@ -70,9 +83,19 @@ def user_create(username: str, display_name: str, groups: tuple[str, ...], count
     Session = common.session_factory(settings)
     try:
         with Session.begin() as session:
-            created = accounts.create_user(session, _directory(settings), username=username, password=password,
-                                           display_name=display_name, kind="admin" if is_admin else "official",
-                                           groups=groups, county=county, email=email, phone=phone, actor=ACTOR)
+            created = accounts.create_user(
+                session,
+                _directory(settings),
+                username=username,
+                password=password,
+                display_name=display_name,
+                kind="admin" if is_admin else "official",
+                groups=groups,
+                county=county,
+                email=email,
+                phone=phone,
+                actor=ACTOR,
+            )
             summary = f"{created.username} ({created.kind}: {', '.join(created.groups)})"
     except EngineError as exc:
         _fail(exc.message)
@@ -94,8 +117,10 @@ def user_list(query: str | None, kind: str | None, inactive: bool) -> None:
     with Session() as session:
         for u in session.scalars(accounts.list_users(query, kind, False if inactive else None)):
             state = "active" if u.active else "inactive"
-            click.echo(f"{u.username:28} {u.kind:10} {state:8} {u.county or '-':12} "
-                       f"{','.join(u.groups or []) or '-':30} {u.display_name}")
+            click.echo(
+                f"{u.username:28} {u.kind:10} {state:8} {u.county or '-':12} "
+                f"{','.join(u.groups or []) or '-':30} {u.display_name}"
+            )
 
 
 def _change(username: str, operation) -> None:

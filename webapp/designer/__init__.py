@@ -4,6 +4,7 @@ migration, and editors for BPMN (bpmn-js modeler), DMN (dmn-js) and forms (JSON 
 
 ``views`` holds the URL rules and thin views; ``workspace`` the plain-Python work behind them.
 """
+
 from __future__ import annotations
 
 from . import editors, views  # noqa: F401  (registers the routes)

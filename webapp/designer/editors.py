@@ -1,6 +1,7 @@
 """Editors in the browser: BPMN (bpmn-js modeler + our side panel), DMN (dmn-js), forms
 (JSON Schema textarea + live preview). An edit is deployed as a new version made of the
 base version's files with the edited ones replaced; nothing is written to the repository."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,12 @@ from . import workspace
 from .blueprint import bp
 from .views import load_version
 
-TEMPLATES = {"bpmn": "designer/edit_bpmn.html", "dmn": "designer/edit_dmn.html",
-             "schema": "designer/edit_form.html", "uischema": "designer/edit_form.html"}
+TEMPLATES = {
+    "bpmn": "designer/edit_bpmn.html",
+    "dmn": "designer/edit_dmn.html",
+    "schema": "designer/edit_form.html",
+    "uischema": "designer/edit_form.html",
+}
 
 
 @bp.get("/processes/<process_id>/<int:version>/edit/<name>")
@@ -28,13 +33,23 @@ def edit(process_id: str, version: int, name: str):
         abort(404)
     latest = load_version(process_id)
     forms = sorted(n for n in found.files if workspace.file_kind(n) == "schema")
-    decisions = sorted({d for n, text in found.files.items() if workspace.file_kind(n) == "dmn"
-                        for d in _DECISION_ID.findall(text)})
+    decisions = sorted(
+        {d for n, text in found.files.items() if workspace.file_kind(n) == "dmn" for d in _DECISION_ID.findall(text)}
+    )
     processes = sorted(get_db().scalars(select(ProcessVersion.process_id).distinct()))
-    return render_template(TEMPLATES[kind], v=found, name=name, kind=kind, latest=latest, text=found.files[name],
-                           forms=forms, decisions=decisions, processes=processes, companion=_companion(found, name),
-                           file_url=url_for("designer.version_file", process_id=process_id, version=version,
-                                            name=name))
+    return render_template(
+        TEMPLATES[kind],
+        v=found,
+        name=name,
+        kind=kind,
+        latest=latest,
+        text=found.files[name],
+        forms=forms,
+        decisions=decisions,
+        processes=processes,
+        companion=_companion(found, name),
+        file_url=url_for("designer.version_file", process_id=process_id, version=version, name=name),
+    )
 
 
 _DECISION_ID = re.compile(r"<(?:\w+:)?decision\s[^>]*?\bid=\"([^\"]+)\"")
@@ -54,8 +69,11 @@ def _companion(version, name: str) -> str | None:
 def _edits() -> dict[str, str]:
     body = request.get_json(silent=True) or {}
     files = body.get("files")
-    if not isinstance(files, dict) or not files or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+    if (
+        not isinstance(files, dict)
+        or not files
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+    ):
         abort(400)
     return files
 
@@ -76,8 +94,15 @@ def deploy_edit(process_id: str, version: int):
     if request.args.get("on_latest") == "1":  # the designer chose to apply the edit on the latest version
         found = latest
         source = f"web edit of v{latest.version}: " + ", ".join(sorted(edits))
-    outcome = workspace.deploy(get_db(), get_engine(), workspace.edited_bundle(found, edits), g.user.username,
-                               source[:200], origin="web", base_versions={process_id: found.version})
+    outcome = workspace.deploy(
+        get_db(),
+        get_engine(),
+        workspace.edited_bundle(found, edits),
+        g.user.username,
+        source[:200],
+        origin="web",
+        base_versions={process_id: found.version},
+    )
     body = outcome.as_dict()
     if outcome.superseded:
         mine = next((s for s in outcome.superseded if s.process_id == process_id), None)
@@ -93,8 +118,8 @@ def deploy_edit(process_id: str, version: int):
 
 @bp.post("/forms/preview.json")
 def form_preview():
-    from ..formrender import Renderer
     from ..directory import choices
+    from ..formrender import Renderer
 
     body = request.get_json(silent=True) or {}
     schema, error = workspace.parse_json(body.get("schema") or "")

@@ -1,7 +1,8 @@
 """Designer pages: processes and versions, deploy, diagrams, diff, migration."""
+
 from __future__ import annotations
 
-from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, url_for)
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import access, timerstart
@@ -12,9 +13,10 @@ from engine.models import ProcessVersion
 from engine.parsing import is_bpmn
 
 from ..context import get_db, get_engine
+from ..security import require
 from . import workspace
 from .blueprint import bp
-from ..security import require
+
 
 @bp.before_request
 def _designers_only():
@@ -45,8 +47,9 @@ def process(process_id: str):
     if not rows:
         abort(404)
     schedule = timerstart.designer_view(get_db(), get_engine(), process_id)  # issue 15: timer starts
-    return render_template("designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version,
-                           schedule=schedule)
+    return render_template(
+        "designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version, schedule=schedule
+    )
 
 
 @bp.get("/processes/<process_id>/<int:version>")
@@ -101,31 +104,45 @@ def deploy_upload():
     only_validate = request.form.get("action") == "validate"
     if request.form.get("fill") == "1" and not workspace.check_uploads(files):
         files = workspace.with_deployed(get_db(), files)
-    return _deploy_or_report(files, uploaded, only_validate, source="web upload: " + ", ".join(uploaded),
-                             origin="web", base_versions=workspace.base_versions(request.form.getlist("base")))
+    return _deploy_or_report(
+        files,
+        uploaded,
+        only_validate,
+        source="web upload: " + ", ".join(uploaded),
+        origin="web",
+        base_versions=workspace.base_versions(request.form.getlist("base")),
+    )
 
 
 @bp.post("/deploy/repository")
 def deploy_repository():
     settings = current_app.config["SETTINGS"]
     files = collect_files(settings.processes_dir, settings.forms_dir)
-    return _deploy_or_report(files, sorted(files), request.form.get("action") == "validate",
-                             source="web: repository files", origin="files")
+    return _deploy_or_report(
+        files, sorted(files), request.form.get("action") == "validate", source="web: repository files", origin="files"
+    )
 
 
-def _deploy_or_report(files: dict[str, bytes], uploaded: list[str], only_validate: bool, source: str,
-                      origin: str, base_versions: dict[str, int] | None = None):
+def _deploy_or_report(
+    files: dict[str, bytes],
+    uploaded: list[str],
+    only_validate: bool,
+    source: str,
+    origin: str,
+    base_versions: dict[str, int] | None = None,
+):
     if only_validate:
         outcome = workspace.validate(files)
     else:
-        outcome = workspace.deploy(get_db(), get_engine(), files, g.user.username, source[:200], origin=origin,
-                                   base_versions=base_versions)
-    diagrams = [(name, files[name].decode("utf-8", "replace")) for name in uploaded
-                if is_bpmn(name) and name in files]
+        outcome = workspace.deploy(
+            get_db(), get_engine(), files, g.user.username, source[:200], origin=origin, base_versions=base_versions
+        )
+    diagrams = [(name, files[name].decode("utf-8", "replace")) for name in uploaded if is_bpmn(name) and name in files]
     if outcome.ok and not only_validate:
         flash(_("部署完成：新版本 %(n)d 个，未变 %(m)d 个", n=len(outcome.created), m=len(outcome.unchanged)), "ok")
-    return render_template("designer/report.html", outcome=outcome, uploaded=uploaded, diagrams=diagrams,
-                           only_validate=only_validate), (200 if outcome.ok else 422)
+    return render_template(
+        "designer/report.html", outcome=outcome, uploaded=uploaded, diagrams=diagrams, only_validate=only_validate
+    ), (200 if outcome.ok else 422)
 
 
 # -- diff and migration -------------------------------------------------------------------
@@ -146,8 +163,16 @@ def diff(process_id: str):
     markers_new = {c.element_id: "diff-" + c.change for c in main if c.change != "removed"}
     markers_old = {c.element_id: "diff-removed" for c in main if c.change == "removed"}
     markers_old.update({c.element_id: "diff-changed" for c in main if c.change == "changed"})
-    return render_template("designer/diff.html", process_id=process_id, diff=result, old=old, new=new,
-                           markers_new=markers_new, markers_old=markers_old, latest=latest.version)
+    return render_template(
+        "designer/diff.html",
+        process_id=process_id,
+        diff=result,
+        old=old,
+        new=new,
+        markers_new=markers_new,
+        markers_old=markers_old,
+        latest=latest.version,
+    )
 
 
 @bp.get("/processes/<process_id>/migrate")
@@ -155,8 +180,9 @@ def migrate_preview(process_id: str):
     latest = load_version(process_id)
     target = load_version(process_id, _int("to") or latest.version)
     previews = versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
-    return render_template("designer/migrate.html", process_id=process_id, target=target, latest=latest,
-                           previews=previews, results=None)
+    return render_template(
+        "designer/migrate.html", process_id=process_id, target=target, latest=latest, previews=previews, results=None
+    )
 
 
 @bp.post("/processes/<process_id>/migrate")
@@ -166,10 +192,12 @@ def migrate(process_id: str):
     target = load_version(process_id, int_arg("to", request.form))
     if request.form.get("scope") == "all" and request.form.get("confirm") != "yes":
         # 迁移全部 asks first: what would move, and the same instances are moved on confirmation
-        previews = [p for p in versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
-                    if p.can_migrate]
-        return render_template("designer/migrate_confirm.html", process_id=process_id, target=target,
-                               previews=previews)
+        previews = [
+            p
+            for p in versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
+            if p.can_migrate
+        ]
+        return render_template("designer/migrate_confirm.html", process_id=process_id, target=target, previews=previews)
     if request.form.get("scope") == "all":
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]
         if not ids:
@@ -185,5 +213,6 @@ def migrate(process_id: str):
     refused = len(results) - moved
     flash(_("已迁移 %(n)d 个实例，%(m)d 个无法迁移", n=moved, m=refused), "ok" if not refused else "error")
     latest = load_version(process_id)
-    return render_template("designer/migrate.html", process_id=process_id, target=target, latest=latest,
-                           previews=results, results=results)
+    return render_template(
+        "designer/migrate.html", process_id=process_id, target=target, latest=latest, previews=results, results=results
+    )

@@ -5,6 +5,7 @@ The database is the truth at run time: a deployed version holds every file it ne
 deploys a new version made of a base version's files with the edited files replaced, and
 the designer downloads the files (``version_zip``) to commit them.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,40 +45,73 @@ class VersionRow:
 
 def processes(session: Session) -> list[ProcessRow]:
     """Every deployed process with its latest version, deploy time and deployer."""
-    latest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"),
-                     func.count(ProcessVersion.id).label("n"))
-              .group_by(ProcessVersion.process_id).subquery())
+    latest = (
+        select(
+            ProcessVersion.process_id,
+            func.max(ProcessVersion.version).label("v"),
+            func.count(ProcessVersion.id).label("n"),
+        )
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
     rows = session.execute(
         select(ProcessVersion, latest.c.n)
         .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
-        .order_by(ProcessVersion.process_id)).all()
-    running = dict(session.execute(
-        select(Instance.process_id, func.count(Instance.id)).where(Instance.status.in_(["running", "error"]))
-        .group_by(Instance.process_id)).all())
-    return [ProcessRow(v.process_id, v.name, v.version, n, v.deployment.deployed_at, v.deployment.deployed_by,
-                       running.get(v.process_id, 0)) for v, n in rows]
+        .order_by(ProcessVersion.process_id)
+    ).all()
+    running = dict(
+        session.execute(
+            select(Instance.process_id, func.count(Instance.id))
+            .where(Instance.status.in_(["running", "error"]))
+            .group_by(Instance.process_id)
+        ).all()
+    )
+    return [
+        ProcessRow(
+            v.process_id,
+            v.name,
+            v.version,
+            n,
+            v.deployment.deployed_at,
+            v.deployment.deployed_by,
+            running.get(v.process_id, 0),
+        )
+        for v, n in rows
+    ]
 
 
 def versions(session: Session, process_id: str) -> list[VersionRow]:
     """The versions of one process, newest first, with their running instances."""
-    found = list(session.scalars(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
-                                 .order_by(ProcessVersion.version.desc())))
-    running = dict(session.execute(
-        select(Instance.process_version_id, func.count(Instance.id))
-        .where(Instance.process_id == process_id, Instance.status.in_(["running", "error"]))
-        .group_by(Instance.process_version_id)).all())
+    found = list(
+        session.scalars(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc())
+        )
+    )
+    running = dict(
+        session.execute(
+            select(Instance.process_version_id, func.count(Instance.id))
+            .where(Instance.process_id == process_id, Instance.status.in_(["running", "error"]))
+            .group_by(Instance.process_version_id)
+        ).all()
+    )
     return [VersionRow(v, running.get(v.id, 0), sorted(v.files)) for v in found]
 
 
 def deployed_files(session: Session) -> dict[str, bytes]:
     """The files of the latest version of every process (newer deployments win a shared name)."""
-    latest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
-              .group_by(ProcessVersion.process_id).subquery())
+    latest = (
+        select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+        .group_by(ProcessVersion.process_id)
+        .subquery()
+    )
     files: dict[str, bytes] = {}
     for version in session.scalars(
-            select(ProcessVersion)
-            .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
-            .order_by(ProcessVersion.deployment_id, ProcessVersion.id)):
+        select(ProcessVersion)
+        .join(latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v))
+        .order_by(ProcessVersion.deployment_id, ProcessVersion.id)
+    ):
         files.update({name: text.encode("utf-8") for name, text in version.files.items()})
     return files
 
@@ -120,9 +154,13 @@ class Outcome:
         return not self.problems
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "problems": [p.as_dict() for p in self.problems],
-                "created": [list(c) for c in self.created], "unchanged": [list(u) for u in self.unchanged],
-                "superseded": [s.as_dict() for s in self.superseded]}
+        return {
+            "ok": self.ok,
+            "problems": [p.as_dict() for p in self.problems],
+            "created": [list(c) for c in self.created],
+            "unchanged": [list(u) for u in self.unchanged],
+            "superseded": [s.as_dict() for s in self.superseded],
+        }
 
 
 def validate(files: dict[str, bytes]) -> Outcome:
@@ -137,8 +175,15 @@ def validate(files: dict[str, bytes]) -> Outcome:
     return outcome
 
 
-def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source: str, origin: str = "web",
-           base_versions: dict[str, int] | None = None) -> Outcome:
+def deploy(
+    session: Session,
+    engine,
+    files: dict[str, bytes],
+    actor: str,
+    source: str,
+    origin: str = "web",
+    base_versions: dict[str, int] | None = None,
+) -> Outcome:
     """Validate and store new versions (flush only; the caller commits or rolls back). A deploy
     that would supersede a newer version is refused (``superseded``)."""
     from engine.deployguard import DeployConflict
@@ -147,8 +192,9 @@ def deploy(session: Session, engine, files: dict[str, bytes], actor: str, source
     if not outcome.ok:
         return outcome
     try:
-        result = engine.deploy(session, files, actor, source, origin=origin, base_versions=base_versions,
-                               scenario_dir=scenario_dir())
+        result = engine.deploy(
+            session, files, actor, source, origin=origin, base_versions=base_versions, scenario_dir=scenario_dir()
+        )
     except BundleError as exc:
         outcome.problems = exc.problems
         return outcome

@@ -6,6 +6,7 @@ JSON is frozen on purpose: every future migration must upgrade it.
 
     .venv/bin/python tests/ops/data/make_schema_0001.py
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,31 +47,74 @@ def main() -> None:
         Session = make_sessionmaker(db)
         clock = FakeClock("2026-03-02T01:00:00+00:00")
         engine = Engine(clock=clock)
-        files = {**{p.name: p.read_bytes() for p in (ROOT / "tests/web/data").iterdir()
-                    if p.name in ("webcase.bpmn", "intake.schema.json", "intake.uischema.json",
-                                  "handle.schema.json", "visit.schema.json")},
-                 **files_from_paths([ROOT / "tests/worker/data/worker_timer.bpmn"])}
+        files = {
+            **{
+                p.name: p.read_bytes()
+                for p in (ROOT / "tests/web/data").iterdir()
+                if p.name
+                in (
+                    "webcase.bpmn",
+                    "intake.schema.json",
+                    "intake.uischema.json",
+                    "handle.schema.json",
+                    "visit.schema.json",
+                )
+            },
+            **files_from_paths([ROOT / "tests/worker/data/worker_timer.bpmn"]),
+        }
         with Session.begin() as session:
             engine.deploy(session, files, "old-site")
             ensure_demo_users(session, Directory(), "old-password-1")
-        data = {"title": "升级前的案件", "enterprise_name": "朝阳示范新材料有限公司", "uscc": "91211300MA0000001X",
-                "county": "city", "category": "土地批复", "urgency": "一般", "description": "升级前提交的说明" * 3}
+        data = {
+            "title": "升级前的案件",
+            "enterprise_name": "朝阳示范新材料有限公司",
+            "uscc": "91211300MA0000001X",
+            "county": "city",
+            "category": "土地批复",
+            "urgency": "一般",
+            "description": "升级前提交的说明" * 3,
+        }
         with Session.begin() as session:
-            running = engine.start(session, "webcase", {**data, "case_no": "OLD1"}, actor="ent.demo1", business_key="OLD1")
-            closed = engine.start(session, "webcase", {**data, "case_no": "OLD2"}, actor="ent.demo1", business_key="OLD2")
+            running = engine.start(
+                session, "webcase", {**data, "case_no": "OLD1"}, actor="ent.demo1", business_key="OLD1"
+            )
+            closed = engine.start(
+                session, "webcase", {**data, "case_no": "OLD2"}, actor="ent.demo1", business_key="OLD2"
+            )
             engine.start(session, "worker_timer", {"delay": "PT1H", "fired": 0, "fail": False})
-            session.add(Attachment(instance_id=running.id, filename="旧附件.pdf", content_type="application/pdf",
-                                   size=len(PDF), sha256=hashlib.sha256(PDF).hexdigest(), storage_key="202603/0ld0000000000001",
-                                   uploaded_by="ent.demo1", created_at=clock.now()))
-        answers = {"intake": {"decision": "受理", "category": "土地批复", "mode": "快速办", "lead_unit": "zrzyj",
-                              "coop_units": [], "deadline": "2026-03-11", "opinion": "请尽快办理此事",
-                              "actions": [{"unit": "zrzyj", "item": "预审", "due": "2026-03-09"}]},
-                   "handle": {"result": "已经办结"}, "visit": {"satisfaction": "满意"}}
+            session.add(
+                Attachment(
+                    instance_id=running.id,
+                    filename="旧附件.pdf",
+                    content_type="application/pdf",
+                    size=len(PDF),
+                    sha256=hashlib.sha256(PDF).hexdigest(),
+                    storage_key="202603/0ld0000000000001",
+                    uploaded_by="ent.demo1",
+                    created_at=clock.now(),
+                )
+            )
+        answers = {
+            "intake": {
+                "decision": "受理",
+                "category": "土地批复",
+                "mode": "快速办",
+                "lead_unit": "zrzyj",
+                "coop_units": [],
+                "deadline": "2026-03-11",
+                "opinion": "请尽快办理此事",
+                "actions": [{"unit": "zrzyj", "item": "预审", "due": "2026-03-09"}],
+            },
+            "handle": {"result": "已经办结"},
+            "visit": {"satisfaction": "满意"},
+        }
         for bpmn_id in ("intake", "handle", "visit"):
             with Session.begin() as session:
-                task = session.scalars(select(HumanTask).where(HumanTask.instance_id == closed.id,
-                                                               HumanTask.bpmn_id == bpmn_id,
-                                                               HumanTask.state == "ready")).one()
+                task = session.scalars(
+                    select(HumanTask).where(
+                        HumanTask.instance_id == closed.id, HumanTask.bpmn_id == bpmn_id, HumanTask.state == "ready"
+                    )
+                ).one()
                 engine.complete_task(session, task.id, answers[bpmn_id], "wg.city")
         meta = MetaData()
         meta.reflect(db)
