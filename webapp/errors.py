@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.errors import Conflict, InvalidRequest, NotAllowed, NotFound
 
+from .api.errors import error_response
 from .dbmode import retry_as_writer
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,18 @@ def _titles():
     }
 
 
+_API_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "validation_error",
+    500: "internal_error",
+}
+
+
 def _reset_db() -> None:
     """A failed flush leaves the request's session unusable: roll it back before the page
     (which reads the user) is rendered, so the error is shown, not a PendingRollbackError."""
@@ -44,6 +57,8 @@ def error_page(code: int, detail: str | None = None):
     if code in (409, 500):
         _reset_db()
     title, text = _titles().get(code, _titles()[500])
+    if request.path.startswith("/api/"):  # an error raised outside the API's own handlers (e.g. at commit)
+        return error_response(code, _API_CODES.get(code, "error"), detail or title)
     if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": code, "message": title, "detail": detail}), code
     return render_template("error.html", code=code, title=title, text=text, detail=detail), code
