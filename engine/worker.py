@@ -12,7 +12,7 @@ One pass (``Worker.step``):
    timers, advance it, write the audit and commit — one transaction per instance. A worker
    killed mid-step loses its transaction and its row lock with it; another worker (or the
    next pass) fires the timer then, exactly once;
-4. notifications — claim due outbox rows and send them (engine/notify.py);
+4. notifications — claim due outbox rows and send them (engine/delivery.py);
 5. pruning — at most every ``PRUNE_EVERY``, delete sent outbox rows and read in-app notices older
    than ``ZHITONGCHE_NOTIFICATION_RETENTION_DAYS`` (engine/notices.py).
 
@@ -44,7 +44,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import notices, notify, timerstart
+from . import delivery, notices, notify, timerstart
 from .clock import Clock
 from .errors import Conflict, incident_record
 from .models import Instance, WorkerHeartbeat
@@ -65,7 +65,7 @@ class PassStats:
     started: int = 0  # instances started by timer start events
     incidents: int = 0
     conflicts: int = 0
-    notifications: notify.DeliveryStats = field(default_factory=notify.DeliveryStats)
+    notifications: delivery.DeliveryStats = field(default_factory=delivery.DeliveryStats)
     db_errors: int = 0
 
     @property
@@ -90,7 +90,7 @@ class Worker:
         batch: int = 200,
         notify_batch: int = 50,
         channels: Mapping[str, notify.Channel] | None = None,
-        backoff_base_s: float = notify.BACKOFF_BASE_S,
+        backoff_base_s: float = delivery.BACKOFF_BASE_S,
         retention_days: int | None = None,
     ) -> None:
         self.Session = Session
@@ -157,7 +157,7 @@ class Worker:
             self.start_due_processes(stats)
             self.fire_due_timers(stats)
             if not self.stopping:
-                stats.notifications = notify.deliver_due(
+                stats.notifications = delivery.deliver_due(
                     self.Session,
                     self.channels,
                     clock=self.clock,

@@ -121,7 +121,7 @@ def initial_values(
     schema: dict | None, task_data: dict, draft: dict | None, fresh: set[str] | frozenset = frozenset()
 ) -> dict:
     """What the form shows first: task data for its fields, then the saved draft. A field in
-    ``fresh`` (the same step answered it in an earlier round: engine/dossier.py ``fresh_fields``)
+    ``fresh`` (the same step answered it in an earlier round: engine/taskcontext.py ``fresh_fields``)
     starts from its default instead: the official decides again and reads the earlier answer
     in the context above the form."""
     props = (schema or {}).get("properties") or {}
@@ -176,7 +176,7 @@ def render_task(
         schema = _for_enterprise(schema)
     setting = _setting(task)
     if values is None:
-        from engine.dossier import fresh_fields
+        from engine.taskcontext import fresh_fields
 
         values = initial_values(schema, setting.data, task.draft, fresh_fields(get_db(), task, setting.prefill))
     may_complete = access.can_complete(g.principal, task)
@@ -212,21 +212,21 @@ def render_task(
 
 def _setting(task: HumanTask):
     """The task's properties, data and multi-instance item (one load of its workflow)."""
-    from engine import dossier
+    from engine import taskcontext
 
     try:
-        return dossier.task_setting(get_engine(), task)
+        return taskcontext.task_setting(get_engine(), task)
     except Exception:  # noqa: BLE001 - the form still opens, without prefilled data or context
-        return dossier.TaskSetting()
+        return taskcontext.TaskSetting()
 
 
 def _context(task: HumanTask, audience: str, setting) -> tuple[list[dict], dict | None]:
-    """What the doer needs from earlier steps (engine/dossier.py ``context_for``), and the
+    """What the doer needs from earlier steps (engine/taskcontext.py ``context_for``), and the
     multi-instance task's own item (the decision item to carry out, the unit asked)."""
-    from engine import dossier
+    from engine import taskcontext
 
     steps = dossierview.steps_for(task.instance)
-    chosen = dossier.context_for(steps, setting.context, own=task.bpmn_id, own_groups=task.candidate_groups or [])
+    chosen = taskcontext.context_for(steps, setting.context, own=task.bpmn_id, own_groups=task.candidate_groups or [])
     fmt = dossierview.formatter(audience, task.instance_id)
     shown = None
     if setting.item_name is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from engine.dossier import Answer, Step, context_for, is_public, parse_context, visible_attachment_ids
+from engine.dossier import Answer, Step, is_public, visible_attachment_ids
+from engine.taskcontext import context_for, parse_context
 
 AT = _dt.datetime(2026, 3, 2, 9)
 FORM = {"x-visibility": "public", "properties": {"note": {"x-visibility": "internal"}, "answer": {}}}

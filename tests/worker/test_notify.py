@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from engine import notify
+from engine import delivery, notify
 from engine.models import Instance, Notification
 
 # -- local servers ----------------------------------------------------------------------
@@ -212,11 +212,11 @@ def test_email_over_smtp_with_retry_while_the_server_is_down(Session, clock, mak
     assert (stats.retried, stats.skipped, stats.sent) == (1, 1, 0)
     [row] = rows(Session, recipient="li")
     assert row.status == "pending" and row.attempts == 1 and "unreachable" in row.last_error
-    assert row.next_attempt_at == clock.now() + _dt.timedelta(seconds=notify.BACKOFF_BASE_S)
+    assert row.next_attempt_at == clock.now() + _dt.timedelta(seconds=delivery.BACKOFF_BASE_S)
     assert rows(Session, recipient="noaddr")[0].status == "skipped"
     with SmtpServer(port) as smtp:
         assert worker.step().notifications.sent == 0  # backing off: not due yet
-        clock.advance(seconds=notify.BACKOFF_BASE_S + 1)
+        clock.advance(seconds=delivery.BACKOFF_BASE_S + 1)
         assert worker.step().notifications.sent == 1
         assert worker.step().notifications.sent == 0  # sent once
     [mail] = smtp.messages
@@ -226,7 +226,7 @@ def test_email_over_smtp_with_retry_while_the_server_is_down(Session, clock, mak
 
 
 def test_backoff_grows_and_is_capped():
-    assert [notify.backoff(n, 30, 3600).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
+    assert [delivery.backoff(n, 30, 3600).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
 
 
 def test_webhook_robot_message(Session, clock, make_worker, add_user):
@@ -255,7 +255,7 @@ def test_webhook_refusal_is_permanent(Session, clock, make_worker):
     [row] = rows(Session)
     assert row.status == "failed" and "404" in row.last_error
     with Session.begin() as session:
-        assert notify.requeue_failed(session, clock.now()) == 1
+        assert delivery.requeue_failed(session, clock.now()) == 1
     assert rows(Session)[0].status == "pending"
 
 
@@ -272,7 +272,7 @@ def test_expired_claim_is_sent_again(Session, clock, make_worker):
         row.status, row.claimed_by, row.claimed_at, row.attempts = "sending", "dead", clock.now(), 1
     worker = make_worker()
     assert worker.step().notifications.sent == 0  # the claim still holds
-    clock.advance(seconds=notify.CLAIM_LEASE.total_seconds() + 1)
+    clock.advance(seconds=delivery.CLAIM_LEASE.total_seconds() + 1)
     assert worker.step().notifications.sent == 1
 
 
