@@ -1,6 +1,6 @@
 """Printable documents of a case (A4, Chinese): 交办单 (from 分级交办), 督办单 (from 签发督办单)
 and 会议纪要 with its decision items (from 专题会议纪要), as PDF (WeasyPrint) and DOCX
-(python-docx on A4, like the 专报 in engine/bulletins.py).
+(python-docx on A4, like the 专报 in engine/bulletin_document.py; shared helpers in engine/printing.py).
 
 A document is built from what was submitted at its step — the ``complete`` rows of the case's
 history (audit_entry), which keep every round's answers although the task tree is compacted —
@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import io
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import ScalarResult, select
 from sqlalchemy.orm import Session
 
-from .bulletins import PDF_CSS, a4, display_name, east_asian
 from .models import AuditEntry, Instance
 from .names import Directory
+from .printing import PDF_CSS, display_name, docx_bytes, html_to_pdf, new_docx, paragraph, table
 from .workdays import CHINA
 
 # step (task bpmn id) → (document kind, title)
@@ -201,54 +198,22 @@ def render_html(doc: CaseDocument) -> str:
 
 
 def render_pdf(doc: CaseDocument) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=render_html(doc)).write_pdf()
+    return html_to_pdf(render_html(doc))
 
 
 def render_docx(doc: CaseDocument) -> bytes:
-    from docx import Document as Docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt, RGBColor
 
-    d = Docx()
-    a4(d)
-    normal = d.styles["Normal"]
-    normal.font.name = "Times New Roman"
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
-
-    def para(
-        text: str, size: float = 12, bold: bool = False, align: Any = None, font: str = "宋体", color: str | None = None
-    ) -> None:
-        p = d.add_paragraph()
-        if align is not None:
-            p.alignment = align
-        run = p.add_run(text)
-        run.font.size, run.bold = Pt(size), bold
-        if color:
-            run.font.color.rgb = RGBColor.from_string(color)
-        east_asian(run, font)
-
-    def table(rows: Sequence[Sequence[str]], header: bool = False) -> None:
-        t = d.add_table(rows=0, cols=len(rows[0]))
-        t.style = "Table Grid"
-        for i, row in enumerate(rows):
-            for cell, text in zip(t.add_row().cells, row):
-                cell.text = ""
-                east_asian(cell.paragraphs[0].add_run(text), "黑体" if (header and i == 0) else "宋体")
-
-    para(doc.title, 24, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体", "C00000")
-    para(doc.number, 14, align=WD_ALIGN_PARAGRAPH.CENTER)
-    para(f"{doc.issuer}　　　　{doc.date}", 12, align=WD_ALIGN_PARAGRAPH.CENTER)
-    table([[label, value] for label, value in doc.fields])
+    d = new_docx()
+    paragraph(d, doc.title, 24, True, WD_ALIGN_PARAGRAPH.CENTER, "黑体", "C00000")
+    paragraph(d, doc.number, 14, align=WD_ALIGN_PARAGRAPH.CENTER)
+    paragraph(d, f"{doc.issuer}　　　　{doc.date}", 12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    table(d, [[label, value] for label, value in doc.fields])
     for p in doc.paragraphs:
-        para(p, 14, font="仿宋")
+        paragraph(d, p, 14, font="仿宋")
     if doc.table:
-        para(doc.table_title, 14, True, font="黑体")
-        table(doc.table, header=True)
+        paragraph(d, doc.table_title, 14, True, font="黑体")
+        table(d, doc.table, header=True)
     if doc.footer:
-        para(doc.footer, 12, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    out = io.BytesIO()
-    d.save(out)
-    return out.getvalue()
+        paragraph(d, doc.footer, 12, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    return docx_bytes(d)

@@ -9,7 +9,7 @@ import io
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import access, casefiles, exports, stats
+from engine import access, bulletin_document, casefiles, exports, stats
 from engine import bulletins as bulletins_mod
 from engine.errors import InvalidRequest
 from engine.models import CaseRecord, WorkRecord
@@ -292,7 +292,7 @@ def bulletin(bulletin_id: int):
     _require_stats()
     db = get_db()
     item = bulletins_mod.get(db, g.principal, bulletin_id)
-    doc = bulletins_mod.document(db, item, _directory())
+    doc = bulletin_document.document(db, item, _directory())
     return render_template("stats/bulletin.html", item=item, doc=doc, labels=bulletins_mod.STATUS_LABELS)
 
 
@@ -300,11 +300,11 @@ def _download(bulletin_id: int, ext: str):
     _require_stats()
     db = get_db()
     item = bulletins_mod.get(db, g.principal, bulletin_id)
-    doc = bulletins_mod.document(db, item, _directory())
+    doc = bulletin_document.document(db, item, _directory())
     if ext == "docx":
-        data, mimetype = bulletins_mod.render_docx(doc), DOCX
+        data, mimetype = bulletin_document.render_docx(doc), DOCX
     else:
-        data, mimetype = bulletins_mod.render_pdf(doc), "application/pdf"
+        data, mimetype = bulletin_document.render_pdf(doc), "application/pdf"
     response = send_file(
         io.BytesIO(data),
         mimetype=mimetype,

@@ -1,8 +1,9 @@
 """Statistics of the 直通车: the typed projection of each case, the dashboard figures, the unit
 assessment (考核) and the case filters every figure links to.
 
-- ``projection`` — ``project`` (case_record, case_unit and the rollups, per step), the rollup
-  upserts and ``rebuild_rollups``; the figure constants (``LEADER_MODES``, ``GOOD_SATISFACTION`` …);
+- ``projection`` — ``project`` (case_record, case_unit and the rollups, per step);
+- ``rollups`` — a case's contributions to the rollups, their upserts and the figure constants
+  (``LEADER_MODES``, ``GOOD_SATISFACTION`` …); ``rebuild`` — ``rebuild_rollups``;
 - ``queries`` — ``Period``/``parse_period``, ``CaseFilter``, who sees statistics
   (``can_see_stats``, ``stats_scope``, ``scoped_county``), ``dashboard`` and ``figure_links``;
 - ``assessment`` — ``UnitScore``, ``assessment`` and ``export_rows`` (the case-list workbook).
@@ -54,26 +55,7 @@ from .periods import (
     day_between,
     parse_period,
 )
-from .projection import (
-    ALL_COUNTIES,
-    ANSWERED_SATISFACTION,
-    CLOSED_COUNTERS,
-    COUNTERS,
-    FIRST_DAY,
-    GOOD_SATISFACTION,
-    HANDLED_OUTCOMES,
-    LEADER_MODES,
-    LM_COLUMNS,
-    NONE,
-    PRE_ACCEPT,
-    RECEIVED_COUNTERS,
-    ROLLUP_TABLES,
-    ROLLUPS,
-    UTC,
-    parse_dt,
-    project,
-    rebuild_rollups,
-)
+from .projection import HANDLED_OUTCOMES, PRE_ACCEPT, parse_dt, project
 from .queries import (
     WEEKLY_PROCESS,
     WEEKLY_PUBLISH_TASK,
@@ -90,6 +72,22 @@ from .queries import (
     scoped_county,
     stats_scope,
     weekly_reports,
+)
+from .rebuild import rebuild_rollups
+from .rollups import (
+    ALL_COUNTIES,
+    ANSWERED_SATISFACTION,
+    CLOSED_COUNTERS,
+    COUNTERS,
+    FIRST_DAY,
+    GOOD_SATISFACTION,
+    LEADER_MODES,
+    LM_COLUMNS,
+    NONE,
+    RECEIVED_COUNTERS,
+    ROLLUP_TABLES,
+    ROLLUPS,
+    UTC,
 )
 
 # every public name of the former engine/stats.py, the private helpers used elsewhere

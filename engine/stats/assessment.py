@@ -14,8 +14,8 @@ from ..models import CaseRecord, Instance
 from ..names import Directory
 from ..workdays import CHINA
 from .periods import Period
-from .projection import UTC
 from .queries import closed_groups, coordinations, ratio, received_groups
+from .rollups import UTC
 
 
 # -- the unit assessment (考核) -------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, literal, select
 from ..errors import InvalidRequest
 from ..models import CaseRecord, CaseUnit
 from ..workdays import CHINA
-from .projection import ANSWERED_SATISFACTION, GOOD_SATISFACTION, UTC
+from .rollups import ANSWERED_SATISFACTION, GOOD_SATISFACTION, UTC
 
 RECORD_KINDS = {"research_visit": "调研", "park_file": "重点产业园档案"}
 BULLETIN_SERIES = {  # the standard 专报 series (engine/bulletins.py numbers their issues)

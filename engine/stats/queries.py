@@ -1,5 +1,5 @@
 """Reading the statistics: who sees them (engine/access.py's rules) and the dashboard's figures,
-from the rollups kept by ``projection``; periods and case filters are in ``periods``.
+from the rollups (``rollups``, kept by ``projection``); periods and case filters are in ``periods``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..models import (
     WorkRecord,
 )
 from .periods import BULLETIN_SERIES, RECORD_KINDS, Period, between, case_list_args, day_between
-from .projection import ALL_COUNTIES, CLOSED_COUNTERS, FIRST_DAY, LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC
+from .rollups import ALL_COUNTIES, CLOSED_COUNTERS, FIRST_DAY, LEADER_MODES, LM_COLUMNS, RECEIVED_COUNTERS, UTC
 
 WEEKLY_PROCESS, WEEKLY_PUBLISH_TASK = "ztc_weekly_report", "Task_publish"
 can_see_stats = access.can_see_statistics

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import bulletins, stats
+from engine import bulletin_document, bulletins, stats
 from engine.access import Principal
 from engine.models import Bulletin, HumanTask
 
@@ -135,14 +135,14 @@ def issued(Session, engine, deployed, new_case):
         from engine.names import load_directory
 
         directory = load_directory(Path(__file__).resolve().parents[2] / "processes" / "directory.json")
-        return bulletins.document(s, s.get(Bulletin, bid), directory)
+        return bulletin_document.document(s, s.get(Bulletin, bid), directory)
 
 
 def test_docx_has_the_issue_number_and_east_asian_font(issued):
     from docx import Document
     from docx.oxml.ns import qn
 
-    data = bulletins.render_docx(issued)
+    data = bulletin_document.render_docx(issued)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "bulletin.docx").write_bytes(data)
     doc = Document(io.BytesIO(data))
@@ -159,7 +159,7 @@ def test_docx_has_the_issue_number_and_east_asian_font(issued):
 
 
 def test_pdf_text_is_chinese(issued, tmp_path):
-    data = bulletins.render_pdf(issued)
+    data = bulletin_document.render_pdf(issued)
     assert data.startswith(b"%PDF")
     pdf = tmp_path / "bulletin.pdf"
     pdf.write_bytes(data)

@@ -11,7 +11,7 @@ import re
 
 from openpyxl import load_workbook
 
-from engine import bulletins, stats
+from engine import bulletin_document, bulletins, stats
 from engine.models import Bulletin
 from engine.stats.assessment import UnitScore, rank
 
@@ -91,10 +91,10 @@ def test_bulletin_open_never_exceeds_accepted(Session, engine, new_case):
         b = bulletins.compose(s, engine, series="ztc", title="三月专报", period=MARCH, case_ids=[], actor="wg.city")
         bid = b.id
     with Session() as s:
-        doc = bulletins.document(s, s.get(Bulletin, bid))
+        doc = bulletin_document.document(s, s.get(Bulletin, bid))
     figures = dict(doc.figures)
     assert figures["受理诉求（件）"] == "3" and figures["已受理（件）"] == "2"
     assert figures["办理中（件）"] == "1" and figures["待受理（受理审查或补充材料中，件）"] == "1"
     assert int(figures["办理中（件）"]) <= int(figures["已受理（件）"])
-    html = bulletins.render_html(doc)
+    html = bulletin_document.render_html(doc)
     assert "待受理（受理审查或补充材料中，件）" in html
