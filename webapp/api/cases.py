@@ -10,19 +10,10 @@ from engine.errors import InvalidRequest, NotAllowed, NotFound
 from engine.models import Instance
 
 from ..context import get_db, get_engine
+from .case_schemas import CaseArgs, CaseBody, DossierArgs, DossierSchema, TimelineItemSchema
 from .common import BIG_ID, api_blueprint, page_of_list
 from .instances import enterprise_data, instance_detail, instance_dict
-from .schemas import (
-    CaseArgs,
-    CaseBody,
-    DossierArgs,
-    DossierSchema,
-    InstanceDetailSchema,
-    InstanceSchema,
-    PageArgs,
-    TimelineItemSchema,
-    page_of,
-)
+from .schemas import InstanceDetailSchema, InstanceSchema, PageArgs, page_of
 
 blp = api_blueprint("cases", "/cases", "Cases: search, detail, timeline, dossier; enterprises submit new cases")
 

@@ -9,18 +9,10 @@ from engine.errors import Conflict, NotAllowed, NotFound
 from engine.models import HumanTask
 
 from ..context import get_db, get_engine
+from .case_schemas import BulkBody, BulkResultSchema, CompleteBody, TaskArgs, TaskDetailSchema, TaskSchema
 from .common import BIG_ID, api_blueprint, page_of_list
 from .instances import instance_detail
-from .schemas import (
-    BulkBody,
-    BulkResultSchema,
-    CompleteBody,
-    InstanceDetailSchema,
-    TaskArgs,
-    TaskDetailSchema,
-    TaskSchema,
-    page_of,
-)
+from .schemas import InstanceDetailSchema, page_of
 
 blp = api_blueprint("tasks", "/tasks", "Ready tasks the caller may work on: inbox, claim, unclaim, complete")
 
