@@ -8,12 +8,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from engine import notify
+
 pytestmark = pytest.mark.browser
 
 
-def test_the_header_counts_unread_notices_and_the_centre_leads_to_the_task(live_server, login_page, start_case, shots):
+def test_the_header_counts_unread_notices_and_the_centre_leads_to_the_task(
+    live_server, login_page, start_case, shots, Session, clock
+):
     start_case(title="厂房用地手续办理")
     start_case(title="供电增容")
+    notify.expand_due(Session, clock.now())  # the worker's pass: a group's members are told at send time
     page = login_page("wg.jianping")
     expect(page.locator("#unread-count")).to_have_text("2")
     page.click("#nav-notices")
