@@ -115,24 +115,42 @@ def enqueue(
                     task=task,
                 )
                 continue
-            row = Notification(
-                kind=kind[:30],
-                level=level,
-                recipient=username,
-                channel=channel,
-                subject=subject[:300],
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                instance_id=instance_id,
+            rows.append(
+                _outbox_row(
+                    session, kind, level, subject, body, now, instance_id, task, recipient=username, channel=channel
+                )
             )
-            if task is not None:
-                row.task = task
-            session.add(row)
-            rows.append(row)
     return rows
+
+
+def _outbox_row(
+    session: Session,
+    kind: str,
+    level: str | None,
+    subject: str,
+    body: str,
+    now: _dt.datetime,
+    instance_id: int | None,
+    task: HumanTask | None,
+    **where: Any,
+) -> Notification:
+    """One pending outbox row (``where``: its recipient and channel, or the groups to resolve)."""
+    row = Notification(
+        kind=kind[:30],
+        level=level,
+        subject=subject[:300],
+        body=body,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        instance_id=instance_id,
+        **where,
+    )
+    if task is not None:
+        row.task = task
+    session.add(row)
+    return row
 
 
 def enqueue_groups(
@@ -151,23 +169,19 @@ def enqueue_groups(
     wanted = sorted({str(g) for g in groups if g})
     if not wanted:
         return []
-    row = Notification(
-        kind=kind[:30],
-        level=level,
+    row = _outbox_row(
+        session,
+        kind,
+        level,
+        subject,
+        body,
+        now,
+        instance.id if instance is not None else None,
+        task,
         recipient="",
         groups=wanted,
         channel=FANOUT,
-        subject=subject[:300],
-        body=body,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        instance_id=instance.id if instance is not None else None,
     )
-    if task is not None:
-        row.task = task
-    session.add(row)
     return [row]
 
 
