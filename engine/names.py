@@ -39,6 +39,23 @@ class Directory:
     counties: dict[str, str] = field(default_factory=lambda: dict(COUNTIES))
     units: dict[str, str] = field(default_factory=lambda: dict(CITY_UNITS))
     categories: list[str] = field(default_factory=lambda: list(CATEGORIES))
+    # English names (``name_en`` in directory.json) for pages read in English
+    counties_en: dict[str, str] = field(default_factory=dict)
+    units_en: dict[str, str] = field(default_factory=dict)
+    _english: Directory | None = field(default=None, init=False, repr=False, compare=False)
+
+    def in_language(self, lang: str | None) -> Directory:
+        """The directory with English names where it has them (``lang`` "en…"), else itself.
+        Codes, order and categories stay the same; official documents keep the Chinese names."""
+        if not str(lang or "").startswith("en") or not (self.counties_en or self.units_en):
+            return self
+        if self._english is None:
+            self._english = Directory(
+                counties={c: self.counties_en.get(c, n) for c, n in self.counties.items()},
+                units={u: self.units_en.get(u, n) for u, n in self.units.items()},
+                categories=list(self.categories),
+            )
+        return self._english
 
     def county_name(self, code: str | None) -> str:
         return self.counties.get(code or "", code or "")
@@ -70,6 +87,18 @@ def _pairs(
     return out
 
 
+def _english(value: Any) -> dict[str, str]:
+    """``code → name_en`` of the entries that give one (a list of objects or a code-keyed object)."""
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value or [])
+    out: dict[str, str] = {}
+    for key, item in items:
+        if isinstance(item, dict) and isinstance(item.get("name_en"), str):
+            code = key if key is not None else item.get("code", item.get("id"))
+            if code is not None:
+                out[str(code)] = item["name_en"]
+    return out
+
+
 def load_directory(path: str | Path | None) -> Directory:
     directory = Directory()
     if path is None or not Path(path).is_file():
@@ -80,12 +109,15 @@ def load_directory(path: str | Path | None) -> Directory:
         return directory
     counties = _pairs(data.get("counties"))
     units = _pairs(data.get("units"))
+    directory.counties_en = _english(data.get("counties"))
+    directory.units_en = _english(data.get("units"))
     # county entries may carry their own units
     if isinstance(data.get("counties"), (list, dict)):
         items = data["counties"].values() if isinstance(data["counties"], dict) else data["counties"]
         for item in items:
             if isinstance(item, dict) and "units" in item:
                 units.update(_pairs(item["units"]))
+                directory.units_en.update(_english(item["units"]))
     if counties:
         directory.counties = {**COUNTIES, **counties}
     if units:

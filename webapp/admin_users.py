@@ -18,13 +18,13 @@ from engine.models import User
 
 from .account import field_message, new_password_from_form
 from .admin import admin_required, bp
-from .context import get_db
+from .context import get_db, get_directory
 
 PAGE_LIMIT = 500
 
 
 def _group_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    directory = current_app.config["DIRECTORY"]
+    directory = get_directory()
     counties, units = directory.counties.items(), directory.units.items()
     return [
         (_("系统"), [("admin", _("系统管理员")), ("designer", _("流程设计"))]),
@@ -62,7 +62,7 @@ def users_list():
 
 
 def _render_new(values: dict, errors: dict, status: int = 200):
-    directory = current_app.config["DIRECTORY"]
+    directory = get_directory()
     return render_template(
         "admin/user_new.html",
         values=values,

@@ -36,5 +36,8 @@ def get_engine() -> Engine:
 
 
 def get_directory() -> Directory:
-    """Counties, units and categories of processes/directory.json (loaded by create_app)."""
-    return current_app.config["DIRECTORY"]
+    """Counties, units and categories of processes/directory.json (loaded by create_app), named
+    in the reader's language (English names where the directory gives them)."""
+    from .i18n import current_lang
+
+    return current_app.config["DIRECTORY"].in_language(current_lang())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from engine.workdays import CHINA
 
+from .context import get_directory
 from .i18n import current_lang
 
 
@@ -80,7 +80,7 @@ def step_name(name: str | None) -> str:
 
 
 def register(app) -> None:
-    directory = lambda: current_app.config["DIRECTORY"]  # noqa: E731
+    directory = get_directory
     app.jinja_env.filters["beijing"] = beijing
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["action_label"] = action_label

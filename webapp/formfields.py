@@ -135,6 +135,10 @@ def options_of(schema: dict, ui: dict, choices: dict[str, Choices], source: str 
     """The (value, label) pairs of a choice field; in English, ``ui:enumNames_en`` (a list in
     the options' order, or a value → label object) relabels them."""
     opts = _base_options(schema, ui, choices, source)
+    if lang == "en":  # a choice of units or counties: their English names (processes/directory.json)
+        proper = {**dict(choices.get("counties") or []), **dict(choices.get("units") or [])}
+        if opts and all(str(value) in proper for value, _label in opts):
+            opts = [(value, proper[str(value)]) for value, _label in opts]
     names_en = ui.get("ui:enumNames_en") if lang == "en" else None
     if isinstance(names_en, list):
         names_en = {value: name for (value, _label), name in zip(opts, names_en) if name}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 
-from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from engine import access, bulletin_document, casefiles, exports, stats
@@ -15,7 +15,7 @@ from engine.errors import InvalidRequest
 from engine.models import CaseRecord, WorkRecord
 from engine.workdays import to_china_date
 
-from .context import get_db, get_engine
+from .context import get_db, get_directory, get_engine
 from .security import require
 from .views_auth import official_required
 
@@ -46,7 +46,7 @@ def _scope():
 
 
 def _directory():
-    return current_app.config["DIRECTORY"]
+    return get_directory()
 
 
 def _now():

@@ -97,3 +97,27 @@ def test_the_submit_form_and_the_intake_form_in_english(real_app, Session, engin
     # Chinese stays Chinese
     html = Browser(real_app.test_client()).login("wg.city").get(f"/tasks/{task_id}").get_data(as_text=True)
     assert "需补充的材料" in html and "Material needed" not in html
+
+
+def test_units_and_counties_are_named_in_english(real_app, Session, engine):
+    """The directory's proper names follow the reader's language (``name_en`` in
+    processes/directory.json): the dispatch picker lists the units in English, and Chinese
+    readers keep the Chinese names."""
+    from engine import cases
+    from tests.scenarios.driver import submission
+
+    with Session.begin() as session:
+        instance = cases.start_case(session, engine, submission(uscc=ENT1), actor="ent.demo1")
+        iid = instance.id
+    with Session.begin() as session:
+        intake = session.scalars(select(HumanTask).where(HumanTask.instance_id == iid)).one()
+        engine.complete_task(session, intake.id, {"intake_decision": "accept"}, "wg:city")
+    with Session() as session:
+        dispatch = session.scalars(
+            select(HumanTask.id).where(HumanTask.instance_id == iid, HumanTask.state == "ready")
+        ).one()
+    html = english(real_app, "wg.city").get(f"/tasks/{dispatch}").get_data(as_text=True)
+    assert "City Natural Resources Bureau" in html and "Kazuo County Public Security Bureau" in html
+    assert "市自然资源局" not in html and "喀左县公安局" not in html
+    html = Browser(real_app.test_client()).login("wg.city").get(f"/tasks/{dispatch}").get_data(as_text=True)
+    assert "市自然资源局" in html and "City Natural Resources Bureau" not in html
