@@ -158,7 +158,8 @@ def queries(
         .join(HumanTask.instance)
         .where(HumanTask.id.in_(ids.order_by(*order).limit(filters.limit)))
         .order_by(*order)
-        .options(contains_eager(HumanTask.instance))
+        # the rows show the case's summary; its workflow state (tens of KB each) is not read
+        .options(contains_eager(HumanTask.instance).defer(Instance.state))
     )
     return counts, page
 

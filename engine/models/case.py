@@ -77,6 +77,23 @@ class CaseRecord(Base):
         Index("ix_case_record_closed", "closed_at"),
         Index("ix_case_record_county_closed", "county", "closed_at"),
         Index("ix_case_record_open_deadline", "is_open", "deadline"),
+        # the dashboard's "open, not overdue" and "awaiting intake" counts of a period read only
+        # these small partial indexes (index-only on PostgreSQL), not every open case's row
+        Index(
+            "ix_case_record_open_received",
+            "received_at",
+            "deadline",
+            "county",
+            postgresql_where=text("is_open"),
+            sqlite_where=text("is_open"),
+        ),
+        Index(
+            "ix_case_record_awaiting_intake",
+            "received_at",
+            "county",
+            postgresql_where=text("is_open AND accepted_at IS NULL"),
+            sqlite_where=text("is_open AND accepted_at IS NULL"),
+        ),
         Index("ix_case_record_lead_closed", "lead_unit", "closed_at"),
         Index("ix_case_record_uscc", "uscc"),
         # substring search (engine/search.py): trigrams on PostgreSQL; SQLite scans (see there),
