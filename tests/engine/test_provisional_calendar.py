@@ -64,12 +64,16 @@ def test_an_admin_edit_reaches_every_process_at_its_next_step(Session):
         with Session() as s:
             calendar.sync(s)
         assert not calendar.is_workday(D("2027-02-06"))
+    before = web.workdays_between(D("2027-02-01"), D("2027-02-10"))  # counts are kept per year…
     with Session.begin() as s:
         calendarstore.save_year(s, 2027, Y2027["holidays"], Y2027["workdays"], "admin")
     for calendar in (web, worker):
         with Session() as s:
             calendar.sync(s)
         assert calendar.is_workday(D("2027-02-06")) and calendar.source(2027) == "database"
+        # …and follow the edit: the same span counted day by day under the new calendar
+        by_day = sum(calendar.is_workday(D("2027-02-01") + _dt.timedelta(days=i)) for i in range(1, 10))
+        assert calendar.workdays_between(D("2027-02-01"), D("2027-02-10")) == by_day != before
         assert calendar.provisional(D("2026-12-31"), D("2027-01-04")) is False
     with Session.begin() as s:
         assert calendarstore.delete_year(s, 2027, "admin")
@@ -152,3 +156,15 @@ def test_the_cli_reports_a_bad_holiday_file_without_a_traceback(tmp_path, monkey
     result = CliRunner().invoke(main, ["worker", "--once"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"Error: {path} line 5: 2027.holidays: '2027-02-30' is not a date" in result.output, result.output
+
+
+def test_working_days_between_two_dates_in_different_years():
+    """Counted from per-year running counts; the same as counting day by day, across years and
+    over a span of several years (an inbox row's "days left" for an old deadline)."""
+    calendar = WorkCalendar()
+    start = D("2024-12-20")
+    for days in (0, 1, 5, 12, 13, 40, 400, 1200):
+        end = start + _dt.timedelta(days=days)
+        by_day = sum(calendar.is_workday(start + _dt.timedelta(days=i)) for i in range(1, days + 1))
+        assert calendar.workdays_between(start, end) == by_day, end
+    assert calendar.workdays_between(D("2026-10-08"), D("2026-10-01")) == 0
