@@ -43,6 +43,8 @@ Named rules, one purpose each:
   its candidate groups is theirs, or it is assigned to them, or they delegated it. Only the
   assignee completes an assigned task; an unassigned one may be completed by any member of
   its groups.
+- ``composes_bulletins`` — the city working group (``wg:city``) composes and edits the 专报;
+  who reads an issue follows the statistics rules (engine/bulletins.py ``visible``).
 - ``check(allowed, what)`` — ``NotAllowed`` unless allowed: the one way to refuse (the web's
   ``security.requires`` decorator and ``security.require`` use it for pages and API alike).
 """
@@ -143,6 +145,11 @@ def can_see_statistics(principal: Principal | None) -> bool:
     if principal is None or principal.is_enterprise:
         return False
     return any(g == "admin" or g.startswith(("wg:", "leader:")) for g in principal.groups)
+
+
+def composes_bulletins(principal: Principal | None) -> bool:
+    """The city working group writes the 专报 (numbered bulletins)."""
+    return _official_in(principal, frozenset({"wg:city"}))
 
 
 def follows_decision_items(principal: Principal | None) -> bool:

@@ -152,10 +152,6 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     return or_(Bulletin.county.in_(sorted(scope)), (Bulletin.county == "city") & (Bulletin.status == "issued"))
 
 
-def can_compose(principal: Principal) -> bool:
-    return not principal.is_enterprise and "wg:city" in principal.groups
-
-
 def list_bulletins(
     session: Session, principal: Principal, series: str | None = None, status: str | None = None, limit: int = 200
 ) -> list[Bulletin]:

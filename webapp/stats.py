@@ -226,7 +226,7 @@ def bulletins():
         items=items,
         series=series,
         args=request.args,
-        can_compose=bulletins_mod.can_compose(g.principal),
+        can_compose=access.composes_bulletins(g.principal),
         labels=bulletins_mod.STATUS_LABELS,
     )
 
@@ -235,7 +235,7 @@ def bulletins():
 @official_required
 def new_bulletin():
     _require_stats()
-    require(bulletins_mod.can_compose, "only the city working group composes bulletins")
+    require(access.composes_bulletins, "only the city working group composes bulletins")
     db = get_db()
     series = bulletins_mod.ensure_series(db)
     today = to_china_date(_now())
