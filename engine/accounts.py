@@ -118,6 +118,7 @@ def reset_password(session: Session, user: User, password: str, *, actor: str) -
     """An administrator sets ``user``'s password: every session of the user ends."""
     passwords.check(password, user.username)
     user.password_hash = hash_password(password)
+    user.must_change_password = True  # the administrator knows it: the user chooses their own at log-in
     sessions.end_all(session, user, "password_reset")
     _audit(session, actor, "password_reset", {"user": user.username})
     session.flush()
@@ -131,6 +132,7 @@ def change_password(session: Session, user: User, current: str, new: str, *, kee
     if verify_password(user.password_hash, new):
         raise InvalidRequest("the new password is the current one", field="new", code="password_same")
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     sessions.end_all(session, user, "password_changed", keep=keep_session)
     _audit(session, user.username, "password_changed", {"user": user.username})
     session.flush()
@@ -175,7 +177,7 @@ def has_admin(session: Session) -> bool:
 
 def ensure_first_admin(session: Session, username: str = "admin") -> tuple[User, str] | None:
     """On a database without any administrator: create one with a random password and return
-    it with the password (to print once); otherwise None."""
+    it with the password (to print once; it must be changed at the first log-in); otherwise None."""
     if has_admin(session):
         return None
     name = username
@@ -189,6 +191,7 @@ def ensure_first_admin(session: Session, username: str = "admin") -> tuple[User,
         kind="admin",
         groups=["admin"],
         active=True,
+        must_change_password=True,  # printed to the start-up output (service logs)
         created_at=clock_mod.now(),
     )
     session.add(user)

@@ -18,15 +18,24 @@ import datetime as _dt
 import functools
 from dataclasses import dataclass
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from engine import logins, sessions, users
 from engine.access import Principal
+from engine.errors import NotAllowed
 from engine.models import User
 
 from . import dbmode
 from .context import get_db, get_engine
 from .security import client_ip
+
+
+# what a user whose password must be changed may still open (a log-in with a password someone
+# else knows: the printed first administrator's, an administrator's reset)
+FIRST_PASSWORD_ENDPOINTS = frozenset(
+    {"account.password", "public.logout", "public.login", "public.set_lang", "static", "public.healthz"}
+)
 
 
 def session_limits(app: Flask) -> sessions.Limits:
@@ -55,6 +64,12 @@ def register_user_loading(app: Flask) -> None:
             return
         g.user = user
         g.principal = Principal.of(user)
+        if user.must_change_password and request.endpoint not in FIRST_PASSWORD_ENDPOINTS:
+            if request.path.startswith("/api/"):
+                raise NotAllowed("change your password first (/account/password)", code="password_change_required")
+            flash(_("请先修改密码：当前密码是管理员设置或系统生成的。"), "error")
+            return redirect(url_for("account.password"))
+        return None
 
     @app.context_processor
     def _inject_user():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, default_now
@@ -30,6 +30,9 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))  # for e-mail notifications
     active: Mapped[bool] = mapped_column(default=True)
+    # a password someone else knows (the printed first administrator's, an admin's reset): the
+    # user must choose their own before anything else (webapp/views_auth.py)
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
 

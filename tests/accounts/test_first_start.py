@@ -96,3 +96,28 @@ def test_run_with_demo_creates_the_demo_users_and_prints_the_login_hints(fresh_d
     with fresh_db() as session:
         assert authenticate(session, "wg.city", DEMO_PASSWORD) is not None
         assert "first administrator" not in result.output  # the demo admin is the administrator
+
+
+def test_the_printed_password_must_be_changed_at_the_first_log_in(fresh_db):
+    """The first administrator's password went to the start-up output (service logs): the first
+    log-in leads to the password page, and nothing else opens until it is changed."""
+    from engine.runtime import Engine
+    from tests.web.conftest import Browser
+    from webapp import create_app
+
+    result = _run()
+    password = re.search(r"password:\s+(\S+)", result.output).group(1)
+    app = create_app({"TESTING": True, "SESSIONMAKER": fresh_db, "ENGINE": Engine(), "SECRET_KEY": "s"})
+    browser = Browser(app.test_client())
+    browser.get("/login")
+    assert browser.post("/login", {"username": "admin", "password": password}).status_code == 302
+    for page in ("/", "/admin/users", "/cases"):
+        answer = browser.get(page)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/account/password"), page
+    assert "请先修改密码" in browser.get("/account/password").get_data(as_text=True)
+    new = "Wq7-lantern-Harbor-93"
+    answer = browser.post("/account/password", {"current": password, "new": new, "new2": new})
+    assert answer.status_code == 302
+    assert browser.get("/admin/users").status_code == 200
+    with fresh_db() as session:
+        assert session.scalar(select(User.must_change_password).where(User.username == "admin")) is False

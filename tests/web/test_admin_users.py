@@ -168,3 +168,26 @@ def test_a_user_changes_their_own_password_under_the_policy(app, as_user):
 def test_the_password_page_needs_a_log_in(app):
     response = app.test_client().get("/account/password")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_reset_password_must_be_changed_by_its_user(app, as_user, Session):
+    """The administrator knows the password they set: the user's next log-in leads to the password
+    page, nothing else opens (the API answers 403 in the one error shape) until it is changed."""
+    from tests.web.conftest import Browser
+
+    admin = as_user("admin")
+    user_id = _user_id(Session, "leader.vice")
+    admin.get(f"/admin/users/{user_id}")
+    assert admin.post(f"/admin/users/{user_id}/password", {"password": GOOD, "password2": GOOD}).status_code == 200
+    browser = Browser(app.test_client())
+    browser.get("/login")
+    assert browser.post("/login", {"username": "leader.vice", "password": GOOD}).status_code == 302
+    assert browser.get("/").headers["Location"].endswith("/account/password")
+    api = browser.get("/api/v1/tasks")
+    assert api.status_code == 403 and api.get_json()["error"]["code"] == "forbidden"
+    own = "Wq7-lantern-Harbor-93"
+    assert "请先修改密码" in browser.get("/account/password").get_data(as_text=True)
+    assert browser.post("/account/password", {"current": GOOD, "new": own, "new2": own}).status_code == 302
+    home = browser.get("/")
+    assert home.status_code == 200 or not home.headers["Location"].endswith("/account/password")
+    assert browser.get("/cases").status_code == 200

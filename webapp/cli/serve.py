@@ -84,7 +84,8 @@ def prepare_accounts(Session, settings: Settings, demo: bool, url: str) -> None:
     if first is not None:
         click.echo("")
         click.echo(
-            f"created the first administrator (the password is shown this once; change it at {url}account/password):"
+            "created the first administrator (the password is shown this once and must be changed at the first "
+            f"log-in, {url}login):"
         )
         click.echo(f"  user name: {username}")
         click.echo(f"  password:  {password}")
