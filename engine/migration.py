@@ -354,7 +354,7 @@ def _refresh_rows(
             if row.form != props.get(forms_mod.FORM_KEY):
                 row.draft = None
             if list(row.candidate_groups or []) != groups:
-                row.assignee = None
+                row.assignee, row.delegated_from = None, None
             row.due_at = due
             row.due_provisional = engine.calendar.provisional(engine.clock.now(), due)
         row.name = task.task_spec.bpmn_name or task.task_spec.name
