@@ -177,9 +177,8 @@ def test_a_wrong_mapping_is_refused_with_the_reason_and_nothing_moves(Session, c
     )
     assert "f4c" in with_sub
     deploy(files(with_sub))
-    with Session.begin() as session:
-        with pytest.raises(InvalidRequest, match="mapping") as error:
-            migration.migrate(session, engine, "demo", 2, actor="designer", mapping=mapping)
+    with Session.begin() as session, pytest.raises(InvalidRequest, match="mapping") as error:
+        migration.migrate(session, engine, "demo", 2, actor="designer", mapping=mapping)
     assert error.value.details["code"] == code and words in error.value.message
     with Session() as session:
         assert engine.get_instance(session, instance_id).process_version.version == 1
