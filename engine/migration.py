@@ -142,6 +142,7 @@ def _plan(engine: Engine, instance: Instance, target: ProcessVersion, moves: dic
     )
     plan = _Plan(preview, workflow, new, top_diff, sub_diffs, [], {})
     reasons: list[str] = []
+    parts: list[str] = []  # the library's parts of removed activities (said only when nothing else is)
     pairs = [(top_diff, workflow)] + [(d, workflow.subprocesses[sp_id]) for sp_id, d in sub_diffs.items()]
     for sp_id, d in sub_diffs.items():
         if d is None:
@@ -158,14 +159,14 @@ def _plan(engine: Engine, instance: Instance, target: ProcessVersion, moves: dic
         removed = {t.id for t in diff.removed}
         for task in wf.get_tasks(skip_subprocesses=True):
             spec = task.task_spec
-            if task.id in applied.dropped or _replanned(task):  # re-planned by the migration
+            to = applied.mapped.get(task.id)
+            if to is None and (task.id in applied.dropped or _replanned(task)):  # re-planned by the migration
                 continue
             state = TaskState.get_name(task.state)
             if not is_activity(spec):
                 if task.id in removed:  # the library's part of a removed activity (a boundary split, a join)
-                    reasons.append(f"task {spec.name} ({state}) is not in version {target.version}")
+                    parts.append(f"task {spec.name} ({state}) is not in version {target.version}")
                 continue
-            to = applied.mapped.get(task.id)
             fate = "mapped" if to else "removed" if task.id in removed else "changed" if task.id in changed else "kept"
             name = getattr(spec, "bpmn_name", None)
             fate_of = TaskFate(spec.bpmn_id, name, state, fate, to and to.bpmn_id, to and to.bpmn_name, process)
@@ -180,6 +181,7 @@ def _plan(engine: Engine, instance: Instance, target: ProcessVersion, moves: dic
                     if need not in preview.needs_mapping:
                         preview.needs_mapping.append(need)
                 reasons.append(reason)
+    reasons = reasons or parts
     if reasons:
         preview.can_migrate = False
         preview.reason = "; ".join(dict.fromkeys(reasons))
@@ -305,6 +307,8 @@ def _migrate_one(
         migrate_workflow(diff, subworkflow, new.subprocess_specs[subworkflow.spec.name])
     for applied in plan.applied:  # a mapped activity's entry starts again (engine/migrationmap.py)
         for entry in applied.resets:
+            for below in list(entry)[1:]:  # its old boundary events wait no more
+                workflow.event_manager.remove_task(below)
             entry.reset_branch(None)
     workflow.subprocess_specs = new.subprocess_specs
     for task_id, internal in keep_due.items():

@@ -6,6 +6,7 @@ goes on there. Every step runs on a fresh engine (tests/fresh.py), on SQLite and
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,53 @@ def test_a_task_mapped_to_an_activity_with_a_boundary_timer_gets_that_timer(Sess
         assert instance.status == "completed" and instance.summary["outcome"] == "overdue"
         actions = [a.action for a in engine.history(session, instance_id)]
         assert actions[-1] == "migrate"
+
+
+def _without_handle() -> str:
+    """Version 2 with 承办 (``handle``) and its 超期 timer replaced by 新承办 (``handle_new``, no timer)."""
+    xml = V2.replace('targetRef="handle"', 'targetRef="handle_new"').replace(
+        'sourceRef="handle"', 'sourceRef="handle_new"'
+    )
+    xml = xml.replace('<bpmn:userTask id="handle" name="承办">', '<bpmn:userTask id="handle_new" name="新承办">')
+    xml = re.sub(r'<bpmn:boundaryEvent id="overdue".*?</bpmn:boundaryEvent>', "", xml, flags=re.S)
+    xml = re.sub(r'<bpmn:scriptTask id="escalate".*?</bpmn:scriptTask>', "", xml, flags=re.S)
+    for flow in (
+        '<bpmn:sequenceFlow id="f8" sourceRef="overdue" targetRef="escalate" />',
+        '<bpmn:sequenceFlow id="f9" sourceRef="escalate" targetRef="close" />',
+        "<bpmn:incoming>f9</bpmn:incoming>",
+    ):
+        assert flow in xml
+        xml = xml.replace(flow, "")
+    return xml
+
+
+def test_a_removed_activity_with_a_boundary_timer_maps_to_a_plain_task_and_its_timer_goes(Session, clock, deploy):
+    from engine.doctor import scan
+
+    engine = FreshEngine(clock)
+    deploy(files(V1))
+    with Session.begin() as session:  # on 办理 (handle), its 超期 timer waiting
+        instance = engine.start(session, "demo", {"title": "t", "lead_unit": "zjj"}, actor="alice")
+        engine.complete_task(session, engine.ready_tasks(session, instance.id)[0].id, {}, "alice")
+        instance_id = instance.id
+        assert engine.get_instance(session, instance_id).next_timer_at is not None
+    deploy(files(_without_handle()))
+    with Session.begin() as session:
+        [refused] = migration.preview_migration(session, engine, "demo")
+        [result] = migration.migrate(session, engine, "demo", mapping={"handle": "handle_new"})
+    assert "task handle (READY) is not in version 2; map it to an activity of version 2" in refused.reason
+    assert "BoundaryEventSplit" not in refused.reason  # the library's parts are not the designer's business
+    assert result.migrated and "handle mapped → handle_new (新承办)" in result.line()
+    with Session() as session:
+        instance = engine.get_instance(session, instance_id)
+        assert instance.status == "running" and instance.next_timer_at is None  # the old timer waits no more
+        assert [(t.bpmn_id, t.name) for t in engine.ready_tasks(session, instance_id)] == [("handle_new", "新承办")]
+        assert scan(session, engine).ok  # doctor: task list and timer column agree with the state
+        [row] = engine.ready_tasks(session, instance_id)
+    with Session.begin() as session:
+        engine.complete_task(session, row.id, {"needs_material": False, "outcome": "solved"}, "bob")
+    with Session() as session:
+        assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["review"]
 
 
 @pytest.mark.parametrize(
