@@ -232,3 +232,72 @@ def test_a_wrong_mapping_is_refused_with_the_reason_and_nothing_moves(Session, c
         assert engine.get_instance(session, instance_id).process_version.version == 1
         assert "migrate" not in [a.action for a in engine.history(session, instance_id)]
         assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["leader_review"]
+
+
+def _with_sub(steps: list[tuple[str, str, str]]) -> bytes:
+    """A process whose embedded sub-process 会商 runs the given user tasks (id, name, group) in turn."""
+    ids = ["sub_start"] + [s[0] for s in steps] + ["sub_end"]
+    flows = "".join(
+        f'<bpmn:sequenceFlow id="sf{i}" sourceRef="{a}" targetRef="{b}" />'
+        for i, (a, b) in enumerate(zip(ids, ids[1:]))
+    )
+    tasks = "".join(
+        f'<bpmn:userTask id="{i}" name="{n}"><bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="candidateGroups" value="\'{g}\'" /></spiffworkflow:properties>'
+        f"</bpmn:extensionElements></bpmn:userTask>"
+        for i, n, g in steps
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="subdemo" name="会商示范" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub" />
+    <bpmn:subProcess id="sub" name="会商">
+      <bpmn:startEvent id="sub_start" />{tasks}<bpmn:endEvent id="sub_end" />{flows}
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="after" />
+    <bpmn:userTask id="after" name="归档"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="candidateGroups" value="'wg:city'" /></spiffworkflow:properties>
+    </bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_a_removed_task_of_an_embedded_sub_process_maps_within_that_sub_process(Session, clock, deploy):
+    engine = FreshEngine(clock)
+    deploy({"subdemo.bpmn": _with_sub([("ask", "征求意见", "unit:zjj"), ("sign", "会签", "leader:city")])})
+    with Session.begin() as session:
+        instance = engine.start(session, "subdemo", {}, actor="alice")
+        instance_id = instance.id
+    with Session.begin() as session:
+        [ask] = engine.ready_tasks(session, instance_id)
+        engine.complete_task(session, ask.id, {}, "bob")
+    [(sign_id, _, _)] = _ready(engine, Session, instance_id)  # 会签, inside the sub-process
+    # version 2: 会签 is gone; 确认 comes first (in 会签's place the library would align them itself)
+    deploy({"subdemo.bpmn": _with_sub([("confirm", "确认", "head:zjj"), ("ask", "征求意见", "unit:zjj")])})
+    with Session.begin() as session:
+        with pytest.raises(InvalidRequest, match="'after' is in process subdemo, not in 'sub'"):
+            migration.migrate(session, engine, "subdemo", mapping={"sign": "after"})
+        [refused] = migration.preview_migration(session, engine, "subdemo")
+        [result] = migration.migrate(session, engine, "subdemo", mapping={"sub/sign": "confirm"}, actor="designer")
+    assert refused.needs_mapping == [{"process_id": "sub", "element_id": "sign", "name": "会签"}]
+    assert result.migrated
+    with Session() as session:
+        assert _ready(engine, Session, instance_id) == [(sign_id, "confirm", "确认")]
+        assert session.get(HumanTask, sign_id).candidate_groups == ["head:zjj"]
+        assert engine.history(session, instance_id)[-1].data["mapping"] == {"sub/sign": "confirm"}
+    with Session.begin() as session:  # 确认, then 征求意见 again, then out of the sub-process
+        engine.complete_task(session, sign_id, {}, "head.zjj")
+    [(ask_id, ask_again, _)] = _ready(engine, Session, instance_id)
+    assert ask_again == "ask"
+    with Session.begin() as session:
+        engine.complete_task(session, ask_id, {}, "bob")
+    [(after_id, after, _)] = _ready(engine, Session, instance_id)
+    assert after == "after"
+    with Session.begin() as session:
+        engine.complete_task(session, after_id, {}, "wg.city")
+    with Session() as session:
+        assert engine.get_instance(session, instance_id).status == "completed"
