@@ -307,5 +307,8 @@ def test_migrating_with_a_wrong_mapping_moves_nothing_and_says_why(real_as_user,
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "未迁移：mapping leader_review=material: &#39;material&#39; (ExclusiveGateway) is not a task" in html
     assert '<option value="">不迁移</option>' in html  # back on the page, the choice to make again
+    for query in ("map:=x", "map:%2F=%2F", "map:a/b/leader_review=review", "map:leader_review=" + "x" * 5000):
+        page = client.get("/designer/processes/demo/migrate?" + query)
+        assert page.status_code == 200 and "Traceback" not in page.get_data(as_text=True), query
     with Session() as s:
         assert s.get(Instance, instance_id).process_version.version == 1
