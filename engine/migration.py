@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from . import clock as clock_mod
 from . import forms as forms_mod
 from .errors import InvalidRequest
-from .migrationmap import Applied, apply_mapping, check_mapping, mappable, targets
+from .migrationmap import Applied, apply_mapping, check_mapping, movable, targets
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
 from .properties import DUE_DATE
 from .speccache import LoadedVersion
@@ -175,7 +175,7 @@ def _plan(engine: Engine, instance: Instance, target: ProcessVersion, moves: dic
                 plan.used[spec.bpmn_id if wf is workflow else f"{process}/{spec.bpmn_id}"] = to.bpmn_id
             elif fate == "removed":
                 reason = f"task {spec.bpmn_id} ({state}) is not in version {target.version}"
-                if mappable(spec):
+                if movable(task):
                     reason += f"; map it to an activity of version {target.version}"
                     need = {"process_id": process, "element_id": spec.bpmn_id, "name": name}
                     if need not in preview.needs_mapping:

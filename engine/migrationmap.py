@@ -50,6 +50,12 @@ def mappable(spec: Any) -> bool:
     )
 
 
+def movable(task: Any) -> bool:
+    """A task a mapping can move: of a task activity, open (ready, waiting) or finished; one in
+    error or running a sub-process stays where it is (an admin retries or ends it first)."""
+    return mappable(task.task_spec) and task.has_state(OPEN | TaskState.FINISHED_MASK)
+
+
 def targets(process_spec: Any) -> list[tuple[str, str | None]]:
     """(id, name) of the tasks of a process spec a removed activity may be mapped to."""
     found = [(s.bpmn_id, s.bpmn_name) for s in process_spec.task_specs.values() if mappable(s)]
@@ -188,7 +194,7 @@ def apply_mapping(diff: Any, new_spec: Any, moves: Mapping[str, str]) -> Applied
     for task in list(diff.removed):
         spec = task.task_spec
         new_id = moves.get(getattr(spec, "bpmn_id", None) or "")
-        if new_id is None or not mappable(spec) or task.id in applied.dropped:
+        if new_id is None or not movable(task) or task.id in applied.dropped:
             continue
         target = new_spec.task_specs[new_id]
         new_entry = _entry(target, new_spec.task_specs)
@@ -202,7 +208,7 @@ def apply_mapping(diff: Any, new_spec: Any, moves: Mapping[str, str]) -> Applied
             if split is not None:
                 applied.resets.append(split)
                 applied.dropped.update(t.id for t in list(split)[1:])
-        else:  # finished: it only takes the new activity's name
+        else:  # finished (movable): it only takes the new activity's name
             diff.alignment[task] = target
             if split is not None and split.id in removed:
                 diff.alignment[split] = new_entry
