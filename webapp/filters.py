@@ -63,6 +63,7 @@ def action_label(action: str) -> str:
         "timer_start": _("定时启动"),
         "send_back": _("退回"),
         "recall": _("撤回"),
+        "migrate": _("版本迁移"),
     }.get(action, action)
 
 

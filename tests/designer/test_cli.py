@@ -209,3 +209,41 @@ def test_test_process_names_the_incident_instead_of_hiding_it(tmp_path):
         "expected ready tasks ['handle'], got [] (instance error: incident at set_deadline (定期限): NameError: "
         "name 'lead_days' is not defined"
     ) in result.output
+
+
+def test_migrate_maps_a_removed_activity_with_map(project):
+    processes, db = project
+    shutil.copy(DATA / "demo_v1.bpmn", processes / "demo.bpmn")
+    assert run("deploy").exit_code == 0
+    from engine.clock import FakeClock
+    from engine.db import make_engine, make_sessionmaker
+    from engine.runtime import Engine
+
+    clock = FakeClock("2026-03-02T01:00:00+00:00")
+    engine = Engine(clock=clock)
+    db_engine = make_engine(f"sqlite:///{db}")
+    Session = make_sessionmaker(db_engine)
+    with Session.begin() as session:  # a case whose deadline passed: it waits on 领导督办
+        instance = engine.start(session, "demo", {"title": "t", "lead_unit": "zjj"})
+        engine.complete_task(session, engine.ready_tasks(session, instance.id)[0].id, {}, "a")
+        instance_id = instance.id
+    clock.advance(days=7)
+    with Session.begin() as session:
+        engine.fire_timers(session, engine.get_instance(session, instance_id))
+    db_engine.dispose()
+    shutil.copy(DATA / "demo_v2.bpmn", processes / "demo.bpmn")
+    assert "new     demo v2" in run("deploy").output
+
+    result = run("migrate", "demo", "--instance", str(instance_id))
+    assert result.exit_code == 1
+    assert f"refused instance {instance_id}: v1 -> v2: task leader_review (READY) is not in version 2" in result.output
+    assert "hint    --map leader_review=NEW" in result.output
+    result = run("migrate", "demo", "--instance", str(instance_id), "--map", "leader_review=nope")
+    assert (
+        result.exit_code == 1 and "error   mapping leader_review=nope: no element 'nope' in version 2" in result.output
+    )
+    assert run("migrate", "demo", "--all", "--map", "leader_review").exit_code == 1  # not OLD=NEW
+    result = run("migrate", "demo", "--instance", str(instance_id), "--map", "leader_review=review")
+    assert result.exit_code == 0, result.output
+    assert f"migrated instance {instance_id}: v1 -> v2; leader_review mapped → review (复核)" in result.output
+    assert _count(db, "human_task where state = 'ready' and bpmn_id = 'review' and name = '复核'") == 1

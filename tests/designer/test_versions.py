@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import versions
+from engine import migration, versions
 from engine.errors import InvalidRequest
 from engine.models import HumanTask
 
@@ -54,7 +54,7 @@ def test_preview_changes_nothing_and_instances_stay_on_their_version(engine, Ses
     instance_id = _start(engine, Session)
     deploy(V2)
     with Session.begin() as session:
-        [preview] = versions.preview_migration(session, engine, "demo")
+        [preview] = migration.preview_migration(session, engine, "demo")
         assert preview.can_migrate and preview.from_version == 1 and preview.to_version == 2
         fates = {t.element_id: (t.state, t.fate) for t in preview.tasks}
         assert fates["handle"] == ("READY", "changed") and fates["register"] == ("COMPLETED", "kept")
@@ -80,7 +80,7 @@ def test_migrate_moves_the_instance_keeps_its_task_row_and_timer_and_audits(engi
         assert assert_name == "办理"
     deploy(V2)
     with Session.begin() as session:
-        [result] = versions.migrate(session, engine, "demo", 2, [instance_id], actor="manager")
+        [result] = migration.migrate(session, engine, "demo", 2, [instance_id], actor="manager")
         assert result.migrated
     with Session.begin() as session:
         instance = engine.get_instance(session, instance_id)
@@ -108,7 +108,7 @@ def test_migration_is_refused_when_a_ready_task_was_removed(engine, Session, dep
         assert [t.bpmn_id for t in engine.ready_tasks(session, instance_id)] == ["leader_review"]
     deploy(V2)
     with Session.begin() as session:
-        [result] = versions.migrate(session, engine, "demo", 2, actor="manager")
+        [result] = migration.migrate(session, engine, "demo", 2, actor="manager")
         assert not result.can_migrate and not result.migrated
         assert "leader_review (READY) is not in version 2" in result.reason
     with Session.begin() as session:
@@ -127,7 +127,7 @@ def test_migrate_all_moves_only_what_can_move(engine, Session, deploy, clock):
         engine.fire_timers(session, engine.get_instance(session, stuck))  # escalated to leader_review
     deploy(V2)
     with Session.begin() as session:
-        results = {r.instance_id: r for r in versions.migrate(session, engine, "demo", actor="m")}
+        results = {r.instance_id: r for r in migration.migrate(session, engine, "demo", actor="m")}
     assert results[movable].migrated and not results[stuck].migrated
     with Session() as session:
         assert session.query(HumanTask).filter_by(instance_id=stuck, state="ready").one().bpmn_id == "leader_review"
@@ -138,9 +138,9 @@ def test_migrating_an_instance_of_another_process_or_version_is_refused(engine, 
     instance_id = _start(engine, Session)
     with Session.begin() as session:
         with pytest.raises(InvalidRequest, match="already runs version 1"):
-            versions.migrate(session, engine, "demo", 1, [instance_id])
+            migration.migrate(session, engine, "demo", 1, [instance_id])
         with pytest.raises(InvalidRequest, match="do not exist"):
-            versions.migrate(session, engine, "demo", 1, [999])
+            migration.migrate(session, engine, "demo", 1, [999])
 
 
 def test_diff_shows_old_and_new_values(engine, Session, two_versions):

@@ -238,3 +238,77 @@ def test_pages_in_english(real_as_user):
     assert "Upload and deploy" in html and "Deployed by" in html
     html = client.get("/designer/processes/ztc_case/1/edit/deadline.dmn").get_data(as_text=True)
     assert "Deploy as a new version" in html and "Refused ({n} problems)" in html
+
+
+def _overdue_demo_case(engine, Session, clock, deploy) -> int:
+    """The demo process (tests/designer/data) v1 beside the real ones; a case whose deadline
+    passed waits on 领导督办 (leader_review), which v2 removes."""
+    data = ROOT / "tests" / "designer" / "data"
+    deploy({"demo.bpmn": (data / "demo_v1.bpmn").read_bytes()})
+    with Session.begin() as s:
+        instance = engine.start(s, "demo", {"title": "厂房接电", "lead_unit": "zjj"}, actor="wg.city")
+        engine.complete_task(s, engine.ready_tasks(s, instance.id)[0].id, {}, "wg.city")
+        instance_id = instance.id
+    clock.advance(days=7)
+    with Session.begin() as s:
+        engine.fire_timers(s, engine.get_instance(s, instance_id))
+    deploy({"demo.bpmn": (data / "demo_v2.bpmn").read_bytes()})
+    return instance_id
+
+
+def test_migration_page_maps_a_removed_activity_and_confirms(real_as_user, real_app, Session, clock, deploy):
+    engine = real_app.config["ENGINE"]
+    instance_id = _overdue_demo_case(engine, Session, clock, deploy)
+    client = real_as_user("designer")
+    html = client.get("/designer/processes/demo/migrate").get_data(as_text=True)
+    assert "无法迁移" in html and "leader_review (READY) is not in version 2" in html and "需要映射" in html
+    assert 'name="map:leader_review"' in html and '<option value="">不迁移</option>' in html
+    assert '<option value="review">复核 (review)</option>' in html and 'value="material"' not in html  # tasks only
+    assert f'name="instance" value="{instance_id}"' not in html  # nothing to tick yet
+
+    html = client.get("/designer/processes/demo/migrate?map:leader_review=nope").get_data(as_text=True)
+    assert "映射有误，未采用" in html and "no element &#39;nope&#39; in version 2" in html
+
+    html = client.get("/designer/processes/demo/migrate?map:leader_review=review").get_data(as_text=True)
+    assert "可以迁移" in html and "映射到 → <code>review</code> 复核" in html
+    assert (
+        '<option value="review" selected>' in html
+        and '<input type="hidden" name="map:leader_review" value="review">' in html
+    )
+    asked = client.post("/designer/processes/demo/migrate", {"to": "2", "scope": "all", "map:leader_review": "review"})
+    html = asked.get_data(as_text=True)
+    assert 'id="confirm-question"' in html and f'value="{instance_id}"' in html and 'id="confirm-mapping"' in html
+    assert '<input type="hidden" name="map:leader_review" value="review">' in html
+    with Session() as s:
+        assert s.get(Instance, instance_id).process_version.version == 1  # asked first, nothing moved
+    done = client.post(
+        "/designer/processes/demo/migrate",
+        {"to": "2", "scope": "all", "confirm": "yes", "instance": [str(instance_id)], "map:leader_review": "review"},
+    )
+    assert done.status_code == 200 and "已迁移 1 个实例，0 个无法迁移" in done.get_data(as_text=True)
+    with Session() as s:
+        assert s.get(Instance, instance_id).process_version.version == 2
+        entry = s.scalars(
+            select(AuditEntry).where(AuditEntry.instance_id == instance_id, AuditEntry.action == "migrate")
+        ).one()
+        assert entry.actor == "designer" and entry.data["mapping"] == {"leader_review": "review"}
+
+
+def test_migrating_with_a_wrong_mapping_moves_nothing_and_says_why(real_as_user, real_app, Session, clock, deploy):
+    engine = real_app.config["ENGINE"]
+    instance_id = _overdue_demo_case(engine, Session, clock, deploy)
+    client = real_as_user("designer")
+    client.get("/designer/processes/demo/migrate")
+    response = client.post(
+        "/designer/processes/demo/migrate",
+        {"to": "2", "scope": "selected", "instance": [str(instance_id)], "map:leader_review": "material"},
+    )
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "未迁移：mapping leader_review=material: &#39;material&#39; (ExclusiveGateway) is not a task" in html
+    assert '<option value="">不迁移</option>' in html  # back on the page, the choice to make again
+    for query in ("map:=x", "map:%2F=%2F", "map:a/b/leader_review=review", "map:leader_review=" + "x" * 5000):
+        page = client.get("/designer/processes/demo/migrate?" + query)
+        assert page.status_code == 200 and "Traceback" not in page.get_data(as_text=True), query
+    with Session() as s:
+        assert s.get(Instance, instance_id).process_version.version == 1

@@ -165,12 +165,27 @@ def diff(process: str, v_from: int, v_to: int) -> None:
 @click.option("--all", "all_instances", is_flag=True, help="move every running instance that can move")
 @click.option("--dry-run", is_flag=True, help="only show what would happen")
 @click.option("--by", default="cli", help="who migrates (for the audit)")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="move tasks of the removed activity OLD to the activity NEW of the target version (repeatable; "
+    "PROCESS/OLD when the id is in more than one process)",
+)
 def migrate(
-    process: str, to_version: int | None, instance_ids: tuple[int, ...], all_instances: bool, dry_run: bool, by: str
+    process: str,
+    to_version: int | None,
+    instance_ids: tuple[int, ...],
+    all_instances: bool,
+    dry_run: bool,
+    by: str,
+    maps: tuple[str, ...],
 ) -> None:
     """Move running instances of PROCESS to another version (preview with --dry-run)."""
     from engine.errors import EngineError
-    from engine.versions import migrate as migrate_instances
+    from engine.migration import migrate as migrate_instances
+    from engine.migrationmap import parse_pairs
 
     if not instance_ids and not all_instances and not dry_run:
         raise click.UsageError("name instances with --instance ID, or use --all (or --dry-run to preview)")
@@ -179,6 +194,7 @@ def migrate(
     settings = Settings()
     Session = common.session_factory(settings)
     try:
+        mapping = parse_pairs(maps)
         with Session.begin() as session:
             results = migrate_instances(
                 session,
@@ -188,6 +204,7 @@ def migrate(
                 list(instance_ids) or None,
                 actor=by,
                 dry_run=dry_run,
+                mapping=mapping,
             )
     except EngineError as exc:
         click.echo(f"error   {exc.message}", err=True)
@@ -197,6 +214,13 @@ def migrate(
     if not results:
         click.echo("no running instance on another version")
     refused = [r for r in results if not r.can_migrate]
+    needs = {
+        n["element_id"] if n["process_id"] == process else f"{n['process_id']}/{n['element_id']}"
+        for r in refused
+        for n in r.needs_mapping
+    }
+    for old in sorted(needs):
+        click.echo(f"hint    --map {old}=NEW moves its tasks to the activity NEW of the target version")
     if dry_run:
         click.echo(f"dry run: {len(results) - len(refused)} can move, {len(refused)} cannot; nothing changed")
     elif refused and instance_ids:

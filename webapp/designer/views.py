@@ -6,9 +6,10 @@ from flask import Response, abort, current_app, flash, g, redirect, render_templ
 from flask_babel import gettext as _
 
 from engine import access, timerstart
+from engine import migration as migration_mod
 from engine import versions as versions_mod
 from engine.deploy import collect_files
-from engine.errors import NotFound
+from engine.errors import EngineError, NotFound
 from engine.models import ProcessVersion
 from engine.parsing import is_bpmn
 
@@ -175,14 +176,44 @@ def diff(process_id: str):
     )
 
 
+def _mapping(values) -> dict[str, str]:
+    """The designer's choices ``map:OLD`` = NEW (empty: 不迁移), bounded like any id."""
+    return {
+        key[4:]: value
+        for key, value in values.items()
+        if key.startswith("map:") and value and len(key) <= 404 and len(value) <= 400
+    }
+
+
+def _previews(process_id: str, version: int, mapping: dict[str, str]):
+    """Previews with the mapping; a wrong mapping is said (flash) and the previews come without it."""
+    try:
+        return migration_mod.preview_migration(get_db(), get_engine(), process_id, version, mapping=mapping), mapping
+    except EngineError as exc:
+        flash(_("映射有误，未采用：%(m)s", m=exc.message), "error")
+        return migration_mod.preview_migration(get_db(), get_engine(), process_id, version), {}
+
+
+def _migrate_page(process_id: str, target: ProcessVersion, previews, mapping: dict[str, str], results):
+    rows = migration_mod.mapping_rows(get_db(), get_engine(), process_id, target.version, previews, mapping)
+    return render_template(
+        "designer/migrate.html",
+        process_id=process_id,
+        target=target,
+        latest=load_version(process_id),
+        previews=previews,
+        results=results,
+        mapping=mapping,
+        mapping_rows=rows,
+    )
+
+
 @bp.get("/processes/<process_id>/migrate")
 def migrate_preview(process_id: str):
     latest = load_version(process_id)
     target = load_version(process_id, _int("to") or latest.version)
-    previews = versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
-    return render_template(
-        "designer/migrate.html", process_id=process_id, target=target, latest=latest, previews=previews, results=None
-    )
+    previews, mapping = _previews(process_id, target.version, _mapping(request.args))
+    return _migrate_page(process_id, target, previews, mapping, None)
 
 
 @bp.post("/processes/<process_id>/migrate")
@@ -190,29 +221,36 @@ def migrate(process_id: str):
     from ..limits import int_arg
 
     target = load_version(process_id, int_arg("to", request.form))
+    mapping = _mapping(request.form)
+    back = url_for(
+        "designer.migrate_preview",
+        process_id=process_id,
+        to=target.version,
+        **{f"map:{k}": v for k, v in mapping.items()},
+    )
     if request.form.get("scope") == "all" and request.form.get("confirm") != "yes":
         # 迁移全部 asks first: what would move, and the same instances are moved on confirmation
-        previews = [
-            p
-            for p in versions_mod.preview_migration(get_db(), get_engine(), process_id, target.version)
-            if p.can_migrate
-        ]
-        return render_template("designer/migrate_confirm.html", process_id=process_id, target=target, previews=previews)
-    if request.form.get("scope") == "all":
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]
-        if not ids:
-            flash(_("请选择要迁移的实例"), "error")
-            return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
-    else:
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]  # bounded ids
-        if not ids:
-            flash(_("请选择要迁移的实例"), "error")
-            return redirect(url_for("designer.migrate_preview", process_id=process_id, to=target.version))
-    results = versions_mod.migrate(get_db(), get_engine(), process_id, target.version, ids, actor=g.user.username)
+        previews, mapping = _previews(process_id, target.version, mapping)
+        return render_template(
+            "designer/migrate_confirm.html",
+            process_id=process_id,
+            target=target,
+            previews=[p for p in previews if p.can_migrate],
+            mapping=mapping,
+            back=back,
+        )
+    ids = [int(i) for i in request.form.getlist("instance") if i.isdigit() and len(i) <= 18]  # bounded ids
+    if not ids:
+        flash(_("请选择要迁移的实例"), "error")
+        return redirect(back)
+    try:
+        results = migration_mod.migrate(
+            get_db(), get_engine(), process_id, target.version, ids, actor=g.user.username, mapping=mapping
+        )
+    except EngineError as exc:
+        flash(_("未迁移：%(m)s", m=exc.message), "error")
+        return redirect(back)
     moved = sum(1 for r in results if r.migrated)
     refused = len(results) - moved
     flash(_("已迁移 %(n)d 个实例，%(m)d 个无法迁移", n=moved, m=refused), "ok" if not refused else "error")
-    latest = load_version(process_id)
-    return render_template(
-        "designer/migrate.html", process_id=process_id, target=target, latest=latest, previews=results, results=results
-    )
+    return _migrate_page(process_id, target, results, mapping, results)
