@@ -431,6 +431,45 @@ def test_an_event_subprocess_reading_what_the_process_produced_since_it_started_
     assert "(an event sub-process gets the data its process started with)" in problem.message
 
 
+# a Camunda throw event names the variable its message sets where it is caught (not at the thrower)
+CAMUNDA_MESSAGE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D"
+                  targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:message id="M_go" name="go" />
+  <bpmn:message id="M_answer" name="answer" />
+  <bpmn:process id="asking" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:messageEventDefinition id="sdef" messageRef="M_go" /></bpmn:startEvent>
+    <bpmn:parallelGateway id="split" />
+    <bpmn:intermediateThrowEvent id="tell">
+      <bpmn:messageEventDefinition id="tdef" messageRef="M_answer" camunda:expression="'yes'"
+                                   camunda:resultVariable="answer" />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:intermediateCatchEvent id="hear">
+      <bpmn:messageEventDefinition id="hdef" messageRef="M_answer" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:exclusiveGateway id="gw" default="f_no" />
+    <bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" /><bpmn:endEvent id="e3" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split" />
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="tell" />
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="hear" />
+    <bpmn:sequenceFlow id="f4" sourceRef="tell" targetRef="e1" />
+    <bpmn:sequenceFlow id="f5" sourceRef="hear" targetRef="gw" />
+    <bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="e2">
+      <bpmn:conditionExpression>COND</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="e3" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_camunda_message_variable_is_produced_where_the_message_is_caught():
+    assert plan({"asking.bpmn": CAMUNDA_MESSAGE.replace("COND", "answer == 'yes'").encode()}).processes
+    [problem] = problems_of({"asking.bpmn": CAMUNDA_MESSAGE.replace("COND", "anwser == 'yes'").encode()})
+    assert problem.element_id == "f_yes" and "did you mean 'answer'?" in problem.message
+
+
 # -- what a designer sees on the upload page ------------------------------------------------------
 
 
