@@ -348,6 +348,46 @@ def test_the_path_of_a_boundary_event_does_not_see_what_its_activity_produces():
     assert problem.message.startswith("条件读取的变量 approved 由 check 产生，但 check 不在 gw 之前的任何路径上")
 
 
+# -- embedded sub-processes: the parent's data goes in, what it produces comes out ---------------
+def with_subprocess(before: str, after: str) -> dict[str, bytes]:
+    inner = (
+        '<bpmn:startEvent id="sub_start" />'
+        + user("fill", form="later.schema.json", summary="{'t': title}")
+        + '<bpmn:endEvent id="sub_end" />'
+        + flow("s1", "sub_start", "fill")
+        + flow("s2", "fill", "sub_end")
+    )
+    return bundle(
+        nested=process(
+            "nested",
+            flow("f1", "start", "gw_before"),
+            gateway("gw_before", "f_on"),
+            flow("f_skip", "gw_before", "end_skip", before),
+            flow("f_on", "gw_before", "sub"),
+            f'<bpmn:subProcess id="sub">{inner}</bpmn:subProcess>',
+            flow("f2", "sub", "gw_after"),
+            gateway("gw_after", "f_no"),
+            flow("f_yes", "gw_after", "end_yes", after),
+            flow("f_no", "gw_after", "end_no"),
+            '<bpmn:endEvent id="end_skip" />',
+            '<bpmn:endEvent id="end_yes" />',
+            '<bpmn:endEvent id="end_no" />',
+        )
+    )
+
+
+def test_an_embedded_subprocess_sees_the_parent_data_and_gives_back_what_it_produces():
+    assert plan(with_subprocess(before="title == ''", after="later_field != ''")).processes
+
+
+def test_a_condition_before_an_embedded_subprocess_reading_what_it_produces_is_refused():
+    [problem] = problems_of(with_subprocess(before="later_field == ''", after="later_field != ''"))
+    assert problem.element_id == "f_skip"
+    assert problem.message.startswith(
+        "条件读取的变量 later_field 由 fill（sub 中）产生，但 fill（sub 中）不在 gw_before"
+    )
+
+
 # -- called processes: the caller's data before the call goes in ----------------------------------
 CALLER = process(
     "caller",
