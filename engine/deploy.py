@@ -3,7 +3,8 @@
 A deploy stores a new ProcessVersion of an executable process only when the content
 of the files it needs (its BPMN, called processes, DMN tables, forms) changed. Nothing is
 stored when any file has a problem: the specs' checks (checks.py), forms (formcheck.py), DMN
-tables (dmncheck.py), the data flow (dataflow.py: every variable read is produced) and, when asked, the scenario files about the processes (scenarios.py).
+tables (dmncheck.py), the data flow (dataflow.py: every variable read is produced on some path
+before it) and, when asked, the scenario files about the processes (scenarios.py).
 A deploy never silently supersedes a newer version (deployguard.py).
 """
 
