@@ -36,9 +36,6 @@ reported.
 
 from __future__ import annotations
 
-import ast
-import builtins
-import datetime as _dt
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -52,24 +49,14 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from . import forms as forms_mod
+from .exprnames import assigned_names, read_names
 from .flowgraph import Flow
 from .parsing import ParsedBundle, Problem, element_line
 from .properties import EXPRESSION_PROPERTIES, NOTIFY, SUMMARY, task_properties
-from .sandbox.policy import BASE_HELPERS, DATA_VIEWS, SAFE_BUILTINS
-from .workdays import WorkCalendar
-from .workdays import helpers as workday_helpers
 
 # what the engine puts into the start data of every case beside the start form (engine/cases.py)
 ENGINE_NAMES = frozenset({"case_no"})
 AFTER_PROPERTIES = frozenset({SUMMARY, NOTIFY})  # evaluated as the task completes (engine/step.py)
-KNOWN_NAMES = frozenset(
-    set(dir(builtins))
-    | set(SAFE_BUILTINS)
-    | set(BASE_HELPERS)
-    | set(DATA_VIEWS)
-    | {"dir"}
-    | set(workday_helpers(WorkCalendar(), lambda: _dt.datetime.now(_dt.UTC)))
-)
 
 _KINDS = {  # what reads -> (Chinese, English)
     "condition": ("条件", "the condition"),
@@ -99,55 +86,6 @@ class Read:
         completion), so what it produced counts; else before (``candidateGroups`` and ``dueDate``
         when it is offered, DMN inputs, collections, cardinality, timers)."""
         return self.kind in ("condition", "completion") or self.key in AFTER_PROPERTIES
-
-
-# -- names in code ----------------------------------------------------------------------------
-
-
-def _parse(source: str, mode: str) -> ast.AST | None:
-    try:
-        return ast.parse(source.strip(), mode=mode)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the compile check (checks.py) reports it
-
-
-def _bound(tree: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):  # noqa: SIM114 (types)
-            names.add(node.name)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names.update(node.names)
-    return names
-
-
-def read_names(source: str) -> list[str]:
-    """The variables an expression needs from the data, in order: not bound in it, not guarded
-    by it (a name it also mentions as a string), not a builtin or helper."""
-    tree = _parse(source, "eval")
-    if tree is None:
-        return []
-    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    skip = _bound(tree) | strings | KNOWN_NAMES
-    found: dict[str, None] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in skip:
-            found.setdefault(node.id, None)
-    return list(found)
-
-
-def assigned_names(script: str) -> set[str]:
-    """Every name a script binds (anywhere: conservative)."""
-    tree = _parse(script, "exec")
-    return _bound(tree) if tree is not None else set()
 
 
 # -- producers and readers of one process spec -----------------------------------------------

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from engine.config import ROOT
-from engine.dataflow import read_names
+from engine.exprnames import read_names
 from engine.deploy import collect_files, plan
 from engine.models import ProcessVersion
 from engine.parsing import BundleError
@@ -175,6 +175,12 @@ def test_a_summary_reading_an_unknown_name_is_refused_at_its_property():
     assert "属性 summary 读取的变量 notes" in problem.message and "did you mean 'note'?" in problem.message
 
 
+def test_a_summary_key_does_not_hide_the_name_it_reads():
+    # {'notes': notes}: the key is the same word as the variable, which no form produces
+    [problem] = problems_of(review(summary="{'title': title, 'notes': notes}"))
+    assert problem.element_id == "check" and "属性 summary 读取的变量 notes" in problem.message
+
+
 def test_a_process_started_by_code_without_a_start_form_is_not_judged():
     # its start data is not described by any file: the check cannot know what is there
     assert plan(review(condition="aproved", start_form=False)).processes
@@ -189,6 +195,10 @@ def test_a_process_started_by_code_without_a_start_form_is_not_judged():
         ("{k: v for k, v in d.items()}", ["d"]),
         ("(lambda q: q + r)(1)", ["r"]),
         ("sorted(item['unit'] for item in items)", ["items"]),
+        # a summary's keys repeat the names it reads: a string elsewhere is no guard
+        ("{'approved': approved, 'note': note}", ["approved", "note"]),
+        ("vars().get('approved') or note", ["note"]),
+        ("approved if 'approved' not in ('x',) else 0", []),
     ],
 )
 def test_the_names_an_expression_reads(source, names):
