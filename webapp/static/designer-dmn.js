@@ -6,7 +6,7 @@
   if (!E || !canvasEl) return;
   if (!window.DmnJS) { E.status('dmn-js missing', 'error'); return; }
   var fileName = E.root.dataset.file;
-  var modeler = new DmnJS({ container: canvasEl, common: { keyboard: { bindTo: window } } });
+  var modeler = new DmnJS({ container: canvasEl });  // keyboard: implicit (an explicit bindTo is an error now)
   window.ztcDmn = modeler;
 
   function files() {

@@ -16,7 +16,7 @@
   try { forms = JSON.parse(L.forms || '[]'); } catch (e) { forms = []; }
   var fileName = E.root.dataset.file;
 
-  var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  var modeler = new BpmnJS({ container: canvasEl });  // keyboard shortcuts: implicit when the canvas has focus
   window.ztcModeler = modeler;  // for tests and the browser console
   var modeling = modeler.get('modeling');
   var moddle = modeler.get('moddle');
