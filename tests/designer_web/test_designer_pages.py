@@ -238,3 +238,27 @@ def test_pages_in_english(real_as_user):
     assert "Upload and deploy" in html and "Deployed by" in html
     html = client.get("/designer/processes/ztc_case/1/edit/deadline.dmn").get_data(as_text=True)
     assert "Deploy as a new version" in html and "Refused ({n} problems)" in html
+
+
+def test_the_diff_page_names_what_changed_in_the_page_language(real_as_user):
+    client = real_as_user("designer")
+    xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8")
+    xml = xml.replace('name="dueDate" value="add_workdays(now(), 1)"', 'name="dueDate" value="add_workdays(now(), 2)"', 1)
+    schema = json.loads((ROOT / "forms" / "intake-review.schema.json").read_text("utf-8"))
+    schema["properties"]["intake_reason"]["title"] = "不予受理的理由"
+    dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8")
+    edits = {"case.bpmn": xml, "intake-review.schema.json": json.dumps(schema, ensure_ascii=False), "deadline.dmn": dmn}
+    edits["deadline.dmn"] = dmn.replace("<text>15</text>", "<text>16</text>", 1)
+    assert edits["deadline.dmn"] != dmn
+    response = post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": edits})
+    assert response.status_code == 200, response.get_json()
+
+    html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
+    assert "属性 dueDate" in html and "property dueDate" not in html
+    assert "字段 intake_reason.title" in html
+    assert "ztc_deadline 规则 " in html and " rule " not in html
+    assert ">properties<" not in html and "decision table" not in html
+
+    client.post("/lang/en")
+    html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
+    assert "property dueDate" in html and "field intake_reason.title" in html and "ztc_deadline rule " in html

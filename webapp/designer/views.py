@@ -14,7 +14,7 @@ from engine.parsing import is_bpmn
 
 from ..context import get_db, get_engine
 from ..security import require
-from . import workspace
+from . import difflabels, workspace
 from .blueprint import bp
 
 
@@ -172,6 +172,7 @@ def diff(process_id: str):
         markers_new=markers_new,
         markers_old=markers_old,
         latest=latest.version,
+        labels=difflabels,
     )
 
 
