@@ -240,7 +240,7 @@ def test_pages_in_english(real_as_user):
     assert "Deploy as a new version" in html and "Refused ({n} problems)" in html
 
 
-def test_the_diff_page_names_what_changed_in_the_page_language(real_as_user):
+def test_the_diff_and_version_list_name_what_changed_in_the_page_language(real_as_user):
     client = real_as_user("designer")
     xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8")
     xml = xml.replace('name="dueDate" value="add_workdays(now(), 1)"', 'name="dueDate" value="add_workdays(now(), 2)"', 1)
@@ -258,6 +258,10 @@ def test_the_diff_page_names_what_changed_in_the_page_language(real_as_user):
     assert "字段 intake_reason.title" in html
     assert "ztc_deadline 规则 " in html and " rule " not in html
     assert ">properties<" not in html and "decision table" not in html
+
+    versions_page = client.get("/designer/processes/ztc_case").get_data(as_text=True)
+    assert "基于 v1 网页修改：case.bpmn, deadline.dmn, intake-review.schema.json" in versions_page
+    assert "web edit of" not in versions_page
 
     client.post("/lang/en")
     html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)

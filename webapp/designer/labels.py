@@ -1,7 +1,8 @@
-"""The words of a version diff in the page's language (engine/versions.py and engine/valuediff.py
-name what changed in English, as ``zhitongche diff`` prints it): attribute labels such as
-``properties`` and the ``what`` of a value row such as ``property dueDate``, ``field risk.title``,
-``condition → Task_x`` or ``ztc_deadline rule r4 [办理时限]``. Names and ids stay as they are."""
+"""Words the engine stores or reports in English, shown on the designer pages in the page's
+language. A version diff (engine/versions.py, engine/valuediff.py, as ``zhitongche diff`` prints
+it): attribute labels such as ``properties`` and the ``what`` of a value row such as ``property
+dueDate``, ``field risk.title``, ``condition → Task_x`` or ``ztc_deadline rule r4 [办理时限]``. A
+deployment's source (``web edit of v3: deadline.dmn``). Names and ids stay as they are."""
 
 from __future__ import annotations
 
@@ -65,3 +66,21 @@ def what(text: str) -> str:
     if found:
         return _("%(table)s 命中策略", table=found.group(1))
     return attribute(text)
+
+
+_SOURCES = (
+    (re.compile(r"^web edit of v\d+: (.+)$"), lambda m: _("网页修改：%(files)s", files=m.group(1))),
+    (re.compile(r"^web upload: (.+)$"), lambda m: _("网页上传：%(files)s", files=m.group(1))),
+    (re.compile(r"^web: repository files$"), lambda m: _("网页部署代码仓库中的文件")),
+    (re.compile(r"^files: (.+)$"), lambda m: _("目录 %(path)s", path=m.group(1))),
+)
+
+
+def source(text: str | None) -> str:
+    """Where a deployment came from, as the version list shows it (the base version is shown
+    beside it, so a web edit names only its files)."""
+    for pattern, words in _SOURCES:
+        found = pattern.match(text or "")
+        if found:
+            return words(found)
+    return text or ""
