@@ -1,6 +1,7 @@
 """What a manager walking the modeler needs (issue 15 item 6): the side panel opens a task's form
 and a rule task's decision table in their editors, the zoom buttons make the diagram readable
-around the selected task, and opening the editors logs no error to the console."""
+around the selected task, the decision table editor's own words are Chinese, and opening the
+editors logs no error to the console."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ def test_the_side_panel_opens_the_form_and_the_decision_table_of_the_version(rea
     fitted = designer.locator("g.djs-element[data-element-id='Task_intake']").bounding_box()
     assert abs(fitted["width"] - box["width"]) < 1
 
+    # the decision table editor speaks the page's language (dmn-js's own words are English)
     designer.goto(f"{real_server}/designer/processes/ztc_case/1/edit/deadline.dmn")
     expect(designer.locator("#canvas[data-ready='1']")).to_be_visible(timeout=15000)
+    expect(designer.locator("#canvas .hit-policy")).to_contain_text("命中策略")
+    expect(designer.locator("#canvas")).not_to_contain_text("View DRD")
+    designer.locator("td[data-element-id='ztc_deadline_rule4_in0']").click(button="right")
+    expect(designer.locator(".context-menu", has_text="在下方添加规则")).to_be_visible()
+    shots(designer, "decision-table-menu-in-chinese")
     assert designer.js_errors == []
     assert [m for m in designer.console if "keyboard.bindTo" in m] == []  # both editors opened without it

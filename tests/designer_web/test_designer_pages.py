@@ -243,7 +243,9 @@ def test_pages_in_english(real_as_user):
 def test_the_diff_and_version_list_name_what_changed_in_the_page_language(real_as_user):
     client = real_as_user("designer")
     xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8")
-    xml = xml.replace('name="dueDate" value="add_workdays(now(), 1)"', 'name="dueDate" value="add_workdays(now(), 2)"', 1)
+    xml = xml.replace(
+        'name="dueDate" value="add_workdays(now(), 1)"', 'name="dueDate" value="add_workdays(now(), 2)"', 1
+    )
     schema = json.loads((ROOT / "forms" / "intake-review.schema.json").read_text("utf-8"))
     schema["properties"]["intake_reason"]["title"] = "不予受理的理由"
     dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8")

@@ -13,7 +13,7 @@ from engine.models import ProcessVersion
 
 from ..context import get_db, get_engine
 from ..i18n import current_lang
-from . import workspace
+from . import labels, workspace
 from .blueprint import bp
 from .views import load_version
 
@@ -50,6 +50,7 @@ def edit(process_id: str, version: int, name: str):
         decision_files=decision_files,
         processes=processes,
         companion=_companion(found, name),
+        dmn_words=labels.dmn_words() if kind == "dmn" else {},
         file_url=url_for("designer.version_file", process_id=process_id, version=version, name=name),
     )
 

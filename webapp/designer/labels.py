@@ -2,7 +2,8 @@
 language. A version diff (engine/versions.py, engine/valuediff.py, as ``zhitongche diff`` prints
 it): attribute labels such as ``properties`` and the ``what`` of a value row such as ``property
 dueDate``, ``field risk.title``, ``condition → Task_x`` or ``ztc_deadline rule r4 [办理时限]``. A
-deployment's source (``web edit of v3: deadline.dmn``). Names and ids stay as they are."""
+deployment's source (``web edit of v3: deadline.dmn``). The words of the DMN editor (dmn-js).
+Names and ids stay as they are."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ def what(text: str) -> str:
         return _("条件 → %(target)s", target=name)
     found = _RULE.match(text)
     if found:
-        return _("%(table)s 规则 %(rule)s「%(column)s」", table=found.group(1), rule=found.group(2), column=found.group(3))
+        return _(
+            "%(table)s 规则 %(rule)s「%(column)s」", table=found.group(1), rule=found.group(2), column=found.group(3)
+        )
     found = _HIT.match(text)
     if found:
         return _("%(table)s 命中策略", table=found.group(1))
@@ -84,3 +87,72 @@ def source(text: str | None) -> str:
         if found:
             return words(found)
     return text or ""
+
+
+def dmn_words() -> dict[str, str]:
+    """dmn-js's own English words (its ``translate`` service) in the page's language: the table's
+    header, hit policies and the right-click menu of the decision table editor."""
+    return {
+        "View DRD": _("查看决策关系图"),
+        "Hit policy:": _("命中策略："),
+        "Hit policy": _("命中策略"),
+        "When": _("当"),
+        "And": _("且"),
+        "Then": _("则"),
+        "Annotations": _("备注"),
+        "Annotation": _("备注"),
+        "Add rule": _("添加规则"),
+        "Add rule above": _("在上方添加规则"),
+        "Add rule below": _("在下方添加规则"),
+        "Remove rule": _("删除规则"),
+        "Copy rule": _("复制规则"),
+        "Cut rule": _("剪切规则"),
+        "Paste rule above": _("粘贴规则到上方"),
+        "Paste rule below": _("粘贴规则到下方"),
+        "Move rule": _("移动规则"),
+        "Add input": _("添加输入列"),
+        "Add output": _("添加输出列"),
+        "Add input column left": _("在左侧添加输入列"),
+        "Add input column right": _("在右侧添加输入列"),
+        "Remove input column": _("删除输入列"),
+        "Copy input column": _("复制输入列"),
+        "Cut input column": _("剪切输入列"),
+        "Paste input column left": _("粘贴输入列到左侧"),
+        "Paste input column right": _("粘贴输入列到右侧"),
+        "Add output column left": _("在左侧添加输出列"),
+        "Add output column right": _("在右侧添加输出列"),
+        "Remove output column": _("删除输出列"),
+        "Copy output column": _("复制输出列"),
+        "Cut output column": _("剪切输出列"),
+        "Paste output column left": _("粘贴输出列到左侧"),
+        "Paste output column right": _("粘贴输出列到右侧"),
+        "Add cell description": _("添加单元格说明"),
+        "Remove cell description": _("删除单元格说明"),
+        "Strings must be in double quotes": _("字符串须加英文双引号"),
+        "Input": _("输入"),
+        "Output": _("输出"),
+        "Input label": _("输入列标题"),
+        "Input expression": _("输入表达式"),
+        "Output label": _("输出列标题"),
+        "Output name": _("输出变量名"),
+        "Expression language": _("表达式语言"),
+        "Type": _("类型"),
+        "Edit string": _("编辑文本"),
+        "Edit number": _("编辑数字"),
+        "Edit boolean": _("编辑是/否"),
+        "Match one": _("匹配其中之一"),
+        "Match none": _("不匹配任何一个"),
+        "Unique": _("唯一（Unique）"),
+        "First": _("首个（First）"),
+        "Priority": _("优先级（Priority）"),
+        "Any": _("任意（Any）"),
+        "Collect": _("汇总（Collect）"),
+        "Collect (Sum)": _("汇总求和（Collect Sum）"),
+        "Collect (Min)": _("汇总最小值（Collect Min）"),
+        "Collect (Max)": _("汇总最大值（Collect Max）"),
+        "Collect (Count)": _("汇总计数（Collect Count）"),
+        "Rule order": _("规则顺序（Rule order）"),
+        "Output order": _("输出顺序（Output order）"),
+        "Yes": _("是"),
+        "No": _("否"),
+    }
