@@ -34,7 +34,10 @@ def edit(process_id: str, version: int, name: str):
     latest = load_version(process_id)
     forms = sorted(n for n in found.files if workspace.file_kind(n) == "schema")
     decision_files = {
-        d: n for n, text in sorted(found.files.items()) if workspace.file_kind(n) == "dmn" for d in _DECISION_ID.findall(text)
+        d: n
+        for n, text in sorted(found.files.items())
+        if workspace.file_kind(n) == "dmn"
+        for d in _DECISION_ID.findall(text)
     }
     decisions = sorted(decision_files)
     processes = sorted(get_db().scalars(select(ProcessVersion.process_id).distinct()))
