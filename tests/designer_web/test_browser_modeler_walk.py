@@ -5,6 +5,8 @@ editors logs no error to the console."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -35,6 +37,14 @@ def test_the_side_panel_opens_the_form_and_the_decision_table_of_the_version(rea
     assert table.url.endswith("/designer/processes/ztc_case/1/edit/deadline.dmn")
     expect(table.locator("td[data-element-id='ztc_deadline_rule1_in0']")).to_be_visible()
     table.close()
+
+    # a check that fails says so, without "nothing deployed" (nothing was to be deployed)
+    select(designer, "Flow_Gateway_head_Task_revise")
+    designer.fill("#prop-condition", "head_decison == 'redo'")
+    designer.locator("#prop-condition").dispatch_event("change")
+    designer.click("#btn-validate")
+    expect(designer.locator("#editor-status")).to_have_text(re.compile(r"^校验未通过（\d+ 个问题）$"), timeout=30000)
+    expect(designer.locator("#editor-problems")).to_contain_text("head_decison")
 
     # zoom in around the selected task: it grows and stays in view
     select(designer, "Task_intake")
