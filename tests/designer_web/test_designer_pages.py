@@ -268,3 +268,11 @@ def test_the_diff_and_version_list_name_what_changed_in_the_page_language(real_a
     client.post("/lang/en")
     html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
     assert "property dueDate" in html and "field intake_reason.title" in html and "ztc_deadline rule " in html
+
+
+def test_the_version_page_groups_files_and_names_each_form(real_as_user):
+    html = real_as_user("designer").get("/designer/processes/ztc_case/1").get_data(as_text=True)
+    # diagrams, decision tables, then forms; a form by its own title
+    assert html.index(">case.bpmn<") < html.index(">deadline.dmn<") < html.index(">case-submit.schema.json<")
+    assert '<td>intake-review.schema.json</td><td class="muted small">表单</td><td>受理审查</td>' in html
+    assert '<td>intake-review.uischema.json</td><td class="muted small">表单界面设置</td>' in html

@@ -60,7 +60,7 @@ def process(process_id: str):
 @bp.get("/processes/<process_id>/<int:version>")
 def version(process_id: str, version: int):
     found = load_version(process_id, version)
-    files = [(name, workspace.file_kind(name)) for name in sorted(found.files)]
+    files = workspace.file_rows(found)
     latest = load_version(process_id)
     return render_template("designer/version.html", v=found, files=files, latest=latest, labels=labels)
 
