@@ -129,7 +129,7 @@ def test_modeler_shows_problems_renames_and_deploys_then_diff_marks_it(real_serv
     page.click("#diff-go")
     row = page.locator("tr.diff-row[data-element='Task_dispatch']")
     expect(row).to_contain_text("分级交办（网页修改）")
-    expect(row).to_contain_text("properties")  # the dueDate property
+    expect(row).to_contain_text("属性 dueDate")  # the property, old → new
     expect(page.locator("#diagram-new[data-ready='1']")).to_be_visible(timeout=10000)
     expect(page.locator("#diagram-new g.djs-element.diff-changed[data-element-id='Task_dispatch']")).to_have_count(1)
     shots(page, "diff")

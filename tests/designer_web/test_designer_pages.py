@@ -312,3 +312,41 @@ def test_migrating_with_a_wrong_mapping_moves_nothing_and_says_why(real_as_user,
         assert page.status_code == 200 and "Traceback" not in page.get_data(as_text=True), query
     with Session() as s:
         assert s.get(Instance, instance_id).process_version.version == 1
+
+
+def test_the_diff_and_version_list_name_what_changed_in_the_page_language(real_as_user):
+    client = real_as_user("designer")
+    xml = (ROOT / "processes" / "case.bpmn").read_text("utf-8")
+    xml = xml.replace(
+        'name="dueDate" value="add_workdays(now(), 1)"', 'name="dueDate" value="add_workdays(now(), 2)"', 1
+    )
+    schema = json.loads((ROOT / "forms" / "intake-review.schema.json").read_text("utf-8"))
+    schema["properties"]["intake_reason"]["title"] = "不予受理的理由"
+    dmn = (ROOT / "processes" / "deadline.dmn").read_text("utf-8")
+    edits = {"case.bpmn": xml, "intake-review.schema.json": json.dumps(schema, ensure_ascii=False), "deadline.dmn": dmn}
+    edits["deadline.dmn"] = dmn.replace("<text>15</text>", "<text>16</text>", 1)
+    assert edits["deadline.dmn"] != dmn
+    response = post_json(client, "/designer/processes/ztc_case/1/deploy.json", {"files": edits})
+    assert response.status_code == 200, response.get_json()
+
+    html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
+    assert "属性 dueDate" in html and "property dueDate" not in html
+    assert "字段 intake_reason.title" in html
+    assert "ztc_deadline 规则 " in html and " rule " not in html
+    assert ">properties<" not in html and "decision table" not in html
+
+    versions_page = client.get("/designer/processes/ztc_case").get_data(as_text=True)
+    assert "基于 v1 网页修改：case.bpmn, deadline.dmn, intake-review.schema.json" in versions_page
+    assert "web edit of" not in versions_page
+
+    client.post("/lang/en")
+    html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
+    assert "property dueDate" in html and "field intake_reason.title" in html and "ztc_deadline rule " in html
+
+
+def test_the_version_page_groups_files_and_names_each_form(real_as_user):
+    html = real_as_user("designer").get("/designer/processes/ztc_case/1").get_data(as_text=True)
+    # diagrams, decision tables, then forms; a form by its own title
+    assert html.index(">case.bpmn<") < html.index(">deadline.dmn<") < html.index(">case-submit.schema.json<")
+    assert '<td>intake-review.schema.json</td><td class="muted small">表单</td><td>受理审查</td>' in html
+    assert '<td>intake-review.uischema.json</td><td class="muted small">表单界面设置</td>' in html

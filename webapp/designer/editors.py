@@ -13,7 +13,7 @@ from engine.models import ProcessVersion
 
 from ..context import get_db, get_engine
 from ..i18n import current_lang
-from . import workspace
+from . import labels, workspace
 from .blueprint import bp
 from .views import load_version
 
@@ -33,9 +33,13 @@ def edit(process_id: str, version: int, name: str):
         abort(404)
     latest = load_version(process_id)
     forms = sorted(n for n in found.files if workspace.file_kind(n) == "schema")
-    decisions = sorted(
-        {d for n, text in found.files.items() if workspace.file_kind(n) == "dmn" for d in _DECISION_ID.findall(text)}
-    )
+    decision_files = {
+        d: n
+        for n, text in sorted(found.files.items())
+        if workspace.file_kind(n) == "dmn"
+        for d in _DECISION_ID.findall(text)
+    }
+    decisions = sorted(decision_files)
     processes = sorted(get_db().scalars(select(ProcessVersion.process_id).distinct()))
     return render_template(
         TEMPLATES[kind],
@@ -46,8 +50,10 @@ def edit(process_id: str, version: int, name: str):
         text=found.files[name],
         forms=forms,
         decisions=decisions,
+        decision_files=decision_files,
         processes=processes,
         companion=_companion(found, name),
+        dmn_words=labels.dmn_words() if kind == "dmn" else {},
         file_url=url_for("designer.version_file", process_id=process_id, version=version, name=name),
     )
 

@@ -15,7 +15,7 @@ from engine.parsing import is_bpmn
 
 from ..context import get_db, get_engine
 from ..security import require
-from . import workspace
+from . import labels, workspace
 from .blueprint import bp
 
 
@@ -49,16 +49,21 @@ def process(process_id: str):
         abort(404)
     schedule = timerstart.designer_view(get_db(), get_engine(), process_id)  # issue 15: timer starts
     return render_template(
-        "designer/process.html", process_id=process_id, rows=rows, latest=rows[0].version, schedule=schedule
+        "designer/process.html",
+        process_id=process_id,
+        rows=rows,
+        latest=rows[0].version,
+        schedule=schedule,
+        labels=labels,
     )
 
 
 @bp.get("/processes/<process_id>/<int:version>")
 def version(process_id: str, version: int):
     found = load_version(process_id, version)
-    files = [(name, workspace.file_kind(name)) for name in sorted(found.files)]
+    files = workspace.file_rows(found)
     latest = load_version(process_id)
-    return render_template("designer/version.html", v=found, files=files, latest=latest)
+    return render_template("designer/version.html", v=found, files=files, latest=latest, labels=labels)
 
 
 @bp.get("/processes/<process_id>/<int:version>/files/<name>")
@@ -173,6 +178,7 @@ def diff(process_id: str):
         markers_new=markers_new,
         markers_old=markers_old,
         latest=latest.version,
+        labels=labels,
     )
 
 

@@ -259,6 +259,23 @@ def file_kind(name: str) -> str:
     return "other"
 
 
+_KIND_ORDER = {"bpmn": 0, "dmn": 1, "schema": 2, "uischema": 2, "other": 3}
+
+
+def file_rows(version: ProcessVersion) -> list[tuple[str, str, str]]:
+    """(name, kind, title) of a version's files for its page: diagrams, decision tables, then
+    forms (each schema beside its UI schema), with a form's own title (受理审查) to recognise it."""
+    rows = []
+    for name, text in version.files.items():
+        kind = file_kind(name)
+        title = ""
+        if kind == "schema":
+            value, _error = parse_json(text)
+            title = str(value.get("title") or "") if isinstance(value, dict) else ""
+        rows.append((name, kind, title))
+    return sorted(rows, key=lambda r: (_KIND_ORDER.get(r[1], 3), r[0]))
+
+
 def deployment_of(session: Session, deployment_id: int | None) -> Deployment | None:
     return session.get(Deployment, deployment_id) if deployment_id else None
 

@@ -6,7 +6,17 @@
   if (!E || !canvasEl) return;
   if (!window.DmnJS) { E.status('dmn-js missing', 'error'); return; }
   var fileName = E.root.dataset.file;
-  var modeler = new DmnJS({ container: canvasEl, common: { keyboard: { bindTo: window } } });
+  // dmn-js's own words (header, hit policies, right-click menu) in the page's language
+  var words = {};
+  try { words = JSON.parse(canvasEl.dataset.words || '{}'); } catch (e) { words = {}; }
+  function translate(template, replacements) {
+    return (words[template] || template).replace(/{([^}]+)}/g, function (all, key) {
+      return replacements && key in replacements ? replacements[key] : all;
+    });
+  }
+  var own = { additionalModules: [{ translate: ['value', translate] }] };  // per view: dmn-js drops common's
+  // keyboard: implicit (an explicit bindTo is an error now)
+  var modeler = new DmnJS({ container: canvasEl, drd: own, decisionTable: own, literalExpression: own });
   window.ztcDmn = modeler;
 
   function files() {

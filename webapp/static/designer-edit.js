@@ -90,7 +90,8 @@
       if (result.superseded && result.superseded.length) {
         status(root.dataset.lSuperseded, 'error');
       } else if (!result.ok) {
-        status(root.dataset.lRefused.replace('{n}', (result.problems || []).length), 'error');
+        var words = action === 'deploy' ? root.dataset.lRefused : root.dataset.lInvalid;  // a check deploys nothing anyway
+        status(words.replace('{n}', (result.problems || []).length), 'error');
       } else if (action === 'deploy') {
         var created = (result.created || []).map(function (c) { return c[0] + ' v' + c[1]; });
         status(created.length ? root.dataset.lDeployed + ' ' + created.join(', ') : root.dataset.lUnchanged, 'ok');

@@ -1,6 +1,9 @@
 // The form editor. A JSON Schema (*.schema.json) is edited as a table of fields (name, type,
-// label, required, options, help; add, remove, reorder — the order is written to the schema's
-// properties and to its UI schema's ui:order), with the raw JSON as the second tab. A UI schema
+// label, English label, required, visibility, options with their English names, help; add,
+// remove, reorder — the order is written to the schema's properties and to its UI schema's
+// ui:order), with the raw JSON as the second tab. English labels and option names go to the UI
+// schema (ui:title_en, ui:enumNames_en as value → name), or, for a form without a UI schema
+// file, the label to the schema's x-title-en; the visibility is the field's x-visibility. A UI schema
 // is edited as raw JSON. The live preview is rendered by the server (webapp/formrender.py, the
 // same code as the task pages); validate / deploy send the schema and, when the order changed,
 // its UI schema through the deploy checks.
@@ -89,22 +92,52 @@
     if (t === 'string' && s.format === 'date') return 'date';
     return 'other';
   }
-  function optionsText(opts) {
-    return (opts || []).map(function (o) { return o[0] === o[1] ? o[0] : o[0] + '=' + o[1]; }).join('\n');
+  function canUi() { return !!(ui && companionName); }  // English option names need a UI schema file
+  function namesEn(key, opts) {  // ui:enumNames_en as value → name (a list is in the options' order)
+    var n = uiOf(key)['ui:enumNames_en'];
+    var out = {};
+    if (Array.isArray(n)) (opts || []).forEach(function (o, i) { if (n[i]) out[o[0]] = String(n[i]); });
+    else if (n && typeof n === 'object') Object.keys(n).forEach(function (v) { if (n[v]) out[v] = String(n[v]); });
+    return out;
   }
-  function parseOptions(text) {
+  function optionsText(opts, en) {
+    return (opts || []).map(function (o) {
+      var line = o[0] === o[1] ? o[0] : o[0] + '=' + o[1];
+      if (en && en[o[0]]) line = o[0] + '=' + o[1] + '=' + en[o[0]];
+      return line;
+    }).join('\n');
+  }
+  function parseOptions(text) {  // value=中文=English (with a UI schema file), else value=label
     var seen = {};
     return text.split('\n').map(function (line) { return line.trim(); }).filter(Boolean).map(function (line) {
       var at = line.indexOf('=');
       var value = (at < 0 ? line : line.slice(0, at)).trim();
-      var label = (at < 0 ? line : line.slice(at + 1)).trim() || value;
-      return { const: value, title: label };
+      var label = (at < 0 ? line : line.slice(at + 1)).trim();
+      var en = '';
+      var at2 = canUi() ? label.indexOf('=') : -1;
+      if (at2 >= 0) { en = label.slice(at2 + 1).trim(); label = label.slice(0, at2).trim(); }
+      return { const: value, title: label || value, en: en };
     }).filter(function (o) { if (!o.const || seen[o.const]) return false; seen[o.const] = true; return true; });
   }
-  function setOptions(target, text) {
+  function setUi(key, prop, value) {  // one setting of a field in the UI schema; empty removes it
+    if (!canUi()) return;
+    var entry = ui[key] && typeof ui[key] === 'object' ? ui[key] : {};
+    if (value) entry[prop] = value; else delete entry[prop];
+    if (Object.keys(entry).length) ui[key] = entry; else delete ui[key];
+    uiChanged = true;
+  }
+  function setOptions(key, target, text) {
     var alts = parseOptions(text);
+    var en = {};
+    alts.forEach(function (o) { if (o.en) en[o.const] = o.en; delete o.en; });
     delete target.enum; delete target.enumNames; delete target.anyOf;
     target.oneOf = alts.length ? alts : [{ const: 'option1', title: 'option1' }];
+    if (canUi()) setUi(key, 'ui:enumNames_en', Object.keys(en).length ? en : null);
+  }
+  function labelEn(key, s) { return uiOf(key)['ui:title_en'] || s['x-title-en'] || ''; }
+  function setLabelEn(key, s, value) {
+    if (canUi()) { setUi(key, 'ui:title_en', value); delete s['x-title-en']; }  // one place: the UI schema
+    else if (value) s['x-title-en'] = value; else delete s['x-title-en'];
   }
 
   function order() {  // as webapp/formrender.fields_of: ui:order first, the rest after
@@ -128,6 +161,7 @@
   function write() {
     source.value = JSON.stringify(schema, null, 2) + '\n';
     check();
+    missingEnglish();
     later();
   }
   function uiOf(key) { return (ui && ui[key]) || {}; }
@@ -136,7 +170,8 @@
     var s = schema.properties[key];
     var old = kindOf(s, uiOf(key));
     if (old === kind) return;
-    var opts = optionsText(optionsOf(s) || optionsOf(s.items));
+    var optList = optionsOf(s) || optionsOf(s.items);
+    var opts = optionsText(optList, namesEn(key, optList));
     ['type', 'format', 'enum', 'enumNames', 'oneOf', 'anyOf', 'items', 'uniqueItems', 'maxLength', 'minimum',
      'maximum', 'multipleOf', 'default', 'const', 'pattern', 'minLength'].forEach(function (k) { delete s[k]; });
     if (ui && ui[key] && ui[key]['ui:widget']) { delete ui[key]['ui:widget']; uiChanged = true; }
@@ -144,8 +179,9 @@
     if (kind === 'textarea') { s.type = 'string'; s.maxLength = 2000; }
     if (kind === 'integer' || kind === 'number' || kind === 'boolean') s.type = kind;
     if (kind === 'date') { s.type = 'string'; s.format = 'date'; }
-    if (kind === 'choice') { s.type = 'string'; setOptions(s, opts); }
-    if (kind === 'multichoice') { s.type = 'array'; s.items = { type: 'string' }; setOptions(s.items, opts); s.uniqueItems = true; }
+    if (kind === 'choice') { s.type = 'string'; setOptions(key, s, opts); }
+    if (kind === 'multichoice') { s.type = 'array'; s.items = { type: 'string' }; setOptions(key, s.items, opts); s.uniqueItems = true; }
+    if (kind !== 'choice' && kind !== 'multichoice' && uiOf(key)['ui:enumNames_en']) setUi(key, 'ui:enumNames_en', null);
   }
   function setRequired(key, on) {
     var req = (schema.required || []).filter(function (k) { return k !== key; });
@@ -216,7 +252,8 @@
     var head = table.tHead;
     head.textContent = '';
     var hr = head.insertRow();
-    [L.lName, L.lType, L.lLabel, L.lRequired, L.lOptions, L.lHelp, L.lActions].forEach(function (t) {
+    [L.lName, L.lType, L.lLabel, L.lLabelEn, L.lRequired, L.lVisibility, canUi() ? L.lOptionsEn : L.lOptions, L.lHelp,
+     L.lActions].forEach(function (t) {
       var th = document.createElement('th'); th.textContent = t; hr.appendChild(th);
     });
     var body = table.tBodies[0];
@@ -259,17 +296,43 @@
       });
       cell(tr, label);
 
+      var en = input('f-label-en', labelEn(key, s), L.lLabelEn);
+      en.placeholder = L.lLabelEnHint;
+      en.lang = 'en';
+      en.classList.toggle('missing', !en.value);
+      en.addEventListener('change', function () {
+        setLabelEn(key, s, en.value.trim());
+        en.classList.toggle('missing', !en.value.trim());
+        write();
+      });
+      cell(tr, en);
+
       var req = document.createElement('input');
       req.type = 'checkbox'; req.className = 'f-required'; req.autocomplete = 'off'; req.checked = required.indexOf(key) >= 0;
       req.setAttribute('aria-label', L.lRequired);
       req.addEventListener('change', function () { setRequired(key, req.checked); write(); });
       cell(tr, req);
 
+      var vis = input('f-visibility', '', L.lVisibility, 'select');
+      var inherited = schema['x-visibility'] === 'public' ? L.lDefaultPublic : L.lDefaultInternal;
+      [['', inherited], ['public', L.lPublic], ['internal', L.lInternal]].forEach(function (v) {
+        var o = document.createElement('option'); o.value = v[0]; o.textContent = v[1]; vis.appendChild(o);
+      });
+      vis.value = s['x-visibility'] === 'public' || s['x-visibility'] === 'internal' ? s['x-visibility'] : '';
+      vis.addEventListener('change', function () {
+        if (vis.value) s['x-visibility'] = vis.value; else delete s['x-visibility'];
+        write();
+      });
+      cell(tr, vis);
+
       var target = kind === 'multichoice' ? s.items : s;
-      var opts = input('f-options', optionsText(optionsOf(target)), L.lOptions, 'textarea');
-      opts.rows = Math.max(2, Math.min(6, (opts.value.match(/\n/g) || []).length + 1));
+      var choices = optionsOf(target);
+      var names = canUi() ? namesEn(key, choices) : {};
+      var opts = input('f-options', optionsText(choices, names), canUi() ? L.lOptionsEn : L.lOptions, 'textarea');
+      opts.rows = Math.max(2, Math.min(8, (opts.value.match(/\n/g) || []).length + 1));
+      opts.wrap = 'off';  // one option a line, as typed
       opts.disabled = kind !== 'choice' && kind !== 'multichoice';
-      opts.addEventListener('change', function () { setOptions(target, opts.value); write(); });
+      opts.addEventListener('change', function () { setOptions(key, target, opts.value); write(); });
       cell(tr, opts);
 
       var help = input('f-help', s.description || '', L.lHelp);
@@ -290,6 +353,20 @@
       actions.appendChild(button('f-remove', '✕', L.lRemove, function () { remove(key); changed(); }));
     });
     table.setAttribute('data-fields', String(keys.length));
+    missingEnglish();
+  }
+  function missingEnglish() {  // how many fields an English page labels (or whose options it names) in Chinese
+    var hint = document.getElementById('missing-en');
+    if (!hint || !schema) return;
+    var missing = order().filter(function (key) {
+      var s = schema.properties[key] || {};
+      var kind = kindOf(s, uiOf(key));
+      var choices = kind === 'choice' ? optionsOf(s) : kind === 'multichoice' ? optionsOf(s.items) : null;
+      var names = canUi() ? namesEn(key, choices) : null;
+      return !labelEn(key, s) || (names && (choices || []).some(function (o) { return !names[o[0]]; }));
+    }).length;
+    hint.textContent = missing ? L.lMissingEn.replace('{n}', String(missing)) : '';
+    hint.hidden = !missing;
   }
 
   function structured() {  // (re)read the raw JSON into the table; false when it does not parse

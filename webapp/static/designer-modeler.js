@@ -16,7 +16,7 @@
   try { forms = JSON.parse(L.forms || '[]'); } catch (e) { forms = []; }
   var fileName = E.root.dataset.file;
 
-  var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  var modeler = new BpmnJS({ container: canvasEl });  // keyboard shortcuts: implicit when the canvas has focus
   window.ztcModeler = modeler;  // for tests and the browser console
   var modeling = modeler.get('modeling');
   var moddle = modeler.get('moddle');
@@ -198,6 +198,24 @@
     return input;
   }
 
+  // a link beside a form or decision field: that file of this version in its editor (a new tab,
+  // so the diagram's unsaved edits stay)
+  var versionFiles = listOf('files');
+  var decisionFiles = {};
+  try { decisionFiles = JSON.parse(L.decisionFiles || '{}'); } catch (e) { decisionFiles = {}; }
+  function openLink(input, id, label, fileOf) {
+    var a = document.createElement('a');
+    a.id = id; a.className = 'open-file small'; a.target = '_blank'; a.rel = 'noopener'; a.textContent = label;
+    function update() {
+      var file = fileOf(input.value.trim());
+      a.hidden = !file || versionFiles.indexOf(file) < 0;
+      if (!a.hidden) a.href = L.editUrl.replace(/FILE$/, encodeURIComponent(file));
+    }
+    input.addEventListener('input', update);
+    update();
+    panel.appendChild(a);
+  }
+
   function render(element) {
     current = element;
     panel.textContent = '';
@@ -213,8 +231,9 @@
     field(L.lName, 'prop-name', bo.name || '', { onchange: function (v) { modeling.updateLabel(element, v); } });
     var isTask = /Task$/.test(type) || type === 'bpmn:CallActivity' || type === 'bpmn:SubProcess';
     if (type === 'bpmn:UserTask' || type === 'bpmn:ManualTask') {
-      field(L.lForm, 'prop-form', getProp(bo, 'formJsonSchemaFilename'),
+      var form = field(L.lForm, 'prop-form', getProp(bo, 'formJsonSchemaFilename'),
         { list: 'ztc-forms', onchange: function (v) { setProp(element, 'formJsonSchemaFilename', v.trim()); } });
+      openLink(form, 'open-form', L.lOpenForm, function (v) { return v; });
       field(L.lUiform, 'prop-uiform', getProp(bo, 'formUiSchemaFilename'),
         { onchange: function (v) { setProp(element, 'formUiSchemaFilename', v.trim()); } });
       field(L.lGroups, 'prop-groups', getProp(bo, 'candidateGroups'),
@@ -229,8 +248,9 @@
         { onchange: function (v) { setProp(element, 'context', v.trim()); } });
     }
     if (type === 'bpmn:BusinessRuleTask') {
-      field(L.lDecision, 'prop-decision', getExtText(bo, 'calledDecisionId'),
+      var decision = field(L.lDecision, 'prop-decision', getExtText(bo, 'calledDecisionId'),
         { list: 'ztc-decisions', onchange: function (v) { setExtText(element, 'calledDecisionId', v.trim()); } });
+      openLink(decision, 'open-decision', L.lOpenDecision, function (v) { return decisionFiles[v]; });
     }
     if (type === 'bpmn:CallActivity') {
       field(L.lCalled, 'prop-called', bo.calledElement || '', { list: 'ztc-processes', onchange: function (v) {
@@ -328,12 +348,36 @@
     if (id && registry.get(id)) { canvas.scrollToElement(registry.get(id)); modeler.get('selection').select(registry.get(id)); }
   });
 
+  // zoom: the whole diagram fits at first; these buttons (around the selected element) and Ctrl +
+  // mouse wheel zoom in to read it
+  function zoomButtons() {
+    var box = document.createElement('div');
+    box.className = 'zoom-controls';
+    function around() {  // the selected element stays where it is on screen, else the middle of the view
+      var el = current && current.width ? current : null;
+      if (!el) return 'auto';
+      var vb = canvas.viewbox();
+      return { x: (el.x + el.width / 2 - vb.x) * vb.scale, y: (el.y + el.height / 2 - vb.y) * vb.scale };
+    }
+    [['zoom-in', '+', L.lZoomIn, function () { canvas.zoom(canvas.zoom() * 1.25, around()); }],
+     ['zoom-out', '−', L.lZoomOut, function () { canvas.zoom(canvas.zoom() / 1.25, around()); }],
+     ['zoom-fit', '⤢', L.lZoomFit, function () { canvas.zoom('fit-viewport'); }]].forEach(function (z) {
+      var b = document.createElement('button');
+      b.type = 'button'; b.id = z[0]; b.className = 'btn'; b.textContent = z[1]; b.title = z[2];
+      b.setAttribute('aria-label', z[2]);
+      b.addEventListener('click', z[3]);
+      box.appendChild(b);
+    });
+    canvasEl.appendChild(box);
+  }
+
   E.fetchText(E.root.dataset.src).then(function (xml) {
     readLoopRefs(xml);
     return modeler.importXML(xml);
   }).then(function () {
     restoreLoopRefs();
     canvas.zoom('fit-viewport');
+    zoomButtons();
     render(null);
     canvasEl.setAttribute('data-ready', '1');
   }).catch(function (err) {
