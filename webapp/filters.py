@@ -80,6 +80,13 @@ def step_name(name: str | None) -> str:
     return _(name) if name else (name or "")
 
 
+def term(value):
+    """A word of the case's vocabulary kept in its data (类别, 紧急程度, 办理方式, 状态, 满意度 …) in
+    the reader's language: the catalogue's English where it has the word (webapp/translations,
+    "case vocabulary"); anything else as stored."""
+    return _(value) if isinstance(value, str) and value else (value or "")
+
+
 def register(app) -> None:
     directory = get_directory
     app.jinja_env.filters["beijing"] = beijing
@@ -90,5 +97,6 @@ def register(app) -> None:
     app.jinja_env.filters["unit_names"] = lambda us: "、".join(directory().unit_name(u) for u in (us or []))
     app.jinja_env.filters["group_names"] = _group_names
     app.jinja_env.filters["step_name"] = step_name
+    app.jinja_env.filters["term"] = term
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["directory"] = directory

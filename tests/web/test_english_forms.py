@@ -121,3 +121,26 @@ def test_units_and_counties_are_named_in_english(real_app, Session, engine):
     assert "市自然资源局" not in html and "喀左县公安局" not in html
     html = Browser(real_app.test_client()).login("wg.city").get(f"/tasks/{dispatch}").get_data(as_text=True)
     assert "市自然资源局" in html and "City Natural Resources Bureau" not in html
+
+
+def test_the_case_vocabulary_reads_in_english(real_app, Session, engine):
+    """Category, urgency and status are stored in Chinese in the case's data; an English reader
+    sees them in English on the task page's summary, the inbox and the case list."""
+    from engine import cases
+    from tests.scenarios.driver import submission
+
+    with Session.begin() as session:
+        instance = cases.start_case(
+            session, engine, submission(uscc=ENT1, category="土地批复", urgency="紧急"), actor="ent.demo1"
+        )
+        iid = instance.id
+    with Session() as session:
+        task_id = session.scalars(select(HumanTask.id).where(HumanTask.instance_id == iid)).one()
+    wg = english(real_app, "wg.city")
+    for page in (f"/tasks/{task_id}", "/", "/cases"):
+        html = wg.get(page, follow_redirects=True).get_data(as_text=True)
+        assert "Land approval" in html and ">土地批复<" not in html, page  # (a filter's value stays 土地批复)
+    html = wg.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "Urgent" in html and "Awaiting intake" in html and ">待受理<" not in html
+    html = Browser(real_app.test_client()).login("wg.city").get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "土地批复" in html and "待受理" in html and "Land approval" not in html
