@@ -30,7 +30,6 @@ from . import dbmode
 from .context import get_db, get_engine
 from .security import client_ip
 
-
 # what a user whose password must be changed may still open (a log-in with a password someone
 # else knows: the printed first administrator's, an administrator's reset)
 FIRST_PASSWORD_ENDPOINTS = frozenset(

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from engine.config import ROOT
-from engine.exprnames import read_names
 from engine.deploy import collect_files, plan
+from engine.exprnames import read_names
 from engine.models import ProcessVersion
 from engine.parsing import BundleError
 from tests.designer_web.conftest import real_app, real_as_user  # noqa: F401 - the upload page's fixtures
