@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from . import clock as clock_mod
 from . import forms as forms_mod
+from . import notify as notify_mod
 from .errors import InvalidRequest
 from .migrationmap import Applied, apply_mapping, check_mapping, movable, targets
 from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion
@@ -354,10 +355,11 @@ def _refresh_rows(
         if row is None or task.id not in changed_ids | mapped_ids:
             continue
         props, groups, due = engine.offer(task)
+        handed_over = task.id in mapped_ids and list(row.candidate_groups or []) != groups
         if task.id in mapped_ids:
             if row.form != props.get(forms_mod.FORM_KEY):
                 row.draft = None
-            if list(row.candidate_groups or []) != groups:
+            if handed_over:
                 row.assignee, row.delegated_from = None, None
             row.due_at = due
             row.due_provisional = engine.calendar.provisional(engine.clock.now(), due)
@@ -372,3 +374,5 @@ def _refresh_rows(
         row.groups.clear()
         session.flush()
         row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(groups)]
+        if handed_over:  # the new groups are told, as of a new task (the row stays the same)
+            notify_mod.task_created(session, row, engine.clock.now())

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine import migration
 from engine.errors import InvalidRequest
-from engine.models import HumanTask, HumanTaskGroup
+from engine.models import HumanTask, HumanTaskGroup, Notification
 from tests.fresh import FreshEngine
 
 DATA = Path(__file__).parent / "data"
@@ -92,6 +92,8 @@ def test_an_open_task_of_a_removed_activity_moves_to_the_mapped_one_and_the_case
         assert groups == ["head:zjj"]  # in the inbox of the unit's head, no longer the leaders'
         assert row.assignee is None  # other groups: the leader's claim does not follow it
         assert row.draft == {"note": "已电话督促"}  # the same (no) form: the draft stays
+        told = session.scalars(select(Notification).where(Notification.task_id == row_id)).all()
+        assert [n.groups for n in told if n.kind == "assignment"][-1] == ["head:zjj"]  # the head hears of it
         entry = engine.history(session, instance_id)[-1]
         assert (entry.action, entry.actor) == ("migrate", "designer")
         assert entry.data["mapping"] == {"leader_review": "review"} and entry.data["to_version"] == 2
