@@ -132,7 +132,7 @@ class Engine:
     # -- called processes follow their binding (engine/binding.py, issue 15 item 4) -------------
     def _loaded(self, instance: Instance) -> LoadedVersion:
         version, session = self.version_of(instance), object_session(instance)
-        return self.specs.get(version, binding.overrides(session, instance, version) if session is not None else None)
+        return binding.load(self.specs, session, instance, version) if session is not None else self.specs.get(version)
 
     def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
         loaded = self._loaded(instance)
@@ -194,7 +194,7 @@ class Engine:
         business_key: str | None = None,
     ) -> Instance:
         pv = self.version(session, process_id, version)
-        loaded = self.specs.get(pv, binding.overrides(session, None, pv))
+        loaded = binding.load(self.specs, session, None, pv)
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         now = self.clock.now()
         instance = Instance(
