@@ -131,7 +131,9 @@ def _recorded(session: Session, instance: Instance | None, version: ProcessVersi
 
 def _resolve_now(session: Session, binding: Binding) -> ProcessVersion | None:
     """The version a call reached now runs (None: the copy deployed with the caller), one statement."""
-    query = select(ProcessVersion).options(defer(ProcessVersion.files)).where(ProcessVersion.process_id == binding.called)
+    query = (
+        select(ProcessVersion).options(defer(ProcessVersion.files)).where(ProcessVersion.process_id == binding.called)
+    )
     wanted: int | ScalarSelect[Any]
     if binding.binding == "version" and binding.version is not None:
         wanted = binding.version

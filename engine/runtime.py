@@ -39,7 +39,7 @@ from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVers
 from .sandbox import DEFAULT_TIME_LIMIT, HelperSource, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .speccache import LoadedVersion, SpecCache
-from .step import Offer, Step, StepListener, drop_groups
+from .step import Offer, Step, StepListener
 from .telemetry import timed_step
 from .timerstart import fire_start_timers
 from .values import json_safe
@@ -291,8 +291,7 @@ class Engine:
             row.state = "completed"
             row.completed_at = self.clock.now()
             row.completed_by = actor
-            row.draft = None
-            drop_groups(session, row)
+            row.draft = None  # (its inbox rows are pruned by the worker: step.prune_group_rows)
         step.audit("complete", row, clean)
         return step.save()
 
