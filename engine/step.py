@@ -104,10 +104,9 @@ def prune_group_rows(session: Session, limit: int = 5000) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     if stale:
+        table = HumanTaskGroup.__table__
         session.execute(
-            delete(HumanTaskGroup).where(
-                HumanTaskGroup.task_id == bindparam("t"), HumanTaskGroup.group == bindparam("g")
-            ),
+            delete(table).where(table.c.task_id == bindparam("t"), table.c.group == bindparam("g")),
             [{"t": t, "g": g} for t, g in stale],
             execution_options={"synchronize_session": False},
         )
