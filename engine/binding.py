@@ -167,7 +167,7 @@ class CalledSpecs(dict[str, Any]):
         self._reach(name)
         return super().__contains__(name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         self._reach(name)
         return super().get(name, default)
 

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -105,6 +105,7 @@ def prune_group_rows(session: Session, limit: int = 5000) -> int:
     ).all()
     if stale:
         table = HumanTaskGroup.__table__
+        assert isinstance(table, Table)
         session.execute(
             delete(table).where(table.c.task_id == bindparam("t"), table.c.group == bindparam("g")),
             [{"t": t, "g": g} for t, g in stale],
