@@ -7,14 +7,17 @@ every case_record row shows."""
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import random
 import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from engine import stats
 from engine.models import CaseRecord, CaseUnit, Deployment, Instance, ProcessVersion
+from engine.stats import rollups as stats_rollups
 from engine.workdays import WorkCalendar
 
 from .conftest import CITY_WG, dispatch, make_uscc, solve
@@ -425,3 +428,27 @@ def test_concurrent_cases_of_one_enterprise(Session, db_engine, workers):
     assert not errors
     kept = assert_rollups_exact(Session, _dt.datetime(2026, 2, 1, tzinfo=UTC))
     assert len(kept["stats_enterprise_day"]) <= 3 * len(days)
+
+
+def test_the_migration_snapshots_what_the_rollups_count(Session):
+    """Migration 0012 gives every existing record the snapshot ``rebuild_rollups`` gives it, the
+    ``Facts`` the fold reads (the rollups of existing cases were kept in their steps)."""
+    Driver(Session, 5).run(40)
+    path = Path(__file__).parents[2] / "engine" / "migrations" / "versions" / "0012_statistics_fold.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def snapshots(s):
+        return {r.instance_id: stats_rollups.from_json(r.rollup_applied) for r in s.scalars(select(CaseRecord))}
+
+    with Session() as s:
+        facts = {r.instance_id: stats_rollups.facts_of(r) for r in s.scalars(select(CaseRecord))}
+        s.execute(text(migration.facts_update(s.get_bind().dialect.name)))
+        migrated = snapshots(s)
+        s.rollback()
+        stats.rebuild_rollups(s)
+        s.expire_all()
+        rebuilt = snapshots(s)
+        s.rollback()
+    assert len(facts) > 10 and migrated == rebuilt == facts

@@ -37,14 +37,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('counted', sa.Boolean(), server_default=sa.true(), nullable=False))
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('insert_sentinel', sa.Integer(), nullable=True))
-    if op.get_bind().dialect.name == 'postgresql':
+    op.execute(facts_update(op.get_bind().dialect.name))
+
+
+def facts_update(dialect: str) -> str:
+    """UPDATE case_record SET rollup_applied = its Facts (tests/stats/test_rollups.py compares it with
+    rebuild_rollups' snapshots)."""
+    if dialect == 'postgresql':
         day = "CAST(timezone('UTC', {}) + interval '8 hours' AS date)"
         facts = FACTS.format(received=day.format('received_at'), closed=day.format('closed_at'), false='false')
-        op.execute(f"UPDATE case_record SET rollup_applied = jsonb_build_array({facts})")
-    else:
-        day = "date({}, '+8 hours')"
-        facts = FACTS.format(received=day.format('received_at'), closed=day.format('closed_at'), false='0')
-        op.execute(f"UPDATE case_record SET rollup_applied = json_array({facts})")
+        return f"UPDATE case_record SET rollup_applied = jsonb_build_array({facts})"
+    day = "date({}, '+8 hours')"
+    facts = FACTS.format(received=day.format('received_at'), closed=day.format('closed_at'), false='0')
+    return f"UPDATE case_record SET rollup_applied = json_array({facts})"
 
 
 def downgrade() -> None:
