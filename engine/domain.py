@@ -3,7 +3,8 @@
 The engine runs any BPMN; what a saved step means for the Secretary–Mayor Direct Line is
 decided here, in the same transaction as the step:
 
-- statistics: ``case_record``/``case_unit`` and the rollups follow the case (engine/stats);
+- statistics: ``case_record``/``case_unit`` follow the case and are marked due for the worker's
+  fold into the rollups (engine/stats);
 - bulletins: a 专报 issue's row follows its process (engine/bulletins.py);
 - notifications: the outbox rows for the tasks the step offered (engine/notify.py).
 

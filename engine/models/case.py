@@ -221,7 +221,7 @@ class WorkRecord(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
 
-# -- statistics rollups (engine/stats/projection.py keeps them, in the same transaction as case_record) --
+# -- statistics rollups (the worker folds them from the case_record rows steps mark due: engine/stats/fold.py) --
 # Each counter table holds one row per key at two grains: ``grain`` 'd' (``day`` is the
 # Beijing date) and 'm' (``day`` is the first of the month), so a period is read as its whole
 # months plus the days at either end. Key columns hold '' for "none" (NULLs are never equal
