@@ -51,13 +51,24 @@ def fold_batch(session: Session, limit: int = BATCH) -> int:
     if not records:
         return 0
     ids = [r.instance_id for r in records]
+    uncounted = (CaseUnit.instance_id.in_(ids), CaseUnit.counted == False)  # noqa: E712
     units = list(
         session.scalars(
             select(CaseUnit)
-            .where(CaseUnit.instance_id.in_(ids), CaseUnit.counted == False)  # noqa: E712
+            .where(*uncounted)
             .order_by(CaseUnit.instance_id, CaseUnit.unit)
+            # a unit row a step holds (it upserts them before it updates the record) is left for a
+            # later pass: the fold never waits for a step, so the two cannot deadlock (the step
+            # waits for the record the fold holds); its record stays due (below)
+            .with_for_update(skip_locked=True)
         )
     )
+    taken = {(u.instance_id, u.unit) for u in units}
+    left = {
+        i
+        for i, unit in session.execute(select(CaseUnit.instance_id, CaseUnit.unit).where(*uncounted))
+        if (i, unit) not in taken
+    }
     change: dict[tuple, dict[str, int]] = {}
     moves = []
     for record in records:
@@ -70,7 +81,7 @@ def fold_batch(session: Session, limit: int = BATCH) -> int:
         if enterprise_key(before) != enterprise_key(after):
             moves.append((enterprise_key(before), enterprise_key(after)))
         record.rollup_applied = to_json(after) if after is not None else None
-        record.rollup_due = False
+        record.rollup_due = record.instance_id in left
     for unit in units:
         key = ("unit", (china_day(unit.assigned_at), unit.county or NONE, unit.unit))
         change.setdefault(key, {})["assigned"] = change.get(key, {}).get("assigned", 0) + 1

@@ -5,10 +5,11 @@ keeps its inbox rows. On the real processes, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from engine import access, inbox, stats
-from engine.models import HumanTask, HumanTaskGroup
+from engine.models import CaseUnit, HumanTask, HumanTaskGroup
 from engine.recall import recall
 from tests.scenarios.conftest import deployed, new_case  # noqa: F401
 from tests.stats.conftest import dispatch
@@ -100,3 +101,28 @@ def test_a_task_taken_back_before_the_prune_keeps_its_inbox_rows(new_case, Sessi
     assert group_rows(Session) == {("受理审查", "ready")}
     with Session() as s:
         assert [r.task.name for r in inbox.inbox(s, WG, inbox.InboxFilter(tab="all")).rows] == ["受理审查"]
+
+
+def test_the_fold_never_waits_for_a_unit_row_a_step_holds(new_case, Session, db_engine, clock):  # noqa: F811
+    """PostgreSQL (SQLite has one writer: no interleaving): a step holds a case_unit row (its
+    upsert) and would next update the record; the fold holding the record skips that row instead
+    of waiting (no deadlock), keeps the record due, and counts the unit on a later pass, once."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    case = new_case()
+    dispatch(case, lead="zrzyj")
+    step = Session()
+    try:
+        with step.begin():
+            step.execute(select(CaseUnit).where(CaseUnit.unit == "zrzyj").with_for_update()).all()
+            assert stats.fold_due(Session) == 1  # does not wait for the row the step holds
+            with Session() as s:
+                assert stats.unfolded(s) == 1  # the unit is not counted yet: the record stays due
+            step.rollback()  # (the step failed: nothing else marks the record due)
+    finally:
+        step.close()
+    assert figures(Session, clock.now())["coordinations"] == 0
+    stats.fold_due(Session)
+    assert figures(Session, clock.now())["coordinations"] == 1
+    with Session() as s:
+        assert stats.unfolded(s) == 0
