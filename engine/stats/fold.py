@@ -108,7 +108,7 @@ def fold_due(Session: sessionmaker, batch: int = BATCH, max_batches: int | None 
 
 
 def unfolded(session: Session) -> int:
-    """Cases whose last change the rollups do not count yet (doctor, /healthz)."""
+    """Cases whose last change the rollups do not count yet (/healthz ``statistics.unfolded``)."""
     return session.scalar(select(func.count()).select_from(CaseRecord).where(CaseRecord.rollup_due == True)) or 0  # noqa: E712
 
 
