@@ -57,7 +57,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, String, cast, fals
 from sqlalchemy.orm import Session, joinedload
 
 from .errors import NotAllowed, NotFound
-from .models import HumanTask, HumanTaskGroup, Instance, User
+from .models import HumanTask, HumanTaskGroup, Instance, ProcessVersion, User
 
 ALL_CASES_GROUPS = frozenset({"admin", "designer", "wg:city", "leader:city"})
 ALL_STATISTICS_GROUPS = frozenset({"admin", "wg:city", "leader:city"})
@@ -185,9 +185,10 @@ def _task_of(principal: Principal) -> ColumnElement[bool]:
         HumanTask.completed_by == principal.username,
         HumanTask.delegated_from == principal.username,
     ]
-    if principal.groups:
+    if principal.groups:  # (a completed task's group rows wait for the worker's prune: ready only)
         mine.append(
-            HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(sorted(principal.groups))))
+            (HumanTask.state == "ready")
+            & HumanTask.id.in_(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(sorted(principal.groups))))
         )
     return or_(*mine)
 
@@ -332,8 +333,17 @@ def can_see_task(principal: Principal, task: HumanTask | None) -> bool:
 
 def visible_task(session: Session, principal: Principal, task_id: int) -> HumanTask:
     """The ready task, with its case, if the person may open it; NotFound otherwise (whether
-    it exists is not revealed)."""
-    task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
+    it exists is not revealed). One query loads what opening or completing it reads: the task,
+    its case, the case's version (without its files) and its case_record (issue 18)."""
+    case = joinedload(HumanTask.instance)
+    task = session.get(
+        HumanTask,
+        task_id,
+        options=[
+            case.joinedload(Instance.process_version).defer(ProcessVersion.files),
+            case.joinedload(Instance.case_record),
+        ],
+    )
     if task is None or not can_see_task(principal, task):
         raise NotFound(f"task {task_id} does not exist")
     return task
@@ -372,7 +382,7 @@ def task_ids(principal: Principal) -> CompoundSelect[int]:
         select(HumanTask.id).where(ready, HumanTask.assignee == principal.username),
         select(HumanTask.id).where(ready, HumanTask.delegated_from == principal.username),
     ]
-    if principal.groups:  # human_task_group holds rows of ready tasks only
+    if principal.groups:  # (task_filter keeps the ready ones: rows of completed tasks wait for the worker's prune)
         parts.append(select(HumanTaskGroup.task_id).where(HumanTaskGroup.group.in_(sorted(principal.groups))))
     return union(*parts)
 

@@ -12,20 +12,22 @@ On the ``callActivity``: the attribute ``camunda:calledElementBinding`` (and
 
 The choice is recorded in the instance (``instance.called_versions``: process id → version id,
 0 for the copy deployed with the caller) the moment the called process's subprocess exists, so
-a reload in any other process uses the same version: nothing in memory decides it. Until a call
-is reached its latest version is looked up on every load (it is not used before then).
+a reload in any other process uses the same version: nothing in memory decides it. A call not
+yet recorded is looked up only when the step reaches it (``load``: ``CalledSpecs`` resolves it on
+the library's first request for its spec), so the steps before cost no lookup (issue 18).
 A process not deployed on its own (only inside the caller's files) runs the deployed copy.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, defer
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from .models import Instance, ProcessVersion
@@ -34,6 +36,8 @@ from .problems import CAMUNDA_NS
 
 if TYPE_CHECKING:
     from lxml import etree
+
+    from .speccache import LoadedVersion, SpecCache
 
 BINDINGS = ("latest", "deployment", "version")
 
@@ -104,51 +108,97 @@ def resolve(session: Session, binding: Binding) -> int:
     return session.scalar(query.limit(1)) or 0
 
 
-def overrides(session: Session, instance: Instance | None, version: ProcessVersion) -> dict[str, ProcessVersion]:
-    """Called process id → the version to run it from (recorded, else resolved now).
-
-    One statement at most (issue 18): the recorded versions not yet in the session and the
-    versions every unrecorded binding resolves to now are read together, without ``files``."""
+def _recorded(session: Session, instance: Instance | None, version: ProcessVersion) -> dict[str, ProcessVersion]:
+    """Called process id → its recorded version (not the copies deployed with the caller): one
+    statement at most, for the recorded versions not already in the session (without ``files``)."""
     recorded = dict((instance.called_versions if instance is not None else None) or {})
-    by_id: dict[int, ProcessVersion] = {}
+    found: dict[int, ProcessVersion] = {}
     missing: set[int] = set()
-    pending: dict[str, Binding] = {}  # resolved now, by process id
-    for called, binding in cached_bindings(version).items():
-        if called in recorded:
-            if recorded[called]:
-                found = session.identity_map.get(identity_key(ProcessVersion, recorded[called]))
-                if found is not None:
-                    by_id[found.id] = found
-                else:
-                    missing.add(recorded[called])
-        elif binding.binding != "deployment":
-            pending[called] = binding
-    conditions: list[ColumnElement[bool]] = [ProcessVersion.id.in_(sorted(missing))] if missing else []
-    for called, binding in pending.items():
-        wanted: int | ScalarSelect[Any]
-        if binding.binding == "version" and binding.version is not None:
-            wanted = binding.version
-        else:  # latest (and a "version" binding without a number, as resolve does)
-            latest = aliased(ProcessVersion)
-            wanted = select(func.max(latest.version)).where(latest.process_id == called).scalar_subquery()
-        conditions.append((ProcessVersion.process_id == called) & (ProcessVersion.version == wanted))
-    resolved: dict[str, ProcessVersion] = {}
-    if conditions:
-        with session.no_autoflush:
-            for row in session.scalars(
-                select(ProcessVersion).options(defer(ProcessVersion.files)).where(or_(*conditions))
-            ):  # (files read on a spec-cache miss)
-                by_id[row.id] = row
-                if row.process_id in pending:
-                    resolved[row.process_id] = row
-    out: dict[str, ProcessVersion] = {}
     for called in cached_bindings(version):
-        if called in recorded:
-            if recorded[called] in by_id:
-                out[called] = by_id[recorded[called]]
-        elif called in resolved:
-            out[called] = resolved[called]
-    return out
+        version_id = recorded.get(called)
+        if version_id:
+            row = session.identity_map.get(identity_key(ProcessVersion, version_id))
+            if row is not None:
+                found[version_id] = row
+            else:
+                missing.add(version_id)
+    if missing:
+        with session.no_autoflush:
+            query = select(ProcessVersion).options(defer(ProcessVersion.files)).where(ProcessVersion.id.in_(missing))
+            found.update({row.id: row for row in session.scalars(query)})  # (files read on a spec-cache miss)
+    return {called: found[recorded[called]] for called in cached_bindings(version) if recorded.get(called) in found}
+
+
+def _resolve_now(session: Session, binding: Binding) -> ProcessVersion | None:
+    """The version a call reached now runs (None: the copy deployed with the caller), one statement."""
+    query = (
+        select(ProcessVersion).options(defer(ProcessVersion.files)).where(ProcessVersion.process_id == binding.called)
+    )
+    wanted: int | ScalarSelect[Any]
+    if binding.binding == "version" and binding.version is not None:
+        wanted = binding.version
+    else:  # latest (and a "version" binding without a number, as resolve does)
+        latest = aliased(ProcessVersion)
+        wanted = select(func.max(latest.version)).where(latest.process_id == binding.called).scalar_subquery()
+    with session.no_autoflush:
+        return session.scalars(query.where(ProcessVersion.version == wanted)).first()
+
+
+class CalledSpecs(dict[str, Any]):
+    """The ``subprocess_specs`` of one load: a called process not yet recorded is resolved when
+    the library first asks for its spec (the call is reached: ``start_workflow`` tests ``in``,
+    then reads it), so a step that reaches no new call looks nothing up (issue 18)."""
+
+    def __init__(self, base: dict[str, Any], pending: dict[str, Binding], resolve: Callable[[Binding], None]):
+        super().__init__(base)
+        self.pending = dict(pending)
+        self.resolve = resolve
+
+    def _reach(self, name: object) -> None:
+        binding = self.pending.pop(name, None) if isinstance(name, str) else None
+        if binding is not None:
+            self.resolve(binding)
+
+    def __getitem__(self, name: str) -> Any:
+        self._reach(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._reach(name)
+        return super().__contains__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._reach(name)
+        return super().get(name, default)
+
+
+def load(specs: SpecCache, session: Session, instance: Instance | None, version: ProcessVersion) -> LoadedVersion:
+    """The version's specs with every recorded call running its recorded version; a call not yet
+    recorded (binding ``latest`` or ``version``) is looked up only when it is reached, and the
+    version it got goes into this load's ``called_ids`` (``record`` writes it into the instance)."""
+    recorded = _recorded(session, instance, version)
+    loaded = specs.get(version, recorded)
+    done = set((instance.called_versions if instance is not None else None) or {})
+    pending = {c: b for c, b in cached_bindings(version).items() if c not in done and b.binding != "deployment"}
+    if not pending:
+        return loaded
+    keep = {*recorded, *pending}  # names the called version's own nested copies never replace
+    forms, called_ids = dict(loaded.forms), dict(loaded.called_ids)
+
+    def resolve(binding: Binding) -> None:
+        found = _resolve_now(session, binding)
+        if found is None:  # not deployed on its own: the copy deployed with the caller
+            return
+        own = specs.get(found)
+        dict.__setitem__(subprocess_specs, binding.called, own.spec)
+        for nested, nested_spec in own.subprocess_specs.items():
+            if nested not in keep:
+                dict.__setitem__(subprocess_specs, nested, nested_spec)
+        forms.update(own.forms)
+        called_ids[binding.called] = found.id
+
+    subprocess_specs = CalledSpecs(loaded.subprocess_specs, pending, resolve)
+    return dataclasses.replace(loaded, subprocess_specs=subprocess_specs, forms=forms, called_ids=called_ids)
 
 
 def record(instance: Instance, workflow: Any, used: dict[str, int], version: ProcessVersion) -> None:

@@ -39,7 +39,7 @@ from .models import AuditEntry, HumanTask, HumanTaskGroup, Instance, ProcessVers
 from .sandbox import DEFAULT_TIME_LIMIT, HelperSource, SandboxedScriptEngine
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .speccache import LoadedVersion, SpecCache
-from .step import Offer, Step, StepListener, drop_groups
+from .step import Offer, Step, StepListener
 from .telemetry import timed_step
 from .timerstart import fire_start_timers
 from .values import json_safe
@@ -132,7 +132,7 @@ class Engine:
     # -- called processes follow their binding (engine/binding.py, issue 15 item 4) -------------
     def _loaded(self, instance: Instance) -> LoadedVersion:
         version, session = self.version_of(instance), object_session(instance)
-        return self.specs.get(version, binding.overrides(session, instance, version) if session is not None else None)
+        return binding.load(self.specs, session, instance, version) if session is not None else self.specs.get(version)
 
     def load(self, instance: Instance) -> tuple[BpmnWorkflow, LoadedVersion]:
         loaded = self._loaded(instance)
@@ -194,7 +194,7 @@ class Engine:
         business_key: str | None = None,
     ) -> Instance:
         pv = self.version(session, process_id, version)
-        loaded = self.specs.get(pv, binding.overrides(session, None, pv))
+        loaded = binding.load(self.specs, session, None, pv)
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         now = self.clock.now()
         instance = Instance(
@@ -291,8 +291,7 @@ class Engine:
             row.state = "completed"
             row.completed_at = self.clock.now()
             row.completed_by = actor
-            row.draft = None
-            drop_groups(session, row)
+            row.draft = None  # (its inbox rows are pruned by the worker: step.prune_group_rows)
         step.audit("complete", row, clean)
         return step.save()
 

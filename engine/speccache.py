@@ -58,8 +58,9 @@ class SpecCache:
                 self._items.move_to_end(key)
                 return hit
         base = self.get(version)
-        bundle = load_bundle(bundle_json(version), validate=False)  # fresh specs: the cached ones stay as they are
-        spec, subprocess_specs = build_specs(bundle, version.process_id)
+        # the caller's own specs are shared (never changed while cases run), its map of called
+        # specs is this key's own: no parse and no read of ``files`` when the caller is cached
+        spec, subprocess_specs = base.spec, dict(base.subprocess_specs)
         forms = dict(base.forms)
         for name, callee in called.items():
             own = self.get(callee)

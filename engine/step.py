@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -82,11 +82,36 @@ class Offer(NamedTuple):
 
 
 def drop_groups(session: Session, row: HumanTask) -> None:
-    """The task is no longer ready: its inbox rows go with one DELETE (no load of the collection)."""
+    """The task's inbox rows go with one DELETE (no load of the collection): a task cancelled, or
+    offered again (its rows are written anew). A completed task's rows are left to the worker
+    (``prune_group_rows``): every inbox and access query reads them for ready tasks only."""
     session.execute(
         delete(HumanTaskGroup).where(HumanTaskGroup.task_id == row.id), execution_options={"synchronize_session": False}
     )
     set_committed_value(row, "groups", [])
+
+
+def prune_group_rows(session: Session, limit: int = 5000) -> int:
+    """Delete up to ``limit`` inbox rows of tasks no longer ready (the worker's cleanup after
+    completions, issue 18); returns how many. The rows are locked with SKIP LOCKED on
+    PostgreSQL: a step offering such a task again deletes and rewrites its rows (``drop_groups``)
+    and so is never undone by a cleanup that read the task before it was ready again."""
+    ready = select(HumanTask.id).where(HumanTask.id == HumanTaskGroup.task_id, HumanTask.state == "ready")
+    stale = session.execute(
+        select(HumanTaskGroup.task_id, HumanTaskGroup.group)
+        .where(~ready.exists())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if stale:
+        table = HumanTaskGroup.__table__
+        assert isinstance(table, Table)
+        session.execute(
+            delete(table).where(table.c.task_id == bindparam("t"), table.c.group == bindparam("g")),
+            [{"t": t, "g": g} for t, g in stale],
+            execution_options={"synchronize_session": False},
+        )
+    return len(stale)
 
 
 @dataclass
@@ -264,6 +289,7 @@ class Step:
             if guid in earlier:
                 row = earlier[guid]
                 row.state, row.completed_at, row.completed_by = "ready", None, None
+                drop_groups(session, row)  # rows the worker has not pruned yet: written anew
                 row.groups = [HumanTaskGroup(group=g) for g in dict.fromkeys(row.candidate_groups or [])]
                 continue
             props, groups, due = self.offers.get(guid) or self.engine.offer(task)
@@ -326,6 +352,7 @@ __all__ = [
     "Offer",
     "offer",
     "drop_groups",
+    "prune_group_rows",
     "notify_created_tasks",
     "MAX_TASKS_PER_STEP",
     "MAX_PATH_DEPTH",

@@ -12,9 +12,13 @@ One pass (``Worker.step``):
    timers, advance it, write the audit and commit — one transaction per instance. A worker
    killed mid-step loses its transaction and its row lock with it; another worker (or the
    next pass) fires the timer then, exactly once;
-4. notifications — claim due outbox rows and send them (engine/delivery.py);
-5. pruning — at most every ``PRUNE_EVERY``, delete sent outbox rows and read in-app notices older
-   than ``ZHITONGCHE_NOTIFICATION_RETENTION_DAYS`` (engine/notices.py).
+4. domain passes — by default the statistics fold (engine/domain.py ``DOMAIN_PASSES``: the
+   rollups brought up to the case records the steps marked due, engine/stats/fold.py);
+5. notifications — claim due outbox rows and send them (engine/delivery.py);
+6. pruning — at most every ``GROUP_ROWS_EVERY``, the inbox rows of tasks no longer ready
+   (``step.prune_group_rows``: a completion leaves them, issue 18); at most every ``PRUNE_EVERY``,
+   sent outbox rows and read in-app notices older than ``ZHITONGCHE_NOTIFICATION_RETENTION_DAYS``
+   (engine/notices.py).
 
 An instance that fails (a script, expression or decision table raising) becomes an incident
 (``status = "error"``, see engine/incidents.py); an unexpected exception is recorded the same
@@ -46,9 +50,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import delivery, notices, notify, timerstart
 from .clock import Clock
+from .domain import DOMAIN_PASSES, WorkerPass
 from .errors import Conflict, incident_record
 from .models import Instance, WorkerHeartbeat
 from .runtime import Engine
+from .step import prune_group_rows
 
 log = logging.getLogger("zhitongche.worker")
 
@@ -56,6 +62,8 @@ HEARTBEAT_PRUNE_AFTER = _dt.timedelta(days=1)
 ALIVE_MIN_SECONDS = 10.0
 HEARTBEAT_EVERY_S = 2.0  # during a long pass, the heartbeat is refreshed this often
 PRUNE_EVERY = _dt.timedelta(minutes=10)
+GROUP_ROWS_EVERY = _dt.timedelta(seconds=30)
+GROUP_ROWS_BATCH = 5000
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -65,6 +73,7 @@ class PassStats:
     started: int = 0  # instances started by timer start events
     incidents: int = 0
     conflicts: int = 0
+    folded: int = 0  # work done by the domain's passes (cases whose statistics were folded)
     notifications: delivery.DeliveryStats = field(default_factory=delivery.DeliveryStats)
     db_errors: int = 0
 
@@ -72,7 +81,8 @@ class PassStats:
     def idle(self) -> bool:
         """Nothing was done: wait a poll interval before the next pass."""
         n = self.notifications
-        return not (self.fired or self.started or self.incidents or self.conflicts or n.sent or n.failed or n.skipped)
+        busy = self.fired or self.started or self.incidents or self.conflicts or self.folded
+        return not (busy or n.sent or n.failed or n.skipped)
 
 
 def default_worker_id() -> str:
@@ -92,6 +102,7 @@ class Worker:
         channels: Mapping[str, notify.Channel] | None = None,
         backoff_base_s: float = delivery.BACKOFF_BASE_S,
         retention_days: int | None = None,
+        passes: tuple[WorkerPass, ...] | None = None,
     ) -> None:
         self.Session = Session
         self.engine = engine
@@ -103,7 +114,9 @@ class Worker:
         self.channels = dict(channels) if channels is not None else notify.channels_from_env()
         self.backoff_base_s = backoff_base_s
         self.retention_days = retention_days if retention_days is not None else notices.retention_days()
+        self.passes = DOMAIN_PASSES if passes is None else passes
         self._pruned_at: _dt.datetime | None = None  # only spaces the pruning out; any worker may prune
+        self._groups_pruned_at: _dt.datetime | None = None
         self.totals = PassStats()
         self._stop = threading.Event()
         self._started_at = self.clock.now()
@@ -156,6 +169,9 @@ class Worker:
             self.heartbeat()
             self.start_due_processes(stats)
             self.fire_due_timers(stats)
+            for run_pass in self.passes:
+                if not self.stopping:
+                    stats.folded += run_pass(self.Session)
             if not self.stopping:
                 stats.notifications = delivery.deliver_due(
                     self.Session,
@@ -167,6 +183,7 @@ class Worker:
                     should_stop=self._beat_then_stopping,
                 )
             if not self.stopping:
+                self.prune_group_rows()
                 self.prune_notifications()
         except TRANSIENT_DB_ERRORS as exc:
             stats.db_errors += 1
@@ -306,6 +323,21 @@ class Worker:
                 )
             )
 
+    def prune_group_rows(self, force: bool = False) -> int:
+        """Delete the inbox rows of tasks no longer ready (at most every GROUP_ROWS_EVERY unless forced)."""
+        now = self.clock.now()
+        if not force and self._groups_pruned_at is not None and now - self._groups_pruned_at < GROUP_ROWS_EVERY:
+            return 0
+        total = 0
+        while not self.stopping:
+            with self.Session.begin() as session:
+                n = prune_group_rows(session, GROUP_ROWS_BATCH)
+            total += n
+            if n < GROUP_ROWS_BATCH:
+                break
+        self._groups_pruned_at = now
+        return total
+
     def prune_notifications(self, force: bool = False) -> tuple[int, int]:
         """Delete old sent notifications and read notices (at most every PRUNE_EVERY unless forced)."""
         now = self.clock.now()
@@ -333,6 +365,7 @@ class Worker:
         t.started += stats.started
         t.incidents += stats.incidents
         t.conflicts += stats.conflicts
+        t.folded += stats.folded
         t.db_errors += stats.db_errors
         for name in ("sent", "retried", "failed", "skipped"):
             setattr(t.notifications, name, getattr(t.notifications, name) + getattr(stats.notifications, name))

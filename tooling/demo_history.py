@@ -50,6 +50,8 @@ class Runner:
 
     # -- plumbing ------------------------------------------------------------------
     def fire_due(self) -> None:
+        """The worker's pass: the statistics fold, then the timers due now."""
+        stats.fold_due(self.Session)
         for _ in range(20):
             with self.Session.begin() as s:
                 due = list(
@@ -318,6 +320,7 @@ def generate(
         runner.run_case(p, enterprises[p.enterprise])
         if (i + 1) % 25 == 0:
             log(f"{i + 1} cases")
+    stats.fold_due(Session)  # (the worker's pass) a bulletin freezes the figures of its period
     # bulletins: the 直通车专报 roughly monthly from 2019-10, the others later and rarer
     for series, count, first in (
         ("ztc", 78, _dt.date(2019, 10, 8)),

@@ -1,6 +1,8 @@
 """``GET /healthz``: is the database reachable, is a timer worker alive (its heartbeat)? Does
 this year and the next have an official working-day calendar (a warning only)? How many
-incidents are open, and how many of them are stalled cases?
+incidents are open, and how many of them are stalled cases? How many cases wait for the
+worker's statistics fold (``statistics.unfolded``: a few right after steps; growing, the worker is
+behind)?
 
 The check reads on a connection of its own in a read-only transaction with short timeouts
 (``engine.db.read_only_session``) and is answered before the request opens its own session
@@ -54,6 +56,10 @@ def health(sessionmaker, calendar=None, now=None) -> dict:
 
                 report["incidents"] = {"open": count_incidents(db), "stalled": count_stalled(db)}
                 report["worker"] = _worker_state(db)
+                # cases whose last change the statistics do not count yet: the worker folds them each pass
+                from engine.stats import unfolded
+
+                report["statistics"] = {"unfolded": unfolded(db)}
             except Exception as exc:  # noqa: BLE001 - e.g. the heartbeat table is not migrated yet
                 report["worker"] = {"state": "unknown", "detail": str(exc).splitlines()[0][:200]}
     except Exception as exc:  # noqa: BLE001 - health reports, never raises

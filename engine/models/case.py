@@ -6,7 +6,19 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, default_now
@@ -105,6 +117,13 @@ class CaseRecord(Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
             sqlite_where=text("0"),
         ),
+        # the worker's fold finds the few records due without a scan (engine/stats/fold.py)
+        Index(
+            "ix_case_record_rollup_due",
+            "instance_id",
+            postgresql_where=text("rollup_due"),
+            sqlite_where=text("rollup_due = 1"),
+        ),
     )
     instance_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True
@@ -139,6 +158,12 @@ class CaseRecord(Base):
     updated_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     # what the search box finds (case number, enterprise, title, description, contact, results)
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # statistics folded by the worker (engine/stats/fold.py): every step sets ``rollup_due``; the
+    # fold applies the difference between what the rollups count of the case (``rollup_applied``,
+    # a ``Facts`` JSON array; NULL: nothing) and this row, stores the new snapshot and clears the
+    # flag. Only the fold and ``rebuild_rollups`` write ``rollup_applied``.
+    rollup_due: Mapped[bool] = mapped_column(default=True, server_default=false())  # (SQL-written rows: rebuild)
+    rollup_applied: Mapped[list[Any] | None] = mapped_column()
 
 
 class CaseUnit(Base):
@@ -156,6 +181,9 @@ class CaseUnit(Base):
     role: Mapped[str] = mapped_column(String(10))  # lead | coop (lead once led)
     county: Mapped[str | None] = mapped_column(String(50))
     assigned_at: Mapped[_dt.datetime] = mapped_column()
+    # counted in stats_unit: a row the engine writes is not yet (the worker's fold counts it); rows
+    # written in SQL (the migration's, the bench's) are counted by ``rebuild_rollups``
+    counted: Mapped[bool] = mapped_column(default=False, server_default=true())
 
 
 class BulletinSeries(Base):
@@ -210,7 +238,7 @@ class WorkRecord(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
 
 
-# -- statistics rollups (engine/stats/projection.py keeps them, in the same transaction as case_record) --
+# -- statistics rollups (the worker folds them from the case_record rows steps mark due: engine/stats/fold.py) --
 # Each counter table holds one row per key at two grains: ``grain`` 'd' (``day`` is the
 # Beijing date) and 'm' (``day`` is the first of the month), so a period is read as its whole
 # months plus the days at either end. Key columns hold '' for "none" (NULLs are never equal

@@ -7,7 +7,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from .base import Base, default_now
 
@@ -115,6 +115,9 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[_dt.datetime] = mapped_column(default=default_now)
     sent_at: Mapped[_dt.datetime | None] = mapped_column()
+    # lets SQLite take a step's outbox rows in one INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"
+    # needs it to match the returned ids to the rows; PostgreSQL orders them by the id): issue 18
+    insert_sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     task: Mapped[HumanTask | None] = relationship()
 

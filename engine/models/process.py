@@ -4,12 +4,15 @@ case numbers, idempotent submissions, the working-day calendar and worker heartb
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, default_now
+
+if TYPE_CHECKING:
+    from .case import CaseRecord
 
 
 class Deployment(Base):
@@ -74,6 +77,9 @@ class Instance(Base):
     called_versions: Mapped[dict[str, Any] | None] = mapped_column()  # engine/binding.py (issue 15)
 
     process_version: Mapped[ProcessVersion] = relationship()
+    # the case's statistics projection (engine/stats), read-only here: loaded with a task to
+    # complete (access.visible_task) so the step's projection reads no row of its own (issue 18)
+    case_record: Mapped[CaseRecord | None] = relationship(viewonly=True, uselist=False)
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -1,7 +1,8 @@
 """Statistics of the 直通车: the typed projection of each case, the dashboard figures, the unit
 assessment (考核) and the case filters every figure links to.
 
-- ``projection`` — ``project`` (case_record, case_unit and the rollups, per step);
+- ``projection`` — ``project`` (case_record and case_unit, per step; marks the record due);
+- ``fold`` — ``fold_due`` (the worker folds due records into the rollups), ``unfolded``;
 - ``rollups`` — a case's contributions to the rollups, their upserts and the figure constants
   (``LEADER_MODES``, ``GOOD_SATISFACTION`` …); ``rebuild`` — ``rebuild_rollups``;
 - ``queries`` — ``Period``/``parse_period``, ``CaseFilter``, who sees statistics
@@ -11,13 +12,15 @@ assessment (考核) and the case filters every figure links to.
 Everything other code uses is re-exported here: ``from engine import stats; stats.dashboard(…)``.
 
 The projection (``project``) runs as a listener of every saved step (engine/domain.py), so
-``case_record`` and ``case_unit`` always change in the same transaction as the instance.
-So do the rollups (``stats_*`` tables, engine/models.py): ``project`` applies the difference
-between a case's old and new contributions as concurrency-safe upserts, per day and per
-month. The dashboard and the assessment read the rollups (a period = its whole months + the
-days at either end), never scanning the cases; only "overdue now" counts case_record rows
-(the open cases not yet due). SQLAlchemy Core only, on SQLite and PostgreSQL.
-``rebuild_rollups`` (``zhitongche stats-rebuild``) recomputes them from scratch.
+``case_record`` and ``case_unit`` always change in the same transaction as the instance (the
+case lists and search read them). The rollups (``stats_*`` tables, engine/models.py) are
+folded by the worker (``fold_due``, one pass behind, ≈ 2 s; issue 18): it applies the
+difference between what the rollups count of a due case and its record now as
+concurrency-safe upserts, per day and per month. The dashboard and the assessment read the
+rollups (a period = its whole months + the days at either end), never scanning the cases; only
+"overdue now" counts case_record rows (the open cases not yet due). SQLAlchemy Core only, on
+SQLite and PostgreSQL. ``rebuild_rollups`` (``zhitongche stats-rebuild``) recomputes them
+from scratch.
 
 Figure definitions (a period is a range of Beijing calendar dates, both ends included):
 
@@ -45,6 +48,7 @@ Figure definitions (a period is a range of Beijing calendar dates, both ends inc
 
 from ..models import CaseRecord
 from .assessment import UnitScore, assessment, export_rows
+from .fold import fold_batch, fold_due, unfolded
 from .periods import (
     BULLETIN_SERIES,
     RECORD_KINDS,
@@ -129,6 +133,8 @@ __all__ = [
     "dashboard",
     "distinct_enterprises",
     "export_rows",
+    "fold_batch",
+    "fold_due",
     "figure_links",
     "open_not_overdue",
     "parse_period",
@@ -137,5 +143,6 @@ __all__ = [
     "record_counts",
     "scoped_county",
     "stats_scope",
+    "unfolded",
     "weekly_reports",
 ]

@@ -1,20 +1,23 @@
 """The per-step projection of a case: ``project`` brings case_record and case_unit up to date
-with the instance in the save transaction (``on_step_saved``) and hands the change of the case's
-contributions to the rollups (engine/stats/rollups.py).
+with the instance in the save transaction (``on_step_saved``) and marks the record due
+(``rollup_due``): the worker folds the change of its contributions into the rollups
+(engine/stats/fold.py), so a step writes no rollup row (issue 18).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from .. import search as search_mod
 from ..models import CaseRecord, CaseUnit, Instance
 from ..workdays import CHINA, WorkCalendar, to_china_date
-from .rollups import NONE, UTC, apply_rollups, china_day, contributions, delta, enterprise_key, move_enterprise
+from .rollups import UTC, table_of
 
 if TYPE_CHECKING:
     from ..step import StepSaved
@@ -72,13 +75,10 @@ def project(
     if not summary.get("case_no") or instance.id is None:
         return None
     now = now or instance.updated_at or _dt.datetime.now(UTC)
-    record = session.get(CaseRecord, instance.id)
+    record = session.get(CaseRecord, instance.id)  # (in the session when loaded with the task: access.visible_task)
     if record is None:
         record = CaseRecord(instance_id=instance.id, ever_overdue=False, coop_units=[])
         session.add(record)
-        before, enterprise_before = {}, None
-    else:
-        before, enterprise_before = contributions(record), enterprise_key(record)
     status = summary.get("status")
     outcome = summary.get("outcome")
     is_open = instance.status in ("running", "error", "suspended")
@@ -130,34 +130,44 @@ def project(
     record.updated_at = now
     record.search_text = search_mod.merged_text(record.search_text, summary, workflow)
 
-    assigned: dict[tuple, dict[str, int]] = {}
     if lead != record.lead_unit or coop != list(record.coop_units or []):
-        assigned = _assign_units(session, instance.id, record.county, lead, coop, now)
+        _assign_units(session, instance.id, record.county, lead, coop, now)
     record.lead_unit = lead
     record.coop_units = coop
-    apply_rollups(session, delta(before, contributions(record), assigned))
-    move_enterprise(session, enterprise_before, enterprise_key(record))
+    # the worker folds it (engine/stats/fold.py); written even when already due, so a fold that
+    # ran meanwhile (it held the row) never leaves this step's change unfolded
+    record.rollup_due = True
+    if inspect(record).persistent:
+        flag_modified(record, "rollup_due")
     return record
 
 
 def _assign_units(
     session: Session, instance_id: int, county: str | None, lead: str | None, coop: list[str], now: _dt.datetime
-) -> dict[tuple, dict[str, int]]:
-    """Add a ``case_unit`` row for every unit newly assigned (rows are never removed: a unit
-    assigned once was coordinated once, even if the case is later re-dispatched elsewhere).
-    Returns the rows' contributions to ``stats_unit``."""
-    existing = {row.unit: row for row in session.scalars(select(CaseUnit).where(CaseUnit.instance_id == instance_id))}
-    added: dict[tuple, dict[str, int]] = {}
-    for unit, role in [(lead, "lead"), *[(u, "coop") for u in coop]]:
-        if not unit:
-            continue
-        row = existing.get(unit)
-        if row is None:
-            row = CaseUnit(instance_id=instance_id, unit=unit, role=role, county=county, assigned_at=now)
-            session.add(row)
-            existing[unit] = row
-            key = ("unit", (china_day(now), county or NONE, unit))
-            added[key] = {"assigned": added.get(key, {}).get("assigned", 0) + 1}
-        elif role == "lead" and row.role != "lead":
-            row.role = "lead"
-    return added
+) -> None:
+    """A ``case_unit`` row for every unit assigned, one statement: a unit assigned before keeps
+    its row (rows are never removed: a unit assigned once was coordinated once, even if the case
+    is later re-dispatched elsewhere), a cooperating unit made lead becomes lead. New rows are
+    not yet ``counted`` in ``stats_unit``: the worker's fold counts them."""
+    roles = dict([*[(u, "coop") for u in coop], *([(lead, "lead")] if lead else [])])
+    rows = [
+        {"instance_id": instance_id, "unit": unit, "role": role, "county": county, "assigned_at": now, "counted": False}
+        for unit, role in sorted(roles.items())
+        if unit
+    ]
+    if rows:
+        session.execute(_unit_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _unit_upsert(dialect: str) -> Executable:
+    """INSERT INTO case_unit … ON CONFLICT DO UPDATE SET role = 'lead' only for a unit made lead."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = table_of(CaseUnit)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["instance_id", "unit"],
+        set_={"role": stmt.excluded.role},
+        where=(stmt.excluded.role == "lead") & (table.c.role != "lead"),
+    )

@@ -1,6 +1,6 @@
 """``rebuild_rollups`` (``zhitongche stats-rebuild``): every rollup table recomputed from
-case_record and case_unit with set-based SQL, the same figures ``project`` keeps step by step
-(engine/stats/rollups.py).
+case_record and case_unit with set-based SQL, the same figures the worker's fold keeps case by
+case (engine/stats/fold.py).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Table, and_, case, cast, delete, func, literal, select, text
+from sqlalchemy import ColumnElement, Date, Table, and_, case, cast, delete, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -50,14 +50,52 @@ def _sql_month(session: Session, column: ColumnElement[Any]) -> ColumnElement[An
     return func.date(column, "start of month")
 
 
+def snapshot_sql(session: Session) -> ColumnElement[Any]:
+    """SQL: a record's ``Facts`` (engine/stats/rollups.py) as ``to_json`` writes them (dates as
+    text; SQLite's booleans as 0/1, which ``from_json`` reads alike)."""
+    r = table_of(CaseRecord).c
+    values = [
+        _sql_day(session, r.received_at),
+        r.county,
+        r.lead_unit,
+        r.accepted_at.is_not(None),
+        r.outcome,
+        func.coalesce(r.is_open, False),
+        func.coalesce(r.ever_overdue, False),
+        func.coalesce(r.escalated, False),
+        r.leader_mode,
+        r.category,
+        r.mode,
+        _sql_day(session, r.closed_at),
+        r.on_time,
+        func.coalesce(r.reopen_count, 0),
+        r.satisfaction,
+        r.workdays_to_close,
+        r.uscc,
+    ]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return func.jsonb_build_array(*values) if postgres else func.json_array(*values)
+
+
+def mark_applied(session: Session) -> None:
+    """Every record's fold snapshot is what the rollups now count of it, every unit counted
+    (engine/stats/fold.py): nothing is due after a rebuild."""
+    session.execute(update(table_of(CaseRecord)).values(rollup_applied=snapshot_sql(session), rollup_due=False))
+    u = table_of(CaseUnit)
+    session.execute(update(u).where(u.c.counted == False).values(counted=True))  # noqa: E712
+
+
 def rebuild_rollups(session: Session) -> dict[str, int]:
     """Recompute every rollup table from case_record and case_unit (for a database that had
-    cases before the rollups existed, or to check them). Set-based SQL, in the caller's
-    transaction; returns the rows per table. Cases changing meanwhile wait (PostgreSQL: the
-    tables are locked in SHARE ROW EXCLUSIVE mode until commit)."""
+    cases before the rollups existed, or to check them) and store every record's snapshot, so
+    nothing is due to the fold after it. Set-based SQL, in the caller's transaction; returns the
+    rows per table. Cases changing meanwhile and the worker's fold wait (PostgreSQL: case_record
+    and case_unit are locked in EXCLUSIVE mode, the rollups in SHARE ROW EXCLUSIVE, until commit)."""
     if session.get_bind().dialect.name == "postgresql":
+        # the records first, exclusively: a fold (FOR UPDATE) waits for the rebuild, or it for the fold
         names = ", ".join(m.__tablename__ for m in ROLLUP_TABLES)
-        session.execute(text(f"LOCK TABLE case_record, case_unit, {names} IN SHARE ROW EXCLUSIVE MODE"))
+        session.execute(text("LOCK TABLE case_record, case_unit IN EXCLUSIVE MODE"))
+        session.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
     for model in ROLLUP_TABLES:
         session.execute(delete(table_of(model)))
     r = table_of(CaseRecord)
@@ -184,5 +222,6 @@ def rebuild_rollups(session: Session) -> dict[str, int]:
             select(chain.c.county, chain.c.day, prev_day, func.count()).group_by(chain.c.county, chain.c.day, prev_day),
         )
     )
+    mark_applied(session)  # the fold's snapshots: what the rollups now count of every case (engine/stats/fold.py)
     session.flush()
     return {m.__tablename__: session.scalar(select(func.count()).select_from(m.__table__)) or 0 for m in ROLLUP_TABLES}

@@ -2,9 +2,9 @@
 them, and their concurrency-safe upserts (also the enterprise day/gap bookkeeping); the figure
 constants they count by (``LEADER_MODES``, ``GOOD_SATISFACTION`` …).
 
-``project`` (engine/stats/projection.py) knows a case's contributions to the rollup tables
-before and after the step and applies the difference (INSERT … ON CONFLICT DO UPDATE SET
-n = n + excluded.n), at two grains: the day and its month. A figure for a period reads its
+The worker's fold (engine/stats/fold.py) knows what the rollups count of a case (its snapshot,
+``Facts``) and what its case_record says now, and applies the difference (INSERT … ON CONFLICT
+DO UPDATE SET n = n + excluded.n), at two grains: the day and its month. A figure for a period reads its
 whole months at grain 'm' and the days at either end at grain 'd'; only "overdue now" reads
 case_record (it depends on now). ``rebuild_rollups`` (engine/stats/rebuild.py) recomputes them.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, Table, delete, func, select
 from sqlalchemy.engine import Result
@@ -90,35 +90,117 @@ def china_day(value: _dt.datetime) -> _dt.date:
     return value.astimezone(CHINA).date()
 
 
-def contributions(r: CaseRecord) -> dict[tuple, dict[str, int]]:
-    """What one case_record row adds to the counter rollups: {(rollup, key): {counter: n}}."""
+class Facts(NamedTuple):
+    """What a case's contributions to the rollups depend on: taken from its case_record
+    (``facts_of``) and kept as the fold's snapshot (``case_record.rollup_applied``, a JSON array
+    in this order: ``to_json``/``from_json``; engine/stats/fold.py)."""
+
+    received_day: _dt.date | None
+    county: str | None
+    lead_unit: str | None
+    accepted: bool
+    outcome: str | None
+    is_open: bool
+    ever_overdue: bool
+    escalated: bool
+    leader_mode: str | None
+    category: str | None
+    mode: str | None
+    closed_day: _dt.date | None
+    on_time: bool | None
+    reopen_count: int
+    satisfaction: str | None
+    workdays_to_close: int | None
+    uscc: str | None
+
+
+def facts_of(r: CaseRecord) -> Facts:
+    return Facts(
+        china_day(r.received_at) if r.received_at is not None else None,
+        r.county,
+        r.lead_unit,
+        r.accepted_at is not None,
+        r.outcome,
+        r.is_open is True,
+        r.ever_overdue is True,
+        r.escalated is True,
+        r.leader_mode,
+        r.category,
+        r.mode,
+        china_day(r.closed_at) if r.closed_at is not None else None,
+        r.on_time,
+        r.reopen_count or 0,
+        r.satisfaction,
+        r.workdays_to_close,
+        r.uscc,
+    )
+
+
+def to_json(f: Facts) -> list[Any]:
+    return [v.isoformat() if isinstance(v, _dt.date) else v for v in f]
+
+
+def from_json(value: list[Any]) -> Facts:
+    """A snapshot written by the fold (Python) or by ``rebuild_rollups`` (SQL: booleans may be 0/1)."""
+
+    def day(v: Any) -> _dt.date | None:
+        return _dt.date.fromisoformat(str(v)[:10]) if v else None
+
+    def flag(v: Any) -> bool | None:
+        return None if v is None else bool(v)
+
+    (received, county, lead, accepted, outcome, is_open, overdue, escalated, lm, category, mode, closed, on_time,
+     reopen, satisfaction, workdays, uscc) = value  # fmt: skip
+    return Facts(
+        day(received),
+        county,
+        lead,
+        bool(accepted),
+        outcome,
+        bool(is_open),
+        bool(overdue),
+        bool(escalated),
+        lm,
+        category,
+        mode,
+        day(closed),
+        flag(on_time),
+        int(reopen or 0),
+        satisfaction,
+        None if workdays is None else int(workdays),
+        uscc,
+    )
+
+
+def contributions(r: Facts | None) -> dict[tuple, dict[str, int]]:
+    """What one case adds to the counter rollups: {(rollup, key): {counter: n}} (None: nothing)."""
     out: dict[tuple, dict[str, int]] = {}
-    if r.received_at is None:
+    if r is None or r.received_day is None:
         return out
     county = r.county or NONE
-    day = china_day(r.received_at)
+    day = r.received_day
     out[("received", (day, county, r.lead_unit or NONE))] = {
         "received": 1,
-        "accepted": int(r.accepted_at is not None),
+        "accepted": int(r.accepted),
         "rejected": int(r.outcome == "rejected"),
         "withdrawn": int(r.outcome == "withdrawn"),
-        "still_open": int(r.is_open is True),
-        "overdue": int(r.ever_overdue is True),
-        "escalated": int(r.escalated is True),
+        "still_open": int(r.is_open),
+        "overdue": int(r.ever_overdue),
+        "escalated": int(r.escalated),
         **{column: int(r.leader_mode == mode) for mode, column in LM_COLUMNS.items()},
     }
     for dim in ("category", "mode"):
         value = getattr(r, dim)
         if value:
             out[("received_dim", (day, county, dim, value))] = {"received": 1}
-    if r.closed_at is not None:
+    if r.closed_day is not None:
         handled = r.on_time is not None
-        out[("closed", (china_day(r.closed_at), county, r.lead_unit or NONE))] = {
+        out[("closed", (r.closed_day, county, r.lead_unit or NONE))] = {
             "closed": 1,
             "solved": int(r.outcome == "solved"),
             "handled": int(handled),
             "on_time": int(r.on_time is True),
-            "reopened": int(handled and (r.reopen_count or 0) > 0),
+            "reopened": int(handled and r.reopen_count > 0),
             "sat_good": int(r.satisfaction in GOOD_SATISFACTION),
             "sat_answered": int(r.satisfaction in ANSWERED_SATISFACTION),
             "wd_sum": (r.workdays_to_close or 0) if r.outcome == "solved" else 0,
@@ -190,10 +272,10 @@ def apply_rollups(session: Session, delta: dict[tuple, dict[str, int]]) -> None:
             _upsert_add(session, table, ("grain", *keys), batch, columns)
 
 
-def enterprise_key(r: CaseRecord) -> EnterpriseKey | None:
-    if r.uscc is None or r.received_at is None:
+def enterprise_key(r: Facts | None) -> EnterpriseKey | None:
+    if r is None or r.uscc is None or r.received_day is None:
         return None
-    return (r.county or NONE, r.uscc, china_day(r.received_at))
+    return (r.county or NONE, r.uscc, r.received_day)
 
 
 def move_enterprise(session: Session, before: EnterpriseKey | None, after: EnterpriseKey | None) -> None:

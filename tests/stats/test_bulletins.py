@@ -75,6 +75,7 @@ def test_sign_off_in_the_process(Session, engine, deployed, new_case):
     dispatch(case)
     case.complete("拟办办理结果", "unit:zrzyj", {"handling_result": "需协调", "solved": False})
     case.complete("负责人审核", "head:zrzyj", {"head_decision": "escalation", "head_reason": "需领导协调"})
+    stats.fold_due(Session)  # the worker's pass: a bulletin freezes the figures it reads
     bid, number, iid = compose(Session, engine, case_ids=[case.instance().id])
     task = complete(Session, engine, iid, {"body": "本期报送一件需领导协调的案件。"}, "wg.city")
     assert (task.name, task.candidate_groups) == ("编写专报", ["wg:city"])

@@ -20,7 +20,7 @@ MARCH = stats.Period(_dt.date(2026, 3, 1), _dt.date(2026, 3, 31))
 
 
 @pytest.fixture
-def story(new_case, clock):
+def story(new_case, clock, Session):
     """Five cases in March 2026 (the clock starts Monday 03-02 09:00 Beijing time):
     A city, 土地批复, zrzyj + fgw, solved on time, 满意;
     B jianping, 融资贷款, rejected at intake (same enterprise as A);
@@ -58,6 +58,7 @@ def story(new_case, clock):
         "领导批示", "leader:city", {"leader_mode": "签批督办", "instruction": "五日内解决", "leader_deadline_days": 5}
     )
     solve(e, lead="yshj")
+    stats.fold_due(Session)  # the worker's pass: the rollups catch up with the steps
     return {k: v.instance().id for k, v in dict(a=a, b=b, c=c, d=d, e=e).items()}
 
 

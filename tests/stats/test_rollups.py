@@ -1,18 +1,23 @@
-"""The statistics rollups (stats_* tables) that ``stats.project`` keeps with every step equal a
-recomputation from scratch (``stats.rebuild_rollups``), and the dashboard and the assessment
-read from them show exactly what a scan of every case_record row shows."""
+"""The statistics rollups (stats_* tables) that the worker's fold (``stats.fold_due``) keeps up
+with the records every step marks due equal a recomputation from scratch
+(``stats.rebuild_rollups``), whatever the interleaving of steps, partial folds, concurrent folds
+and rebuilds; and the dashboard and the assessment read from them show exactly what a scan of
+every case_record row shows."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import random
 import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from engine import stats
 from engine.models import CaseRecord, CaseUnit, Deployment, Instance, ProcessVersion
+from engine.stats import rollups as stats_rollups
 from engine.workdays import WorkCalendar
 
 from .conftest import CITY_WG, dispatch, make_uscc, solve
@@ -280,8 +285,8 @@ class Driver:
             )
         self.save(s, inst, summary)
 
-    def run(self, steps: int):
-        for _ in range(steps):
+    def run(self, steps: int, rebuild_at: int | None = None):
+        for n in range(steps):
             with self.Session.begin() as s:  # one to three steps per transaction
                 for _ in range(self.rnd.randint(1, 3)):
                     self.tick()
@@ -289,10 +294,17 @@ class Driver:
                         self.new(s)
                     else:
                         self.step(s)
+            if self.rnd.random() < 0.3:  # a worker's pass now and then, sometimes only a few records
+                stats.fold_due(self.Session, batch=self.rnd.randint(1, 4), max_batches=self.rnd.choice([1, 2, None]))
+            if n == rebuild_at:  # an admin's stats-rebuild between passes: the folds go on from it
+                with self.Session.begin() as s:
+                    stats.rebuild_rollups(s)
 
 
 def assert_rollups_exact(Session, now):
+    stats.fold_due(Session)  # the worker's pass
     with Session() as s:
+        assert stats.unfolded(s) == 0
         kept = snapshot(s)
         got = {(i, str(p), c): figures(s, p, c, now) for i, p in enumerate(PERIODS) for c in (None, "city", "kazuo")}
         want = {(i, str(p), c): reference(s, p, c, now) for i, p in enumerate(PERIODS) for c in (None, "city", "kazuo")}
@@ -311,7 +323,7 @@ def assert_rollups_exact(Session, now):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rollups_equal_a_recomputation_after_random_changes(Session, seed):
     driver = Driver(Session, seed)
-    driver.run(150)
+    driver.run(150, rebuild_at=70 if seed == 2 else None)
     kept = assert_rollups_exact(Session, driver.now)
     assert kept["stats_closed"] and kept["stats_enterprise_gap"] and kept["stats_unit"]
     with Session() as s:  # the story had every kind of change
@@ -367,9 +379,10 @@ def test_real_cases_reopened_and_redispatched(new_case, Session, clock):
 
 @pytest.mark.parametrize("workers", [4])
 def test_concurrent_cases_of_one_enterprise(Session, db_engine, workers):
-    """Cases of the same enterprise, county and days saved at once by several connections:
-    the rollups still equal a recomputation (PostgreSQL: the upserts and the enterprise's row
-    lock; SQLite: one writer at a time)."""
+    """Cases of the same enterprise, county and days saved at once by several connections, each
+    also folding now and then (several workers): the rollups still equal a recomputation
+    (PostgreSQL: SKIP LOCKED, the upserts and the enterprise's row lock; SQLite: one writer at a
+    time)."""
     driver = Driver(Session, 7)
     uscc = make_uscc("91211300MA0Q1YYY1")
     days = [_dt.datetime(2026, 1, d, 3, 0, tzinfo=UTC) for d in (5, 9, 12, 20)]
@@ -403,6 +416,7 @@ def test_concurrent_cases_of_one_enterprise(Session, db_engine, workers):
                     }
                     stats.project(s, inst, None, at, "t")
                     s.flush()
+                stats.fold_due(Session, batch=2, max_batches=1)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -414,3 +428,27 @@ def test_concurrent_cases_of_one_enterprise(Session, db_engine, workers):
     assert not errors
     kept = assert_rollups_exact(Session, _dt.datetime(2026, 2, 1, tzinfo=UTC))
     assert len(kept["stats_enterprise_day"]) <= 3 * len(days)
+
+
+def test_the_migration_snapshots_what_the_rollups_count(Session):
+    """Migration 0014 gives every existing record the snapshot ``rebuild_rollups`` gives it, the
+    ``Facts`` the fold reads (the rollups of existing cases were kept in their steps)."""
+    Driver(Session, 5).run(40)
+    path = Path(__file__).parents[2] / "engine" / "migrations" / "versions" / "0014_statistics_fold.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def snapshots(s):
+        return {r.instance_id: stats_rollups.from_json(r.rollup_applied) for r in s.scalars(select(CaseRecord))}
+
+    with Session() as s:
+        facts = {r.instance_id: stats_rollups.facts_of(r) for r in s.scalars(select(CaseRecord))}
+        s.execute(text(migration.facts_update(s.get_bind().dialect.name)))
+        migrated = snapshots(s)
+        s.rollback()
+        stats.rebuild_rollups(s)
+        s.expire_all()
+        rebuilt = snapshots(s)
+        s.rollback()
+    assert len(facts) > 10 and migrated == rebuilt == facts
