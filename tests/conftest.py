@@ -66,6 +66,19 @@ def make_test_db(kind: str, tmp_dir: Path):
     return engine, cleanup
 
 
+def pytest_collection_modifyitems(config, items):
+    """A ``postgresql_only`` test (two transactions interleaving on row locks) runs on PostgreSQL
+    alone: its SQLite variant is not collected (deselected, never a skip)."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        sqlite = params.get("db_engine") == "sqlite"
+        (drop if sqlite and item.get_closest_marker("postgresql_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", params=_databases())
 def db_engine(request, tmp_path_factory):
     engine, cleanup = make_test_db(request.param, tmp_path_factory.mktemp(request.param))
