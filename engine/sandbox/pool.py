@@ -5,8 +5,9 @@ A worker is ``python -c 'engine.sandbox.child.main()'`` talking length-prefixed 
 stdin/stdout; it limits itself with ``RLIMIT_AS`` (memory) and, per call, ``RLIMIT_CPU`` (a
 backstop should this process die mid-call), and exits when its stdin closes. Workers are reused between
 calls (a call costs a pickle round trip); one that is killed or breaks is replaced at once, in the
-background. The pool is per process: after a fork the child starts its own (``ZHITONGCHE_SCRIPT_WORKERS``
-idle workers are kept, 2 by default).
+background. When every worker is busy a caller waits for one (at most ``WAIT_FOR_IDLE``) before it
+starts an extra one, let go afterwards. The pool is per process: after a fork the child starts its
+own (``ZHITONGCHE_SCRIPT_WORKERS`` workers are kept, 2 by default).
 
 Replies are read as untrusted: at most ``MAX_REPLY`` bytes, unpickled with an allow-list of
 classes (plain data, dates, Decimal, exceptions), so that even a script that escaped
@@ -38,6 +39,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD = f"import sys; sys.path.insert(0, {_ROOT!r}); from engine.sandbox.child import main; main()"
 STARTUP_LIMIT = 60.0  # seconds a new worker may take to import (a loaded CI machine)
 GRACE = 0.2  # seconds on top of the script's limit for moving its data to and fro
+WAIT_FOR_IDLE = 0.25  # seconds a caller waits for a busy worker before it starts an extra one
 MAX_REPLY = 512 * 1024 * 1024  # bytes of one reply
 _DATA_TYPES = {
     "dict",
@@ -164,6 +166,7 @@ class Pool:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)  # a worker came back (or a place for one)
         self._idle: list[Worker] = []
         self._busy = 0
         self._pid = os.getpid()
@@ -175,6 +178,7 @@ class Pool:
             worker.close()
         self._idle, self._busy, self._topping_up = [], 0, False
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
         self._pid = os.getpid()
 
     def _missing(self) -> int:
@@ -190,6 +194,7 @@ class Pool:
             worker = Worker()
             with self._lock:
                 self._idle.insert(0, worker)  # behind the warm ones: acquire takes from the end
+                self._freed.notify()
 
     def warm_up(self) -> None:
         """Start the workers now (a server or worker process that will run scripts)."""
@@ -200,9 +205,18 @@ class Pool:
             threading.Thread(target=self._top_up, name="sandbox-pool", daemon=True).start()
 
     def _acquire(self) -> Worker:
+        """An idle worker; when all are busy, wait up to ``WAIT_FOR_IDLE`` for one to come back
+        (scripts take milliseconds: starting a new interpreter costs far more CPU than the wait),
+        then start an extra one, so that scripts running to their time limit never hold up the
+        others for longer than that."""
         if os.getpid() != self._pid:
             self._forget_after_fork()
+        deadline = time.monotonic() + WAIT_FOR_IDLE
         with self._lock:
+            while not self._idle and self._missing() <= 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._freed.wait(left):
+                    break
             worker = self._idle.pop() if self._idle else None
             self._busy += 1
         self.warm_up()
@@ -212,6 +226,7 @@ class Pool:
         """Back to the idle list (None: it was killed); a worker beyond ``size`` is let go."""
         with self._lock:
             self._busy -= 1
+            self._freed.notify()
             if worker is not None and os.getpid() == self._pid and self._missing() > 0:
                 self._idle.append(worker)
                 return
