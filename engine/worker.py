@@ -43,23 +43,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import delivery, notices, notify, timerstart
-from .clock import Clock
 from .domain import DOMAIN_PASSES, WorkerPass
 from .errors import Conflict, incident_record
-from .models import Instance, WorkerHeartbeat
+from .heartbeat import beat, sign_off
+from .models import Instance
 from .runtime import Engine
 from .step import prune_group_rows
 
 log = logging.getLogger("zhitongche.worker")
 
-HEARTBEAT_PRUNE_AFTER = _dt.timedelta(days=1)
-ALIVE_MIN_SECONDS = 10.0
 HEARTBEAT_EVERY_S = 2.0  # during a long pass, the heartbeat is refreshed this often
 PRUNE_EVERY = _dt.timedelta(minutes=10)
 GROUP_ROWS_EVERY = _dt.timedelta(seconds=30)
@@ -300,28 +298,7 @@ class Worker:
 
     def heartbeat(self) -> None:
         self._last_beat = time.monotonic()
-        now = self.clock.now()
-        with self.Session.begin() as session:
-            row = session.get(WorkerHeartbeat, self.worker_id)
-            if row is None:
-                row = WorkerHeartbeat(
-                    worker_id=self.worker_id,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    started_at=self._started_at,
-                    fired=0,
-                    sent=0,
-                )
-                session.add(row)
-            row.last_seen = now
-            row.poll_seconds = self.poll_seconds
-            row.fired = self.totals.fired
-            row.sent = self.totals.notifications.sent
-            session.execute(
-                delete(WorkerHeartbeat).where(
-                    WorkerHeartbeat.last_seen < now - HEARTBEAT_PRUNE_AFTER, WorkerHeartbeat.worker_id != self.worker_id
-                )
-            )
+        beat(self.Session, self.worker_id, self.clock.now(), self._started_at, self.poll_seconds, self.totals)
 
     def prune_group_rows(self, force: bool = False) -> int:
         """Delete the inbox rows of tasks no longer ready (at most every GROUP_ROWS_EVERY unless forced)."""
@@ -353,11 +330,7 @@ class Worker:
         return pruned
 
     def _sign_off(self) -> None:
-        try:
-            with self.Session.begin() as session:
-                session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id))
-        except Exception:  # noqa: BLE001 - stopping anyway
-            log.warning("could not remove the heartbeat of %s", self.worker_id)
+        sign_off(self.Session, self.worker_id)
 
     def _add(self, stats: PassStats) -> None:
         t = self.totals
@@ -369,25 +342,6 @@ class Worker:
         t.db_errors += stats.db_errors
         for name in ("sent", "retried", "failed", "skipped"):
             setattr(t.notifications, name, getattr(t.notifications, name) + getattr(stats.notifications, name))
-
-
-def alive_window(poll_seconds: float | None) -> _dt.timedelta:
-    """How recent a heartbeat must be for its worker to count as alive: three poll intervals,
-    at least ALIVE_MIN_SECONDS (a busy pass refreshes the heartbeat every HEARTBEAT_EVERY_S)."""
-    return _dt.timedelta(seconds=max(ALIVE_MIN_SECONDS, 3 * (poll_seconds or 0)))
-
-
-def worker_status(session: Session, clock: Clock) -> dict[str, Any]:
-    """{"workers": how many workers were seen recently, "last_seen": ISO time of the latest}.
-
-    A worker counts as alive when it was seen within ``alive_window`` (three poll intervals,
-    at least 10 s). ``clock``: anything with ``now()`` (an engine.clock clock, or an Engine's ``clock``).
-    """
-    now = clock.now()
-    rows = list(session.scalars(select(WorkerHeartbeat)))
-    alive = [r for r in rows if r.last_seen >= now - alive_window(r.poll_seconds)]
-    latest = max((r.last_seen for r in rows), default=None)
-    return {"workers": len(alive), "last_seen": latest.isoformat() if latest else None}
 
 
 def run_forever(

@@ -22,7 +22,7 @@ ENDPOINT = "public.healthz"
 
 
 def _worker_state(db) -> dict:
-    from engine.worker import worker_status
+    from engine.heartbeat import worker_status
 
     status = worker_status(db, clock)
     return {"state": "ok" if status["workers"] else "down", **status}

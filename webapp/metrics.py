@@ -82,7 +82,7 @@ class DatabaseCollector:
                 .where(LoginAttempt.succeeded.is_(False), LoginAttempt.at >= now - _dt.timedelta(minutes=15))
             )
             beats = list(db.execute(select(WorkerHeartbeat.last_seen, WorkerHeartbeat.poll_seconds)))
-        from engine.worker import alive_window
+        from engine.heartbeat import alive_window
 
         yield _gauge("zhitongche_database_up", "The database answered this scrape", 1)
         yield _gauge(

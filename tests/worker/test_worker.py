@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from engine import incidents
 from engine.errors import Conflict, MessageNotAccepted
+from engine.heartbeat import worker_status
 from engine.models import HumanTask, Instance, WorkerHeartbeat
 from engine.runtime import Engine
-from engine.worker import worker_status
 
 from .util import audit_count
 
