@@ -215,19 +215,60 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served by werkzeug in a thread; yields its base URL."""
+class _OnceClosed:
+    """A response body whose close() runs once, however often it is called."""
+
+    def __init__(self, body):
+        self.body, self.closed = body, False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        if not self.closed and hasattr(self.body, "close"):
+            self.body.close()
+        self.closed = True
+
+
+def _serve(app):
+    """Serve `app` with werkzeug in a thread; yields its base URL.
+
+    werkzeug's handler closes the response only after draining the socket, and that drain raises
+    when the browser has already dropped the connection (a page left while its script loaded):
+    the open static file is then left to the garbage collector, whose ResourceWarning fails
+    whichever test is running. Each handler here closes its response itself."""
     import threading
 
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    served = threading.local()
+
+    def remembering(environ, start_response):
+        served.body = _OnceClosed(app(environ, start_response))
+        return served.body
+
+    class ClosingHandler(WSGIRequestHandler):
+        def run_wsgi(self):
+            try:
+                super().run_wsgi()
+            finally:
+                body, served.body = getattr(served, "body", None), None
+                if body is not None:
+                    body.close()
+
+    server = make_server("127.0.0.1", 0, remembering, threaded=True, request_handler=ClosingHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+    server.server_close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by werkzeug in a thread; yields its base URL."""
+    yield from _serve(app)
 
 
 class Shots:
@@ -348,13 +389,4 @@ def real_app(Session, engine, tmp_path):
 
 @pytest.fixture
 def real_server(real_app):
-    import threading
-
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, real_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    yield from _serve(real_app)
