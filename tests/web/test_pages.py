@@ -65,12 +65,15 @@ def test_healthz_reports_database_and_worker(app):
     assert r.status_code in (200, 503)
 
 
-def test_english_switch(app, as_user):
+def test_english_switch(app, as_user, start_case):
+    start_case(county="city")
     b = as_user("wg.city")
     assert "待办" in b.get("/inbox").get_data(as_text=True)
     b.post("/lang/en", {"next": "/inbox"})
     text = b.get("/inbox").get_data(as_text=True)
     assert "Inbox" in text and "Log out" in text and "待办" not in text
+    # the column holding the case number is named for one case, not the case list
+    assert "<th>Case no.</th>" in text and "<th>Cases</th>" not in text
 
 
 def test_error_pages_are_chinese_and_hide_details(app, as_user):
