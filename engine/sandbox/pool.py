@@ -20,6 +20,7 @@ import atexit
 import builtins
 import decimal
 import io
+import logging
 import os
 import pickle
 import select
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .policy import MEMORY_LIMIT, SandboxError, SandboxMemoryLimit, SandboxTimeout
+
+log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!Q")
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -191,7 +194,13 @@ class Pool:
                 if self._missing() <= 0 or self._pid != os.getpid():
                     self._topping_up = False
                     return
-            worker = Worker()
+            try:
+                worker = Worker()
+            except OSError as exc:  # the kernel refused a process now: the next acquire tries again
+                log.warning("could not start a spare script process: %s", exc)
+                with self._lock:
+                    self._topping_up = False
+                return
             with self._lock:
                 self._idle.insert(0, worker)  # behind the warm ones: acquire takes from the end
                 self._freed.notify()
@@ -220,7 +229,22 @@ class Pool:
             worker = self._idle.pop() if self._idle else None
             self._busy += 1
         self.warm_up()
-        return worker or Worker()
+        return worker or self._start_extra()
+
+    def _start_extra(self) -> Worker:
+        """A new worker for a caller that found none idle. A refused start is tried once more
+        (seen once on a busy machine: EFAULT from the spawn); a second refusal gives the place back."""
+        try:
+            return Worker()
+        except OSError:
+            pass
+        try:
+            return Worker()
+        except OSError:
+            with self._lock:
+                self._busy -= 1
+                self._freed.notify()
+            raise
 
     def _release(self, worker: Worker | None) -> None:
         """Back to the idle list (None: it was killed); a worker beyond ``size`` is let go."""

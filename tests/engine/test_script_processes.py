@@ -299,3 +299,51 @@ def test_a_burst_of_scripts_reuses_the_warm_script_processes(monkeypatch):
         assert not any(f.done() for f in loops)  # an extra process answered, the loops still run
         for f in loops:
             f.result(timeout=HANG)
+
+
+def test_a_refused_script_process_start_is_tried_again(monkeypatch):
+    """The kernel may refuse a spawn now and then (CI saw EFAULT while a killed script process was
+    replaced): the spare started in the background is left for the next caller to start, and a
+    caller that needs a new process tries once more; no thread dies, the scripts still run."""
+    from engine.sandbox import pool as pool_mod
+
+    env = SandboxedEnvironment(time_limit_s=LIMIT)
+    env.execute("x = 1", {})
+    real, refusals = pool_mod.Worker, {"left": 0}
+
+    class Refused(real):  # type: ignore[misc,valid-type]
+        def __init__(self):
+            if refusals["left"] > 0:
+                refusals["left"] -= 1
+                raise OSError(14, "Bad address")
+            super().__init__()
+
+    monkeypatch.setattr(pool_mod, "Worker", Refused)
+    died: list = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+
+    # a script at its limit kills its process; the replacement started in the background is refused
+    refusals["left"] = 1
+    with pytest.raises(SandboxTimeout):
+        env.execute("while True:\n    pass", {})
+    deadline = threading.Event()
+    while refusals["left"] and not deadline.wait(0.01):
+        pass
+    data = {"i": 4}
+    env.execute("j = i * 2", data)
+    assert data["j"] == 8 and not died
+
+    # every process busy, and the extra one is refused once: the caller's second try runs it
+    pool = pool_mod.POOL
+    while pool._topping_up and not deadline.wait(0.01):  # noqa: SLF001 - let the spares settle
+        pass
+    busy = [pool._acquire() for _ in range(len(pool._idle))]  # noqa: SLF001
+    try:
+        refusals["left"] = 1
+        data = {"i": 5}
+        env.execute("j = i * 2", data)
+        assert data["j"] == 10 and refusals["left"] == 0
+    finally:
+        for worker in busy:
+            pool._release(worker)  # noqa: SLF001
+    assert not died
