@@ -35,3 +35,6 @@ class Settings:
     session_idle_minutes: float = field(default_factory=lambda: float(_env("SESSION_IDLE_MINUTES", "30")))
     session_max_hours: float = field(default_factory=lambda: float(_env("SESSION_MAX_HOURS", "8")))
     trusted_proxies: int = field(default_factory=lambda: int(_env("TRUSTED_PROXIES", "0")))
+    # writing requests of one web process running at once (webapp/admission.py); "" = 2 on
+    # PostgreSQL, no limit on SQLite (whose writers already wait for its one write lock, asleep)
+    concurrent_writes: str = field(default_factory=lambda: _env("CONCURRENT_WRITES", ""))

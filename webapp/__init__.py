@@ -17,7 +17,7 @@ from flask import Flask, g
 
 from engine.config import ROOT, Settings
 
-from . import dbmode, i18n
+from . import admission, dbmode, i18n
 from .context import babel, csrf
 from .secret import load_or_create_secret
 
@@ -130,6 +130,7 @@ def _wire_database(app: Flask, settings: Settings) -> None:
 
     from engine import clock as clock_mod
 
+    admission.init_app(app, settings)  # PostgreSQL: at most a few writing requests of the process at once
     app.wsgi_app = dbmode.RetryAsWriter(app.wsgi_app)  # a read request that met a writer runs again
 
     @app.before_request
