@@ -1,5 +1,5 @@
-"""The structured form editor gives a new field its English label, English option names and its
-visibility (issue 15 item 6): an English task page then shows the field in English, the live
+"""The structured form editor gives a new field its English label, English help, English option
+names and its visibility (issue 15 item 6): an English task page then shows the field in English, the live
 preview follows the page language, and the enterprise never reads the internal answer."""
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def test_a_new_field_with_english_label_and_internal_visibility(real_server, log
     expect(designer.locator("#missing-en")).to_contain_text("1 个字段缺英文标签")  # told before deploying
     change(row.locator(".f-options"), "low=低=Low\nhigh=高")
     change(row.locator(".f-label-en"), "Risk level")
+    change(row.locator(".f-help"), "按项目停滞的时间判断")
+    change(row.locator(".f-help-en"), "Judge by how long the project has stalled")
     expect(designer.locator("#missing-en")).to_contain_text("1 个字段缺英文标签")  # 高 has no English name yet
     change(row.locator(".f-options"), "low=低=Low\nhigh=高=High")
     expect(designer.locator("#missing-en")).to_be_hidden()
@@ -52,7 +54,11 @@ def test_a_new_field_with_english_label_and_internal_visibility(real_server, log
 
     files = f"{real_server}/designer/processes/ztc_case/2/files"
     ui = json.loads(designer.request.get(f"{files}/intake-review.uischema.json").text())
-    assert ui["risk_level"] == {"ui:title_en": "Risk level", "ui:enumNames_en": {"low": "Low", "high": "High"}}
+    assert ui["risk_level"] == {
+        "ui:title_en": "Risk level",
+        "ui:help_en": "Judge by how long the project has stalled",
+        "ui:enumNames_en": {"low": "Low", "high": "High"},
+    }
     assert ui["intake_decision"]["ui:title_en"] == "Decision"  # the other fields' English is kept
     schema = json.loads(designer.request.get(f"{files}/intake-review.schema.json").text())
     assert schema["properties"]["risk_level"]["x-visibility"] == "internal"
@@ -72,7 +78,9 @@ def test_a_new_field_with_english_label_and_internal_visibility(real_server, log
     wg.locator("tr.task-row", has_text="厂房用地手续卡在预审").locator("a.task-link").click()
     field = wg.locator("form [data-field='risk_level']")
     expect(field).to_contain_text("Risk level")
+    expect(field).to_contain_text("Judge by how long the project has stalled")
     expect(field).not_to_contain_text("风险等级")
+    expect(field).not_to_contain_text("停滞")
     expect(wg.locator("#f-risk_level option", has_text="High")).to_have_count(1)
     shots(wg, "task-page-in-english")
     wg.select_option("#f-risk_level", "high")

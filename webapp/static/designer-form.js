@@ -1,9 +1,9 @@
 // The form editor. A JSON Schema (*.schema.json) is edited as a table of fields (name, type,
-// label, English label, required, visibility, options with their English names, help; add,
-// remove, reorder — the order is written to the schema's properties and to its UI schema's
-// ui:order), with the raw JSON as the second tab. English labels and option names go to the UI
-// schema (ui:title_en, ui:enumNames_en as value → name), or, for a form without a UI schema
-// file, the label to the schema's x-title-en; the visibility is the field's x-visibility. A UI schema
+// label, English label, required, visibility, options with their English names, help, English
+// help; add, remove, reorder — the order is written to the schema's properties and to its UI schema's
+// ui:order), with the raw JSON as the second tab. English labels, help and option names go to the
+// UI schema (ui:title_en, ui:help_en, ui:enumNames_en as value → name), or, for a form without a UI
+// schema file, to the schema's x-title-en and x-description-en; the visibility is the field's x-visibility. A UI schema
 // is edited as raw JSON. The live preview is rendered by the server (webapp/formrender.py, the
 // same code as the task pages); validate / deploy send the schema and, when the order changed,
 // its UI schema through the deploy checks.
@@ -139,6 +139,11 @@
     if (canUi()) { setUi(key, 'ui:title_en', value); delete s['x-title-en']; }  // one place: the UI schema
     else if (value) s['x-title-en'] = value; else delete s['x-title-en'];
   }
+  function helpEn(key, s) { return uiOf(key)['ui:help_en'] || s['x-description-en'] || ''; }
+  function setHelpEn(key, s, value) {  // as the label: the UI schema's ui:help_en, else x-description-en
+    if (canUi()) { setUi(key, 'ui:help_en', value); delete s['x-description-en']; }
+    else if (value) s['x-description-en'] = value; else delete s['x-description-en'];
+  }
 
   function order() {  // as webapp/formrender.fields_of: ui:order first, the rest after
     var keys = Object.keys(schema.properties || {});
@@ -252,7 +257,7 @@
     var head = table.tHead;
     head.textContent = '';
     var hr = head.insertRow();
-    [L.lName, L.lType, L.lLabel, L.lLabelEn, L.lRequired, L.lVisibility, canUi() ? L.lOptionsEn : L.lOptions, L.lHelp,
+    [L.lName, L.lType, L.lLabel, L.lLabelEn, L.lRequired, L.lVisibility, canUi() ? L.lOptionsEn : L.lOptions, L.lHelp, L.lHelpEn,
      L.lActions].forEach(function (t) {
       var th = document.createElement('th'); th.textContent = t; hr.appendChild(th);
     });
@@ -341,6 +346,11 @@
         write();
       });
       cell(tr, help);
+
+      var helpEnInput = input('f-help-en', helpEn(key, s), L.lHelpEn);
+      helpEnInput.lang = 'en';
+      helpEnInput.addEventListener('change', function () { setHelpEn(key, s, helpEnInput.value.trim()); write(); });
+      cell(tr, helpEnInput);
 
       var actions = cell(tr);
       actions.className = 'f-actions';
