@@ -96,8 +96,11 @@ def _form_rows(old: Any, new: Any) -> list[Row]:
     return rows
 
 
-def _dmn_cells(content: bytes, name: str) -> dict[str, Any]:
-    cells: dict[str, Any] = {}
+def _dmn_cells(content: bytes, name: str) -> dict[tuple, tuple[str, Any]]:
+    """Each cell of each decision table, keyed by (decision, rule id, column) so that a rule
+    added above another does not make it look changed; the value is (what, text), the what
+    naming the rule by its position in this version (``ztc_deadline rule 2 (r2) [办理时限]``)."""
+    cells: dict[tuple, tuple[str, Any]] = {}
     tree = parse_xml(name, content)
     for decision in tree.getroot().iter("{*}decision"):
         table = next(decision.iter("{*}decisionTable"), None)
@@ -108,16 +111,29 @@ def _dmn_cells(content: bytes, name: str) -> dict[str, Any]:
             for c in table
             if isinstance(c.tag, str) and etree.QName(c).localname in ("input", "output")
         ]
-        cells[f"{decision.get('id')} hit policy"] = table.get("hitPolicy", "UNIQUE")
+        did = decision.get("id")
+        cells[(did, "", "")] = (f"{did} hit policy", table.get("hitPolicy", "UNIQUE"))
         for index, rule in enumerate(table.iter("{*}rule"), start=1):
             entries = [
                 e for e in rule if isinstance(e.tag, str) and etree.QName(e).localname in ("inputEntry", "outputEntry")
             ]
+            rid = rule.get("id") or str(index)
             for column, entry in zip(columns, entries):
                 text = next(entry.iter("{*}text"), None)
-                key = f"{decision.get('id')} rule {rule.get('id') or index} [{column}]"
-                cells[key] = (text.text or "").strip() if text is not None else ""
+                what = f"{did} rule {index} ({rid}) [{column}]"
+                cells[(did, rid, column)] = (what, (text.text or "").strip() if text is not None else "")
     return cells
+
+
+def _dmn_rows(old_cells: dict[tuple, tuple[str, Any]], new_cells: dict[tuple, tuple[str, Any]]) -> list[dict]:
+    """The changed cells, in the new table's order (then the removed rules', in the old order)."""
+    keys = list(new_cells) + [key for key in old_cells if key not in new_cells]
+    rows = []
+    for key in keys:
+        old, new = old_cells.get(key, (None, None)), new_cells.get(key, (None, None))
+        if old[1] != new[1]:
+            rows.append({"what": new[0] or old[0], "old": old[1], "new": new[1]})
+    return rows
 
 
 def file_changes(old_files: dict[str, bytes], new_files: dict[str, bytes]) -> list[FileChange]:
@@ -134,12 +150,7 @@ def file_changes(old_files: dict[str, bytes], new_files: dict[str, bytes]) -> li
             continue
         try:
             if is_dmn(name):
-                old_cells, new_cells = _dmn_cells(a, name), _dmn_cells(b, name)
-                rows = [
-                    {"what": key, "old": old_cells.get(key), "new": new_cells.get(key)}
-                    for key in sorted(set(old_cells) | set(new_cells))
-                    if old_cells.get(key) != new_cells.get(key)
-                ]
+                rows = _dmn_rows(_dmn_cells(a, name), _dmn_cells(b, name))
             elif is_form(name):
                 rows = _form_rows(json.loads(a.decode("utf-8")), json.loads(b.decode("utf-8")))
             else:

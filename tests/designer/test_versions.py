@@ -174,5 +174,34 @@ def test_a_form_or_table_only_change_is_a_difference_with_its_values(engine, Ses
     assert row["what"] == "field intake_reason.title" and row["new"] == "审查理由" and row["old"] != "审查理由"
     (changed,) = table_only.files
     assert changed.details == [
-        {"what": "ztc_deadline rule ztc_deadline_rule2 [办理时限（工作日）]", "old": "7", "new": "8"}
+        {"what": "ztc_deadline rule 2 (ztc_deadline_rule2) [办理时限（工作日）]", "old": "7", "new": "8"}
     ]
+
+
+def test_a_rule_added_above_others_is_the_only_dmn_change_and_rules_are_named_by_position():
+    """A rule inserted as the table's new first rule moves every other rule down: the diff lists
+    the new rule's cells only (rules are matched by id), each named by its place in the new table."""
+    from engine.valuediff import file_changes
+
+    old = (Path(__file__).resolve().parents[2] / "processes" / "deadline.dmn").read_bytes()
+    first_rule = old.index(b'<rule id="ztc_deadline_rule1">')
+    inserted = (
+        b'<rule id="r_new"><inputEntry id="r_new_in0"><text>"\xe7\x89\xb9\xe6\x80\xa5"</text></inputEntry>'
+        b'<inputEntry id="r_new_in1"><text>"\xe7\x8e\xb0\xe5\x9c\xba\xe5\x8a\x9e"</text></inputEntry>'
+        b'<outputEntry id="r_new_out0"><text>3</text></outputEntry></rule>'
+    )
+    new = old[:first_rule] + inserted + old[first_rule:]
+    new = new.replace(b"<text>7</text>", b"<text>8</text>", 1)  # and rule 2 of old, now 3, changes
+    (change,) = file_changes({"deadline.dmn": old}, {"deadline.dmn": new})
+    whats = [row["what"] for row in change.details]
+    assert [w for w in whats if "(r_new)" in w] == [
+        "ztc_deadline rule 1 (r_new) [紧急程度]",
+        "ztc_deadline rule 1 (r_new) [办理方式]",
+        "ztc_deadline rule 1 (r_new) [办理时限（工作日）]",
+    ]
+    assert change.details[-1] == {
+        "what": "ztc_deadline rule 3 (ztc_deadline_rule2) [办理时限（工作日）]",
+        "old": "7",
+        "new": "8",
+    }
+    assert len(change.details) == 4  # the rules that only moved down are not listed

@@ -332,7 +332,7 @@ def test_the_diff_and_version_list_name_what_changed_in_the_page_language(real_a
     html = client.get("/designer/processes/ztc_case/diff?from=1&to=2").get_data(as_text=True)
     assert "属性 dueDate" in html and "property dueDate" not in html
     assert "字段 intake_reason.title" in html
-    assert "ztc_deadline 规则 " in html and " rule " not in html
+    assert "ztc_deadline 第 " in html and " 条规则（ztc_deadline_rule" in html and " rule " not in html
     assert ">properties<" not in html and "decision table" not in html
 
     versions_page = client.get("/designer/processes/ztc_case").get_data(as_text=True)

@@ -1,7 +1,7 @@
 """Words the engine stores or reports in English, shown on the designer pages in the page's
 language. A version diff (engine/versions.py, engine/valuediff.py, as ``zhitongche diff`` prints
 it): attribute labels such as ``properties`` and the ``what`` of a value row such as ``property
-dueDate``, ``field risk.title``, ``condition → Task_x`` or ``ztc_deadline rule r4 [办理时限]``. A
+dueDate``, ``field risk.title``, ``condition → Task_x`` or ``ztc_deadline rule 4 (r4) [办理时限]``. A
 deployment's source (``web edit of v3: deadline.dmn``). The words of the DMN editor (dmn-js).
 Names and ids stay as they are."""
 
@@ -46,7 +46,7 @@ def attribute(label: str) -> str:
 
 
 _PREFIXED = re.compile(r"^(property|field|condition →) (.+)$")
-_RULE = re.compile(r"^(\S+) rule (\S+) \[(.*)\]$")
+_RULE = re.compile(r"^(\S+) rule (\d+) \((\S+)\) \[(.*)\]$")
 _HIT = re.compile(r"^(\S+) hit policy$")
 
 
@@ -62,9 +62,8 @@ def what(text: str) -> str:
         return _("条件 → %(target)s", target=name)
     found = _RULE.match(text)
     if found:
-        return _(
-            "%(table)s 规则 %(rule)s「%(column)s」", table=found.group(1), rule=found.group(2), column=found.group(3)
-        )
+        table, n, rule, column = found.groups()
+        return _("%(table)s 第 %(n)s 条规则（%(rule)s）「%(column)s」", table=table, n=n, rule=rule, column=column)
     found = _HIT.match(text)
     if found:
         return _("%(table)s 命中策略", table=found.group(1))
