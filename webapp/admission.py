@@ -12,8 +12,8 @@ multipart request (an upload) is not gated: it reads its body from a possibly sl
 A request that has waited ``MAX_WAIT_S`` goes ahead anyway, so the gate can slow the site
 but never stop it.
 
-Measured with ``zhitongche bench --only c`` (16 clients writing, the inbox read all along; three
-runs each): inbox p95 under load ÷ idle on PostgreSQL 8–17 without the gate, 4.5–5.2 with 2
+Measured with ``zhitongche bench --only c`` (16 clients writing, the inbox read all along; one to
+three runs each): inbox p95 under load ÷ idle on PostgreSQL 8–17 without the gate, 4.5–5.2 with 2
 places, 6–7 with 3, 2.7 with 1 (which cost a third of the completions at 8 clients); the
 completion rate stayed within noise with 2. On SQLite the gate only made the inbox slower
 (2.4–2.6 → 5–6): there writers already wait for the database's one write lock asleep, and
