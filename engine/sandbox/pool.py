@@ -151,7 +151,8 @@ class Worker:
             pass
         try:
             return self.process.wait(5)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # a very busy machine: reaped when it is gone
+            threading.Thread(target=self.process.wait, name="sandbox-reap", daemon=True).start()
             return None
         finally:
             self.close()
