@@ -124,6 +124,16 @@ def check_table(file: str, decision: etree._Element, table: etree._Element) -> I
             table.sourceline,
             did,
         )
+    aggregation = table.get("aggregation")
+    if aggregation:  # SpiffWorkflow ignores it: COLLECT + SUM would hand on a list, not a sum
+        yield Problem(
+            file,
+            f"决策表 {did} 的汇总方式 {aggregation} 不受支持（COLLECT 的结果是所有命中规则输出的列表，"
+            f"求和等请在后续脚本中计算） / aggregation {aggregation} is not supported (COLLECT gives the list "
+            "of the matching rules' outputs; sum them in a script after the rule task)",
+            table.sourceline,
+            did,
+        )
     inputs, outputs = _columns(table, "input"), _columns(table, "output")
     rows: list[tuple[int, Any, list[Any]]] = []
     flagged: set[str | None] = set()  # entries already refused: not tried again

@@ -61,6 +61,21 @@ def test_unique_with_overlapping_rules_names_both_rules():
     assert problem.element_id == "ztc_deadline_rule10" and "use FIRST" in problem.message
 
 
+@pytest.mark.parametrize("policy", ["PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER"])
+def test_a_hit_policy_the_engine_does_not_run_is_refused(policy):
+    files = edited("deadline.dmn", 'hitPolicy="FIRST"', f'hitPolicy="{policy}"')
+    [problem] = problems_of(files)
+    assert problem.element_id == "ztc_deadline" and f"命中策略 {policy} 不受支持" in problem.message
+
+
+def test_collect_with_an_aggregation_is_refused_not_handed_on_as_a_list():
+    """The DMN editor offers 汇总求和 (COLLECT + SUM); the engine would give the list of outputs."""
+    files = edited("deadline.dmn", 'hitPolicy="FIRST"', 'hitPolicy="COLLECT" aggregation="SUM"')
+    [problem] = problems_of(files)
+    assert problem.element_id == "ztc_deadline" and "汇总方式 SUM 不受支持" in problem.message
+    assert "aggregation SUM is not supported" in problem.message
+
+
 def test_unique_rules_on_different_values_pass():
     files = edited("deadline.dmn", 'hitPolicy="FIRST"', 'hitPolicy="UNIQUE"')
     text = files["deadline.dmn"].decode()

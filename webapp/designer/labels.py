@@ -90,7 +90,8 @@ def source(text: str | None) -> str:
 
 def dmn_words() -> dict[str, str]:
     """dmn-js's own English words (its ``translate`` service) in the page's language: the table's
-    header, hit policies and the right-click menu of the decision table editor."""
+    header, hit policies (those the engine does not run marked 不支持 / not supported, as deploy
+    refuses them) and the right-click menu of the decision table editor."""
     return {
         "View DRD": _("查看决策关系图"),
         "Hit policy:": _("命中策略："),
@@ -143,15 +144,15 @@ def dmn_words() -> dict[str, str]:
         "Match none": _("不匹配任何一个"),
         "Unique": _("唯一（Unique）"),
         "First": _("首个（First）"),
-        "Priority": _("优先级（Priority）"),
-        "Any": _("任意（Any）"),
+        "Priority": _("优先级（Priority，不支持）"),
+        "Any": _("任意（Any，不支持）"),
         "Collect": _("汇总（Collect）"),
-        "Collect (Sum)": _("汇总求和（Collect Sum）"),
-        "Collect (Min)": _("汇总最小值（Collect Min）"),
-        "Collect (Max)": _("汇总最大值（Collect Max）"),
-        "Collect (Count)": _("汇总计数（Collect Count）"),
-        "Rule order": _("规则顺序（Rule order）"),
-        "Output order": _("输出顺序（Output order）"),
+        "Collect (Sum)": _("汇总求和（Collect Sum，不支持）"),
+        "Collect (Min)": _("汇总最小值（Collect Min，不支持）"),
+        "Collect (Max)": _("汇总最大值（Collect Max，不支持）"),
+        "Collect (Count)": _("汇总计数（Collect Count，不支持）"),
+        "Rule order": _("规则顺序（Rule order，不支持）"),
+        "Output order": _("输出顺序（Output order，不支持）"),
         "Yes": _("是"),
         "No": _("否"),
     }
