@@ -21,18 +21,21 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import bulletins as bulletins_mod
 from engine import cases as cases_mod
 from engine import stats
 from engine.clock import FakeClock
-from engine.models import HumanTask, Instance, WorkRecord
+from engine.models import HumanTask, Instance, Notification, WorkRecord
 from engine.runtime import Engine
 from engine.workdays import CHINA, to_china_date
 
 from .demo_plan import COUNTIES, START, TITLES, CasePlan, make_enterprises, plan, units_for
+
+
+HISTORY_SENT = _dt.timedelta(days=7)  # older messages of the history count as sent
 
 
 def _at(day: _dt.date, hm: str = "09:00") -> _dt.datetime:
@@ -362,6 +365,13 @@ def generate(
                     created_by="wg.city",
                 )
             )
+    with Session.begin() as s:  # the history's messages went out at their time: a worker started
+        # on this database sends only the last week's (not thousands of years-old reminders)
+        s.execute(
+            update(Notification)
+            .where(Notification.status == "pending", Notification.created_at < _at(end - HISTORY_SENT, "00:00"))
+            .values(status="sent", sent_at=Notification.created_at)
+        )
     runner.clock.set(_at(end, "09:00") if _at(end, "09:00") > clock.now() else clock.now())
     runner.fire_due()
     return {"cases": len(plans), "bulletins": 102, "weekly_reports": 33, "park_files": 48, "research_visits": 27}

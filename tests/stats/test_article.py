@@ -66,6 +66,22 @@ def test_the_dashboard_shows_the_articles_figures(article):
     assert 0.9 < board.rates["on_time"] < 1 and 0.9 < board.rates["satisfaction"] < 1
 
 
+def test_only_the_last_weeks_messages_wait_for_a_worker(article):
+    """A worker started on the demo database sends the recent messages, not the whole history's."""
+    from sqlalchemy import func, select
+
+    from engine.models import Notification
+
+    Session, _, _ = article
+    with Session() as s:
+        by_status = dict(s.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+        oldest_pending = s.scalar(select(func.min(Notification.created_at)).where(Notification.status == "pending"))
+    assert by_status["sent"] > 1000  # the history's
+    assert by_status.get("pending", 0) < by_status["sent"] / 10
+    week_before = _dt.datetime.combine(END - demo_history.HISTORY_SENT, _dt.time(0), CHINA)
+    assert oldest_pending is None or oldest_pending >= week_before
+
+
 def test_the_page_shows_them_too(article, tmp_path):
     Session, engine, _ = article
     from engine.config import Settings
