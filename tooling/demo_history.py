@@ -34,7 +34,6 @@ from engine.workdays import CHINA, to_china_date
 
 from .demo_plan import COUNTIES, START, TITLES, CasePlan, make_enterprises, plan, units_for
 
-
 HISTORY_SENT = _dt.timedelta(days=7)  # older messages of the history count as sent
 
 
