@@ -6,6 +6,7 @@ is half-saved. Deploy refuses catch-all handlers; bounded expressions stay in-pr
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -326,17 +327,19 @@ def test_a_refused_script_process_start_is_tried_again(monkeypatch):
     refusals["left"] = 1
     with pytest.raises(SandboxTimeout):
         env.execute("while True:\n    pass", {})
-    deadline = threading.Event()
-    while refusals["left"] and not deadline.wait(0.01):
-        pass
+    until = time.monotonic() + HANG
+    while refusals["left"]:  # the replacement's start was tried (and refused)
+        assert time.monotonic() < until, "no replacement was started"
+        time.sleep(0.01)
     data = {"i": 4}
     env.execute("j = i * 2", data)
     assert data["j"] == 8 and not died
 
     # every process busy, and the extra one is refused once: the caller's second try runs it
     pool = pool_mod.POOL
-    while pool._topping_up and not deadline.wait(0.01):  # noqa: SLF001 - let the spares settle
-        pass
+    while pool._topping_up:  # noqa: SLF001 - let the spares settle
+        assert time.monotonic() < until + HANG
+        time.sleep(0.01)
     busy = [pool._acquire() for _ in range(len(pool._idle))]  # noqa: SLF001
     try:
         refusals["left"] = 1

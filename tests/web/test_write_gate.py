@@ -5,6 +5,7 @@ that has waited too long goes ahead; PostgreSQL gets 2 places by default, SQLite
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -49,9 +50,10 @@ def call(app, method, content_type="application/x-www-form-urlencoded"):
 
 
 def wait_until(condition):
-    stop = threading.Event()
-    while not condition() and not stop.wait(0.01):
-        pass
+    deadline = time.monotonic() + HANG
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.01)
 
 
 def test_writes_beyond_the_places_wait_and_reads_and_uploads_do_not():
